@@ -1,0 +1,61 @@
+// Package clickhousedb opens the ClickHouse connection used by the worker
+// (writes) and query (reads) over the native protocol, which both ClickHouse
+// 18.16 and current releases speak.
+package clickhousedb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/agenttrace/agenttrace/pkg/config"
+)
+
+// Config is how a service reaches ClickHouse.
+type Config struct {
+	// Addr is host:port of the native protocol (9000 by default).
+	Addr     string        `env:"CLICKHOUSE_ADDR" envDefault:"127.0.0.1:9000"`
+	Database string        `env:"CLICKHOUSE_DATABASE" envDefault:"agenttrace"`
+	User     string        `env:"CLICKHOUSE_USER" envDefault:"default"`
+	Password config.Secret `env:"CLICKHOUSE_PASSWORD"`
+	// MaxOpenConns bounds the connection pool.
+	MaxOpenConns int           `env:"CLICKHOUSE_MAX_OPEN_CONNS" envDefault:"16"`
+	DialTimeout  time.Duration `env:"CLICKHOUSE_DIAL_TIMEOUT" envDefault:"5s"`
+	// QueryTimeout bounds a single read (max_execution_time on the server).
+	QueryTimeout time.Duration `env:"CLICKHOUSE_QUERY_TIMEOUT" envDefault:"30s"`
+}
+
+// Open connects to cfg.Database (or to another database when db is not
+// empty, e.g. "default" to create the database itself) and pings it.
+func Open(ctx context.Context, cfg Config, db string) (driver.Conn, error) {
+	if db == "" {
+		db = cfg.Database
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Protocol: clickhouse.Native,
+		Addr:     []string{cfg.Addr},
+		Auth: clickhouse.Auth{
+			Database: db,
+			Username: cfg.User,
+			Password: cfg.Password.Value(),
+		},
+		DialTimeout:     cfg.DialTimeout,
+		MaxOpenConns:    cfg.MaxOpenConns,
+		MaxIdleConns:    cfg.MaxOpenConns,
+		ConnMaxLifetime: time.Hour,
+		Settings: clickhouse.Settings{
+			"max_execution_time": int(cfg.QueryTimeout.Seconds()),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %s: %w", cfg.Addr, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ping clickhouse %s: %w", cfg.Addr, err)
+	}
+	return conn, nil
+}

@@ -1,0 +1,300 @@
+// Package service is the shell every AgentTrace service runs in: logging,
+// tracing, a gRPC server with health, reflection and the shared interceptors,
+// an admin HTTP server with /health, /ready, /metrics and pprof, background
+// runners, and an ordered, graceful drain on shutdown.
+//
+// A service's main builds its dependencies, registers them on the Shell and
+// calls Run:
+//
+//	func main() { service.Main(run) }
+//
+//	func run(ctx context.Context, args []string) error {
+//		sh, err := service.New(ctx, "query", cfg.Base)
+//		...
+//		queryv1.RegisterQueryServiceServer(sh.GRPC(), srv)
+//		return sh.Run(ctx)
+//	}
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/agenttrace/agenttrace/pkg/config"
+)
+
+// Main runs fn with a context cancelled on SIGINT or SIGTERM and exits
+// non-zero when it fails. It is the whole of every service's main.
+func Main(fn func(ctx context.Context, args []string) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := fn(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// Option adjusts a Shell before it is built.
+type Option func(*options)
+
+type options struct {
+	unary      []grpc.UnaryServerInterceptor
+	stream     []grpc.StreamServerInterceptor
+	serverOpts []grpc.ServerOption
+}
+
+// WithInterceptors adds interceptors after the shell's own (metrics, logging,
+// panic recovery); authentication goes here.
+func WithInterceptors(u grpc.UnaryServerInterceptor, s grpc.StreamServerInterceptor) Option {
+	return func(o *options) {
+		if u != nil {
+			o.unary = append(o.unary, u)
+		}
+		if s != nil {
+			o.stream = append(o.stream, s)
+		}
+	}
+}
+
+// WithServerOptions passes options to grpc.NewServer (message size limits, ...).
+func WithServerOptions(opts ...grpc.ServerOption) Option {
+	return func(o *options) { o.serverOpts = append(o.serverOpts, opts...) }
+}
+
+// Check reports whether a dependency is usable; it backs /ready.
+type Check func(ctx context.Context) error
+
+type namedCheck struct {
+	name string
+	fn   Check
+}
+
+type runner struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+type closer struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// Shell is one running service.
+type Shell struct {
+	name    string
+	cfg     config.Base
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	reg     *prometheus.Registry
+	metrics *grpcprom.ServerMetrics
+
+	mu       sync.Mutex
+	checks   []namedCheck
+	runners  []runner
+	closers  []closer
+	draining bool
+}
+
+// New builds the shell: logger, tracing, metrics registry and gRPC server.
+// Nothing listens until Run.
+func New(ctx context.Context, name string, cfg config.Base, opts ...Option) (*Shell, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	log := NewLogger(os.Stderr, name, cfg.LogLevel, cfg.LogFormat)
+	slog.SetDefault(log)
+
+	shutdownTracing, err := setupTracing(ctx, name, cfg.OTLPEndpoint)
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+		grpcprom.WithHistogramBuckets([]float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}),
+	))
+	reg.MustRegister(metrics)
+
+	recoveryOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in handler", "panic", fmt.Sprint(p))
+		return status.Error(codes.Internal, "internal error")
+	})
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)}
+	unary := append([]grpc.UnaryServerInterceptor{
+		metrics.UnaryServerInterceptor(),
+		logging.UnaryServerInterceptor(interceptorLogger(log), logOpts...),
+		recovery.UnaryServerInterceptor(recoveryOpt),
+	}, o.unary...)
+	stream := append([]grpc.StreamServerInterceptor{
+		metrics.StreamServerInterceptor(),
+		logging.StreamServerInterceptor(interceptorLogger(log), logOpts...),
+		recovery.StreamServerInterceptor(recoveryOpt),
+	}, o.stream...)
+	serverOpts := append([]grpc.ServerOption{
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	}, o.serverOpts...)
+
+	s := &Shell{
+		name:    name,
+		cfg:     cfg,
+		log:     log,
+		grpc:    grpc.NewServer(serverOpts...),
+		health:  health.NewServer(),
+		reg:     reg,
+		metrics: metrics,
+	}
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.OnClose("tracing", shutdownTracing)
+	return s, nil
+}
+
+// Log is the service's logger.
+func (s *Shell) Log() *slog.Logger { return s.log }
+
+// GRPC is the server to register services on, before Run.
+func (s *Shell) GRPC() *grpc.Server { return s.grpc }
+
+// Registry is where the service registers its own Prometheus metrics.
+func (s *Shell) Registry() *prometheus.Registry { return s.reg }
+
+// AddCheck adds a readiness check (a database ping, a stream lookup, ...).
+func (s *Shell) AddCheck(name string, fn Check) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = append(s.checks, namedCheck{name, fn})
+}
+
+// Go runs fn for the life of the service. Its context is cancelled at
+// shutdown after the gRPC server has drained; fn must return then. An error
+// from fn stops the service.
+func (s *Shell) Go(name string, fn func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runners = append(s.runners, runner{name, fn})
+}
+
+// OnClose registers a release step (close a pool, flush a buffer). Steps run
+// after the runners have stopped, in reverse order of registration.
+func (s *Shell) OnClose(name string, fn func(ctx context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closers = append(s.closers, closer{name, fn})
+}
+
+// Run serves until ctx is cancelled or a runner fails, then drains: it turns
+// not-ready, waits DrainDelay, stops the gRPC server gracefully (bounded by
+// ShutdownTimeout), stops the runners and closes resources.
+func (s *Shell) Run(ctx context.Context) error {
+	grpcLis, err := net.Listen("tcp", s.cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen grpc %s: %w", s.cfg.GRPCAddr, err)
+	}
+	adminLis, err := net.Listen("tcp", s.cfg.AdminAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("listen admin %s: %w", s.cfg.AdminAddr, err)
+	}
+	s.metrics.InitializeMetrics(s.grpc)
+	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+
+	runCtx, cancelRunners := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRunners()
+	errc := make(chan error, len(s.runners)+2)
+	var wg sync.WaitGroup
+	for _, r := range s.runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.fn(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", r.name, err)
+			}
+		}()
+	}
+	go func() {
+		if err := s.grpc.Serve(grpcLis); err != nil {
+			errc <- fmt.Errorf("grpc: %w", err)
+		}
+	}()
+	go func() {
+		if err := admin.Serve(adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("admin http: %w", err)
+		}
+	}()
+	go s.watchReadiness(runCtx)
+	s.log.Info("service started", "grpc_addr", grpcLis.Addr().String(), "admin_addr", adminLis.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutdown requested")
+	case runErr = <-errc:
+		s.log.Error("service failed", "err", runErr)
+	}
+	s.drain(admin, cancelRunners, &wg)
+	return runErr
+}
+
+func (s *Shell) drain(admin *http.Server, cancelRunners context.CancelFunc, wg *sync.WaitGroup) {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	s.health.Shutdown() // every gRPC health status becomes NOT_SERVING
+	time.Sleep(s.cfg.DrainDelay)
+
+	deadline, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-deadline.Done():
+		s.log.Warn("graceful stop timed out; closing open calls")
+		s.grpc.Stop()
+	}
+	cancelRunners()
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-deadline.Done():
+		s.log.Warn("background work did not stop in time")
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		c := s.closers[i]
+		if err := c.fn(deadline); err != nil {
+			s.log.Warn("close failed", "resource", c.name, "err", err)
+		}
+	}
+	_ = admin.Shutdown(deadline)
+	s.log.Info("service stopped")
+}
