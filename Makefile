@@ -44,6 +44,7 @@ $(BIN)/grpcurl:
 .PHONY: generate
 generate: $(TOOLS) ## regenerate pkg/gen from proto/ (offline, local plugins)
 	buf lint
+	rm -rf pkg/gen/agenttrace pkg/gen/openapi/*.json
 	buf generate
 
 .PHONY: check-generate

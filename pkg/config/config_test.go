@@ -47,4 +47,3 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		t.Fatal("want error for non-numeric BATCH")
 	}
 }
-

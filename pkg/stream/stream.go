@@ -3,7 +3,7 @@
 // subject names, and how the streams are declared.
 //
 // One message carries the accepted events of one ingest request (an
-// ingestv1.EventEnvelope in protobuf), published on EventSubject(project).
+// ingestv1.EventEnvelope in protobuf), published on Config.EventSubject(project).
 // Its Nats-Msg-Id is derived from the event ids (see MessageID), so a retried
 // request is deduplicated by the stream within DuplicateWindow.
 package stream
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,17 +24,8 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/config"
 )
 
+// Headers set on dead letters.
 const (
-	// EventsStream holds accepted events until the worker has stored them.
-	EventsStream = "AGENTTRACE_EVENTS"
-	// EventsSubjects is the subject space of EventsStream.
-	EventsSubjects = "agenttrace.events.>"
-	// DeadLetterStream keeps messages the worker gave up on, for inspection and replay.
-	DeadLetterStream = "AGENTTRACE_DLQ"
-	// DeadLetterSubjects is the subject space of DeadLetterStream.
-	DeadLetterSubjects = "agenttrace.dlq.>"
-
-	// Headers set on dead letters.
 	HeaderDLQReason     = "Agenttrace-Dlq-Reason"
 	HeaderDLQSubject    = "Agenttrace-Dlq-Subject"
 	HeaderDLQSequence   = "Agenttrace-Dlq-Sequence"
@@ -43,9 +35,12 @@ const (
 
 // Config is how services reach NATS and shape the streams.
 type Config struct {
-	URL      string        `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
-	User     string        `env:"NATS_USER"`
-	Password config.Secret `env:"NATS_PASSWORD"`
+	// Namespace prefixes every stream and subject name, so that several
+	// installations (or test runs) can share one NATS server.
+	Namespace string        `env:"NATS_NAMESPACE" envDefault:"agenttrace"`
+	URL       string        `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	User      string        `env:"NATS_USER"`
+	Password  config.Secret `env:"NATS_PASSWORD"`
 	// Replicas of each stream (1 for a single server, 3 for a cluster).
 	Replicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
 	// DuplicateWindow is how long a message id is remembered for deduplication.
@@ -57,11 +52,31 @@ type Config struct {
 	DeadLetterMaxAge time.Duration `env:"NATS_DLQ_MAX_AGE" envDefault:"336h"`
 }
 
-// EventSubject is the subject a project's events are published on.
-func EventSubject(projectID string) string { return "agenttrace.events." + projectID }
+// EventsStream holds accepted events until the worker has stored them
+// ("AGENTTRACE_EVENTS" in the default namespace).
+func (c Config) EventsStream() string { return strings.ToUpper(c.ns()) + "_EVENTS" }
 
-// DeadLetterSubject is the subject a dead letter from the given original subject goes to.
-func DeadLetterSubject(projectID string) string { return "agenttrace.dlq." + projectID }
+// EventsSubjects is the subject space of EventsStream.
+func (c Config) EventsSubjects() string { return c.ns() + ".events.>" }
+
+// EventSubject is the subject a project's events are published on.
+func (c Config) EventSubject(projectID string) string { return c.ns() + ".events." + projectID }
+
+// DeadLetterStream keeps messages the worker gave up on, for inspection and replay.
+func (c Config) DeadLetterStream() string { return strings.ToUpper(c.ns()) + "_DLQ" }
+
+// DeadLetterSubjects is the subject space of DeadLetterStream.
+func (c Config) DeadLetterSubjects() string { return c.ns() + ".dlq.>" }
+
+// DeadLetterSubject is where dead letters of a project's events go.
+func (c Config) DeadLetterSubject(projectID string) string { return c.ns() + ".dlq." + projectID }
+
+func (c Config) ns() string {
+	if c.Namespace == "" {
+		return "agenttrace"
+	}
+	return c.Namespace
+}
 
 // MessageID derives the deduplication id of a message from its project and
 // event ids: the event id itself for a single event, else a digest of the
@@ -109,9 +124,9 @@ func Connect(ctx context.Context, cfg Config, name string) (*nats.Conn, jetstrea
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	replicas := max(cfg.Replicas, 1)
 	events := jetstream.StreamConfig{
-		Name:        EventsStream,
+		Name:        cfg.EventsStream(),
 		Description: "Accepted ingestion events awaiting storage in ClickHouse",
-		Subjects:    []string{EventsSubjects},
+		Subjects:    []string{cfg.EventsSubjects()},
 		// Work queue: a message is removed once the worker acknowledged it,
 		// i.e. once ClickHouse holds its rows.
 		Retention:  jetstream.WorkQueuePolicy,
@@ -122,9 +137,9 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 		Discard:    jetstream.DiscardNew,
 	}
 	dlq := jetstream.StreamConfig{
-		Name:        DeadLetterStream,
+		Name:        cfg.DeadLetterStream(),
 		Description: "Events the worker could not store after repeated attempts",
-		Subjects:    []string{DeadLetterSubjects},
+		Subjects:    []string{cfg.DeadLetterSubjects()},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
@@ -139,11 +154,11 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) erro
 }
 
 // Check reports whether the events stream is reachable; it backs /ready.
-func Check(js jetstream.JetStream) func(ctx context.Context) error {
+func Check(js jetstream.JetStream, cfg Config) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		_, err := js.Stream(ctx, EventsStream)
+		_, err := js.Stream(ctx, cfg.EventsStream())
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("stream %s not declared", EventsStream)
+			return fmt.Errorf("stream %s not declared", cfg.EventsStream())
 		}
 		return err
 	}
