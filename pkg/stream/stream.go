@@ -11,10 +11,11 @@ package stream
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,18 +81,22 @@ func (c Config) ns() string {
 
 // MessageID derives the deduplication id of a message from its project and
 // event ids: the event id itself for a single event, else a digest of the
-// sorted ids, so the same batch retried maps to the same message.
+// sorted ids, so the same batch retried maps to the same message whatever
+// the order of its events.
+//
+// The digest length-prefixes every id, so no choice of ids (even ones holding
+// separator bytes) can make two different sets hash alike.
 func MessageID(projectID string, eventIDs []string) string {
 	if len(eventIDs) == 1 {
 		return projectID + ":" + eventIDs[0]
 	}
-	ids := append([]string(nil), eventIDs...)
-	sort.Strings(ids)
+	ids := slices.Clone(eventIDs)
+	slices.Sort(ids)
 	h := sha256.New()
-	h.Write([]byte(projectID))
-	for _, id := range ids {
-		h.Write([]byte{0})
-		h.Write([]byte(id))
+	var n [binary.MaxVarintLen64]byte
+	for _, s := range append([]string{projectID}, ids...) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
 	}
 	return projectID + ":batch:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
