@@ -112,6 +112,12 @@ type Shell struct {
 	reg     *prometheus.Registry
 	metrics *grpcprom.ServerMetrics
 
+	// ready is closed once Run has bound its listeners; the addresses
+	// are set before that and never change afterwards.
+	ready     chan struct{}
+	grpcAddr  net.Addr
+	adminAddr net.Addr
+
 	mu       sync.Mutex
 	checks   []namedCheck
 	runners  []runner
@@ -170,6 +176,7 @@ func New(ctx context.Context, name string, cfg config.Base, opts ...Option) (*Sh
 		health:  health.NewServer(),
 		reg:     reg,
 		metrics: metrics,
+		ready:   make(chan struct{}),
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -186,6 +193,30 @@ func (s *Shell) GRPC() *grpc.Server { return s.grpc }
 
 // Registry is where the service registers its own Prometheus metrics.
 func (s *Shell) Registry() *prometheus.Registry { return s.reg }
+
+// Ready is closed once Run is listening. It lets callers that configured
+// port 0 (tests, mostly) learn the bound addresses without polling.
+func (s *Shell) Ready() <-chan struct{} { return s.ready }
+
+// GRPCAddr is the address the gRPC server is bound to; nil before Ready.
+func (s *Shell) GRPCAddr() net.Addr {
+	select {
+	case <-s.ready:
+		return s.grpcAddr
+	default:
+		return nil
+	}
+}
+
+// AdminAddr is the address the admin HTTP server is bound to; nil before Ready.
+func (s *Shell) AdminAddr() net.Addr {
+	select {
+	case <-s.ready:
+		return s.adminAddr
+	default:
+		return nil
+	}
+}
 
 // AddCheck adds a readiness check (a database ping, a stream lookup, ...).
 func (s *Shell) AddCheck(name string, fn Check) {
@@ -213,15 +244,18 @@ func (s *Shell) OnClose(name string, fn func(ctx context.Context) error) {
 
 // Run serves until ctx is cancelled or a runner fails, then drains: it turns
 // not-ready, waits DrainDelay, stops the gRPC server gracefully (bounded by
-// ShutdownTimeout), stops the runners and closes resources.
+// ShutdownTimeout), stops the runners and closes resources. Run is called
+// once; the closers run even when it fails to start.
 func (s *Shell) Run(ctx context.Context) error {
 	grpcLis, err := net.Listen("tcp", s.cfg.GRPCAddr)
 	if err != nil {
+		s.close(context.Background())
 		return fmt.Errorf("listen grpc %s: %w", s.cfg.GRPCAddr, err)
 	}
 	adminLis, err := net.Listen("tcp", s.cfg.AdminAddr)
 	if err != nil {
 		grpcLis.Close()
+		s.close(context.Background())
 		return fmt.Errorf("listen admin %s: %w", s.cfg.AdminAddr, err)
 	}
 	s.metrics.InitializeMetrics(s.grpc)
@@ -229,29 +263,35 @@ func (s *Shell) Run(ctx context.Context) error {
 
 	runCtx, cancelRunners := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRunners()
-	errc := make(chan error, len(s.runners)+2)
-	var wg sync.WaitGroup
-	for _, r := range s.runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	s.mu.Lock()
+	runners := s.runners
+	s.mu.Unlock()
+	errc := make(chan error, len(runners)+2)
+	// runners holds the service's own work, which must stop before the
+	// closers release what it uses; servers holds the shell's goroutines,
+	// which Run waits for so that nothing outlives it.
+	var runnersWG, servers sync.WaitGroup
+	for _, r := range runners {
+		runnersWG.Go(func() {
 			if err := r.fn(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				errc <- fmt.Errorf("%s: %w", r.name, err)
 			}
-		}()
+		})
 	}
-	go func() {
+	servers.Go(func() {
 		if err := s.grpc.Serve(grpcLis); err != nil {
 			errc <- fmt.Errorf("grpc: %w", err)
 		}
-	}()
-	go func() {
+	})
+	servers.Go(func() {
 		if err := admin.Serve(adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("admin http: %w", err)
 		}
-	}()
-	go s.watchReadiness(runCtx)
-	s.log.Info("service started", "grpc_addr", grpcLis.Addr().String(), "admin_addr", adminLis.Addr().String())
+	})
+	servers.Go(func() { s.watchReadiness(runCtx) })
+	s.grpcAddr, s.adminAddr = grpcLis.Addr(), adminLis.Addr()
+	close(s.ready)
+	s.log.Info("service started", "grpc_addr", s.grpcAddr.String(), "admin_addr", s.adminAddr.String())
 
 	var runErr error
 	select {
@@ -260,7 +300,8 @@ func (s *Shell) Run(ctx context.Context) error {
 	case runErr = <-errc:
 		s.log.Error("service failed", "err", runErr)
 	}
-	s.drain(admin, cancelRunners, &wg)
+	s.drain(admin, cancelRunners, &runnersWG)
+	servers.Wait()
 	return runErr
 }
 
@@ -289,12 +330,21 @@ func (s *Shell) drain(admin *http.Server, cancelRunners context.CancelFunc, wg *
 	case <-deadline.Done():
 		s.log.Warn("background work did not stop in time")
 	}
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		c := s.closers[i]
-		if err := c.fn(deadline); err != nil {
+	s.close(deadline)
+	_ = admin.Shutdown(deadline)
+	s.log.Info("service stopped")
+}
+
+// close runs the release steps in reverse order of registration, so a
+// resource is released after everything registered later that may use it.
+func (s *Shell) close(ctx context.Context) {
+	s.mu.Lock()
+	closers := s.closers
+	s.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		c := closers[i]
+		if err := c.fn(ctx); err != nil {
 			s.log.Warn("close failed", "resource", c.name, "err", err)
 		}
 	}
-	_ = admin.Shutdown(deadline)
-	s.log.Info("service stopped")
 }
