@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# up.sh runs AgentTrace locally: it starts the dependencies (deps.sh), applies
+# the migrations, starts the five services from ./bin in the background, waits
+# until each is ready, bootstraps a demo project and API key, sends a small
+# agent trace and prints where and how to look at it. `make up` builds the
+# binaries first; scripts/down.sh stops what this started.
+#
+# State lives in .run/: logs/<svc>.log, pids/<svc>.pid, credentials.json.
+# AGENTTRACE_UP_TIMEOUT (seconds, default 60) bounds each wait.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="$ROOT/bin"
+RUN_DIR="$ROOT/.run"
+LOG_DIR="$RUN_DIR/logs"
+PID_DIR="$RUN_DIR/pids"
+CREDENTIALS="$RUN_DIR/credentials.json"
+TIMEOUT=${AGENTTRACE_UP_TIMEOUT:-60}
+
+# Start order: auth first, because every other service validates keys with it.
+SERVICES=(auth ingest worker query gateway)
+declare -A ADMIN_PORT=([gateway]=9180 [ingest]=9181 [query]=9182 [auth]=9183 [worker]=9184)
+GATEWAY_URL=http://127.0.0.1:8080
+QUERY_GRPC=127.0.0.1:9082
+
+log() { printf 'up: %s\n' "$*" >&2; }
+die() { printf 'up: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Human-readable logs unless the caller chose otherwise.
+export AGENTTRACE_LOG_FORMAT=${AGENTTRACE_LOG_FORMAT:-text}
+
+check_binaries() {
+  local svc
+  for svc in "${SERVICES[@]}"; do
+    [[ -x $BIN/agenttrace-$svc ]] || die "$BIN/agenttrace-$svc is missing: run 'make up' (it builds first) or 'make build'"
+  done
+  command -v curl >/dev/null || die "curl is needed"
+}
+
+# running SVC succeeds when the pid file names a live agenttrace-SVC process.
+running() {
+  local pidfile="$PID_DIR/$1.pid" pid
+  [[ -f $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == *agenttrace-$1* ]]
+}
+
+show_log() {
+  log "last lines of $LOG_DIR/$1.log:"
+  tail -n 30 "$LOG_DIR/$1.log" >&2 2>/dev/null || true
+}
+
+start_service() {
+  local svc=$1 port=${ADMIN_PORT[$1]}
+  if running "$svc"; then
+    # Restart so that a fresh `make build` is what runs.
+    log "$svc is already running (pid $(<"$PID_DIR/$svc.pid")); restarting it"
+    "$ROOT/scripts/down.sh" --services-only "$svc"
+  fi
+  if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
+    die "something else already serves 127.0.0.1:$port (the $svc admin port): stop it first (not started by make up)"
+  fi
+  log "starting $svc"
+  nohup "$BIN/agenttrace-$svc" >>"$LOG_DIR/$svc.log" 2>&1 </dev/null &
+  echo $! >"$PID_DIR/$svc.pid"
+}
+
+wait_ready() {
+  local svc=$1 port=${ADMIN_PORT[$1]}
+  local deadline=$((SECONDS + TIMEOUT))
+  until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/ready" 2>/dev/null; do
+    if ! running "$svc"; then
+      show_log "$svc"
+      die "$svc exited during startup (log: $LOG_DIR/$svc.log)"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log "$svc"
+      log "last /ready answer: $(curl -sS --max-time 2 "http://127.0.0.1:$port/ready" 2>&1 | head -c 500)"
+      die "$svc is not ready on http://127.0.0.1:$port/ready after ${TIMEOUT}s (log: $LOG_DIR/$svc.log)"
+    fi
+    sleep 0.5
+  done
+  log "$svc is ready"
+}
+
+# json_field NAME reads a string field from the one-line JSON on stdin.
+json_field() { sed -n "s/.*\"$1\" *: *\"\([^\"]*\)\".*/\1/p" | head -n1; }
+
+uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# ts OFFSET_MS prints BASE_MS + OFFSET_MS as RFC 3339 with milliseconds.
+ts() {
+  local ms=$((BASE_MS + $1))
+  date -u -d "@$((ms / 1000)).$(printf '%03d' $((ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ
+}
+
+send_demo_trace() {
+  BASE_MS=$(($(date +%s%3N) - 5000))
+  TRACE_ID=$(uuid)
+  SCORE_ID=$(uuid)
+  local session="demo-session-${TRACE_ID:0:8}"
+  declare -gA OBS=([AGENT]=$(uuid) [PLAN]=$(uuid) [TOOL]=$(uuid) [RETRIEVER]=$(uuid) [ANSWER]=$(uuid) [EVENT]=$(uuid))
+  local -a subst=(-e "s/@TRACE@/$TRACE_ID/g" -e "s/@SCORE@/$SCORE_ID/g" -e "s/@SESSION@/$session/g")
+  local name i
+  for name in "${!OBS[@]}"; do subst+=(-e "s/@$name@/${OBS[$name]}/g"); done
+  for i in $(seq 10 -1 1); do subst+=(-e "s/@EV$i@/$(uuid)/g"); done
+  # T0..T8: the agent's steps, a few hundred milliseconds apart.
+  local offsets=(0 120 480 1350 1400 1900 2050 3100 3300)
+  for i in "${!offsets[@]}"; do subst+=(-e "s/@T$i@/$(ts "${offsets[$i]}")/g"); done
+  sed "${subst[@]}" "$ROOT/scripts/demo/trace.json" >"$RUN_DIR/demo-trace.json"
+
+  log "sending the demo trace to $GATEWAY_URL/api/v1/ingestion"
+  local status
+  status=$(curl -sS -o "$RUN_DIR/demo-ingest-response.json" -w '%{http_code}' --max-time 30 \
+    -u "$PUBLIC_KEY:$SECRET_KEY" -H 'Content-Type: application/json' \
+    --data-binary "@$RUN_DIR/demo-trace.json" "$GATEWAY_URL/api/v1/ingestion") || die "POST /api/v1/ingestion failed"
+  [[ $status == 200 ]] || die "POST /api/v1/ingestion answered $status: $(head -c 2000 "$RUN_DIR/demo-ingest-response.json")"
+}
+
+# wait_for_trace polls GetTrace until the trace, its six observations, the
+# agent's update and the score are all visible.
+wait_for_trace() {
+  local deadline=$((SECONDS + TIMEOUT)) body="" want id
+  local -a ids=("${OBS[@]}" "$SCORE_ID")
+  while :; do
+    body=$(curl -sS --max-time 5 -u "$PUBLIC_KEY:$SECRET_KEY" "$GATEWAY_URL/api/v1/traces/$TRACE_ID" 2>/dev/null || true)
+    want=0
+    for id in "${ids[@]}"; do
+      grep -q "\"$id\"" <<<"$body" || want=1
+    done
+    grep -q 'demo-agent-finished' <<<"$body" || want=1
+    ((want == 0)) && break
+    if ((SECONDS >= deadline)); then
+      log "last answer of GET /api/v1/traces/$TRACE_ID: ${body:0:1000}"
+      show_log worker
+      die "the demo trace is not complete in query after ${TIMEOUT}s"
+    fi
+    sleep 0.5
+  done
+  printf '%s\n' "$body" >"$RUN_DIR/demo-trace-response.json"
+  log "the demo trace is queryable"
+}
+
+print_summary() {
+  local basic
+  basic=$(printf '%s:%s' "$PUBLIC_KEY" "$SECRET_KEY" | base64 -w0)
+  cat <<SUMMARY
+
+AgentTrace is running.
+
+  Gateway (REST)   $GATEWAY_URL
+  OpenAPI          $GATEWAY_URL/api/v1/openapi.json
+  Public key       $PUBLIC_KEY
+  Secret key       $SECRET_KEY
+                   (also in .run/credentials.json; shown once, keep it private)
+  Demo trace       $TRACE_ID  ("demo-agent-run", 6 observations, 1 score)
+
+Read the demo trace over REST:
+  curl -s -u '$PUBLIC_KEY:$SECRET_KEY' $GATEWAY_URL/api/v1/traces/$TRACE_ID
+
+List traces, observations and sessions:
+  curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/traces?tags=demo&page_size=10'
+  curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/observations?trace_id=$TRACE_ID&type=OBSERVATION_TYPE_GENERATION'
+  curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/sessions'
+
+Read it over gRPC:
+  bin/grpcurl -plaintext -H "authorization: Basic $basic" -d '{"trace_id":"$TRACE_ID"}' $QUERY_GRPC agenttrace.query.v1.QueryService/GetTrace
+
+Logs            .run/logs/<service>.log   (tail -f .run/logs/*.log)
+Readiness       http://127.0.0.1:9180/ready ... :9184/ready (gateway, ingest, query, auth, worker)
+Stop            make down
+SUMMARY
+}
+
+main() {
+  check_binaries
+  mkdir -p "$LOG_DIR" "$PID_DIR"
+  "$ROOT/scripts/deps.sh"
+
+  log "applying PostgreSQL migrations (agenttrace-auth migrate up)"
+  "$BIN/agenttrace-auth" migrate up
+  log "applying ClickHouse migrations (agenttrace-worker migrate up)"
+  "$BIN/agenttrace-worker" migrate up
+
+  local svc
+  for svc in "${SERVICES[@]}"; do
+    start_service "$svc"
+    wait_ready "$svc"
+  done
+
+  log "bootstrapping organization 'demo' and project 'demo' with a new API key"
+  local creds
+  creds=$("$BIN/agenttrace-auth" bootstrap --org demo --project demo) || die "agenttrace-auth bootstrap failed"
+  (umask 077 && printf '%s\n' "$creds" >"$CREDENTIALS")
+  chmod 600 "$CREDENTIALS"
+  PUBLIC_KEY=$(json_field public_key <<<"$creds")
+  SECRET_KEY=$(json_field secret_key <<<"$creds")
+  [[ $PUBLIC_KEY == pk-at-* && $SECRET_KEY == sk-at-* ]] || die "unexpected bootstrap output (see $CREDENTIALS)"
+
+  send_demo_trace
+  wait_for_trace
+  print_summary
+}
+
+main "$@"
