@@ -1,0 +1,137 @@
+package chmigrate_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	dt "github.com/golang-migrate/migrate/v4/database/testing"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema"
+	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
+	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
+)
+
+func TestUpIsIdempotentAndDownReverts(t *testing.T) {
+	cfg := testinfra.ClickHouseConfig(t)
+	ctx := context.Background()
+
+	m, err := chmigrate.Open(ctx, cfg) // creates the database
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st, err := m.Status()
+	if err != nil || st.Applied {
+		t.Fatalf("fresh database status = %+v, %v; want nothing applied", st, err)
+	}
+	for i := range 2 {
+		if err := m.Up(); err != nil {
+			t.Fatalf("up #%d: %v", i+1, err)
+		}
+	}
+	st, err = m.Status()
+	if err != nil || !st.Applied || st.Dirty || st.Version != 3 {
+		t.Fatalf("status after up = %+v, %v; want clean version 3", st, err)
+	}
+	conn := testinfra.Conn(t, cfg)
+	if got := tables(t, conn); !equal(got, []string{chschema.Observations, chmigrate.VersionTable, chschema.Scores, chschema.Traces}) {
+		t.Fatalf("tables after up = %v", got)
+	}
+
+	// A second migrator (a second worker starting) finds nothing to do.
+	m2, err := chmigrate.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Up(); err != nil {
+		t.Fatalf("up from a second migrator: %v", err)
+	}
+	m2.Close()
+
+	if err := m.Down(1); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m.Status(); st.Version != 2 {
+		t.Fatalf("version after down 1 = %d, want 2", st.Version)
+	}
+	if err := m.Down(0); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := m.Status(); st.Applied {
+		t.Fatalf("status after down all = %+v, want nothing applied", st)
+	}
+	if got := tables(t, conn); !equal(got, []string{chmigrate.VersionTable}) {
+		t.Fatalf("tables after down = %v", got)
+	}
+}
+
+// TestDriverConformance runs golang-migrate's own suite for database drivers.
+func TestDriverConformance(t *testing.T) {
+	cfg := testinfra.ClickHouseConfig(t)
+	if err := chmigrate.CreateDatabase(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	conn := testinfra.Conn(t, cfg)
+	d, err := chmigrate.NewDriver(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt.Test(t, d, []byte("CREATE TABLE IF NOT EXISTS conformance (x UInt8) ENGINE = TinyLog;"))
+}
+
+func TestRunReportsFailingStatement(t *testing.T) {
+	_, conn := testinfra.ClickHouse(t)
+	d, err := chmigrate.NewDriver(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Run(strings.NewReader("CREATE TABLE broken (x NoSuchType) ENGINE = TinyLog"))
+	if err == nil || !strings.Contains(err.Error(), "NoSuchType") {
+		t.Fatalf("Run(bad statement) = %v, want an error quoting the statement", err)
+	}
+	if err := d.Run(strings.NewReader("  \n")); err != nil {
+		t.Fatalf("Run(empty) = %v", err)
+	}
+}
+
+func TestOpenFailsWithoutServer(t *testing.T) {
+	cfg := testinfra.ClickHouseConfig(t)
+	cfg.Addr = "127.0.0.1:1" // nothing listens on port 1
+	if _, err := chmigrate.Open(context.Background(), cfg); err == nil {
+		t.Fatal("Open against a closed port succeeded")
+	}
+}
+
+func TestQuoteIdent(t *testing.T) {
+	for in, want := range map[string]string{
+		"agenttrace": "`agenttrace`",
+		"a`b":        "`a\\`b`",
+		`a\b`:        "`a\\\\b`",
+	} {
+		if got := chmigrate.QuoteIdent(in); got != want {
+			t.Errorf("QuoteIdent(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func tables(t *testing.T, conn driver.Conn) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
