@@ -4,7 +4,7 @@
 // store that writes them.
 //
 // Every event becomes exactly one row that holds only the fields the event
-// sets; '' / 0 / nil / empty slices mean "not set by this event". Readers merge
+// sets; ” / 0 / nil / empty slices mean "not set by this event". Readers merge
 // the rows of one id by event_ts, so the worker never reads to write.
 package eventrows
 

@@ -37,9 +37,9 @@ func (c *converter) time(field string, ts *timestamppb.Timestamp) uint64 {
 	return n
 }
 
-// enum is the value's proto name without prefix, '' for the zero value.
+// enum is the value's proto name without prefix, ” for the zero value.
 // Unknown numbers (from a newer publisher) are an error rather than a silent
-// '' so the message is dead-lettered and can be replayed by a newer worker.
+// ” so the message is dead-lettered and can be replayed by a newer worker.
 func (c *converter) enum(field string, v protoreflect.Enum, prefix string) string {
 	if v.Number() == 0 {
 		return ""
@@ -53,7 +53,7 @@ func (c *converter) enum(field string, v protoreflect.Enum, prefix string) strin
 }
 
 // json is the protojson text of v, compacted because protojson varies its
-// whitespace between builds on purpose; '' when v is absent or holds no kind.
+// whitespace between builds on purpose; ” when v is absent or holds no kind.
 func (c *converter) json(field string, v *structpb.Value) string {
 	if v == nil || v.GetKind() == nil {
 		return ""
