@@ -1,0 +1,94 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
+)
+
+func runMigrate(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("migrate needs a subcommand: up, down [N], version or force VERSION\n\n%s", usage)
+	}
+	log := service.NewLogger(stderr, "auth", cfg.LogLevel, cfg.LogFormat)
+	sub, rest := args[0], args[1:]
+
+	switch sub {
+	case "up":
+		if len(rest) > 0 {
+			return fmt.Errorf("migrate up takes no arguments")
+		}
+		created, err := pgstore.EnsureDatabase(ctx, cfg.Postgres.URL)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.InfoContext(ctx, "database created")
+		}
+	case "down":
+		if len(rest) > 1 {
+			return fmt.Errorf("migrate down takes at most one argument, the number of steps")
+		}
+	case "force":
+		if len(rest) != 1 {
+			return fmt.Errorf("migrate force takes exactly one argument, the version")
+		}
+	case "version":
+		if len(rest) > 0 {
+			return fmt.Errorf("migrate version takes no arguments")
+		}
+	default:
+		return fmt.Errorf("unknown migrate subcommand %q\n\n%s", sub, usage)
+	}
+
+	m, err := pgstore.NewMigrator(cfg.Postgres.URL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	switch sub {
+	case "up":
+		if err := m.Up(ctx); err != nil {
+			return err
+		}
+	case "down":
+		steps := 1
+		if len(rest) == 1 {
+			n, err := strconv.Atoi(rest[0])
+			if err != nil || n < 1 {
+				return fmt.Errorf("migrate down: steps must be a positive integer, got %q", rest[0])
+			}
+			steps = n
+		}
+		if err := m.Down(ctx, steps); err != nil {
+			return err
+		}
+	case "force":
+		v, err := strconv.Atoi(rest[0])
+		if err != nil || v < 0 {
+			return fmt.Errorf("migrate force: version must be a non-negative integer, got %q", rest[0])
+		}
+		if err := m.Force(v); err != nil {
+			return err
+		}
+	}
+	v, dirty, err := m.Version()
+	if err != nil {
+		return err
+	}
+	if sub == "version" {
+		suffix := ""
+		if dirty {
+			suffix = " (dirty)"
+		}
+		_, err := fmt.Fprintf(stdout, "%d%s\n", v, suffix)
+		return err
+	}
+	log.InfoContext(ctx, "schema migrated", "command", sub, "version", v, "dirty", dirty, "latest", pgstore.LatestVersion())
+	return nil
+}

@@ -1,0 +1,216 @@
+package tenancy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/agenttrace/agenttrace/services/auth/internal/apikey"
+)
+
+const (
+	maxNameLen = 200
+	maxNoteLen = 1000
+)
+
+// UsageRecorder learns that a key was just used. It must not block: it is
+// called on the validation path.
+type UsageRecorder interface {
+	Record(keyID uuid.UUID)
+}
+
+// Announcer tells every service that a key no longer works, so that cached
+// validations are dropped at once rather than at expiry.
+type Announcer interface {
+	AnnounceRevocation(ctx context.Context, publicKey string) error
+}
+
+// Config holds the Service's dependencies.
+type Config struct {
+	Store     Store
+	Usage     UsageRecorder
+	Announcer Announcer
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service implements the tenancy rules over a Store.
+type Service struct {
+	store     Store
+	usage     UsageRecorder
+	announcer Announcer
+	now       func() time.Time
+}
+
+// NewService builds a Service.
+func NewService(cfg Config) *Service {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: cfg.Store, usage: cfg.Usage, announcer: cfg.Announcer, now: now}
+}
+
+// CreateProject creates a project in the caller's organization.
+func (s *Service) CreateProject(ctx context.Context, c Caller, name string) (Project, error) {
+	name, err := cleanName("name", name)
+	if err != nil {
+		return Project{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Project{}, fmt.Errorf("project id: %w", err)
+	}
+	return s.store.CreateProject(ctx, Project{ID: id, OrganizationID: c.OrganizationID, Name: name})
+}
+
+// ListProjects lists the projects of the caller's organization.
+func (s *Service) ListProjects(ctx context.Context, c Caller) ([]Project, error) {
+	return s.store.ListProjects(ctx, c.OrganizationID)
+}
+
+// CreateAPIKey creates a key for projectID (the caller's project when Nil),
+// which must belong to the caller's organization.
+func (s *Service) CreateAPIKey(ctx context.Context, c Caller, projectID uuid.UUID, note string) (CreatedKey, error) {
+	note, err := cleanNote(note)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	if projectID == uuid.Nil {
+		projectID = c.ProjectID
+	}
+	p, err := s.store.GetProject(ctx, c.OrganizationID, projectID)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	return s.newKey(ctx, p, note)
+}
+
+// ListAPIKeys lists the keys of projectID (the caller's project when Nil).
+func (s *Service) ListAPIKeys(ctx context.Context, c Caller, projectID uuid.UUID) ([]APIKey, error) {
+	if projectID == uuid.Nil {
+		projectID = c.ProjectID
+	}
+	// Asking for the project first tells "no such project here" (NotFound)
+	// from "a project without keys" (empty list).
+	if _, err := s.store.GetProject(ctx, c.OrganizationID, projectID); err != nil {
+		return nil, err
+	}
+	return s.store.ListAPIKeys(ctx, c.OrganizationID, projectID)
+}
+
+// RevokeAPIKey revokes a key of the caller's organization and announces it.
+// Revoking a revoked key succeeds and announces it again, so a caller whose
+// first attempt failed to announce can simply retry.
+func (s *Service) RevokeAPIKey(ctx context.Context, c Caller, keyID uuid.UUID) (APIKey, error) {
+	if keyID == uuid.Nil {
+		return APIKey{}, invalid("key_id", "required")
+	}
+	k, err := s.store.RevokeAPIKey(ctx, c.OrganizationID, keyID, s.now())
+	if err != nil {
+		return APIKey{}, err
+	}
+	if err := s.announcer.AnnounceRevocation(ctx, k.PublicKey); err != nil {
+		// The key is revoked in the database; only other replicas' caches
+		// may still honour it until they expire. Failing the call makes the
+		// caller retry, which announces again.
+		return APIKey{}, fmt.Errorf("%w: key revoked but the revocation could not be announced (retry): %w", ErrUnavailable, err)
+	}
+	return k, nil
+}
+
+// Bootstrap creates, or finds by name, an organization and a project in it,
+// and gives the project a new key. It is how an installation gets its first
+// credentials.
+func (s *Service) Bootstrap(ctx context.Context, orgName, projectName, note string) (Organization, Project, CreatedKey, error) {
+	orgName, err := cleanName("org", orgName)
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, err
+	}
+	projectName, err = cleanName("project", projectName)
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, err
+	}
+	if note, err = cleanNote(note); err != nil {
+		return Organization{}, Project{}, CreatedKey{}, err
+	}
+	orgID, err := uuid.NewV7()
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, fmt.Errorf("organization id: %w", err)
+	}
+	org, err := s.store.EnsureOrganization(ctx, Organization{ID: orgID, Name: orgName})
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, err
+	}
+	projectID, err := uuid.NewV7()
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, fmt.Errorf("project id: %w", err)
+	}
+	p, err := s.store.EnsureProject(ctx, Project{ID: projectID, OrganizationID: org.ID, Name: projectName})
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, err
+	}
+	k, err := s.newKey(ctx, p, note)
+	if err != nil {
+		return Organization{}, Project{}, CreatedKey{}, err
+	}
+	return org, p, k, nil
+}
+
+func (s *Service) newKey(ctx context.Context, p Project, note string) (CreatedKey, error) {
+	m, err := apikey.Generate()
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return CreatedKey{}, fmt.Errorf("key id: %w", err)
+	}
+	k, err := s.store.CreateAPIKey(ctx, APIKey{
+		ID:             id,
+		ProjectID:      p.ID,
+		OrganizationID: p.OrganizationID,
+		PublicKey:      m.PublicKey,
+		SecretHint:     m.Hint,
+		Note:           note,
+	}, m.Hash)
+	if err != nil {
+		return CreatedKey{}, err
+	}
+	return CreatedKey{Key: k, Secret: m.Secret}, nil
+}
+
+// cleanName trims a display name and checks it is printable and not too long.
+func cleanName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", invalid(field, "required")
+	case !utf8.ValidString(name):
+		return "", invalid(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return "", invalid(field, fmt.Sprintf("at most %d characters", maxNameLen))
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "", invalid(field, "must not contain control characters")
+	}
+	return name, nil
+}
+
+func cleanNote(note string) (string, error) {
+	note = strings.TrimSpace(note)
+	switch {
+	case !utf8.ValidString(note):
+		return "", invalid("note", "must be valid UTF-8")
+	case utf8.RuneCountInString(note) > maxNoteLen:
+		return "", invalid("note", fmt.Sprintf("at most %d characters", maxNoteLen))
+	case strings.ContainsRune(note, 0):
+		// PostgreSQL text cannot hold NUL.
+		return "", invalid("note", "must not contain NUL characters")
+	}
+	return note, nil
+}
