@@ -79,6 +79,14 @@ func Event(ev *ingestv1.IngestEvent, lim Limits) *Error {
 	return c.err
 }
 
+// WellFormedID reports whether id passes the rules for ids: present,
+// printable, without surrounding whitespace and within the length limit.
+func WellFormedID(id string, lim Limits) bool {
+	c := &checker{lim: lim}
+	c.id("id", id, true)
+	return c.err == nil
+}
+
 // bodyOf names the body an event type carries, "" for an unknown type.
 func bodyOf(t ingestv1.EventType) string {
 	switch t {

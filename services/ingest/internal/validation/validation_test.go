@@ -305,3 +305,22 @@ func TestErrorString(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestWellFormedID(t *testing.T) {
+	lim := DefaultLimits()
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"evt-1", true},
+		{"", false},
+		{"a\nb", false},
+		{strings.Repeat("x", 257), false},
+		{" x", false},
+	}
+	for _, tt := range tests {
+		if got := WellFormedID(tt.id, lim); got != tt.want {
+			t.Errorf("WellFormedID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}
