@@ -40,7 +40,9 @@ type Validator interface {
 	Validate(ctx context.Context, c Credentials) (Principal, error)
 }
 
-// ParseAuthorization reads an Authorization header value.
+// ParseAuthorization reads an Authorization header value: "Basic
+// base64(public:secret)" (padding optional) or "Bearer secret", the scheme
+// in any case. Anything else is ErrNoCredentials.
 func ParseAuthorization(h string) (Credentials, error) {
 	scheme, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok {
@@ -51,7 +53,10 @@ func ParseAuthorization(h string) (Credentials, error) {
 	case "basic":
 		raw, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil {
-			return Credentials{}, ErrNoCredentials
+			// Some clients drop the padding; the pair is still unambiguous.
+			if raw, err = base64.RawStdEncoding.DecodeString(rest); err != nil {
+				return Credentials{}, ErrNoCredentials
+			}
 		}
 		pk, sk, ok := strings.Cut(string(raw), ":")
 		if !ok || pk == "" || sk == "" {

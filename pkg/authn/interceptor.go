@@ -3,24 +3,36 @@ package authn
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 )
 
-// publicMethods need no credentials: probes, reflection, and the key check
-// itself (its request carries the credentials).
-var publicPrefixes = []string{
-	"/grpc.health.v1.Health/",
-	"/grpc.reflection.",
-	"/agenttrace.auth.v1.AuthService/ValidateAPIKey",
-}
+// Calls that need no credentials: probes and reflection (whole services),
+// and the key check itself, whose request carries the credentials. The key
+// check is matched exactly so that a method added to AuthService later is
+// not public by accident.
+var (
+	publicServices = []string{
+		"/grpc.health.v1.Health/",
+		"/grpc.reflection.",
+	}
+	publicMethods = map[string]bool{
+		authv1.AuthService_ValidateAPIKey_FullMethodName: true,
+	}
+)
 
 func isPublic(method string) bool {
-	for _, p := range publicPrefixes {
+	if publicMethods[method] {
+		return true
+	}
+	for _, p := range publicServices {
 		if strings.HasPrefix(method, p) {
 			return true
 		}
@@ -34,7 +46,7 @@ func UnaryServerInterceptor(v Validator) grpc.UnaryServerInterceptor {
 		if isPublic(info.FullMethod) {
 			return handler(ctx, req)
 		}
-		ctx, err := authenticate(ctx, v)
+		ctx, err := authenticate(ctx, v, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +60,7 @@ func StreamServerInterceptor(v Validator) grpc.StreamServerInterceptor {
 		if isPublic(info.FullMethod) {
 			return handler(srv, ss)
 		}
-		ctx, err := authenticate(ss.Context(), v)
+		ctx, err := authenticate(ss.Context(), v, info.FullMethod)
 		if err != nil {
 			return err
 		}
@@ -63,7 +75,7 @@ type wrappedStream struct {
 
 func (w *wrappedStream) Context() context.Context { return w.ctx }
 
-func authenticate(ctx context.Context, v Validator) (context.Context, error) {
+func authenticate(ctx context.Context, v Validator, method string) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get("authorization")
 	if len(vals) == 0 {
@@ -82,6 +94,9 @@ func authenticate(ctx context.Context, v Validator) (context.Context, error) {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return nil, status.FromContextError(err).Err()
 	default:
+		// The caller only learns to retry; why auth could not answer is
+		// for the operator.
+		slog.WarnContext(ctx, "cannot verify credentials", "method", method, "err", err)
 		return nil, status.Error(codes.Unavailable, "cannot verify credentials now; retry")
 	}
 }

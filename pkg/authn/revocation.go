@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -11,7 +12,11 @@ import (
 const RevocationSubject = "agenttrace.auth.revoked"
 
 // PublishRevocation announces that the key with publicKey no longer works.
+// An empty key is refused: subscribers would read it as "evict everything".
 func PublishRevocation(nc *nats.Conn, publicKey string) error {
+	if publicKey == "" {
+		return errors.New("publish revocation: empty public key")
+	}
 	if err := nc.Publish(RevocationSubject, []byte(publicKey)); err != nil {
 		return fmt.Errorf("publish revocation: %w", err)
 	}
