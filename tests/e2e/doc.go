@@ -1,0 +1,10 @@
+// Package e2e is the end-to-end test of AgentTrace: it builds the five service
+// binaries, runs them as real processes on free ports against the real
+// PostgreSQL, NATS JetStream and ClickHouse servers (each run in its own
+// databases and stream namespace), and drives them over REST and gRPC the way
+// an SDK and an operator would.
+//
+// Run it with `make test`, or from this directory with
+// `GOWORK=off go test -count=1 -v ./...` once the dependency servers are up.
+// It has no non-test code; this file only carries the package documentation.
+package e2e

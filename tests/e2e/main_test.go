@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// stk is the platform every test drives; nil under -short.
+var stk *stack
+
+// TestMain builds and starts the five services once for the whole package,
+// runs the tests, then stops the services (checking that they drain and exit
+// cleanly) and drops everything the run created.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(runWithStack(m))
+}
+
+func runWithStack(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	s, err := newStack(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		if s != nil {
+			s.dumpLogs(os.Stderr)
+			s.teardown(context.Background())
+		}
+		return 1
+	}
+	stk = s
+	code := m.Run()
+
+	if err := s.stopAll(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e shutdown:", err)
+		code = 1
+	}
+	if code != 0 {
+		s.dumpLogs(os.Stderr)
+	}
+	s.teardown(context.Background())
+	if code == 0 {
+		os.RemoveAll(s.dir)
+	} else {
+		fmt.Fprintln(os.Stderr, "e2e: binaries and logs kept in", s.dir)
+	}
+	return code
+}
+
+// requireStack skips under -short and otherwise returns the running platform.
+func requireStack(t *testing.T) *stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: needs PostgreSQL, NATS and ClickHouse (skipped under -short)")
+	}
+	if stk == nil {
+		t.Fatal("platform not started")
+	}
+	return stk
+}

@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// services in start order; they are stopped in reverse order, gateway first,
+// so that no new work arrives while the others drain.
+var services = []string{"auth", "worker", "query", "ingest", "gateway"}
+
+// Bounds on the life cycle of the platform.
+const (
+	readyTimeout = 90 * time.Second
+	// stopTimeout covers AGENTTRACE_DRAIN_DELAY plus the graceful drain.
+	stopTimeout = 30 * time.Second
+	// maxBodyBytes is the gateway's request body limit in this test.
+	maxBodyBytes = 1 << 20
+	// maxBatch is ingest's limit on the events of one call in this test.
+	maxBatch = 500
+)
+
+// addrs are where one service listens.
+type addrs struct {
+	grpc  string
+	admin string
+	http  string // gateway only: REST and OTLP/HTTP
+}
+
+// stack is the running platform of one test run.
+type stack struct {
+	dir  string // binaries and logs
+	iso  isolation
+	addr map[string]addrs
+
+	mu    sync.Mutex
+	procs []*proc
+}
+
+// proc is one running service process.
+type proc struct {
+	name    string
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	waitErr error
+}
+
+func newStack(ctx context.Context) (*stack, error) {
+	if err := checkDependencies(ctx); err != nil {
+		return nil, err
+	}
+	suffix := randomHex(6)
+	dir, err := os.MkdirTemp("", "agenttrace-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{dir: dir, iso: newIsolation(suffix), addr: map[string]addrs{}}
+
+	if err := s.build(ctx); err != nil {
+		return s, err
+	}
+	ports := freeAddrs(2*len(services) + 1)
+	for i, name := range services {
+		s.addr[name] = addrs{grpc: ports[2*i], admin: ports[2*i+1]}
+	}
+	gw := s.addr["gateway"]
+	gw.http = ports[len(ports)-1]
+	s.addr["gateway"] = gw
+	for _, cmd := range [][]string{{"auth", "migrate", "up"}, {"worker", "migrate", "up"}} {
+		if _, err := s.command(ctx, cmd[0], cmd[1:]...); err != nil {
+			return s, err
+		}
+	}
+	for _, name := range services {
+		if _, err := s.start(name, s.serviceEnv(name)); err != nil {
+			return s, err
+		}
+	}
+	for _, name := range services {
+		if err := s.waitReady(ctx, name, s.addr[name].admin); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// build compiles each service the way a release would: from its own module,
+// outside the workspace.
+func (s *stack) build(ctx context.Context) error {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return err
+	}
+	for _, name := range services {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", s.binary(name), "./cmd/"+name)
+		cmd.Dir = filepath.Join(root, "services", name)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %w\n%s", name, err, out)
+		}
+	}
+	return nil
+}
+
+func (s *stack) binary(name string) string { return filepath.Join(s.dir, "agenttrace-"+name) }
+
+// commonEnv is what every process of this run gets, whatever its role.
+func (s *stack) commonEnv() []string {
+	return []string{
+		"AGENTTRACE_LOG_LEVEL=debug",
+		"AGENTTRACE_LOG_FORMAT=text",
+		"AGENTTRACE_DRAIN_DELAY=200ms",
+		"AGENTTRACE_SHUTDOWN_TIMEOUT=20s",
+		"AGENTTRACE_POSTGRES_URL=" + s.iso.postgresURL(),
+		"AGENTTRACE_CLICKHOUSE_ADDR=" + clickhouseServer,
+		"AGENTTRACE_CLICKHOUSE_DATABASE=" + s.iso.clickhouseDB,
+		"AGENTTRACE_NATS_URL=" + natsServer,
+		"AGENTTRACE_NATS_NAMESPACE=" + s.iso.natsNS,
+		"AGENTTRACE_AUTH_ADDR=" + s.addr["auth"].grpc,
+		"AGENTTRACE_INGEST_ADDR=" + s.addr["ingest"].grpc,
+		"AGENTTRACE_QUERY_ADDR=" + s.addr["query"].grpc,
+	}
+}
+
+// serviceEnv is the environment of one service of the main platform.
+func (s *stack) serviceEnv(name string) []string {
+	a := s.addr[name]
+	env := append(s.commonEnv(), "AGENTTRACE_GRPC_ADDR="+a.grpc, "AGENTTRACE_ADMIN_ADDR="+a.admin)
+	switch name {
+	case "gateway":
+		env = append(env,
+			"AGENTTRACE_HTTP_ADDR="+a.http,
+			fmt.Sprintf("AGENTTRACE_GATEWAY_MAX_BODY_BYTES=%d", maxBodyBytes))
+	case "ingest":
+		env = append(env, fmt.Sprintf("AGENTTRACE_INGEST_MAX_BATCH=%d", maxBatch))
+	case "worker":
+		// Flush often so the test sees rows quickly; correctness must not
+		// depend on it.
+		env = append(env, "AGENTTRACE_WORKER_FLUSH_INTERVAL=200ms")
+	}
+	return env
+}
+
+// processEnv is the parent environment without any AGENTTRACE_ variable
+// (a developer's shell must not leak into the run), plus env.
+func processEnv(env []string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AGENTTRACE_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
+}
+
+// command runs a one-shot subcommand of a service binary (migrate, bootstrap)
+// and returns its stdout.
+func (s *stack) command(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.binary(name), args...)
+	cmd.Env = processEnv(s.commonEnv())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("agenttrace-%s %s: %w\nstderr:\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// start launches a service process; its output goes to <dir>/<label>.log.
+func (s *stack) start(label string, env []string) (*proc, error) {
+	name, _, _ := strings.Cut(label, "-") // "ingest-deadnats" runs the ingest binary
+	logPath := filepath.Join(s.dir, label+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(s.binary(name))
+	cmd.Env = processEnv(env)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", label, err)
+	}
+	p := &proc{name: label, logPath: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	s.mu.Lock()
+	s.procs = append(s.procs, p)
+	s.mu.Unlock()
+	return p, nil
+}
+
+func (s *stack) proc(label string) *proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.procs {
+		if p.name == label {
+			return p
+		}
+	}
+	return nil
+}
+
+// waitReady polls the admin /ready endpoint until it answers 200.
+func (s *stack) waitReady(ctx context.Context, label, adminAddr string) error {
+	p := s.proc(label)
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	last := "no answer"
+	for {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready: %v", label, p.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %s", label, readyTimeout, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get("http://" + adminAddr + "/ready")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		last = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
+	}
+}
+
+// stop sends SIGTERM and checks that the process drains and exits 0 in time.
+func (p *proc) stop() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s had already exited: %v", p.name, p.waitErr)
+	default:
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("signal %s: %w", p.name, err)
+	}
+	select {
+	case <-p.done:
+		if p.waitErr != nil {
+			return fmt.Errorf("%s did not exit cleanly after SIGTERM: %w", p.name, p.waitErr)
+		}
+		return nil
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("%s still running %s after SIGTERM; killed", p.name, stopTimeout)
+	}
+}
+
+// stopAll stops every process still running, newest first.
+func (s *stack) stopAll() error {
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	var errs []error
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		select {
+		case <-p.done: // stopped (and checked) by the test that started it
+			continue
+		default:
+		}
+		if err := p.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// teardown kills whatever still runs and drops the run's databases and streams.
+func (s *stack) teardown(ctx context.Context) {
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	if err := s.iso.drop(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e teardown:", err)
+	}
+}
+
+// dumpLogs prints the tail of every process log, for a failed run.
+func (s *stack) dumpLogs(w io.Writer) {
+	const tailLines = 150
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	for _, p := range procs {
+		data, err := os.ReadFile(p.logPath)
+		if err != nil {
+			fmt.Fprintf(w, "=== %s: %v\n", p.name, err)
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > tailLines {
+			lines = lines[len(lines)-tailLines:]
+		}
+		fmt.Fprintf(w, "=== %s (last %d lines of %s)\n%s\n", p.name, len(lines), p.logPath, strings.Join(lines, "\n"))
+	}
+}
+
+// freeAddrs picks n distinct free loopback ports: all are held open until
+// every one is chosen, so the kernel cannot hand out one twice. Another
+// process could take a port before the service binds it; on this scale that
+// is rare enough not to guard.
+func freeAddrs(n int) []string {
+	out := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(fmt.Sprintf("no free port: %v", err))
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
+	}
+	return out
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
