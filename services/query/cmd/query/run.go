@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/agenttrace/agenttrace/pkg/authn"
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
+	"github.com/agenttrace/agenttrace/pkg/config"
+	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
+	"github.com/agenttrace/agenttrace/services/query/internal/transport"
+)
+
+// Config is the query service's configuration (AGENTTRACE_* variables).
+type Config struct {
+	config.Base
+	ClickHouse clickhousedb.Config
+	// NATS carries only the revocation notices that evict cached keys.
+	NATS stream.Config
+	// AuthAddr is the auth service that validates API keys.
+	AuthAddr string `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
+	// AuthCacheTTL bounds how long a validated key is trusted without asking auth.
+	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+}
+
+func loadConfig() (Config, error) {
+	cfg := Config{Base: config.Base{GRPCAddr: ":9082", AdminAddr: ":9182"}}
+	if err := config.Load(&cfg); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] != "serve" {
+		return fmt.Errorf("unknown command %q (the query service takes none, or serve)", args[0])
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+
+	authConn, err := service.Dial(cfg.AuthAddr)
+	if err != nil {
+		return err
+	}
+	defer authConn.Close()
+	keys := authn.NewCache(authn.NewRemote(authConn), cfg.AuthCacheTTL)
+
+	sh, err := service.New(ctx, "query", cfg.Base, service.WithInterceptors(
+		authn.UnaryServerInterceptor(keys), authn.StreamServerInterceptor(keys)))
+	if err != nil {
+		return err
+	}
+
+	nc, _, err := stream.Connect(ctx, cfg.NATS, "query")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if _, err := authn.SubscribeRevocations(nc, keys); err != nil {
+		return err
+	}
+
+	ch, err := clickhousedb.Open(ctx, cfg.ClickHouse, "")
+	if err != nil {
+		return err
+	}
+	sh.OnClose("clickhouse", func(context.Context) error { return ch.Close() })
+	store := chstore.New(ch)
+	sh.AddCheck("clickhouse", store.Ping)
+
+	queryv1.RegisterQueryServiceServer(sh.GRPC(), transport.New(query.New(store), sh.Log()))
+	return sh.Run(ctx)
+}

@@ -1,0 +1,86 @@
+// Package chstore reads traces, observations, scores and sessions from
+// ClickHouse, merging the append-only versions of each object at read time.
+//
+// Every row is one event that sets some fields (” / 0 / NULL / [] mean
+// unset). A merged object takes, per scalar field, the value of the newest
+// version that set it (argMaxIf over (event_ts, event_id), so equal event
+// timestamps still resolve the same way every time), the union of tags, and
+// per map key the value of the newest version holding that key. Merges are
+// always scoped to one trace or one page of ids; lists first select the page
+// on a few narrow merged columns, then merge every column of the page only.
+//
+// All SQL is built from constant fragments; caller input reaches ClickHouse
+// only as bound parameters (clickhouse-go `?` binding), which 18.16 accepts
+// because the driver binds on the client.
+package chstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema"
+)
+
+// version orders the versions of one object: the event timestamp, then the
+// event id so that two events with the same timestamp merge deterministically.
+// Copies of one event (redeliveries) share both and are identical rows.
+const version = "(event_ts, event_id)"
+
+// Store reads one ClickHouse database holding the chschema tables.
+type Store struct {
+	conn driver.Conn
+}
+
+// New reads through conn.
+func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+
+// Ping reports whether ClickHouse answers; it backs readiness.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping clickhouse: %w", err)
+	}
+	return nil
+}
+
+// Cursor is the position of the last row of the previous page in a list
+// ordered by (TS, ID, Tie) descending; the next page starts strictly after it.
+type Cursor struct {
+	TS  uint64
+	ID  string
+	Tie string // the trace id for observations, whose identity is (trace_id, id); else empty
+}
+
+// Page selects one page of a list.
+type Page struct {
+	After *Cursor // nil for the first page
+	Limit int
+}
+
+// TimeRange bounds a timestamp in nanoseconds: From inclusive, To exclusive;
+// zero means unbounded.
+type TimeRange struct {
+	From, To uint64
+}
+
+var errNoConn = errors.New("chstore: nil connection")
+
+func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
+	if s.conn == nil {
+		return nil, errNoConn
+	}
+	rows, err := s.conn.Query(ctx, q.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q.name, err)
+	}
+	return rows, nil
+}
+
+// tables are referenced by the chschema names so a rename there fails here.
+const (
+	tracesTable       = chschema.Traces
+	observationsTable = chschema.Observations
+	scoresTable       = chschema.Scores
+)

@@ -1,0 +1,66 @@
+package chstore
+
+import (
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+)
+
+// timestamp turns stored nanoseconds into a Timestamp at full precision; 0 is unset.
+func timestamp(ns uint64) *timestamppb.Timestamp {
+	if ns == 0 {
+		return nil
+	}
+	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
+}
+
+// jsonValue reads the protojson text of a google.protobuf.Value; ” is unset.
+// Text that does not parse (written by something other than the worker) is
+// returned as a string value rather than failing the whole read.
+func jsonValue(text string) *structpb.Value {
+	if text == "" {
+		return nil
+	}
+	v := &structpb.Value{}
+	if err := protojson.Unmarshal([]byte(text), v); err != nil {
+		return structpb.NewStringValue(text)
+	}
+	return v
+}
+
+// Enums are stored as their names without the type prefix ('' = unset);
+// unknown names read as unspecified.
+
+func observationType(s string) commonv1.ObservationType {
+	return commonv1.ObservationType(commonv1.ObservationType_value["OBSERVATION_TYPE_"+s])
+}
+
+func observationLevel(s string) commonv1.ObservationLevel {
+	return commonv1.ObservationLevel(commonv1.ObservationLevel_value["OBSERVATION_LEVEL_"+s])
+}
+
+func scoreDataType(s string) commonv1.ScoreDataType {
+	return commonv1.ScoreDataType(commonv1.ScoreDataType_value["SCORE_DATA_TYPE_"+s])
+}
+
+func scoreSource(s string) commonv1.ScoreSource {
+	return commonv1.ScoreSource(commonv1.ScoreSource_value["SCORE_SOURCE_"+s])
+}
+
+// usage builds a Usage, nil when no field is set.
+func usage(in, out, total *int64, details map[string]int64) *commonv1.Usage {
+	if in == nil && out == nil && total == nil && len(details) == 0 {
+		return nil
+	}
+	return &commonv1.Usage{Input: in, Output: out, Total: total, Details: details}
+}
+
+// cost builds a Cost, nil when no field is set.
+func cost(in, out, total *float64) *commonv1.Cost {
+	if in == nil && out == nil && total == nil {
+		return nil
+	}
+	return &commonv1.Cost{Input: in, Output: out, Total: total}
+}

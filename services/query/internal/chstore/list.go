@@ -1,0 +1,148 @@
+package chstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// A list is read in two steps. pageKeys selects the page: it merges only the
+// sort column and the filtered columns of the candidate ids and keeps the
+// rows whose merged values pass the filters. The caller then merges every
+// column of the page's ids alone, so wide columns (input, output) are read
+// for one page, never for the whole candidate set.
+//
+// Candidates are the ids with at least one version that could make the
+// merged value pass each filter (a merged value is always the value of one
+// version). Restricting to them keeps the merge off the ids the filters rule
+// out, while every version of a candidate, including updates that do not
+// carry the filtered field, still takes part in its merge.
+
+// filter is one condition of a list.
+type filter struct {
+	row     string // on a single stored row: could this id match?
+	rowArgs []any
+	merged  string // the merge expression the condition reads, if any
+	having  string // on the merged values
+	args    []any
+}
+
+// listSpec describes one kind of list.
+type listSpec struct {
+	name     string
+	table    string
+	key      string // GROUP BY key: "id", or "trace_id, id" for observations
+	tie      string // third sort column: "trace_id" for observations, else "''"
+	sortCol  string // alias of the merged sort column
+	sortExpr string // its merge expression
+	where    conds  // conditions on raw rows that hold for every version (e.g. trace_id)
+	filters  []filter
+}
+
+// pageKeys returns the (sort value, id, tie) of the rows of one page, in order.
+func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page Page) ([]Cursor, error) {
+	selects := []string{spec.sortExpr, "id", spec.tie + " AS m_tie"}
+	var having conds
+	for _, f := range spec.filters {
+		if f.merged != "" && !contains(selects, f.merged) {
+			selects = append(selects, f.merged)
+		}
+		having.add(f.having, f.args...)
+	}
+	if page.After != nil {
+		having.add(fmt.Sprintf("(%s, id, m_tie) < (?, ?, ?)", spec.sortCol), page.After.TS, page.After.ID, page.After.Tie)
+	}
+
+	q := newQuery(spec.name).
+		add("SELECT "+columns(selects...)+" FROM "+spec.table).
+		add("WHERE project_id = ?", projectID)
+	q.addConds("AND", &spec.where)
+	addCandidates(q, projectID, spec)
+	q.add("GROUP BY "+spec.key).
+		addConds("HAVING", &having).
+		add(fmt.Sprintf("ORDER BY %s DESC, id DESC, m_tie DESC LIMIT ?", spec.sortCol), page.Limit)
+
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []Cursor
+	for rows.Next() {
+		var c Cursor
+		// Only the first three columns matter; the rest were for HAVING.
+		dest := make([]any, len(selects))
+		dest[0], dest[1], dest[2] = &c.TS, &c.ID, &c.Tie
+		for i := 3; i < len(dest); i++ {
+			dest[i] = new(any)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", spec.name, err)
+		}
+		keys = append(keys, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", spec.name, err)
+	}
+	return keys, nil
+}
+
+// addCandidates restricts the merge to ids that have, for every filter, a
+// version satisfying its row condition.
+func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
+	var some, every []string
+	var someArgs, everyArgs []any
+	for _, f := range spec.filters {
+		if f.row == "" {
+			continue
+		}
+		some = append(some, "("+f.row+")")
+		someArgs = append(someArgs, f.rowArgs...)
+		every = append(every, "max("+f.row+") = 1")
+		everyArgs = append(everyArgs, f.rowArgs...)
+	}
+	if len(some) == 0 {
+		return
+	}
+	args := append([]any{projectID}, someArgs...)
+	args = append(args, everyArgs...)
+	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE project_id = ? AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
+		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND ")), args...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// eqFilter matches a merged string column equal to v.
+func eqFilter(col, v string) filter {
+	return filter{row: col + " = ?", rowArgs: []any{v}, merged: mergeString(col), having: "m_" + col + " = ?", args: []any{v}}
+}
+
+// timeFilter bounds a merged timestamp column whose merge expression is
+// already selected as the sort column. Both bounds go in one row condition:
+// the merged value is the value of a single version.
+func timeFilter(col string, r TimeRange) []filter {
+	var row, having conds
+	if r.From != 0 {
+		row.add(col+" >= ?", r.From)
+		having.add("m_"+col+" >= ?", r.From)
+	}
+	if r.To != 0 {
+		// Unset (0) never falls in a range with an upper bound.
+		row.add(col+" != 0 AND "+col+" < ?", r.To)
+		having.add("m_"+col+" != 0 AND m_"+col+" < ?", r.To)
+	}
+	if len(row.parts) == 0 {
+		return nil
+	}
+	return []filter{{
+		row: strings.Join(row.parts, " AND "), rowArgs: row.args,
+		having: strings.Join(having.parts, " AND "), args: having.args,
+	}}
+}

@@ -1,0 +1,67 @@
+package chstore
+
+import (
+	"context"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+)
+
+// TraceFilter selects traces by their merged values; empty fields match all.
+type TraceFilter struct {
+	Time        TimeRange // on the trace timestamp
+	Name        string
+	UserID      string
+	SessionID   string
+	Tags        []string // all of them
+	Environment string
+	Release     string
+}
+
+// ListTraces returns one page of merged traces, newest timestamp first (then
+// id descending). Derived fields are not filled (see TraceStats).
+func (s *Store) ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]*commonv1.Trace, error) {
+	spec := listSpec{
+		name:     "list traces",
+		table:    tracesTable,
+		key:      "id",
+		tie:      "''",
+		sortCol:  "m_timestamp",
+		sortExpr: mergeUint("timestamp"),
+		filters:  timeFilter("timestamp", f.Time),
+	}
+	for _, eq := range []struct{ col, v string }{
+		{"name", f.Name}, {"user_id", f.UserID}, {"session_id", f.SessionID},
+		{"environment", f.Environment}, {"release", f.Release},
+	} {
+		if eq.v != "" {
+			spec.filters = append(spec.filters, eqFilter(eq.col, eq.v))
+		}
+	}
+	if len(f.Tags) > 0 {
+		spec.filters = append(spec.filters, filter{
+			row: "hasAny(tags, ?)", rowArgs: []any{f.Tags},
+			merged: mergeTags, having: "hasAll(m_tags, ?)", args: []any{f.Tags},
+		})
+	}
+	keys, err := s.pageKeys(ctx, projectID, spec, page)
+	if err != nil || len(keys) == 0 {
+		return nil, err
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	byID, err := s.tracesByID(ctx, projectID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*commonv1.Trace, 0, len(keys))
+	for _, k := range keys {
+		// A trace is absent only if its rows vanished between the two reads
+		// (a retention drop); the page then is one shorter.
+		if t, ok := byID[k.ID]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}

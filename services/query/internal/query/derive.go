@@ -1,0 +1,96 @@
+package query
+
+import (
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+)
+
+// statsOf derives from merged observations what chstore.TraceStats derives
+// in ClickHouse, for GetTrace, which holds the observations already.
+func statsOf(obs []*commonv1.Observation) *chstore.TraceStats {
+	st := &chstore.TraceStats{ObservationCount: int64(len(obs))}
+	for _, o := range obs {
+		st.Usage = addUsage(st.Usage, o.GetUsage())
+		st.Cost = addCost(st.Cost, o.GetCost())
+		if s := tsNanos(o.GetStartTime()); s != 0 && (st.MinStart == 0 || s < st.MinStart) {
+			st.MinStart = s
+		}
+		st.MaxEnd = max(st.MaxEnd, tsNanos(o.GetEndTime()))
+	}
+	return st
+}
+
+// applyStats fills a trace's derived fields. Latency runs from the earliest
+// of the trace timestamp and its observations' starts to the latest end.
+func applyStats(t *commonv1.Trace, st *chstore.TraceStats) {
+	if st == nil {
+		return
+	}
+	t.Usage, t.Cost, t.ObservationCount = st.Usage, st.Cost, st.ObservationCount
+	start := st.MinStart
+	if ts := tsNanos(t.GetTimestamp()); ts != 0 && (start == 0 || ts < start) {
+		start = ts
+	}
+	if start != 0 && st.MaxEnd > start {
+		t.LatencySeconds = float64(st.MaxEnd-start) / 1e9
+	}
+}
+
+// addUsage returns sum + u, allocating only once something is set.
+func addUsage(sum, u *commonv1.Usage) *commonv1.Usage {
+	if u == nil {
+		return sum
+	}
+	if sum == nil {
+		sum = &commonv1.Usage{}
+	}
+	sum.Input = addInt(sum.Input, u.Input)
+	sum.Output = addInt(sum.Output, u.Output)
+	sum.Total = addInt(sum.Total, u.Total)
+	for k, v := range u.GetDetails() {
+		if sum.Details == nil {
+			sum.Details = map[string]int64{}
+		}
+		sum.Details[k] += v
+	}
+	return sum
+}
+
+// addCost returns sum + c, allocating only once something is set.
+func addCost(sum, c *commonv1.Cost) *commonv1.Cost {
+	if c == nil {
+		return sum
+	}
+	if sum == nil {
+		sum = &commonv1.Cost{}
+	}
+	sum.Input = addFloat(sum.Input, c.Input)
+	sum.Output = addFloat(sum.Output, c.Output)
+	sum.Total = addFloat(sum.Total, c.Total)
+	return sum
+}
+
+// addInt adds optional values: unset + unset stays unset.
+func addInt(a, b *int64) *int64 {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		v := *b
+		return &v
+	}
+	v := *a + *b
+	return &v
+}
+
+func addFloat(a, b *float64) *float64 {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		v := *b
+		return &v
+	}
+	v := *a + *b
+	return &v
+}

@@ -1,0 +1,39 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+)
+
+const (
+	proj  = "proj-a"
+	other = "proj-b" // holds rows with the same ids, which proj must never see
+)
+
+// base is 2025-01-01T00:00:00Z in nanoseconds; at(s) is s seconds later.
+const base uint64 = 1735689600 * 1e9
+
+func at(s float64) uint64 { return base + uint64(s*1e9) }
+
+func newService(t *testing.T) (*Service, driver.Conn) {
+	t.Helper()
+	conn := chtest.NewDB(t)
+	return New(chstore.New(conn)), conn
+}
+
+func fieldOf(t *testing.T, err error) string {
+	t.Helper()
+	var fe *FieldError
+	if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("want a FieldError, got %v", err)
+	}
+	return fe.Field
+}
+
+var ctx = context.Background()

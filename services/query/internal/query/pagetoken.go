@@ -1,0 +1,106 @@
+package query
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"slices"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+)
+
+// A page token is the position of the last item of a page plus a digest of
+// the request's filters, so that a token is refused with other filters (it
+// would skip or repeat items there). It is opaque to clients but not secret:
+// a forged position only moves where the caller's own project is read from.
+//
+// Layout, then unpadded base64url:
+//
+//	version(1) | filter digest(8) | sort value(8, big endian) | uvarint len(id) | id | tie
+
+const (
+	tokenVersion   = 1
+	digestLen      = 8
+	maxTokenLength = 4096 // base64 characters; far above any real id
+)
+
+type filterDigest [digestLen]byte
+
+// digestOf hashes the filters of a list request: the message with its
+// paging fields cleared (page_size may change between pages). normalize may
+// adjust the clone (sort tags) so that equivalent filters match.
+func digestOf(req proto.Message, normalize func(proto.Message)) filterDigest {
+	m := proto.Clone(req)
+	fields := m.ProtoReflect().Descriptor().Fields()
+	for _, name := range []protoreflect.Name{"page_token", "page_size"} {
+		if fd := fields.ByName(name); fd != nil {
+			m.ProtoReflect().Clear(fd)
+		}
+	}
+	if normalize != nil {
+		normalize(m)
+	}
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m) // a valid message always marshals
+	h := sha256.New()
+	h.Write([]byte(m.ProtoReflect().Descriptor().FullName()))
+	h.Write([]byte{0})
+	h.Write(b)
+	var d filterDigest
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+func encodePageToken(d filterDigest, c chstore.Cursor) string {
+	b := make([]byte, 0, 1+digestLen+8+binary.MaxVarintLen64+len(c.ID)+len(c.Tie))
+	b = append(b, tokenVersion)
+	b = append(b, d[:]...)
+	b = binary.BigEndian.AppendUint64(b, c.TS)
+	b = binary.AppendUvarint(b, uint64(len(c.ID)))
+	b = append(b, c.ID...)
+	b = append(b, c.Tie...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodePageToken reads a token issued for a request with filter digest d;
+// "" is the first page (nil cursor).
+func decodePageToken(token string, d filterDigest) (*chstore.Cursor, error) {
+	if token == "" {
+		return nil, nil
+	}
+	bad := invalid("page_token", "not a page token of this request; start again without it")
+	if len(token) > maxTokenLength {
+		return nil, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) < 1+digestLen+8 || b[0] != tokenVersion {
+		return nil, bad
+	}
+	if [digestLen]byte(b[1:1+digestLen]) != d {
+		return nil, invalid("page_token", "was issued for other filters; start again without it")
+	}
+	b = b[1+digestLen:]
+	c := chstore.Cursor{TS: binary.BigEndian.Uint64(b)}
+	b = b[8:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, bad
+	}
+	c.ID, c.Tie = string(b[k:k+int(n)]), string(b[k+int(n):])
+	if !utf8.ValidString(c.ID) || !utf8.ValidString(c.Tie) {
+		return nil, bad
+	}
+	return &c, nil
+}
+
+// nextPageToken is the token after the last of n items when more exist.
+func nextPageToken[T any](items []T, size int, d filterDigest, cursor func(T) chstore.Cursor) ([]T, string) {
+	if len(items) <= size {
+		return items, ""
+	}
+	items = slices.Clip(items[:size])
+	return items, encodePageToken(d, cursor(items[size-1]))
+}

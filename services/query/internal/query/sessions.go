@@ -1,0 +1,116 @@
+package query
+
+import (
+	"context"
+	"slices"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+)
+
+// ListSessions returns a page of sessions, most recently active first, with
+// the usage and cost totals of their traces.
+func (s *Service) ListSessions(ctx context.Context, projectID string, req *queryv1.ListSessionsRequest) (*queryv1.ListSessionsResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	tr, err := timeRange(req.GetFromTime(), req.GetToTime())
+	if err != nil {
+		return nil, err
+	}
+	digest := digestOf(req, nil)
+	after, err := decodePageToken(req.GetPageToken(), digest)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := s.store.ListSessions(ctx, projectID, chstore.SessionFilter{Time: tr, UserID: req.GetUserId()},
+		chstore.Page{After: after, Limit: size + 1})
+	if err != nil {
+		return nil, err
+	}
+	sessions, next := nextPageToken(sessions, size, digest, func(sess *commonv1.Session) chstore.Cursor {
+		return chstore.Cursor{TS: tsNanos(sess.GetLastSeen()), ID: sess.GetId()}
+	})
+	if len(sessions) > 0 {
+		if err := s.sessionTotals(ctx, projectID, sessions); err != nil {
+			return nil, err
+		}
+	}
+	return &queryv1.ListSessionsResponse{Sessions: sessions, NextPageToken: next}, nil
+}
+
+// sessionTotals sums the usage and cost of the sessions' traces.
+func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions []*commonv1.Session) error {
+	ids := make([]string, len(sessions))
+	byID := make(map[string]*commonv1.Session, len(sessions))
+	for i, sess := range sessions {
+		ids[i] = sess.GetId()
+		byID[sess.GetId()] = sess
+	}
+	traceSessions, err := s.store.SessionTraceIDs(ctx, projectID, ids)
+	if err != nil {
+		return err
+	}
+	traceIDs := make([]string, 0, len(traceSessions))
+	for id := range traceSessions {
+		traceIDs = append(traceIDs, id)
+	}
+	slices.Sort(traceIDs)
+	stats, err := s.store.TraceStats(ctx, projectID, traceIDs)
+	if err != nil {
+		return err
+	}
+	for _, traceID := range traceIDs {
+		if st, ok := stats[traceID]; ok {
+			sess := byID[traceSessions[traceID]]
+			sess.Usage = addUsage(sess.Usage, st.Usage)
+			sess.Cost = addCost(sess.Cost, st.Cost)
+		}
+	}
+	return nil
+}
+
+// GetSession returns a session with its traces (oldest first, with derived
+// fields) and the scores of the session and of its traces.
+func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1.GetSessionRequest) (*queryv1.GetSessionResponse, error) {
+	id := req.GetSessionId()
+	if id == "" {
+		return nil, invalid("session_id", "is required")
+	}
+	traces, err := s.store.SessionTraces(ctx, projectID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(traces) == 0 {
+		return nil, ErrNotFound
+	}
+	if err := s.deriveTraces(ctx, projectID, traces); err != nil {
+		return nil, err
+	}
+	sess := &commonv1.Session{Id: id, ProjectId: projectID, TraceCount: int64(len(traces))}
+	traceIDs := make([]string, len(traces))
+	var first, last uint64
+	for i, t := range traces {
+		traceIDs[i] = t.GetId()
+		if ts := tsNanos(t.GetTimestamp()); ts != 0 {
+			if first == 0 || ts < first {
+				first = ts
+			}
+			last = max(last, ts)
+		}
+		if u := t.GetUserId(); u != "" && !slices.Contains(sess.UserIds, u) {
+			sess.UserIds = append(sess.UserIds, u)
+		}
+		sess.Usage = addUsage(sess.Usage, t.GetUsage())
+		sess.Cost = addCost(sess.Cost, t.GetCost())
+	}
+	slices.Sort(sess.UserIds)
+	sess.FirstSeen, sess.LastSeen = fromNanos(first), fromNanos(last)
+	scores, err := s.store.SessionScores(ctx, projectID, id, traceIDs)
+	if err != nil {
+		return nil, err
+	}
+	return &queryv1.GetSessionResponse{Session: sess, Traces: traces, Scores: scores}, nil
+}
