@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	"github.com/agenttrace/agenttrace/pkg/authn"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestapi"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/publisher"
+)
+
+// Run serves ingest until ctx is cancelled. It starts even when NATS or auth
+// are down: calls then fail with Unavailable and /ready says why, until
+// they come back.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	authConn, err := service.Dial(cfg.AuthAddr)
+	if err != nil {
+		return err
+	}
+	cache := authn.NewCache(authn.NewRemote(authConn), cfg.AuthCacheTTL)
+
+	sh, err := service.New(ctx, "ingest", cfg.Base,
+		service.WithInterceptors(authn.UnaryServerInterceptor(cache), authn.StreamServerInterceptor(cache)),
+		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
+	)
+	if err != nil {
+		authConn.Close()
+		return err
+	}
+	sh.OnClose("auth connection", func(context.Context) error { return authConn.Close() })
+
+	nc, js, err := stream.Connect(ctx, cfg.Config, "ingest")
+	if err != nil {
+		return err
+	}
+	// Registered early, so it runs last: after every other closer.
+	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
+	if _, err := authn.SubscribeRevocations(nc, cache); err != nil {
+		return err
+	}
+	pub, err := publisher.New(nc, cfg.Config, cfg.PublishTimeout)
+	if err != nil {
+		return err
+	}
+	metrics, err := ingestion.NewMetrics(sh.Registry())
+	if err != nil {
+		return err
+	}
+	svc := ingestion.NewService(ingestion.Config{
+		Publisher: pub,
+		Limits:    cfg.Limits(),
+		MaxBatch:  cfg.MaxBatch,
+		Metrics:   metrics,
+		Log:       sh.Log(),
+	})
+	ingestv1.RegisterIngestServiceServer(sh.GRPC(), ingestapi.NewServer(svc, sh.Log()))
+	sh.AddCheck("nats", stream.Check(js, cfg.Config))
+	sh.Go("declare streams", func(ctx context.Context) error {
+		return declareStreams(ctx, sh.Log(), nc, js, cfg)
+	})
+	return sh.Run(ctx)
+}
+
+// declareStreams declares the streams, retrying until NATS answers, so that
+// ingest can start (not ready) before NATS does.
+func declareStreams(ctx context.Context, log *slog.Logger, nc *nats.Conn, js jetstream.JetStream, cfg Config) error {
+	const maxWait = 30 * time.Second
+	wait := 500 * time.Millisecond
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := stream.EnsureStreams(attempt, js, cfg.Config)
+		cancel()
+		if err == nil {
+			log.Info("streams declared", "stream", cfg.EventsStream(), "dead_letter_stream", cfg.DeadLetterStream())
+			warnPayloadLimit(log, nc, cfg)
+			return nil
+		}
+		log.Warn("cannot declare streams yet; retrying", "url", cfg.URL, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxWait)
+	}
+}
+
+// warnPayloadLimit flags a server whose max_payload is below the event size
+// limit: such events would pass validation yet never publish.
+func warnPayloadLimit(log *slog.Logger, nc *nats.Conn, cfg Config) {
+	const headroom = 4 << 10 // envelope fields and message headers
+	if mp := nc.MaxPayload(); mp > 0 && int64(cfg.MaxEventBytes)+headroom > mp {
+		log.Warn("event size limit exceeds the NATS max_payload; lower it",
+			"max_event_bytes", cfg.MaxEventBytes, "nats_max_payload", mp,
+			"setting", fmt.Sprintf("AGENTTRACE_INGEST_MAX_EVENT_BYTES <= %d", mp-headroom))
+	}
+}

@@ -1,0 +1,66 @@
+// Package app wires the ingest service: configuration, the auth client and
+// cache, the NATS connection and streams, the publisher, the domain service
+// and the gRPC transport, all inside the shared service shell.
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/validation"
+)
+
+// Config is ingest's configuration, read from AGENTTRACE_* variables.
+type Config struct {
+	config.Base
+	stream.Config
+
+	// AuthAddr is where the auth service validates API keys.
+	AuthAddr string `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
+	// AuthCacheTTL is how long a validated key is trusted without asking
+	// auth again (revocations evict at once).
+	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+	// MaxBatch is the most events one IngestBatch call may carry.
+	MaxBatch int `env:"INGEST_MAX_BATCH" envDefault:"1000"`
+	// MaxRequestBytes caps an encoded IngestBatch request (gRPC max receive
+	// message size); larger requests fail with ResourceExhausted.
+	MaxRequestBytes int `env:"INGEST_MAX_REQUEST_BYTES" envDefault:"5242880"`
+	// PublishTimeout bounds the wait for the stream's acknowledgements of
+	// one call; past it the call fails with Unavailable.
+	PublishTimeout time.Duration `env:"INGEST_PUBLISH_TIMEOUT" envDefault:"5s"`
+	// MaxEventBytes caps one encoded event; keep it below the NATS
+	// server's max_payload (1 MiB by default) minus a few KiB.
+	MaxEventBytes int `env:"INGEST_MAX_EVENT_BYTES" envDefault:"983040"`
+}
+
+// DefaultConfig is the configuration before the environment is applied:
+// the port defaults of ingest (the rest come from envDefault tags).
+func DefaultConfig() Config {
+	return Config{Base: config.Base{GRPCAddr: ":9081", AdminAddr: ":9181"}}
+}
+
+// Limits are the validation limits this configuration implies.
+func (c Config) Limits() validation.Limits {
+	lim := validation.DefaultLimits()
+	lim.MaxEventBytes = c.MaxEventBytes
+	return lim
+}
+
+// Validate rejects settings the service cannot run with.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxBatch < 1:
+		return fmt.Errorf("AGENTTRACE_INGEST_MAX_BATCH must be at least 1, got %d", c.MaxBatch)
+	case c.MaxRequestBytes < 1024:
+		return fmt.Errorf("AGENTTRACE_INGEST_MAX_REQUEST_BYTES must be at least 1024, got %d", c.MaxRequestBytes)
+	case c.MaxEventBytes < 1024:
+		return fmt.Errorf("AGENTTRACE_INGEST_MAX_EVENT_BYTES must be at least 1024, got %d", c.MaxEventBytes)
+	case c.PublishTimeout <= 0:
+		return fmt.Errorf("AGENTTRACE_INGEST_PUBLISH_TIMEOUT must be positive, got %v", c.PublishTimeout)
+	case c.AuthCacheTTL < 0:
+		return fmt.Errorf("AGENTTRACE_AUTH_CACHE_TTL must not be negative, got %v", c.AuthCacheTTL)
+	}
+	return nil
+}

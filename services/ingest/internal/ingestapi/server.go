@@ -1,0 +1,94 @@
+// Package ingestapi is ingest's gRPC transport: it reads the caller's
+// project from the authenticated context, runs the ingestion domain and maps
+// its outcome and errors to the wire, once.
+package ingestapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/agenttrace/agenttrace/pkg/authn"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
+)
+
+// retryDelay is suggested to clients (RetryInfo; the gateway's Retry-After)
+// when the stream is unavailable.
+const retryDelay = time.Second
+
+// Server implements agenttrace.ingest.v1.IngestService.
+type Server struct {
+	ingestv1.UnimplementedIngestServiceServer
+	svc *ingestion.Service
+	log *slog.Logger
+}
+
+// NewServer serves svc.
+func NewServer(svc *ingestion.Service, log *slog.Logger) *Server {
+	return &Server{svc: svc, log: log}
+}
+
+// IngestBatch answers OK with a result per event even when some or all
+// events were rejected; only a malformed batch (InvalidArgument) or an
+// unavailable stream (Unavailable, nothing accepted) fail the call.
+func (s *Server) IngestBatch(ctx context.Context, req *ingestv1.IngestBatchRequest) (*ingestv1.IngestBatchResponse, error) {
+	p, ok := authn.FromContext(ctx)
+	if !ok || p.ProjectID == "" {
+		// The auth interceptor guarantees a principal; reaching here
+		// without one is a wiring bug, not the caller's fault.
+		s.log.ErrorContext(ctx, "ingest call without an authenticated project")
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	out, err := s.svc.Ingest(ctx, p.ProjectID, req.GetBatch())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	resp := &ingestv1.IngestBatchResponse{
+		Results:  make([]*ingestv1.EventResult, len(out.Results)),
+		Accepted: int32(out.Accepted),
+		Rejected: int32(out.Rejected),
+	}
+	for i, r := range out.Results {
+		er := &ingestv1.EventResult{Id: r.ID, Index: int32(r.Index), Accepted: r.Err == nil}
+		if r.Err != nil {
+			er.Field, er.Error = r.Err.Field, r.Err.Message
+		}
+		resp.Results[i] = er
+	}
+	return resp, nil
+}
+
+// toStatus maps domain errors to gRPC statuses; anything unexpected is
+// logged and answered as Internal without detail.
+func (s *Server) toStatus(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, ingestion.ErrEmptyBatch), errors.Is(err, ingestion.ErrBatchTooLarge):
+		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "batch", Description: err.Error()}},
+		})
+	case errors.Is(err, ingestion.ErrUnavailable):
+		return withDetails(codes.Unavailable, "event stream unavailable, retry", &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	s.log.ErrorContext(ctx, "ingest failed", "err", err)
+	return status.Error(codes.Internal, "internal error")
+}
+
+// withDetails builds a status carrying details; should attaching them fail,
+// the bare status still says what matters.
+func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
+	st := status.New(c, msg)
+	if withD, err := st.WithDetails(details...); err == nil {
+		st = withD
+	}
+	return st.Err()
+}
