@@ -1,0 +1,102 @@
+// Package rest is the gateway's HTTP API: grpc-gateway handlers for the
+// public RPCs of ingest, query and auth, with the REST conventions of
+// docs/ARCHITECTURE.md applied once for every route — JSON with proto field
+// names, one error shape, body limits, request ids and trace propagation,
+// metrics and access logs.
+//
+// The gateway authenticates nothing itself: the Authorization header goes
+// to the backends as "authorization" metadata and they decide.
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/gen/openapi"
+)
+
+// Config is what the API needs: where to send calls and how to report.
+type Config struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	// Connections to the backends; the API does not own or close them.
+	Ingest grpc.ClientConnInterface
+	Query  grpc.ClientConnInterface
+	Auth   grpc.ClientConnInterface
+	// MaxBodyBytes bounds a request body, before and after decompression.
+	MaxBodyBytes int64
+}
+
+// New builds the API handler.
+func New(ctx context.Context, cfg Config) (http.Handler, error) {
+	if cfg.Log == nil || cfg.Registry == nil || cfg.Ingest == nil || cfg.Query == nil || cfg.Auth == nil {
+		return nil, errors.New("rest: Log, Registry and the Ingest, Query and Auth connections are required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		return nil, fmt.Errorf("rest: MaxBodyBytes must be positive, got %d", cfg.MaxBodyBytes)
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
+		runtime.WithErrorHandler(errorHandler(cfg.Log)),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithForwardResponseOption(ingestStatus),
+		runtime.WithMiddlewares(recordRoute),
+		// A form-encoded POST would otherwise be served as the GET of the
+		// same path; the API has no such routes, so it gets a plain 405.
+		runtime.WithDisablePathLengthFallback(),
+	)
+	if err := ingestv1.RegisterIngestServiceHandlerClient(ctx, mux, ingestv1.NewIngestServiceClient(cfg.Ingest)); err != nil {
+		return nil, fmt.Errorf("register ingest routes: %w", err)
+	}
+	if err := queryv1.RegisterQueryServiceHandlerClient(ctx, mux, queryv1.NewQueryServiceClient(cfg.Query)); err != nil {
+		return nil, fmt.Errorf("register query routes: %w", err)
+	}
+	if err := authv1.RegisterAuthServiceHandlerClient(ctx, mux, authv1.NewAuthServiceClient(cfg.Auth)); err != nil {
+		return nil, fmt.Errorf("register auth routes: %w", err)
+	}
+	if err := mux.HandlePath(http.MethodGet, "/api/v1/openapi.json", serveOpenAPI); err != nil {
+		return nil, fmt.Errorf("register openapi route: %w", err)
+	}
+	if err := mux.HandlePath(http.MethodGet, "/health", serveHealth); err != nil {
+		return nil, fmt.Errorf("register health route: %w", err)
+	}
+	return instrument(cfg.Log, m, limitBody(cfg.MaxBodyBytes, mux)), nil
+}
+
+// headerMatcher forwards the request id under its own name, beside what
+// grpc-gateway forwards by default (Authorization always goes through as
+// "authorization"; the trace context travels via OTel propagation).
+func headerMatcher(key string) (string, bool) {
+	if key == requestIDHeader {
+		return "x-request-id", true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(openapi.Spec)
+}
+
+// serveHealth is liveness on the API port (for probes and `helm test`); it
+// checks nothing behind the gateway, /ready on the admin port does.
+func serveHealth(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}

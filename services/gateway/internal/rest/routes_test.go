@@ -1,0 +1,251 @@
+package rest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+)
+
+func TestEveryRouteReachesItsRPC(t *testing.T) {
+	from := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	tests := []struct {
+		method, path, body string
+		wantRPC            string
+		wantReq            proto.Message
+		wantBody           string // the JSON answer; empty for {}
+	}{
+		{
+			method: "POST", path: "/api/v1/ingestion",
+			body:    `{"batch":[{"id":"e1","type":"EVENT_TYPE_TRACE_CREATE","trace":{"id":"t1","name":"n","user_id":"u"},"unknown_field":1}]}`,
+			wantRPC: "IngestBatch",
+			wantReq: &ingestv1.IngestBatchRequest{Batch: []*ingestv1.IngestEvent{{
+				Id: "e1", Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE,
+				Trace: &ingestv1.TraceBody{Id: "t1", Name: proto.String("n"), UserId: proto.String("u")},
+			}}},
+			wantBody: `{"results":[{"id":"e1","accepted":true}],"accepted":1}`,
+		},
+		{
+			method: "GET", path: "/api/v1/traces/tr-1",
+			wantRPC: "GetTrace", wantReq: &queryv1.GetTraceRequest{TraceId: "tr-1"},
+		},
+		{
+			method: "GET", path: "/api/v1/traces?page_size=10&tags=a&tags=b&user_id=u1&from_time=" + from.Format(time.RFC3339Nano),
+			wantRPC:  "ListTraces",
+			wantReq:  &queryv1.ListTracesRequest{PageSize: 10, Tags: []string{"a", "b"}, UserId: "u1", FromTime: timestamppb.New(from)},
+			wantBody: `{"next_page_token":"next"}`,
+		},
+		{
+			method: "GET", path: "/api/v1/observations?trace_id=t1&type=OBSERVATION_TYPE_GENERATION&model=gpt-4o",
+			wantRPC: "ListObservations",
+			wantReq: &queryv1.ListObservationsRequest{TraceId: "t1", Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION, Model: "gpt-4o"},
+		},
+		{
+			method: "GET", path: "/api/v1/observations?type=2",
+			wantRPC: "ListObservations",
+			wantReq: &queryv1.ListObservationsRequest{Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION},
+		},
+		{
+			method: "GET", path: "/api/v1/sessions?user_id=u1&page_token=abc",
+			wantRPC: "ListSessions", wantReq: &queryv1.ListSessionsRequest{UserId: "u1", PageToken: "abc"},
+		},
+		{
+			method: "GET", path: "/api/v1/sessions/s%201",
+			wantRPC: "GetSession", wantReq: &queryv1.GetSessionRequest{SessionId: "s 1"},
+		},
+		{
+			method: "GET", path: "/api/v1/scores?trace_id=t1&source=SCORE_SOURCE_API",
+			wantRPC: "ListScores", wantReq: &queryv1.ListScoresRequest{TraceId: "t1", Source: commonv1.ScoreSource_SCORE_SOURCE_API},
+		},
+		{
+			method: "POST", path: "/api/v1/projects", body: `{"name":"agents"}`,
+			wantRPC: "CreateProject", wantReq: &authv1.CreateProjectRequest{Name: "agents"},
+			wantBody: `{"project":{"id":"p1","organization_id":"o1","name":"agents"}}`,
+		},
+		{
+			method: "GET", path: "/api/v1/projects",
+			wantRPC: "ListProjects", wantReq: &authv1.ListProjectsRequest{},
+		},
+		{
+			method: "POST", path: "/api/v1/api-keys", body: `{"project_id":"p1","note":"ci"}`,
+			wantRPC: "CreateAPIKey", wantReq: &authv1.CreateAPIKeyRequest{ProjectId: "p1", Note: "ci"},
+		},
+		{
+			method: "GET", path: "/api/v1/api-keys?project_id=p1",
+			wantRPC: "ListAPIKeys", wantReq: &authv1.ListAPIKeysRequest{ProjectId: "p1"},
+		},
+		{
+			method: "DELETE", path: "/api/v1/api-keys/k1",
+			wantRPC: "RevokeAPIKey", wantReq: &authv1.RevokeAPIKeyRequest{KeyId: "k1"},
+		},
+	}
+	h := newHarness(t)
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			r := h.do(t, tt.method, tt.path, body, map[string]string{"Content-Type": "application/json"})
+			if r.status != http.StatusOK {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			c := h.backend.last(t)
+			if c.method != tt.wantRPC {
+				t.Errorf("reached %s, want %s", c.method, tt.wantRPC)
+			}
+			if !proto.Equal(c.req, tt.wantReq) {
+				t.Errorf("backend got %v\nwant %v", c.req, tt.wantReq)
+			}
+			if tt.wantBody == "" {
+				tt.wantBody = "{}"
+			}
+			assertJSON(t, r.body, tt.wantBody)
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+func TestHeadersForwardedToBackends(t *testing.T) {
+	h := newHarness(t)
+	const (
+		auth        = "Basic cGstYXQtMDAwOnNrLWF0LXNlY3JldA=="
+		traceID     = "4bf92f3577b34da6a3ce929d0e0e4736"
+		traceparent = "00-" + traceID + "-00f067aa0ba902b7-01"
+	)
+	r := h.do(t, "GET", "/api/v1/traces/t1", nil, map[string]string{
+		"Authorization": auth,
+		"X-Request-Id":  "req-42",
+		"Traceparent":   traceparent,
+	})
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	md := h.backend.last(t).md
+	if got := md.Get("authorization"); len(got) != 1 || got[0] != auth {
+		t.Errorf("authorization metadata %q, want the header unchanged", got)
+	}
+	if got := md.Get("x-request-id"); len(got) != 1 || got[0] != "req-42" {
+		t.Errorf("x-request-id metadata %q", got)
+	}
+	if got := md.Get("traceparent"); len(got) != 1 || !strings.Contains(got[0], traceID) {
+		t.Errorf("traceparent metadata %q does not continue trace %s", got, traceID)
+	}
+	if got := r.header.Get("X-Request-Id"); got != "req-42" {
+		t.Errorf("response X-Request-Id %q", got)
+	}
+	if strings.Contains(h.logs.String(), "c2VjcmV0") || strings.Contains(h.logs.String(), "cGstYXQt") {
+		t.Error("the access log contains the Authorization value")
+	}
+
+	// Without (or with an unusable) request id the gateway makes one up.
+	for _, id := range []string{"", "bad id with spaces", strings.Repeat("x", 200)} {
+		r = h.do(t, "GET", "/api/v1/projects", nil, map[string]string{"X-Request-Id": id})
+		got := r.header.Get("X-Request-Id")
+		if len(got) != 32 || got == id {
+			t.Errorf("request id %q for %q, want a fresh 32-hex id", got, id)
+		}
+		if fwd := h.backend.last(t).md.Get("x-request-id"); len(fwd) != 1 || fwd[0] != got {
+			t.Errorf("forwarded request id %q, want %q", fwd, got)
+		}
+	}
+}
+
+func TestHealthAndOpenAPI(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(t, "GET", "/health", nil, nil)
+	if r.status != http.StatusOK || strings.TrimSpace(string(r.body)) != `{"status":"ok"}` {
+		t.Errorf("/health = %d %s", r.status, r.body)
+	}
+
+	r = h.do(t, "GET", "/api/v1/openapi.json", nil, nil)
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("openapi = %d %q", r.status, r.header.Get("Content-Type"))
+	}
+	var spec struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &spec); err != nil {
+		t.Fatalf("openapi is not JSON: %v", err)
+	}
+	for path, method := range map[string]string{
+		"/api/v1/ingestion":             "post",
+		"/api/v1/traces/{trace_id}":     "get",
+		"/api/v1/api-keys/{key_id}":     "delete",
+		"/api/v1/sessions":              "get",
+		"/api/v1/projects":              "post",
+		"/api/v1/observations":          "get",
+		"/api/v1/scores":                "get",
+		"/api/v1/api-keys":              "get",
+		"/api/v1/sessions/{session_id}": "get",
+	} {
+		if _, ok := spec.Paths[path][method]; !ok {
+			t.Errorf("openapi lacks %s %s", method, path)
+		}
+	}
+	if h.backend.count() != 0 {
+		t.Error("health or openapi called a backend")
+	}
+}
+
+func TestRoutingErrors(t *testing.T) {
+	tests := []struct {
+		method, path string
+		header       map[string]string
+		wantStatus   int
+		wantCode     string
+		wantMsg      string
+	}{
+		{"GET", "/api/v1/nope", nil, http.StatusNotFound, "NOT_FOUND", "no route for GET /api/v1/nope"},
+		{"GET", "/", nil, http.StatusNotFound, "NOT_FOUND", "no route"},
+		{"PUT", "/api/v1/traces", nil, http.StatusMethodNotAllowed, "UNIMPLEMENTED", "method PUT is not allowed on /api/v1/traces"},
+		{"DELETE", "/api/v1/ingestion", nil, http.StatusMethodNotAllowed, "UNIMPLEMENTED", "not allowed"},
+		{"POST", "/api/v1/traces", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			http.StatusMethodNotAllowed, "UNIMPLEMENTED", "not allowed"},
+	}
+	h := newHarness(t)
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := h.do(t, tt.method, tt.path, nil, tt.header)
+			if r.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.wantStatus, r.body)
+			}
+			e := apiError(t, r)
+			if e.Code != tt.wantCode || !strings.Contains(e.Message, tt.wantMsg) {
+				t.Errorf("error %+v, want %s %q", e, tt.wantCode, tt.wantMsg)
+			}
+		})
+	}
+	if h.backend.count() != 0 {
+		t.Error("a routing error reached a backend")
+	}
+}
+
+// assertJSON compares JSON documents by value: protojson varies its
+// whitespace on purpose, so bytes are not comparable.
+func assertJSON(t *testing.T, got []byte, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("body %s is not JSON: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad expectation %s: %v", want, err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("body %s, want %s", got, want)
+	}
+}
