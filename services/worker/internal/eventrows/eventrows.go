@@ -106,7 +106,7 @@ type Batch struct {
 }
 
 // Len is the number of rows in b.
-func (b *Batch) Len() int { return len(b.Traces) + len(b.Observations) + len(b.Scores) }
+func (b Batch) Len() int { return len(b.Traces) + len(b.Observations) + len(b.Scores) }
 
 // Append adds the rows of o to b.
 func (b *Batch) Append(o Batch) {

@@ -1,0 +1,83 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config tunes the consumer; the env tags are read with the AGENTTRACE_ prefix.
+type Config struct {
+	// Durable is the name of the durable pull consumer on the events stream.
+	Durable string `env:"WORKER_CONSUMER" envDefault:"worker"`
+	// FetchBatch is how many messages one pull request asks for.
+	FetchBatch int `env:"WORKER_FETCH_BATCH" envDefault:"256"`
+	// FetchWait is how long a pull request waits for messages; it bounds how
+	// long shutdown waits for the request in flight.
+	FetchWait time.Duration `env:"WORKER_FETCH_WAIT" envDefault:"1s"`
+	// FlushRows flushes the buffer once it holds this many rows.
+	FlushRows int `env:"WORKER_FLUSH_ROWS" envDefault:"20000"`
+	// FlushInterval flushes the buffer this long after its first row arrived.
+	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL" envDefault:"200ms"`
+	// MaxDeliver is the delivery after whose failure a message is
+	// dead-lettered.
+	MaxDeliver int `env:"WORKER_MAX_DELIVER" envDefault:"5"`
+	// AckWait is how long the server waits for an ack before redelivering;
+	// it must cover a flush interval plus a slow insert.
+	AckWait time.Duration `env:"WORKER_ACK_WAIT" envDefault:"60s"`
+	// MaxAckPending caps unacknowledged messages across all workers; 0
+	// derives it from FlushRows and FetchBatch.
+	MaxAckPending int `env:"WORKER_MAX_ACK_PENDING"`
+	// RetryBackoff is the redelivery delay after a first failure; it doubles
+	// with each delivery up to RetryBackoffMax.
+	RetryBackoff    time.Duration `env:"WORKER_RETRY_BACKOFF" envDefault:"1s"`
+	RetryBackoffMax time.Duration `env:"WORKER_RETRY_BACKOFF_MAX" envDefault:"1m"`
+	// QueuePoll is how often the queue depth gauge is refreshed.
+	QueuePoll time.Duration `env:"WORKER_QUEUE_POLL_INTERVAL" envDefault:"5s"`
+}
+
+// Validate reports settings the consumer cannot run with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Durable == "" {
+		errs = append(errs, errors.New("WORKER_CONSUMER is empty"))
+	}
+	for name, v := range map[string]int{"WORKER_FETCH_BATCH": c.FetchBatch, "WORKER_FLUSH_ROWS": c.FlushRows, "WORKER_MAX_DELIVER": c.MaxDeliver} {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", name, v))
+		}
+	}
+	for name, v := range map[string]time.Duration{
+		"WORKER_FETCH_WAIT": c.FetchWait, "WORKER_FLUSH_INTERVAL": c.FlushInterval, "WORKER_ACK_WAIT": c.AckWait,
+		"WORKER_RETRY_BACKOFF": c.RetryBackoff, "WORKER_RETRY_BACKOFF_MAX": c.RetryBackoffMax, "WORKER_QUEUE_POLL_INTERVAL": c.QueuePoll,
+	} {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, v))
+		}
+	}
+	if c.MaxAckPending < 0 {
+		errs = append(errs, fmt.Errorf("WORKER_MAX_ACK_PENDING must not be negative, got %d", c.MaxAckPending))
+	}
+	if c.AckWait <= c.FlushInterval+c.FetchWait {
+		errs = append(errs, fmt.Errorf("WORKER_ACK_WAIT (%s) must exceed WORKER_FLUSH_INTERVAL + WORKER_FETCH_WAIT", c.AckWait))
+	}
+	return errors.Join(errs...)
+}
+
+// maxAckPending leaves room for two workers each holding a full buffer and a
+// fetch in flight, so a rolling restart never starves the new replica.
+func (c Config) maxAckPending() int {
+	if c.MaxAckPending > 0 {
+		return c.MaxAckPending
+	}
+	return 2 * (c.FlushRows + c.FetchBatch)
+}
+
+// backoff is the redelivery delay after the given delivery failed.
+func (c Config) backoff(delivered uint64) time.Duration {
+	d := c.RetryBackoff
+	for i := uint64(1); i < delivered && d < c.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, c.RetryBackoffMax)
+}

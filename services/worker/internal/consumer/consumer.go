@@ -1,0 +1,212 @@
+// Package consumer is the worker's transport: it pulls event messages from
+// the JetStream events stream with a durable consumer, buffers their rows,
+// flushes them to the row writer by size or time, and settles each message
+// only after its rows are stored: ack on success, a delayed nak to retry,
+// or the dead-letter stream once retries are exhausted.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
+	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
+)
+
+// DeadLetters stores messages the worker gives up on.
+type DeadLetters interface {
+	Send(ctx context.Context, o deadletter.Original, reason string) error
+}
+
+// Deps are what a Consumer works with.
+type Deps struct {
+	Log         *slog.Logger
+	JS          jetstream.JetStream
+	Stream      stream.Config
+	Writer      eventrows.Writer
+	DeadLetters DeadLetters
+	Metrics     *Metrics
+}
+
+// Consumer moves messages from the events stream into the row writer.
+type Consumer struct {
+	Deps
+	cfg  Config
+	cons jetstream.Consumer
+}
+
+// Declare makes sure the streams and the durable consumer exist, retrying
+// until NATS answers or ctx ends, so the worker can start before NATS.
+func Declare(ctx context.Context, d Deps, cfg Config) (*Consumer, error) {
+	cc := jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		Description:   "AgentTrace worker: stores events in ClickHouse",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		// Redelivery is unlimited on the server: the worker itself moves a
+		// message to the dead-letter stream after MaxDeliver attempts. A
+		// server-side limit would leave an exhausted message stuck in the
+		// work queue instead.
+		MaxDeliver:    -1,
+		FilterSubject: d.Stream.EventsSubjects(),
+		MaxAckPending: cfg.maxAckPending(),
+	}
+	for attempt := 1; ; attempt++ {
+		err := stream.EnsureStreams(ctx, d.JS, d.Stream)
+		if err == nil {
+			var cons jetstream.Consumer
+			cons, err = d.JS.CreateOrUpdateConsumer(ctx, d.Stream.EventsStream(), cc)
+			if err == nil {
+				return &Consumer{Deps: d, cfg: cfg, cons: cons}, nil
+			}
+			err = fmt.Errorf("declare consumer %s: %w", cfg.Durable, err)
+		}
+		d.Log.WarnContext(ctx, "jetstream not ready; retrying", "attempt", attempt, "err", err)
+		if sleep(ctx, min(time.Duration(attempt)*time.Second, 10*time.Second)) != nil {
+			return nil, fmt.Errorf("declare streams: %w (last error: %v)", ctx.Err(), err)
+		}
+	}
+}
+
+// Run consumes until ctx is cancelled, then stops fetching, flushes what it
+// holds, settles those messages and returns.
+func (c *Consumer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	wg.Go(func() { c.pollQueueDepth(pollCtx) })
+	defer wg.Wait()
+	defer stopPoll()
+
+	buf := &buffer{}
+	for ctx.Err() == nil {
+		batch, err := c.cons.Fetch(c.cfg.FetchBatch, jetstream.FetchMaxWait(c.cfg.FetchWait))
+		if err != nil {
+			c.Log.WarnContext(ctx, "fetch failed", "err", err)
+			_ = sleep(ctx, c.cfg.RetryBackoff)
+			continue
+		}
+		c.consume(ctx, batch, buf)
+		if buf.len() > 0 && !time.Now().Before(buf.deadline) {
+			c.flush(ctx, buf)
+		}
+	}
+	c.flush(ctx, buf)
+	// Acks are fire-and-forget publishes; push them out before returning so
+	// a drained worker leaves nothing to be redelivered.
+	if err := c.JS.Conn().FlushTimeout(5 * time.Second); err != nil {
+		c.Log.Warn("flush acks to nats", "err", err)
+	}
+	return nil
+}
+
+// consume reads one pull request to its end, flushing whenever the buffer
+// is full or its interval has elapsed. It does not stop at cancellation:
+// messages already delivered to this request are processed rather than left
+// to wait out AckWait, and the request ends by itself within FetchWait.
+func (c *Consumer) consume(ctx context.Context, batch jetstream.MessageBatch, buf *buffer) {
+	timer := time.NewTimer(c.cfg.FlushInterval)
+	timer.Stop() // armed by the first buffered message
+	defer timer.Stop()
+	armed := false
+	for {
+		var due <-chan time.Time
+		if armed {
+			due = timer.C
+		}
+		select {
+		case m, ok := <-batch.Messages():
+			if !ok {
+				if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+					c.Log.WarnContext(ctx, "pull request ended with an error", "err", err)
+				}
+				return
+			}
+			c.add(ctx, m, buf)
+			if buf.len() > 0 && !armed {
+				timer.Reset(time.Until(buf.deadline))
+				armed = true
+			}
+			if buf.rows.Len() >= c.cfg.FlushRows {
+				c.flush(ctx, buf)
+			}
+		case <-due:
+			armed = false
+			c.flush(ctx, buf)
+		}
+		if buf.len() == 0 && armed {
+			timer.Stop()
+			armed = false
+		}
+	}
+}
+
+// add decodes m into the buffer; a message that cannot become rows is
+// dead-lettered at once, since no retry can change its bytes.
+func (c *Consumer) add(ctx context.Context, m jetstream.Msg, buf *buffer) {
+	p := pending{msg: m}
+	md, err := m.Metadata()
+	if err != nil {
+		c.Log.ErrorContext(ctx, "message without jetstream metadata", "subject", m.Subject(), "err", err)
+		c.deadLetter(ctx, p, "no jetstream metadata: "+err.Error())
+		return
+	}
+	p.meta = md
+	decoded, err := eventrows.Decode(m.Data())
+	if err == nil {
+		err = c.checkProject(m.Subject(), decoded.ProjectID)
+	}
+	if err != nil {
+		c.deadLetter(ctx, p, err.Error())
+		return
+	}
+	p.rows = decoded.Rows
+	buf.add(p, c.cfg.FlushInterval)
+}
+
+// checkProject refuses an envelope whose project differs from the subject
+// it was published on: ingest derives both from the caller's key, so a
+// mismatch is corruption, and storing it could put rows in another tenant.
+func (c *Consumer) checkProject(subject, project string) error {
+	if subject != c.Stream.EventSubject(project) {
+		return fmt.Errorf("%w: envelope project %q does not match subject %q", eventrows.ErrUndecodable, project, subject)
+	}
+	return nil
+}
+
+// pollQueueDepth refreshes the queue depth gauge until ctx ends.
+func (c *Consumer) pollQueueDepth(ctx context.Context) {
+	t := time.NewTicker(c.cfg.QueuePoll)
+	defer t.Stop()
+	for {
+		info, err := c.cons.Info(ctx)
+		if err == nil {
+			c.Metrics.queueDepth.Set(float64(info.NumPending) + float64(info.NumAckPending))
+		} else if ctx.Err() == nil {
+			c.Log.DebugContext(ctx, "consumer info failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,157 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
+	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
+)
+
+// pending is one message awaiting its flush.
+type pending struct {
+	msg  jetstream.Msg
+	meta *jetstream.MsgMetadata
+	rows eventrows.Batch
+}
+
+// buffer holds the messages of the next flush and all their rows.
+type buffer struct {
+	msgs     []pending
+	rows     eventrows.Batch
+	deadline time.Time // flush by then; set by the first message
+}
+
+func (b *buffer) len() int { return len(b.msgs) }
+
+func (b *buffer) add(p pending, interval time.Duration) {
+	if len(b.msgs) == 0 {
+		b.deadline = time.Now().Add(interval)
+	}
+	b.msgs = append(b.msgs, p)
+	b.rows.Append(p.rows)
+}
+
+func (b *buffer) reset() {
+	clear(b.msgs) // drop references to message payloads
+	b.msgs = b.msgs[:0]
+	b.rows = eventrows.Batch{}
+}
+
+// flush writes the buffered rows in one insert per table and settles every
+// buffered message. It runs to completion even during shutdown: the rows
+// are already in memory and the insert is bounded by AckWait, after which
+// the server would redeliver anyway.
+func (c *Consumer) flush(ctx context.Context, buf *buffer) {
+	if buf.len() == 0 {
+		return
+	}
+	defer buf.reset()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
+	defer cancel()
+	start := time.Now()
+	c.Metrics.flushRows.Observe(float64(buf.rows.Len()))
+	defer func() { c.Metrics.flushDuration.Observe(time.Since(start).Seconds()) }()
+
+	err := c.Writer.Write(wctx, buf.rows)
+	switch {
+	case err == nil:
+		c.ack(wctx, buf.msgs)
+	case errors.Is(err, eventrows.ErrRejected):
+		c.Log.WarnContext(ctx, "batch insert rejected; retrying message by message",
+			"messages", buf.len(), "rows", buf.rows.Len(), "err", err)
+		c.isolate(wctx, buf.msgs)
+	default:
+		c.Log.ErrorContext(ctx, "batch insert failed; messages will be redelivered",
+			"messages", buf.len(), "rows", buf.rows.Len(), "err", err)
+		c.retry(wctx, buf.msgs)
+		// The store is unreachable: give it a moment before the next fetch
+		// rather than spinning through the queue.
+		_ = sleep(ctx, c.cfg.RetryBackoff)
+	}
+}
+
+// isolate writes each message on its own so that one bad message does not
+// hold back the others, then settles each by its own outcome.
+func (c *Consumer) isolate(ctx context.Context, msgs []pending) {
+	for i, p := range msgs {
+		err := c.Writer.Write(ctx, p.rows)
+		switch {
+		case err == nil:
+			c.ack(ctx, msgs[i:i+1])
+		case errors.Is(err, eventrows.ErrRejected):
+			if p.meta.NumDelivered >= uint64(c.cfg.MaxDeliver) {
+				c.deadLetter(ctx, p, err.Error())
+			} else {
+				c.nak(ctx, p, err)
+			}
+		default:
+			// The store went away mid-way: nothing more can be learned now.
+			c.Log.ErrorContext(ctx, "insert failed while isolating; messages will be redelivered", "err", err)
+			c.retry(ctx, msgs[i:])
+			return
+		}
+	}
+}
+
+// retry naks messages that failed for reasons of the store, not their own,
+// so they are redelivered with backoff however often that takes: an
+// outage does not send healthy events to the dead-letter stream.
+func (c *Consumer) retry(ctx context.Context, msgs []pending) {
+	for _, p := range msgs {
+		c.nak(ctx, p, nil)
+	}
+}
+
+func (c *Consumer) ack(ctx context.Context, msgs []pending) {
+	for _, p := range msgs {
+		// Ack without waiting for the server's confirmation: a lost ack means
+		// a redelivery, and a redelivered event's row is a duplicate that the
+		// read-time merge (and ReplacingMergeTree) ignores.
+		if err := p.msg.Ack(); err != nil {
+			c.Log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", p.msg.Subject(), "err", err)
+		}
+	}
+	c.Metrics.messages.WithLabelValues(outcomeAcked).Add(float64(len(msgs)))
+}
+
+func (c *Consumer) nak(ctx context.Context, p pending, cause error) {
+	delay := c.cfg.backoff(p.meta.NumDelivered)
+	if cause != nil {
+		c.Log.WarnContext(ctx, "message rejected; will retry", "subject", p.msg.Subject(),
+			"stream_seq", p.meta.Sequence.Stream, "deliveries", p.meta.NumDelivered, "delay", delay, "err", cause)
+	}
+	if err := p.msg.NakWithDelay(delay); err != nil {
+		c.Log.WarnContext(ctx, "nak failed; message will be redelivered after ack wait", "err", err)
+	}
+	c.Metrics.messages.WithLabelValues(outcomeNacked).Inc()
+}
+
+// deadLetter copies p to the dead-letter stream and only then terminates it
+// in the events stream. If the copy fails, p is nak'ed and tried again.
+func (c *Consumer) deadLetter(ctx context.Context, p pending, reason string) {
+	o := deadletter.Original{
+		Subject: p.msg.Subject(),
+		MsgID:   p.msg.Headers().Get(jetstream.MsgIDHeader),
+		Data:    p.msg.Data(),
+	}
+	if p.meta != nil {
+		o.Sequence, o.Deliveries = p.meta.Sequence.Stream, p.meta.NumDelivered
+	}
+	if err := c.DeadLetters.Send(ctx, o, reason); err != nil {
+		c.Log.ErrorContext(ctx, "dead-lettering failed; message will be redelivered", "subject", o.Subject, "err", err)
+		if p.meta != nil {
+			c.nak(ctx, p, nil)
+		}
+		return
+	}
+	if err := p.msg.Term(); err != nil {
+		c.Log.WarnContext(ctx, "term failed; message may be dead-lettered twice", "err", err)
+	}
+	c.Log.WarnContext(ctx, "message dead-lettered", "subject", o.Subject, "stream_seq", o.Sequence,
+		"deliveries", o.Deliveries, "msg_id", o.MsgID, "reason", reason)
+	c.Metrics.messages.WithLabelValues(outcomeDeadLettered).Inc()
+}
