@@ -1,0 +1,143 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
+	"github.com/agenttrace/agenttrace/services/auth/internal/pgtest"
+)
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func migrator(t *testing.T, u config.Secret) *pgstore.Migrator {
+	t.Helper()
+	m, err := pgstore.NewMigrator(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func wantVersion(t *testing.T, m *pgstore.Migrator, want uint, wantDirty bool) {
+	t.Helper()
+	v, dirty, err := m.Version()
+	if err != nil || v != want || dirty != wantDirty {
+		t.Fatalf("Version = %d, %v, %v; want %d, %v", v, dirty, err, want, wantDirty)
+	}
+}
+
+func TestMigrationsLifecycle(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.FreshURL(t)
+
+	created, err := pgstore.EnsureDatabase(ctx, u)
+	if err != nil || !created {
+		t.Fatalf("EnsureDatabase = %v, %v; want created", created, err)
+	}
+	created, err = pgstore.EnsureDatabase(ctx, u)
+	if err != nil || created {
+		t.Fatalf("second EnsureDatabase = %v, %v; want existing", created, err)
+	}
+	pool := pgtest.Pool(t, u)
+	if err := pgstore.CheckSchema(ctx, pool); !errors.Is(err, pgstore.ErrSchemaMissing) {
+		t.Fatalf("CheckSchema before migrating: %v, want ErrSchemaMissing", err)
+	}
+
+	m := migrator(t, u)
+	wantVersion(t, m, 0, false)
+	for range 2 { // up is idempotent
+		if err := m.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wantVersion(t, m, pgstore.LatestVersion(), false)
+		if err := pgstore.CheckSchema(ctx, pool); err != nil {
+			t.Fatalf("CheckSchema after up: %v", err)
+		}
+	}
+
+	if err := m.Down(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	wantVersion(t, m, pgstore.LatestVersion()-1, false)
+	if err := pgstore.CheckSchema(ctx, pool); !errors.Is(err, pgstore.ErrSchemaOutdated) {
+		t.Fatalf("CheckSchema one down: %v, want ErrSchemaOutdated", err)
+	}
+	if err := m.Down(ctx, 0); err == nil {
+		t.Fatal("Down(0) must be refused")
+	}
+
+	if _, err := pool.Exec(ctx, "UPDATE schema_migrations SET dirty = true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.CheckSchema(ctx, pool); !errors.Is(err, pgstore.ErrSchemaDirty) {
+		t.Fatalf("CheckSchema when dirty: %v, want ErrSchemaDirty", err)
+	}
+	if err := m.Up(ctx); err == nil {
+		t.Fatal("Up on a dirty schema must fail")
+	}
+	if err := m.Force(int(pgstore.LatestVersion() - 1)); err != nil {
+		t.Fatal(err)
+	}
+	wantVersion(t, m, pgstore.LatestVersion()-1, false)
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(ctx, int(pgstore.LatestVersion())); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.CheckSchema(ctx, pool); !errors.Is(err, pgstore.ErrSchemaMissing) {
+		t.Fatalf("CheckSchema after all down: %v, want ErrSchemaMissing", err)
+	}
+}
+
+func TestMigrateStopsWhenCancelled(t *testing.T) {
+	u := pgtest.FreshURL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := pgstore.EnsureDatabase(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	m := migrator(t, u)
+	cancel()
+	if err := m.Up(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Up with a cancelled context: %v, want context.Canceled", err)
+	}
+	v, dirty, err := m.Version()
+	if err != nil || dirty || v >= pgstore.LatestVersion() {
+		t.Fatalf("after a cancelled Up: version %d dirty %v err %v; want a clean partial (or no) migration", v, dirty, err)
+	}
+}
+
+func TestEnsureDatabaseErrors(t *testing.T) {
+	pgtest.URL(t)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		url  config.Secret
+	}{
+		{"maintenance database", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"},
+		{"no database", "postgres://postgres@127.0.0.1:5432?sslmode=disable"},
+		{"unreachable server", "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1"},
+		{"malformed", "postgres://u:p@h:notaport/db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := pgstore.EnsureDatabase(ctx, tt.url); err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+	if _, err := pgstore.NewMigrator("postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1"); err == nil {
+		t.Fatal("NewMigrator against an unreachable server: want an error")
+	}
+}
+
+func TestLatestVersion(t *testing.T) {
+	if got := pgstore.LatestVersion(); got != 3 {
+		t.Fatalf("LatestVersion = %d, want 3 (update this test with each new migration)", got)
+	}
+}
