@@ -63,13 +63,13 @@ func TestEndToEnd(t *testing.T) {
 		return
 	}
 
-	if !t.Run("query shows the merged state", func(t *testing.T) {
+	// The later subtests run even when this one fails: they check other
+	// properties and their reports help locate the fault.
+	t.Run("query shows the merged state", func(t *testing.T) {
 		eventually(t, "project A visible and merged", visibleTimeout, func() problems {
 			return checkProject(t, a, wantA)
 		})
-	}) {
-		return
-	}
+	})
 
 	t.Run("query over gRPC", func(t *testing.T) {
 		q := queryv1.NewQueryServiceClient(dial(t, s.addr["query"].grpc))

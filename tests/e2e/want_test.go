@@ -292,16 +292,19 @@ func (w *want) getTrace(id string) *queryv1.GetTraceResponse {
 }
 
 // getSession is the expected GetSession answer: the session, its traces
-// oldest first and the scores given to the session itself.
+// oldest first, and the scores of the session and of its traces (ordered by
+// id; the comparison ignores their order).
 func (w *want) getSession(id string) *queryv1.GetSessionResponse {
 	resp := &queryv1.GetSessionResponse{Session: w.sessions[id]}
-	for _, t := range slices.Backward(w.tracesNewestFirst()) {
+	inSession := map[string]bool{}
+	for _, t := range w.tracesNewestFirst() {
 		if t.GetSessionId() == id {
-			resp.Traces = append(resp.Traces, t)
+			resp.Traces = append([]*commonv1.Trace{t}, resp.Traces...)
+			inSession[t.GetId()] = true
 		}
 	}
 	for _, s := range w.scoresByID() {
-		if s.GetSessionId() == id {
+		if s.GetSessionId() == id || inSession[s.GetTraceId()] {
 			resp.Scores = append(resp.Scores, s)
 		}
 	}
