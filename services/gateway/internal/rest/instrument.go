@@ -123,7 +123,7 @@ func instrument(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 			"method", r.Method,
 			"route", info.route,
 			"status", rec.status,
-			"duration", elapsed,
+			"duration_ms", float64(elapsed.Microseconds())/1000,
 			"bytes", rec.bytes,
 			"request_id", id,
 		)
