@@ -53,14 +53,19 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 		having.add(fmt.Sprintf("(%s, id, m_tie) < (?, ?, ?)", spec.sortCol), page.After.TS, page.After.ID, page.After.Tie)
 	}
 
+	// The inner query filters and orders on the merged values; the outer
+	// one keeps the three key columns (and restates the order, which a
+	// subquery does not promise to keep).
+	order := fmt.Sprintf("ORDER BY %s DESC, id DESC, m_tie DESC", spec.sortCol)
 	q := newQuery(spec.name).
-		add("SELECT "+columns(selects...)+" FROM "+spec.table).
-		add("WHERE project_id = ?", projectID)
-	q.addConds("AND", &spec.where)
+		add(fmt.Sprintf("SELECT %s, id, m_tie FROM (SELECT %s FROM %s", spec.sortCol, columns(selects...), spec.table)).
+		add("WHERE project_id = ?", projectID).
+		addConds("AND", &spec.where)
 	addCandidates(q, projectID, spec)
 	q.add("GROUP BY "+spec.key).
 		addConds("HAVING", &having).
-		add(fmt.Sprintf("ORDER BY %s DESC, id DESC, m_tie DESC LIMIT ?", spec.sortCol), page.Limit)
+		add(order+" LIMIT ?)", page.Limit).
+		add(order)
 
 	rows, err := s.query(ctx, q)
 	if err != nil {
@@ -70,13 +75,7 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	var keys []Cursor
 	for rows.Next() {
 		var c Cursor
-		// Only the first three columns matter; the rest were for HAVING.
-		dest := make([]any, len(selects))
-		dest[0], dest[1], dest[2] = &c.TS, &c.ID, &c.Tie
-		for i := 3; i < len(dest); i++ {
-			dest[i] = new(any)
-		}
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&c.TS, &c.ID, &c.Tie); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", spec.name, err)
 		}
 		keys = append(keys, c)

@@ -152,7 +152,7 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f Observ
 	// is dropped below.
 	q := newQuery("observations by id").
 		add("SELECT "+observationColumns+" FROM "+observationsTable).
-		add("WHERE project_id = ? AND trace_id IN (?) AND id IN (?)", projectID, traceIDs, ids).
+		add("WHERE project_id = ? AND trace_id IN ? AND id IN ?", projectID, set(traceIDs), set(ids)).
 		add("GROUP BY trace_id, id")
 	merged, err := s.observations(ctx, q, projectID)
 	if err != nil {

@@ -93,14 +93,18 @@ func (s *Store) TraceScores(ctx context.Context, projectID, traceID string) ([]*
 // SessionScores merges the scores of a session: those attached to the
 // session itself and those of its traces, oldest first.
 func (s *Store) SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error) {
-	if traceIDs == nil {
-		traceIDs = []string{} // binds as an empty array, matching nothing
+	var rowMatch, merged conds
+	rowMatch.add("session_id = ?", sessionID)
+	merged.add("m_session_id = ?", sessionID)
+	if len(traceIDs) > 0 {
+		rowMatch.add("trace_id IN ?", set(traceIDs))
+		merged.add("m_trace_id IN ?", set(traceIDs))
 	}
 	q := newQuery("session scores").
 		add("SELECT "+scoreColumns+" FROM "+scoresTable).
 		add("WHERE project_id = ? AND id IN (SELECT id FROM "+scoresTable, projectID).
-		add("WHERE project_id = ? AND (session_id = ? OR has(?, trace_id)))", projectID, sessionID, traceIDs).
-		add("GROUP BY id HAVING m_session_id = ? OR has(?, m_trace_id)", sessionID, traceIDs).
+		add("WHERE project_id = ? AND ("+strings.Join(rowMatch.parts, " OR ")+"))", append([]any{projectID}, rowMatch.args...)...).
+		add("GROUP BY id HAVING "+strings.Join(merged.parts, " OR "), merged.args...).
 		add("ORDER BY m_timestamp, id")
 	return s.scores(ctx, q, projectID)
 }
@@ -146,7 +150,7 @@ func (s *Store) ListScores(ctx context.Context, projectID string, f ScoreFilter,
 	}
 	q := newQuery("scores by id").
 		add("SELECT "+scoreColumns+" FROM "+scoresTable).
-		add("WHERE project_id = ? AND id IN (?) GROUP BY id", projectID, ids)
+		add("WHERE project_id = ? AND id IN ? GROUP BY id", projectID, set(ids))
 	merged, err := s.scores(ctx, q, projectID)
 	if err != nil {
 		return nil, err

@@ -87,8 +87,8 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 	q := newQuery("session trace ids").
 		add("SELECT id, "+mergeString("session_id")+" FROM "+tracesTable).
 		add("WHERE project_id = ? AND id IN (SELECT id FROM "+tracesTable, projectID).
-		add("WHERE project_id = ? AND session_id IN (?))", projectID, sessionIDs).
-		add("GROUP BY id HAVING m_session_id IN (?)", sessionIDs)
+		add("WHERE project_id = ? AND session_id IN ?)", projectID, set(sessionIDs)).
+		add("GROUP BY id HAVING m_session_id IN ?", set(sessionIDs))
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,10 @@
 package chstore
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
 
 // sqlQuery is a statement assembled from constant fragments, with the
 // caller's values kept apart as bound parameters.
@@ -41,4 +45,15 @@ type conds struct {
 func (c *conds) add(cond string, args ...any) {
 	c.parts = append(c.parts, cond)
 	c.args = append(c.args, args...)
+}
+
+// set binds values as a tuple for `x IN ?` (a plain slice binds as an
+// array literal, which IN does not take). Callers never pass an empty set:
+// "()" is not valid SQL.
+func set(values []string) clickhouse.GroupSet {
+	g := clickhouse.GroupSet{Value: make([]any, len(values))}
+	for i, v := range values {
+		g.Value[i] = v
+	}
+	return g
 }

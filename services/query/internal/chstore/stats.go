@@ -18,7 +18,7 @@ type TraceStats struct {
 
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
-var traceTotals = "SELECT trace_id, count() AS n," +
+var traceTotals = "SELECT trace_id, toInt64(count()) AS n," +
 	" toNullable(sum(m_usage_input)), toNullable(sum(m_usage_output)), toNullable(sum(m_usage_total))," +
 	" toNullable(sum(m_cost_input)), toNullable(sum(m_cost_output)), toNullable(sum(m_cost_total))," +
 	" minIf(m_start_time, m_start_time != 0), max(m_end_time)" +
@@ -26,7 +26,7 @@ var traceTotals = "SELECT trace_id, count() AS n," +
 	mergeNullable("usage_input"), mergeNullable("usage_output"), mergeNullable("usage_total"),
 	mergeNullable("cost_input"), mergeNullable("cost_output"), mergeNullable("cost_total"),
 	mergeUint("start_time"), mergeUint("end_time"),
-) + " FROM " + observationsTable + " WHERE project_id = ? AND trace_id IN (?) GROUP BY trace_id, id)" +
+) + " FROM " + observationsTable + " WHERE project_id = ? AND trace_id IN ? GROUP BY trace_id, id)" +
 	" GROUP BY trace_id"
 
 // traceDetails sums, per trace and key, each observation's newest value of
@@ -34,7 +34,7 @@ var traceTotals = "SELECT trace_id, count() AS n," +
 var traceDetails = "SELECT trace_id, detail_key, sum(m_detail) FROM (" +
 	"SELECT trace_id, id, detail_key, argMax(detail, " + version + ") AS m_detail" +
 	" FROM " + observationsTable + " ARRAY JOIN usage_details_keys AS detail_key, usage_details_values AS detail" +
-	" WHERE project_id = ? AND trace_id IN (?) GROUP BY trace_id, id, detail_key)" +
+	" WHERE project_id = ? AND trace_id IN ? GROUP BY trace_id, id, detail_key)" +
 	" GROUP BY trace_id, detail_key"
 
 // TraceStats derives the totals of the given traces' observations with two
@@ -44,7 +44,7 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 	if len(traceIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, newQuery("trace totals").add(traceTotals, projectID, traceIDs))
+	rows, err := s.query(ctx, newQuery("trace totals").add(traceTotals, projectID, set(traceIDs)))
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 	}
 	rows.Close()
 
-	rows, err = s.query(ctx, newQuery("trace usage details").add(traceDetails, projectID, traceIDs))
+	rows, err = s.query(ctx, newQuery("trace usage details").add(traceDetails, projectID, set(traceIDs)))
 	if err != nil {
 		return nil, err
 	}

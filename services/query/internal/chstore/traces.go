@@ -70,7 +70,7 @@ func (s *Store) tracesByID(ctx context.Context, projectID string, ids []string) 
 	}
 	q := newQuery("traces by id").
 		add("SELECT "+traceColumns+" FROM "+tracesTable).
-		add("WHERE project_id = ? AND id IN (?) GROUP BY id", projectID, ids)
+		add("WHERE project_id = ? AND id IN ? GROUP BY id", projectID, set(ids))
 	traces, err := s.traces(ctx, q, projectID)
 	if err != nil {
 		return nil, err
