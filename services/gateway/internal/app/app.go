@@ -62,12 +62,13 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		sh.AddCheck(b.name, servingCheck(conn))
 	}
 	api, err := rest.New(ctx, rest.Config{
-		Log:          sh.Log(),
-		Registry:     sh.Registry(),
-		Ingest:       conns["ingest"],
-		Query:        conns["query"],
-		Auth:         conns["auth"],
-		MaxBodyBytes: cfg.MaxBodyBytes,
+		Log:            sh.Log(),
+		Registry:       sh.Registry(),
+		Ingest:         conns["ingest"],
+		Query:          conns["query"],
+		Auth:           conns["auth"],
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		closeAll(conns)

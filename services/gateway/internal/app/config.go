@@ -20,7 +20,9 @@ type Config struct {
 	// MaxResponseBytes bounds a backend's answer; a large trace exceeds
 	// gRPC's default of 4 MiB.
 	MaxResponseBytes int `env:"GATEWAY_MAX_RESPONSE_BYTES"`
-	// Timeouts of the HTTP server; WriteTimeout also bounds a backend call.
+	// RequestTimeout bounds one request's backend call; keep it below WriteTimeout.
+	RequestTimeout time.Duration `env:"GATEWAY_REQUEST_TIMEOUT"`
+	// Timeouts of the HTTP server.
 	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT"`
 	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT"`
 	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT"`
@@ -37,6 +39,7 @@ func DefaultConfig() Config {
 		AuthAddr:          "127.0.0.1:9083",
 		MaxBodyBytes:      5 << 20,
 		MaxResponseBytes:  64 << 20,
+		RequestTimeout:    30 * time.Second,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -36,6 +36,8 @@ type fieldViolation struct {
 	Description string `json:"description"`
 }
 
+const unavailableMessage = "service temporarily unavailable; retry later"
+
 // errorHandler maps every error of a routed call (from a backend, or from
 // decoding the request) to an HTTP status and the JSON error body. It is
 // the only place gRPC codes become HTTP statuses.
@@ -55,8 +57,13 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 		if httpStatus == 0 {
 			httpStatus = runtime.HTTPStatusFromCode(st.Code())
 		}
+		msg := st.Message()
 		switch st.Code() {
 		case codes.Unavailable:
+			// Mostly the gateway's own failure to reach a backend, whose
+			// message names internal addresses: logged, not returned.
+			log.WarnContext(ctx, "backend unavailable", "err", msg, "route", routeOf(ctx))
+			msg = unavailableMessage
 			w.Header().Set("Retry-After", "1")
 		case codes.ResourceExhausted:
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st)))
@@ -64,7 +71,7 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 		writeError(w, httpStatus, errorDetail{
 			Code:            code.Code(st.Code()).String(),
 			HTTPStatus:      httpStatus,
-			Message:         st.Message(),
+			Message:         msg,
 			FieldViolations: fieldViolations(st),
 		})
 	}

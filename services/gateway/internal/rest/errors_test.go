@@ -52,6 +52,9 @@ func TestGRPCCodesMapToHTTP(t *testing.T) {
 				t.Errorf("status %d, want %d", r.status, tt.wantStatus)
 			}
 			e := apiError(t, r)
+			if tt.code == codes.Unavailable {
+				msg = unavailableMessage
+			}
 			if e.Code != tt.wantName || e.Message != msg || e.FieldViolations != nil {
 				t.Errorf("error %+v, want code %s message %q", e, tt.wantName, msg)
 			}

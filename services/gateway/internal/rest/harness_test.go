@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
@@ -108,6 +110,10 @@ type fakeQuery struct {
 }
 
 func (f fakeQuery) GetTrace(ctx context.Context, req *queryv1.GetTraceRequest) (*queryv1.GetTraceResponse, error) {
+	if req.GetTraceId() == "slow" {
+		<-ctx.Done() // until the caller gives up
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	return &queryv1.GetTraceResponse{}, f.record(ctx, "GetTrace", req)
 }
 
@@ -189,6 +195,11 @@ const testLimit = 64 << 10
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWithTimeout(t, 0)
+}
+
+func newHarnessWithTimeout(t *testing.T, timeout time.Duration) *harness {
+	t.Helper()
 	b := &backend{}
 	srv := grpc.NewServer()
 	ingestv1.RegisterIngestServiceServer(srv, fakeIngest{backend: b})
@@ -209,12 +220,13 @@ func newHarness(t *testing.T) *harness {
 
 	h := &harness{backend: b, reg: prometheus.NewRegistry(), logs: &lockedBuffer{}}
 	api, err := New(context.Background(), Config{
-		Log:          slog.New(slog.NewJSONHandler(h.logs, nil)),
-		Registry:     h.reg,
-		Ingest:       conn,
-		Query:        conn,
-		Auth:         conn,
-		MaxBodyBytes: testLimit,
+		Log:            slog.New(slog.NewJSONHandler(h.logs, nil)),
+		Registry:       h.reg,
+		Ingest:         conn,
+		Query:          conn,
+		Auth:           conn,
+		MaxBodyBytes:   testLimit,
+		RequestTimeout: timeout,
 	})
 	if err != nil {
 		t.Fatal(err)

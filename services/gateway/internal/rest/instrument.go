@@ -84,8 +84,9 @@ func recordRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 }
 
 // instrument wraps the whole API: request id, trace context from the
-// caller, a server span, metrics and one access log line per request.
-func instrument(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
+// caller, a server span, the request deadline, metrics and one access log
+// line per request.
+func instrument(log *slog.Logger, m *metrics, timeout time.Duration, next http.Handler) http.Handler {
 	tracer := otel.Tracer("github.com/agenttrace/agenttrace/services/gateway")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
@@ -100,6 +101,11 @@ func instrument(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, info)
 		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
 		ctx, span := tracer.Start(ctx, "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 
 		next.ServeHTTP(rec, r.WithContext(ctx))

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +37,9 @@ type Config struct {
 	Auth   grpc.ClientConnInterface
 	// MaxBodyBytes bounds a request body, before and after decompression.
 	MaxBodyBytes int64
+	// RequestTimeout bounds a request's backend call (0: no bound). The
+	// HTTP server's WriteTimeout does not cancel a handler, this does.
+	RequestTimeout time.Duration
 }
 
 // New builds the API handler.
@@ -75,15 +80,22 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, "/health", serveHealth); err != nil {
 		return nil, fmt.Errorf("register health route: %w", err)
 	}
-	return instrument(cfg.Log, m, limitBody(cfg.MaxBodyBytes, mux)), nil
+	return instrument(cfg.Log, m, cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, mux)), nil
 }
 
-// headerMatcher forwards the request id under its own name, beside what
-// grpc-gateway forwards by default (Authorization always goes through as
-// "authorization"; the trace context travels via OTel propagation).
+// headerMatcher decides which request headers reach the backends as gRPC
+// metadata. Authorization always goes through as "authorization" (grpc-
+// gateway does that itself) and the trace context travels via OTel
+// propagation; the request id goes under its own name and standard headers
+// with the "grpcgateway-" prefix. Grpc-Metadata-* headers, which
+// grpc-gateway would pass on as arbitrary metadata, are dropped: the gateway
+// is the public edge, and backends should only see metadata it vouches for.
 func headerMatcher(key string) (string, bool) {
 	if key == requestIDHeader {
 		return "x-request-id", true
+	}
+	if strings.HasPrefix(key, runtime.MetadataHeaderPrefix) {
+		return "", false
 	}
 	return runtime.DefaultHeaderMatcher(key)
 }

@@ -130,6 +130,8 @@ func TestHeadersForwardedToBackends(t *testing.T) {
 		"Authorization": auth,
 		"X-Request-Id":  "req-42",
 		"Traceparent":   traceparent,
+		// Clients must not inject metadata the backends might trust.
+		"Grpc-Metadata-X-Project-Id": "someone-elses",
 	})
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -143,6 +145,11 @@ func TestHeadersForwardedToBackends(t *testing.T) {
 	}
 	if got := md.Get("traceparent"); len(got) != 1 || !strings.Contains(got[0], traceID) {
 		t.Errorf("traceparent metadata %q does not continue trace %s", got, traceID)
+	}
+	for k := range md {
+		if strings.Contains(k, "project") {
+			t.Errorf("client-chosen metadata %s=%q reached the backend", k, md.Get(k))
+		}
 	}
 	if got := r.header.Get("X-Request-Id"); got != "req-42" {
 		t.Errorf("response X-Request-Id %q", got)
@@ -247,5 +254,16 @@ func assertJSON(t *testing.T, got []byte, want string) {
 	}
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("body %s, want %s", got, want)
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	h := newHarnessWithTimeout(t, 100*time.Millisecond)
+	r := h.do(t, "GET", "/api/v1/traces/slow", nil, nil)
+	if r.status != http.StatusGatewayTimeout {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if e := apiError(t, r); e.Code != "DEADLINE_EXCEEDED" {
+		t.Errorf("error %+v", e)
 	}
 }
