@@ -17,19 +17,15 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 )
 
-// Writer implements eventrows.Writer over a ClickHouse connection.
-type Writer struct {
-	conn        driver.Conn
-	now         func() time.Time
+// Metrics are the writer's Prometheus instruments.
+type Metrics struct {
 	rowsWritten *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 }
 
-// NewWriter returns a writer on conn and registers its metrics on reg.
-func NewWriter(conn driver.Conn, reg prometheus.Registerer) *Writer {
-	w := &Writer{
-		conn: conn,
-		now:  time.Now,
+// NewMetrics creates the instruments and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		rowsWritten: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenttrace_worker_rows_written_total",
 			Help: "Rows inserted into ClickHouse, by table.",
@@ -39,8 +35,24 @@ func NewWriter(conn driver.Conn, reg prometheus.Registerer) *Writer {
 			Help: "Failed ClickHouse batch inserts, by table.",
 		}, []string{"table"}),
 	}
-	reg.MustRegister(w.rowsWritten, w.errors)
-	return w
+	for _, table := range []string{traces.name, observations.name, scores.name} {
+		m.rowsWritten.WithLabelValues(table)
+		m.errors.WithLabelValues(table)
+	}
+	reg.MustRegister(m.rowsWritten, m.errors)
+	return m
+}
+
+// Writer implements eventrows.Writer over a ClickHouse connection.
+type Writer struct {
+	conn    driver.Conn
+	now     func() time.Time
+	metrics *Metrics
+}
+
+// NewWriter returns a writer on conn.
+func NewWriter(conn driver.Conn, m *Metrics) *Writer {
+	return &Writer{conn: conn, now: time.Now, metrics: m}
 }
 
 // Write inserts the rows of b, one batch per non-empty table, all stamped
@@ -61,10 +73,10 @@ func insert[R any](ctx context.Context, w *Writer, t table[R], rows []R, ingeste
 		return nil
 	}
 	if err := t.send(ctx, w.conn, rows, ingestedAt); err != nil {
-		w.errors.WithLabelValues(t.name).Inc()
+		w.metrics.errors.WithLabelValues(t.name).Inc()
 		return fmt.Errorf("insert into %s: %w", t.name, err)
 	}
-	w.rowsWritten.WithLabelValues(t.name).Add(float64(len(rows)))
+	w.metrics.rowsWritten.WithLabelValues(t.name).Add(float64(len(rows)))
 	return nil
 }
 

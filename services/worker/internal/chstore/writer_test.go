@@ -45,7 +45,7 @@ func fullBatch() eventrows.Batch {
 func TestWriteStoresEveryColumn(t *testing.T) {
 	_, conn := testinfra.ClickHouse(t)
 	reg := prometheus.NewRegistry()
-	w := chstore.NewWriter(conn, reg)
+	w := chstore.NewWriter(conn, chstore.NewMetrics(reg))
 	want := fullBatch()
 	before := uint64(time.Now().UnixNano())
 	if err := w.Write(context.Background(), want); err != nil {
@@ -73,7 +73,7 @@ func TestWriteSkipsEmptyTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No tables exist: an empty batch must not touch any of them.
-	w := chstore.NewWriter(testinfra.Conn(t, cfg), prometheus.NewRegistry())
+	w := chstore.NewWriter(testinfra.Conn(t, cfg), chstore.NewMetrics(prometheus.NewRegistry()))
 	if err := w.Write(context.Background(), eventrows.Batch{}); err != nil {
 		t.Fatalf("Write(empty) = %v", err)
 	}
@@ -85,7 +85,7 @@ func TestWriteClassifiesErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := chstore.NewWriter(testinfra.Conn(t, cfg), reg)
+	w := chstore.NewWriter(testinfra.Conn(t, cfg), chstore.NewMetrics(reg))
 	err := w.Write(context.Background(), fullBatch())
 	if !errors.Is(err, eventrows.ErrRejected) {
 		t.Fatalf("Write into a database without tables = %v, want ErrRejected", err)
@@ -97,7 +97,7 @@ func TestWriteClassifiesErrors(t *testing.T) {
 	// A connection that breaks is not the rows' fault.
 	conn := testinfra.Conn(t, cfg)
 	conn.Close()
-	err = chstore.NewWriter(conn, prometheus.NewRegistry()).Write(context.Background(), fullBatch())
+	err = chstore.NewWriter(conn, chstore.NewMetrics(prometheus.NewRegistry())).Write(context.Background(), fullBatch())
 	if err == nil || errors.Is(err, eventrows.ErrRejected) {
 		t.Fatalf("Write on a closed connection = %v, want a transient error", err)
 	}

@@ -71,7 +71,7 @@ func (h *harness) start(cfg consumer.Config, writerConn driver.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := consumer.Declare(ctx, consumer.Deps{
 		Log: log, JS: h.js, Stream: h.scfg,
-		Writer:      chstore.NewWriter(writerConn, h.reg),
+		Writer:      chstore.NewWriter(writerConn, chstore.NewMetrics(h.reg)),
 		DeadLetters: h.dlq,
 		Metrics:     consumer.NewMetrics(h.reg),
 	}, cfg)

@@ -1,0 +1,82 @@
+// Package cli is the agenttrace-worker command line: it loads the
+// configuration and runs the service (serve, the default), the ClickHouse
+// migrations (migrate) or the dead-letter tools (dlq).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
+	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
+)
+
+// Usage is printed for unknown commands.
+const Usage = `usage:
+  agenttrace-worker [serve]                      run the worker
+  agenttrace-worker migrate up                   apply the ClickHouse migrations
+  agenttrace-worker migrate down [N | --all]     revert the newest N migrations (default 1)
+  agenttrace-worker migrate version              print the schema version
+  agenttrace-worker dlq list [--limit N]         print dead letters, oldest first
+  agenttrace-worker dlq replay (--all | SEQ...)  republish dead letters to the events stream`
+
+// ErrUsage: the command line is not one of Usage's.
+var ErrUsage = errors.New("invalid command line")
+
+// Config is the worker's whole configuration, read from AGENTTRACE_* variables.
+type Config struct {
+	config.Base
+	Stream     stream.Config
+	ClickHouse clickhousedb.Config
+	// AuthAddr is where the auth service validates API keys.
+	AuthAddr     string        `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
+	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+	Worker       consumer.Config
+}
+
+// LoadConfig reads the environment over the worker's defaults.
+func LoadConfig() (Config, error) {
+	cfg := Config{Base: config.Base{GRPCAddr: ":9084", AdminAddr: ":9184"}}
+	if err := config.Load(&cfg); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Worker.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+// App runs commands, writing their output to Stdout.
+type App struct {
+	Stdout io.Writer
+}
+
+// Run dispatches args (without the program name).
+func (a *App) Run(ctx context.Context, args []string) error {
+	cmd, rest := "serve", args
+	if len(args) > 0 {
+		cmd, rest = args[0], args[1:]
+	}
+	run, ok := map[string]func(context.Context, Config, []string) error{
+		"serve":   a.serve,
+		"migrate": a.migrate,
+		"dlq":     a.dlq,
+	}[cmd]
+	if !ok {
+		return usageError("unknown command %q", cmd)
+	}
+	cfg, err := LoadConfig()
+	if err != nil {
+		return err
+	}
+	return run(ctx, cfg, rest)
+}
+
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s\n%s", ErrUsage, fmt.Sprintf(format, args...), Usage)
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
+)
+
+func (a *App) migrate(ctx context.Context, cfg Config, args []string) error {
+	if len(args) == 0 {
+		return usageError("migrate needs up, down or version")
+	}
+	sub, rest := args[0], args[1:]
+	steps := 0
+	switch {
+	case sub == "down" && len(rest) == 0:
+		steps = 1
+	case sub == "down" && len(rest) == 1 && rest[0] == "--all":
+		steps = 0
+	case sub == "down" && len(rest) == 1:
+		n, err := strconv.Atoi(rest[0])
+		if err != nil || n < 1 {
+			return usageError("migrate down takes a positive count or --all, not %q", rest[0])
+		}
+		steps = n
+	case (sub == "up" || sub == "version") && len(rest) == 0:
+	default:
+		return usageError("unknown migrate command %q", args)
+	}
+
+	m, err := chmigrate.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch sub {
+	case "up":
+		err = m.Up()
+	case "down":
+		err = m.Down(steps)
+	}
+	if err != nil {
+		return err
+	}
+	st, err := m.Status()
+	if err != nil {
+		return err
+	}
+	return a.printStatus(cfg.ClickHouse.Database, st)
+}
+
+func (a *App) printStatus(db string, st chmigrate.Status) error {
+	var err error
+	switch {
+	case !st.Applied:
+		_, err = fmt.Fprintf(a.Stdout, "database %s: no migrations applied\n", db)
+	case st.Dirty:
+		_, err = fmt.Fprintf(a.Stdout, "database %s: version %d (dirty: a migration failed; fix it and force the version)\n", db, st.Version)
+	default:
+		_, err = fmt.Fprintf(a.Stdout, "database %s: version %d\n", db, st.Version)
+	}
+	return err
+}
