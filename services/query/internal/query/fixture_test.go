@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
@@ -37,3 +38,6 @@ func fieldOf(t *testing.T, err error) string {
 }
 
 var ctx = context.Background()
+
+// cloneReq copies a request so table cases stay untouched.
+func cloneReq[M proto.Message](m M) M { return proto.Clone(m).(M) }

@@ -75,7 +75,7 @@ func decodePageToken(token string, d filterDigest) (*chstore.Cursor, error) {
 	if len(token) > maxTokenLength {
 		return nil, bad
 	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
 	if err != nil || len(b) < 1+digestLen+8 || b[0] != tokenVersion {
 		return nil, bad
 	}

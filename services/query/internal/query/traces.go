@@ -60,10 +60,7 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 			return nil, invalid("tags", "must not contain empty tags")
 		}
 	}
-	digest := digestOf(req, func(m proto.Message) {
-		r := m.(*queryv1.ListTracesRequest)
-		r.Tags = slices.Compact(slices.Sorted(slices.Values(r.Tags)))
-	})
+	digest := digestOf(req, normalizeTraceFilter)
 	after, err := decodePageToken(req.GetPageToken(), digest)
 	if err != nil {
 		return nil, err
@@ -87,6 +84,13 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 		return nil, err
 	}
 	return &queryv1.ListTracesResponse{Traces: traces, NextPageToken: next}, nil
+}
+
+// normalizeTraceFilter makes tag lists that select the same traces (any
+// order, repeats) hash alike.
+func normalizeTraceFilter(m proto.Message) {
+	r := m.(*queryv1.ListTracesRequest)
+	r.Tags = slices.Compact(slices.Sorted(slices.Values(r.Tags)))
 }
 
 // deriveTraces fills the derived fields of traces with one store call.

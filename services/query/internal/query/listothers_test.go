@@ -1,0 +1,220 @@
+package query
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+)
+
+func TestListObservations(t *testing.T) {
+	svc, conn := newService(t)
+	chtest.InsertObservations(t, conn,
+		chtest.Observation{ProjectID: proj, TraceID: "t1", ID: "g1", Type: "GENERATION", Model: "gpt", Level: "DEFAULT", Name: "llm", Start: at(3), EventTS: at(3)},
+		chtest.Observation{ProjectID: proj, TraceID: "t1", ID: "g1", Level: "ERROR", EventTS: at(4)}, // merged level is ERROR
+		chtest.Observation{ProjectID: proj, TraceID: "t1", ID: "s1", Type: "SPAN", Name: "step", Start: at(2), EventTS: at(2)},
+		chtest.Observation{ProjectID: proj, TraceID: "t2", ID: "s1", Type: "TOOL", Name: "step", Start: at(2), EventTS: at(2)}, // same id, other trace
+		chtest.Observation{ProjectID: proj, TraceID: "t2", ID: "g2", Type: "GENERATION", Model: "claude", Start: at(1), EventTS: at(1)},
+		chtest.Observation{ProjectID: other, TraceID: "t1", ID: "g1", Type: "GENERATION", Model: "gpt", Start: at(9), EventTS: at(9)},
+	)
+	key := func(o *commonv1.Observation) string { return o.GetTraceId() + "/" + o.GetId() }
+	tests := []struct {
+		name string
+		req  *queryv1.ListObservationsRequest
+		want []string
+	}{
+		{"all, newest start first, ties by id then trace", &queryv1.ListObservationsRequest{}, []string{"t1/g1", "t2/s1", "t1/s1", "t2/g2"}},
+		{"trace", &queryv1.ListObservationsRequest{TraceId: "t2"}, []string{"t2/s1", "t2/g2"}},
+		{"type", &queryv1.ListObservationsRequest{Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION}, []string{"t1/g1", "t2/g2"}},
+		{"model", &queryv1.ListObservationsRequest{Model: "claude"}, []string{"t2/g2"}},
+		{"merged level", &queryv1.ListObservationsRequest{Level: commonv1.ObservationLevel_OBSERVATION_LEVEL_ERROR}, []string{"t1/g1"}},
+		{"old level no longer matches", &queryv1.ListObservationsRequest{Level: commonv1.ObservationLevel_OBSERVATION_LEVEL_DEFAULT}, nil},
+		{"name", &queryv1.ListObservationsRequest{Name: "step"}, []string{"t2/s1", "t1/s1"}},
+		{"time range", &queryv1.ListObservationsRequest{FromTime: ts(2), ToTime: ts(3)}, []string{"t2/s1", "t1/s1"}},
+		{"trace and type", &queryv1.ListObservationsRequest{TraceId: "t2", Type: commonv1.ObservationType_OBSERVATION_TYPE_TOOL}, []string{"t2/s1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			req := cloneReq(tt.req)
+			req.PageSize = 1 // walk page by page: every listing here also checks pagination
+			for range 10 {
+				resp, err := svc.ListObservations(ctx, proj, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range resp.GetObservations() {
+					got = append(got, key(o))
+				}
+				if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestListScores(t *testing.T) {
+	svc, conn := newService(t)
+	chtest.InsertScores(t, conn,
+		chtest.Score{ProjectID: proj, ID: "a", TraceID: "t1", Name: "quality", DataType: "NUMERIC", Source: "API", Value: chtest.F(1), Timestamp: at(3), EventTS: at(3)},
+		chtest.Score{ProjectID: proj, ID: "a", Source: "ANNOTATION", EventTS: at(4)},
+		chtest.Score{ProjectID: proj, ID: "b", TraceID: "t1", ObservationID: "o1", Name: "ok", DataType: "BOOLEAN", Source: "EVAL", Timestamp: at(2), EventTS: at(2)},
+		chtest.Score{ProjectID: proj, ID: "c", SessionID: "s1", Name: "mood", DataType: "CATEGORICAL", StringValue: "happy", Timestamp: at(2), EventTS: at(2)},
+		chtest.Score{ProjectID: proj, ID: "d", TraceID: "t2", Name: "quality", Timestamp: at(1), EventTS: at(1)},
+		chtest.Score{ProjectID: other, ID: "e", TraceID: "t1", Name: "quality", Timestamp: at(5), EventTS: at(5)},
+	)
+	tests := []struct {
+		name string
+		req  *queryv1.ListScoresRequest
+		want []string
+	}{
+		{"all, newest first, ties by id desc", &queryv1.ListScoresRequest{}, []string{"a", "c", "b", "d"}},
+		{"trace", &queryv1.ListScoresRequest{TraceId: "t1"}, []string{"a", "b"}},
+		{"observation", &queryv1.ListScoresRequest{ObservationId: "o1"}, []string{"b"}},
+		{"session", &queryv1.ListScoresRequest{SessionId: "s1"}, []string{"c"}},
+		{"name", &queryv1.ListScoresRequest{Name: "quality"}, []string{"a", "d"}},
+		{"merged source", &queryv1.ListScoresRequest{Source: commonv1.ScoreSource_SCORE_SOURCE_ANNOTATION}, []string{"a"}},
+		{"old source", &queryv1.ListScoresRequest{Source: commonv1.ScoreSource_SCORE_SOURCE_API}, nil},
+		{"data type", &queryv1.ListScoresRequest{DataType: commonv1.ScoreDataType_SCORE_DATA_TYPE_CATEGORICAL}, []string{"c"}},
+		{"time", &queryv1.ListScoresRequest{FromTime: ts(1.5), ToTime: ts(3)}, []string{"c", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			req := cloneReq(tt.req)
+			req.PageSize = 1
+			for range 10 {
+				resp, err := svc.ListScores(ctx, proj, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range resp.GetScores() {
+					got = append(got, s.GetId())
+				}
+				if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSessions(t *testing.T) {
+	svc, conn := newService(t)
+	chtest.InsertTraces(t, conn,
+		chtest.Trace{ProjectID: proj, ID: "t1", SessionID: "s1", UserID: "u1", Timestamp: at(1), EventTS: at(1)},
+		chtest.Trace{ProjectID: proj, ID: "t2", SessionID: "s1", UserID: "u2", Timestamp: at(5), EventTS: at(5)},
+		chtest.Trace{ProjectID: proj, ID: "t2", Name: "update without session", EventTS: at(6)},
+		chtest.Trace{ProjectID: proj, ID: "t3", SessionID: "s2", UserID: "u1", Timestamp: at(3), EventTS: at(3)},
+		chtest.Trace{ProjectID: proj, ID: "t4", SessionID: "s2", Timestamp: at(10), EventTS: at(10)},
+		chtest.Trace{ProjectID: proj, ID: "t4", SessionID: "s3", EventTS: at(11)},   // moved to s3
+		chtest.Trace{ProjectID: proj, ID: "t5", Timestamp: at(20), EventTS: at(20)}, // no session
+		chtest.Trace{ProjectID: other, ID: "t9", SessionID: "s1", Timestamp: at(50), EventTS: at(50)},
+	)
+	chtest.InsertObservations(t, conn,
+		chtest.Observation{ProjectID: proj, TraceID: "t1", ID: "o1", UsageInput: chtest.I(10), CostTotal: chtest.F(1), EventTS: at(1)},
+		chtest.Observation{ProjectID: proj, TraceID: "t2", ID: "o1", UsageInput: chtest.I(5), EventTS: at(1)},
+		chtest.Observation{ProjectID: proj, TraceID: "t3", ID: "o1", UsageInput: chtest.I(100), EventTS: at(1)},
+		chtest.Observation{ProjectID: other, TraceID: "t1", ID: "o9", UsageInput: chtest.I(1000), EventTS: at(1)},
+	)
+	chtest.InsertScores(t, conn,
+		chtest.Score{ProjectID: proj, ID: "sc1", SessionID: "s1", Name: "session score", Timestamp: at(7), EventTS: at(7)},
+		chtest.Score{ProjectID: proj, ID: "sc2", TraceID: "t1", Name: "trace score", Timestamp: at(2), EventTS: at(2)},
+		chtest.Score{ProjectID: proj, ID: "sc3", TraceID: "t3", Name: "other session", Timestamp: at(2), EventTS: at(2)},
+		chtest.Score{ProjectID: other, ID: "sc4", SessionID: "s1", Timestamp: at(2), EventTS: at(2)},
+	)
+
+	list, err := svc.ListSessions(ctx, proj, &queryv1.ListSessionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range list.GetSessions() {
+		ids = append(ids, s.GetId())
+	}
+	if !slices.Equal(ids, []string{"s3", "s1", "s2"}) {
+		t.Fatalf("sessions = %v, want [s3 s1 s2]", ids)
+	}
+	s1 := list.GetSessions()[1]
+	if s1.GetTraceCount() != 2 || s1.GetFirstSeen().AsTime().UnixNano() != int64(at(1)) || s1.GetLastSeen().AsTime().UnixNano() != int64(at(5)) ||
+		!slices.Equal(s1.GetUserIds(), []string{"u1", "u2"}) || s1.GetUsage().GetInput() != 15 || s1.GetCost().GetTotal() != 1 {
+		t.Errorf("s1 = %v", s1)
+	}
+	if s2 := list.GetSessions()[2]; s2.GetTraceCount() != 1 || s2.GetUsage().GetInput() != 100 {
+		t.Errorf("s2 = %v", s2)
+	}
+
+	filters := []struct {
+		name string
+		req  *queryv1.ListSessionsRequest
+		want []string
+	}{
+		{"user", &queryv1.ListSessionsRequest{UserId: "u1"}, []string{"s1", "s2"}},
+		{"active from", &queryv1.ListSessionsRequest{FromTime: ts(4)}, []string{"s3", "s1"}},
+		{"active before", &queryv1.ListSessionsRequest{ToTime: ts(3)}, []string{"s1"}},
+		{"overlap", &queryv1.ListSessionsRequest{FromTime: ts(2), ToTime: ts(4)}, []string{"s1", "s2"}},
+	}
+	for _, tt := range filters {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			req := cloneReq(tt.req)
+			req.PageSize = 1
+			for range 10 {
+				resp, err := svc.ListSessions(ctx, proj, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range resp.GetSessions() {
+					got = append(got, s.GetId())
+				}
+				if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	got, err := svc.GetSession(ctx, proj, &queryv1.GetSessionRequest{SessionId: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(traceIDs(got.GetTraces()), []string{"t1", "t2"}) {
+		t.Errorf("session traces = %v, want [t1 t2] oldest first", traceIDs(got.GetTraces()))
+	}
+	if got.GetTraces()[1].GetName() != "update without session" || got.GetTraces()[0].GetObservationCount() != 1 {
+		t.Errorf("session traces not merged/derived: %v", got.GetTraces())
+	}
+	if s := got.GetSession(); s.GetTraceCount() != s1.GetTraceCount() || s.GetUsage().GetInput() != 15 ||
+		!slices.Equal(s.GetUserIds(), s1.GetUserIds()) || !s.GetFirstSeen().AsTime().Equal(s1.GetFirstSeen().AsTime()) ||
+		!s.GetLastSeen().AsTime().Equal(s1.GetLastSeen().AsTime()) {
+		t.Errorf("GetSession session %v differs from the listed %v", s, s1)
+	}
+	var scoreIDs []string
+	for _, s := range got.GetScores() {
+		scoreIDs = append(scoreIDs, s.GetId())
+	}
+	if !slices.Equal(scoreIDs, []string{"sc2", "sc1"}) {
+		t.Errorf("session scores = %v, want [sc2 sc1]", scoreIDs)
+	}
+	for _, id := range []string{"nope", "t9"} {
+		if _, err := svc.GetSession(ctx, proj, &queryv1.GetSessionRequest{SessionId: id}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("GetSession(%s) = %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := svc.GetSession(ctx, other, &queryv1.GetSessionRequest{SessionId: "s2"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another project sees s2: %v", err)
+	}
+}

@@ -1,0 +1,146 @@
+package query
+
+import (
+	"encoding/base64"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+)
+
+func TestInvalidRequests(t *testing.T) {
+	svc := New(nil) // every case must be refused before the store is asked
+	tracesToken := encodePageToken(digestOf(&queryv1.ListTracesRequest{Name: "a"}, nil), chstore.Cursor{TS: 1, ID: "x"})
+	raw := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+	goodDigest := digestOf(&queryv1.ListTracesRequest{}, nil)
+	tests := []struct {
+		name  string
+		call  func() error
+		field string
+	}{
+		{"page size negative", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageSize: -1})
+			return err
+		}, "page_size"},
+		{"page size too big", func() error {
+			_, err := svc.ListObservations(ctx, proj, &queryv1.ListObservationsRequest{PageSize: 1001})
+			return err
+		}, "page_size"},
+		{"from equals to", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{FromTime: ts(1), ToTime: ts(1)})
+			return err
+		}, "to_time"},
+		{"from after to", func() error {
+			_, err := svc.ListScores(ctx, proj, &queryv1.ListScoresRequest{FromTime: ts(2), ToTime: ts(1)})
+			return err
+		}, "to_time"},
+		{"to at epoch", func() error {
+			_, err := svc.ListSessions(ctx, proj, &queryv1.ListSessionsRequest{ToTime: &timestamppb.Timestamp{}})
+			return err
+		}, "to_time"},
+		{"from before epoch", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{FromTime: &timestamppb.Timestamp{Seconds: -1}})
+			return err
+		}, "from_time"},
+		{"invalid timestamp", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{FromTime: &timestamppb.Timestamp{Nanos: -1}})
+			return err
+		}, "from_time"},
+		{"to after 2262", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{ToTime: &timestamppb.Timestamp{Seconds: 1 << 35}})
+			return err
+		}, "to_time"},
+		{"empty tag", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Tags: []string{"a", ""}})
+			return err
+		}, "tags"},
+		{"unknown type", func() error {
+			_, err := svc.ListObservations(ctx, proj, &queryv1.ListObservationsRequest{Type: 99})
+			return err
+		}, "type"},
+		{"unknown level", func() error {
+			_, err := svc.ListObservations(ctx, proj, &queryv1.ListObservationsRequest{Level: -1})
+			return err
+		}, "level"},
+		{"unknown source", func() error { _, err := svc.ListScores(ctx, proj, &queryv1.ListScoresRequest{Source: 7}); return err }, "source"},
+		{"unknown data type", func() error {
+			_, err := svc.ListScores(ctx, proj, &queryv1.ListScoresRequest{DataType: commonv1.ScoreDataType(42)})
+			return err
+		}, "data_type"},
+		{"garbage token", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: "!!not base64"})
+			return err
+		}, "page_token"},
+		{"token of other filters", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Name: "b", PageToken: tracesToken})
+			return err
+		}, "page_token"},
+		{"token of another list", func() error {
+			_, err := svc.ListScores(ctx, proj, &queryv1.ListScoresRequest{Name: "a", PageToken: tracesToken})
+			return err
+		}, "page_token"},
+		{"truncated token", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Name: "a", PageToken: tracesToken[:10]})
+			return err
+		}, "page_token"},
+		{"wrong version", func() error {
+			b := append([]byte{9}, goodDigest[:]...)
+			b = append(b, make([]byte, 9)...)
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: raw(b)})
+			return err
+		}, "page_token"},
+		{"id length beyond token", func() error {
+			b := append([]byte{tokenVersion}, goodDigest[:]...)
+			b = append(b, make([]byte, 8)...)
+			b = append(b, 50, 'x')
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: raw(b)})
+			return err
+		}, "page_token"},
+		{"oversized token", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: string(make([]byte, maxTokenLength+1))})
+			return err
+		}, "page_token"},
+		{"empty trace id", func() error { _, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{}); return err }, "trace_id"},
+		{"empty session id", func() error { _, err := svc.GetSession(ctx, proj, &queryv1.GetSessionRequest{}); return err }, "session_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fieldOf(t, tt.call()); got != tt.field {
+				t.Errorf("field = %q, want %q", got, tt.field)
+			}
+		})
+	}
+}
+
+func TestPageTokenRoundTrip(t *testing.T) {
+	req := &queryv1.ListTracesRequest{Name: "x", Tags: []string{"b", "a"}, PageSize: 10}
+	d := digestOf(req, nil)
+	for _, c := range []chstore.Cursor{{}, {TS: 1<<64 - 1, ID: "id", Tie: "trace"}, {ID: "ünï\x00code"}} {
+		got, err := decodePageToken(encodePageToken(d, c), d)
+		if err != nil || *got != c {
+			t.Errorf("round trip of %+v = %+v, %v", c, got, err)
+		}
+	}
+	// Page size and the token itself are not filters.
+	req2 := cloneReq(req)
+	req2.PageSize, req2.PageToken = 99, "whatever"
+	if digestOf(req2, nil) != d {
+		t.Error("digest depends on paging fields")
+	}
+}
+
+func TestListTracesTagOrderKeepsToken(t *testing.T) {
+	// The digest normalizes tag order, so a client may resend tags in any order.
+	norm := func(tags ...string) filterDigest {
+		return digestOf(&queryv1.ListTracesRequest{Tags: tags}, normalizeTraceFilter)
+	}
+	if norm("a", "b") != norm("b", "a", "a") {
+		t.Error("tag order changes the filter digest")
+	}
+	if norm("a") == norm("b") {
+		t.Error("different tags share a digest")
+	}
+}
