@@ -2,9 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
@@ -13,11 +10,22 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/lastused"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
+	"github.com/agenttrace/agenttrace/services/auth/internal/revocation"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
 // serve runs the auth service until ctx ends.
-func serve(ctx context.Context, cfg Config) (err error) {
+func serve(ctx context.Context, cfg Config) error {
+	sh, err := newShell(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return sh.Run(ctx)
+}
+
+// newShell builds the service, ready to Run. Once it returns, the shell owns
+// (and at shutdown releases) the pool and the NATS connection.
+func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	// Resources are released by the shell once it runs; until then, by us.
 	var cleanup []func()
 	defer func() {
@@ -30,7 +38,7 @@ func serve(ctx context.Context, cfg Config) (err error) {
 
 	pool, err := pgstore.Open(ctx, cfg.Postgres)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cleanup = append(cleanup, pool.Close)
 	store := pgstore.New(pool)
@@ -40,23 +48,26 @@ func serve(ctx context.Context, cfg Config) (err error) {
 	// only RevokeAPIKey fails then, asking the caller to retry.
 	nc, _, err := stream.Connect(ctx, cfg.Config, "auth")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cleanup = append(cleanup, nc.Close)
 
-	announcer := &revocationAnnouncer{nc: nc}
 	tracker := lastused.New(lastused.Config{Write: store.TouchAPIKeys, FlushEvery: cfg.LastUsedFlushInterval})
+	// The cache serves this service's own interceptor and wraps the Service,
+	// which announces revocations that must evict from the cache: the
+	// announcer reaches the cache through a closure, set just below.
+	var cache *authn.Cache
+	announcer := revocation.NewAnnouncer(nc, func(publicKey string) { cache.Evict(publicKey) })
 	svc := tenancy.NewService(tenancy.Config{Store: store, Usage: tracker, Announcer: announcer})
-	cache := authn.NewCache(svc, cfg.AuthCacheTTL)
-	announcer.local = cache
+	cache = authn.NewCache(svc, cfg.AuthCacheTTL)
 	if _, err := authn.SubscribeRevocations(nc, cache); err != nil {
-		return err
+		return nil, err
 	}
 
 	sh, err := service.New(ctx, "auth", cfg.Base, service.WithInterceptors(
 		authn.UnaryServerInterceptor(cache), authn.StreamServerInterceptor(cache)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	authv1.RegisterAuthServiceServer(sh.GRPC(), grpcapi.New(svc, sh.Log()))
 	sh.AddCheck("postgres", store.Ping)
@@ -66,20 +77,5 @@ func serve(ctx context.Context, cfg Config) (err error) {
 	sh.OnClose("postgres", func(context.Context) error { pool.Close(); return nil })
 	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
 	cleanup = nil
-	return sh.Run(ctx)
-}
-
-// revocationAnnouncer evicts a revoked key from this replica's own cache,
-// then tells every other service (and auth replica) over NATS.
-type revocationAnnouncer struct {
-	nc    *nats.Conn
-	local *authn.Cache
-}
-
-func (a *revocationAnnouncer) AnnounceRevocation(_ context.Context, publicKey string) error {
-	a.local.Evict(publicKey)
-	if err := authn.PublishRevocation(a.nc, publicKey); err != nil {
-		return fmt.Errorf("announce revocation: %w", err)
-	}
-	return nil
+	return sh, nil
 }

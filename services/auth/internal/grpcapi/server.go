@@ -21,8 +21,12 @@ type Server struct {
 	log *slog.Logger
 }
 
-// New returns a Server over svc; log receives the detail of internal errors.
+// New returns a Server over svc; log (slog.Default() when nil) receives the
+// detail of internal errors.
 func New(svc *tenancy.Service, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Server{svc: svc, log: log}
 }
 

@@ -18,7 +18,8 @@ type Writer func(ctx context.Context, uses map[uuid.UUID]time.Time) error
 // Config tunes a Tracker.
 type Config struct {
 	Write Writer
-	Log   *slog.Logger
+	// Log receives write failures; slog.Default() at the time when nil.
+	Log *slog.Logger
 	// Granularity is the least time between two recorded uses of one key
 	// (a minute: last_used_at is for humans spotting dead keys).
 	Granularity time.Duration
@@ -52,9 +53,6 @@ func New(cfg Config) *Tracker {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
 	}
 	return &Tracker{cfg: cfg, recorded: map[uuid.UUID]time.Time{}, pending: map[uuid.UUID]time.Time{}}
 }
@@ -105,7 +103,11 @@ func (t *Tracker) Flush(ctx context.Context) {
 	t.mu.Unlock()
 
 	if err := t.cfg.Write(ctx, batch); err != nil {
-		t.cfg.Log.WarnContext(ctx, "cannot record api key use; will retry", "keys", len(batch), "err", err)
+		log := t.cfg.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.WarnContext(ctx, "cannot record api key use; will retry", "keys", len(batch), "err", err)
 		t.mu.Lock()
 		for id, at := range batch {
 			if cur, ok := t.pending[id]; !ok || at.After(cur) {
