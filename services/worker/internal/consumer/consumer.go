@@ -112,10 +112,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 // messages already delivered to this request are processed rather than left
 // to wait out AckWait, and the request ends by itself within FetchWait.
 func (c *Consumer) consume(ctx context.Context, batch jetstream.MessageBatch, buf *buffer) {
-	timer := time.NewTimer(c.cfg.FlushInterval)
-	timer.Stop() // armed by the first buffered message
+	// The timer runs while the buffer holds messages, including those left
+	// from the previous request.
+	timer := time.NewTimer(time.Until(buf.deadline))
 	defer timer.Stop()
-	armed := false
+	armed := buf.len() > 0
+	if !armed {
+		timer.Stop()
+	}
 	for {
 		var due <-chan time.Time
 		if armed {

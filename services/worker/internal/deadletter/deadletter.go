@@ -53,8 +53,9 @@ type Original struct {
 
 // Send stores o in the dead-letter stream with reason and waits for the
 // stream's acknowledgement. Sending the same original twice stores it once
-// (the stream deduplicates on the original's sequence), so a worker that
-// crashes between Send and acking the original does not duplicate it.
+// (the stream deduplicates on the original's sequence, when known), so a
+// worker that crashes between Send and terminating the original does not
+// duplicate it.
 func (s *Store) Send(ctx context.Context, o Original, reason string) error {
 	if len(reason) > maxReasonLen {
 		reason = reason[:maxReasonLen]
@@ -68,7 +69,9 @@ func (s *Store) Send(ctx context.Context, o Original, reason string) error {
 	if o.MsgID != "" {
 		msg.Header.Set(stream.HeaderDLQMsgID, o.MsgID)
 	}
-	msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+s.cfg.EventsStream()+":"+strconv.FormatUint(o.Sequence, 10))
+	if o.Sequence > 0 {
+		msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+s.cfg.EventsStream()+":"+strconv.FormatUint(o.Sequence, 10))
+	}
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("publish dead letter: %w", err)
 	}
