@@ -1,0 +1,39 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GRPCAddr != ":9082" || cfg.AdminAddr != ":9182" || cfg.AuthAddr != "127.0.0.1:9083" || cfg.AuthCacheTTL != 10*time.Second {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("AGENTTRACE_GRPC_ADDR", "127.0.0.1:1")
+	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "3s")
+	t.Setenv("AGENTTRACE_CLICKHOUSE_DATABASE", "elsewhere")
+	cfg, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GRPCAddr != "127.0.0.1:1" || cfg.AuthCacheTTL != 3*time.Second || cfg.ClickHouse.Database != "elsewhere" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "soon")
+	if _, err := loadConfig(); err == nil {
+		t.Error("a malformed duration was accepted")
+	}
+}
+
+func TestRunRejectsUnknownCommand(t *testing.T) {
+	if err := run(t.Context(), []string{"migrate"}); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
