@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	selects := []string{spec.sortExpr, "id", spec.tie + " AS m_tie"}
 	var having conds
 	for _, f := range spec.filters {
-		if f.merged != "" && !contains(selects, f.merged) {
+		if f.merged != "" && !slices.Contains(selects, f.merged) {
 			selects = append(selects, f.merged)
 		}
 		having.add(f.having, f.args...)
@@ -107,15 +108,6 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 	args = append(args, everyArgs...)
 	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE project_id = ? AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
 		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND ")), args...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // eqFilter matches a merged string column equal to v.
