@@ -11,6 +11,9 @@ import (
 // stores exactly what ingest acknowledged:
 //   - a missing event timestamp becomes the time ingest received the batch
 //     (it orders the versions of an object);
+//   - a created trace without a timestamp, a created observation without a
+//     start time and a created score without a timestamp take the event
+//     timestamp, so every object has a time to be listed and filtered by;
 //   - a created score without a source comes from the API, and one without a
 //     data type is NUMERIC when it has a value, else CATEGORICAL (validation
 //     guarantees one of the two is set).
@@ -21,10 +24,25 @@ func complete(ev *ingestv1.IngestEvent, receivedAt *timestamppb.Timestamp) {
 	if ev.Timestamp == nil {
 		ev.Timestamp = receivedAt
 	}
-	if ev.GetType() != ingestv1.EventType_EVENT_TYPE_SCORE_CREATE {
+	switch ev.GetType() {
+	case ingestv1.EventType_EVENT_TYPE_TRACE_CREATE:
+		if t := ev.GetTrace(); t.Timestamp == nil {
+			t.Timestamp = ev.Timestamp
+		}
+		return
+	case ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE:
+		if o := ev.GetObservation(); o.StartTime == nil {
+			o.StartTime = ev.Timestamp
+		}
+		return
+	case ingestv1.EventType_EVENT_TYPE_SCORE_CREATE:
+	default:
 		return
 	}
 	s := ev.GetScore()
+	if s.Timestamp == nil {
+		s.Timestamp = ev.Timestamp
+	}
 	if s.GetSource() == commonv1.ScoreSource_SCORE_SOURCE_UNSPECIFIED {
 		s.Source = commonv1.ScoreSource_SCORE_SOURCE_API
 	}

@@ -136,6 +136,36 @@ func TestComplete(t *testing.T) {
 					t.Errorf("score = %v", e.GetScore())
 				}
 			}},
+		{"trace create takes the event time", &ingestv1.IngestEvent{Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE, Trace: &ingestv1.TraceBody{Id: "t"}},
+			func(t *testing.T, e *ingestv1.IngestEvent) {
+				if !e.GetTrace().GetTimestamp().AsTime().Equal(now) {
+					t.Errorf("trace timestamp = %v", e.GetTrace().GetTimestamp())
+				}
+			}},
+		{"explicit trace time kept", &ingestv1.IngestEvent{Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE, Trace: &ingestv1.TraceBody{Id: "t", Timestamp: timestamppb.New(now.Add(-time.Hour))}},
+			func(t *testing.T, e *ingestv1.IngestEvent) {
+				if !e.GetTrace().GetTimestamp().AsTime().Equal(now.Add(-time.Hour)) {
+					t.Errorf("trace timestamp = %v", e.GetTrace().GetTimestamp())
+				}
+			}},
+		{"observation create takes the event time as start", &ingestv1.IngestEvent{Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE, Observation: &ingestv1.ObservationBody{Id: "o"}},
+			func(t *testing.T, e *ingestv1.IngestEvent) {
+				if !e.GetObservation().GetStartTime().AsTime().Equal(now) {
+					t.Errorf("start time = %v", e.GetObservation().GetStartTime())
+				}
+			}},
+		{"observation update keeps start unset", &ingestv1.IngestEvent{Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_UPDATE, Observation: &ingestv1.ObservationBody{Id: "o"}},
+			func(t *testing.T, e *ingestv1.IngestEvent) {
+				if e.GetObservation().GetStartTime() != nil {
+					t.Errorf("update got a start time: %v", e.GetObservation().GetStartTime())
+				}
+			}},
+		{"score create takes the event time", &ingestv1.IngestEvent{Type: ingestv1.EventType_EVENT_TYPE_SCORE_CREATE, Score: &ingestv1.ScoreBody{Value: proto.Float64(1)}},
+			func(t *testing.T, e *ingestv1.IngestEvent) {
+				if !e.GetScore().GetTimestamp().AsTime().Equal(now) {
+					t.Errorf("score timestamp = %v", e.GetScore().GetTimestamp())
+				}
+			}},
 		{"score update left unset", &ingestv1.IngestEvent{Type: ingestv1.EventType_EVENT_TYPE_SCORE_UPDATE, Score: &ingestv1.ScoreBody{Value: proto.Float64(1)}},
 			func(t *testing.T, e *ingestv1.IngestEvent) {
 				if e.GetScore().GetSource() != 0 || e.GetScore().GetDataType() != 0 {
