@@ -18,37 +18,50 @@ PID_DIR="$RUN_DIR/pids"
 STARTED_FILE="$RUN_DIR/deps-started"
 DEPS_PID_DIR="$RUN_DIR/deps"
 TIMEOUT=${AGENTTRACE_DOWN_TIMEOUT:-40}
-# Stop order: the edge first, auth last, so nothing calls a stopped service.
+# Signal order: the edge first, auth last, so callers start draining before
+# what they call does.
 SERVICES=(gateway query ingest worker auth)
 
 log() { printf 'down: %s\n' "$*" >&2; }
 
-# stop_pid NAME PID sends SIGTERM, waits up to TIMEOUT, then SIGKILL.
-stop_pid() {
-  local name=$1 pid=$2
-  kill -TERM "$pid" 2>/dev/null || return 0
-  local deadline=$((SECONDS + TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "$name (pid $pid) did not stop within ${TIMEOUT}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-  done
-  log "stopped $name (pid $pid)"
+# service_pid SVC prints the pid from SVC's pid file when it names a live
+# agenttrace-SVC process (a stale pid may have been reused by something else).
+service_pid() {
+  local pidfile="$PID_DIR/$1.pid" pid
+  [[ -f $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == *agenttrace-$1* ]] || return 1
+  echo "$pid"
 }
 
-stop_service() {
-  local svc=$1 pidfile="$PID_DIR/$1.pid" pid
-  [[ -f $pidfile ]] || return 0
-  pid=$(<"$pidfile")
-  # Only a live agenttrace-<svc> process: a stale pid may have been reused.
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == *agenttrace-$svc* ]]; then
-    stop_pid "$svc" "$pid"
-  fi
-  rm -f "$pidfile"
+# stop_services SVC... sends SIGTERM to all of them in order, so they drain in
+# parallel, waits up to TIMEOUT for them to exit, then SIGKILLs the rest.
+stop_services() {
+  local -A pids=()
+  local svc pid
+  for svc in "$@"; do
+    if pid=$(service_pid "$svc"); then
+      kill -TERM "$pid" 2>/dev/null && pids[$svc]=$pid
+    fi
+    rm -f "$PID_DIR/$svc.pid"
+  done
+  local deadline=$((SECONDS + TIMEOUT))
+  while ((${#pids[@]})); do
+    for svc in "${!pids[@]}"; do
+      pid=${pids[$svc]}
+      if ! kill -0 "$pid" 2>/dev/null; then
+        log "stopped $svc (pid $pid)"
+        unset "pids[$svc]"
+      elif ((SECONDS >= deadline)); then
+        log "$svc (pid $pid) did not stop within ${TIMEOUT}s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        unset "pids[$svc]"
+      fi
+    done
+    ((${#pids[@]})) && sleep 0.2
+  done
+  return 0
 }
 
 stop_dep() {
@@ -81,12 +94,10 @@ main() {
   if [[ ${1:-} == --services-only ]]; then
     shift
     (($#)) || set -- "${SERVICES[@]}"
-    local svc
-    for svc in "$@"; do stop_service "$svc"; done
+    stop_services "$@"
     return
   fi
-  local svc
-  for svc in "${SERVICES[@]}"; do stop_service "$svc"; done
+  stop_services "${SERVICES[@]}"
 
   if [[ -s $STARTED_FILE ]]; then
     local -a deps

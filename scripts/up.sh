@@ -24,7 +24,13 @@ GATEWAY_URL=http://127.0.0.1:8080
 QUERY_GRPC=127.0.0.1:9082
 
 log() { printf 'up: %s\n' "$*" >&2; }
-die() { printf 'up: ERROR: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'up: ERROR: %s\n' "$*" >&2
+  if compgen -G "$PID_DIR/*.pid" >/dev/null; then
+    printf "up: what started keeps running; 'make down' stops it\n" >&2
+  fi
+  exit 1
+}
 
 # Human-readable logs unless the caller chose otherwise.
 export AGENTTRACE_LOG_FORMAT=${AGENTTRACE_LOG_FORMAT:-text}
@@ -62,6 +68,7 @@ start_service() {
     die "something else already serves 127.0.0.1:$port (the $svc admin port): stop it first (not started by make up)"
   fi
   log "starting $svc"
+  printf '\n==== %s: started by scripts/up.sh ====\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$LOG_DIR/$svc.log"
   nohup "$BIN/agenttrace-$svc" >>"$LOG_DIR/$svc.log" 2>&1 </dev/null &
   echo $! >"$PID_DIR/$svc.pid"
 }
@@ -179,9 +186,9 @@ main() {
   "$ROOT/scripts/deps.sh"
 
   log "applying PostgreSQL migrations (agenttrace-auth migrate up)"
-  "$BIN/agenttrace-auth" migrate up
+  "$BIN/agenttrace-auth" migrate up || die "agenttrace-auth migrate up failed (PostgreSQL: see the error above)"
   log "applying ClickHouse migrations (agenttrace-worker migrate up)"
-  "$BIN/agenttrace-worker" migrate up
+  "$BIN/agenttrace-worker" migrate up || die "agenttrace-worker migrate up failed (ClickHouse: see the error above)"
 
   local svc
   for svc in "${SERVICES[@]}"; do
