@@ -85,7 +85,7 @@ ensure_postgres() {
       as_root pg_createcluster "$ver" main
     fi
     log "starting PostgreSQL $ver"
-    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start 9>&-
     record_started postgres
     wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432 ||
       die "PostgreSQL did not become ready on 127.0.0.1:5432 within ${TIMEOUT}s (see /var/log/postgresql/)"
@@ -118,7 +118,7 @@ ensure_postgres_auth() {
   [[ -f $hba ]] || die "PostgreSQL asks for a password and $hba is missing: set AGENTTRACE_POSTGRES_URL (postgres://user:password@127.0.0.1:5432/...)"
   log "PostgreSQL asks postgres@127.0.0.1 for a password; adding loopback trust for the postgres user to $hba"
   as_root sed -i '1i # Added by agenttrace scripts/deps.sh: local development without passwords.\nhost all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
-  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main reload 9>&-
   wait_for "PostgreSQL login" pg_connects ||
     die "still cannot connect as postgres@127.0.0.1:5432 after changing $hba: set AGENTTRACE_POSTGRES_URL"
 }
@@ -133,7 +133,7 @@ ensure_redis() {
   log "starting Redis"
   as_root mkdir -p /var/lib/redis /var/log/redis
   as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log 9>&-
   record_started redis
   wait_for Redis redis_up || die "Redis did not answer PING on 127.0.0.1:6379 within ${TIMEOUT}s (see /var/log/redis/ci.log)"
 }
@@ -148,7 +148,7 @@ ensure_nats() {
     log "starting NATS with JetStream"
     as_root mkdir -p /var/lib/nats-server "$PID_DIR"
     as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$PID_DIR/nats.pid" \
-      --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+      --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log 9>&-
     record_started nats
     wait_for NATS tcp_open 127.0.0.1 4222 || die "NATS did not listen on 127.0.0.1:4222 within ${TIMEOUT}s (see /var/log/nats-server.log)"
   fi
@@ -172,7 +172,7 @@ ensure_clickhouse() {
   as_root mkdir -p /var/lib/clickhouse /var/log/clickhouse-server "$PID_DIR"
   as_root chown -R clickhouse:clickhouse /var/lib/clickhouse /var/log/clickhouse-server
   as_root start-stop-daemon --start --background --make-pidfile --pidfile "$PID_DIR/clickhouse.pid" \
-    --chuid clickhouse:clickhouse --exec /usr/sbin/clickhouse-server -- --config-file=/etc/clickhouse-server/config.xml
+    --chuid clickhouse:clickhouse --exec /usr/sbin/clickhouse-server -- --config-file=/etc/clickhouse-server/config.xml 9>&-
   record_started clickhouse
   wait_for ClickHouse clickhouse_up ||
     die "ClickHouse did not answer on 127.0.0.1:9000 within ${TIMEOUT}s (see /var/log/clickhouse-server/clickhouse-server.err.log)"
@@ -181,6 +181,8 @@ ensure_clickhouse() {
 main() {
   mkdir -p "$RUN_DIR"
   # One deps.sh at a time per machine: the servers are shared by every checkout.
+  # The servers it starts must not inherit fd 9 (hence the 9>&- on each start),
+  # or they would hold the lock for as long as they run.
   exec 9>"${TMPDIR:-/tmp}/agenttrace-deps.lock"
   flock -w "$((TIMEOUT * 4))" 9 || die "another deps.sh holds ${TMPDIR:-/tmp}/agenttrace-deps.lock"
 
