@@ -55,8 +55,21 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
     APT_UPDATED=1
   fi
+  # Keep the packages' maintainer scripts from starting the servers through
+  # init scripts (which need systemd or fail in containers): this script
+  # starts them itself below, and records that it did. An existing policy is
+  # left as it is.
+  local policy=/usr/sbin/policy-rc.d own_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# Temporary, from agenttrace scripts/deps.sh.\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    own_policy=1
+  fi
   log "apt-get install $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" </dev/null
+  local rc=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" </dev/null || rc=$?
+  if [[ -n $own_policy ]]; then as_root rm -f "$policy"; fi
+  ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
 }
 
 record_started() {
