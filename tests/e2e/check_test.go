@@ -5,9 +5,11 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
@@ -26,8 +28,7 @@ func checkProject(t *testing.T, c *restClient, w *want) problems {
 			p.check(err)
 			continue
 		}
-		sortScores(got.Scores)
-		p.diff("GetTrace "+id, w.getTrace(id), &got)
+		checkTrace(&p, "GetTrace "+id, w.getTrace(id), &got)
 		hasUpdatedAt(&p, "GetTrace trace", []*commonv1.Trace{got.GetTrace()})
 		hasUpdatedAt(&p, "GetTrace observation", flatten(got.GetObservations()))
 		hasUpdatedAt(&p, "GetTrace score", got.GetScores())
@@ -61,8 +62,9 @@ func checkProject(t *testing.T, c *restClient, w *want) problems {
 			p.check(err)
 			continue
 		}
-		sortScores(got.Scores)
-		p.diff("GetSession "+id, w.getSession(id), &got)
+		p.diff("GetSession "+id+": session", w.getSession(id).GetSession(), got.GetSession())
+		checkList(&p, "GetSession "+id+": traces", w.getSession(id).GetTraces(), got.GetTraces())
+		checkSet(&p, "GetSession "+id+": scores", w.getSession(id).GetScores(), got.GetScores())
 	}
 	if len(p) == 0 {
 		checkFilters(t, c, w, &p)
@@ -70,98 +72,99 @@ func checkProject(t *testing.T, c *restClient, w *want) problems {
 	return p
 }
 
-// checkFilters runs every documented list filter once, against the
-// expected answer computed from w.
+// checkFilters runs every documented list filter once, with values taken
+// from w, against the expected answer computed from w.
 func checkFilters(t *testing.T, c *restClient, w *want, p *problems) {
 	t.Helper()
 	traces := w.tracesNewestFirst()
 	mid := traces[len(traces)/2]
+	ref := first(traces, func(t *commonv1.Trace) bool {
+		return slices.Contains(t.GetTags(), "finished") && t.GetSessionId() != ""
+	})
+	groupTag := first(ref.GetTags(), func(tag string) bool { return strings.HasPrefix(tag, "group-") })
 	from, to := traces[len(traces)*3/4].GetTimestamp(), traces[len(traces)/4].GetTimestamp()
-	traceCases := []struct {
-		name string
-		q    url.Values
-		keep func(*commonv1.Trace) bool
-	}{
-		{"session_id", url.Values{"session_id": {sessionID(1)}}, func(t *commonv1.Trace) bool { return t.GetSessionId() == sessionID(1) }},
-		{"user_id", url.Values{"user_id": {"user-2"}}, func(t *commonv1.Trace) bool { return t.GetUserId() == "user-2" }},
-		{"tags", url.Values{"tags": {"finished", "group-0"}}, func(t *commonv1.Trace) bool {
-			return slices.Contains(t.GetTags(), "finished") && slices.Contains(t.GetTags(), "group-0")
-		}},
-		{"environment", url.Values{"environment": {"staging"}}, func(t *commonv1.Trace) bool { return t.GetEnvironment() == "staging" }},
-		{"release", url.Values{"release": {"2024.11.2"}}, func(t *commonv1.Trace) bool { return t.GetRelease() == "2024.11.2" }},
-		{"name", url.Values{"name": {mid.GetName()}}, func(t *commonv1.Trace) bool { return t.GetName() == mid.GetName() }},
-		{"time range", url.Values{"from_time": {rfc3339(from)}, "to_time": {rfc3339(to)}}, func(t *commonv1.Trace) bool {
-			return cmpTime(t.GetTimestamp(), from) >= 0 && cmpTime(t.GetTimestamp(), to) < 0
-		}},
+	traceFilter := func(name string, q url.Values, keep func(*commonv1.Trace) bool) {
+		checkFilter(t, c, p, "ListTraces by "+name, q, listTraces, traces, keep)
 	}
-	for _, tc := range traceCases {
-		got, err := listTraces(t, c, tc.q)
-		p.check(err)
-		checkList(p, "ListTraces by "+tc.name, keep(traces, tc.keep), got)
-	}
+	traceFilter("session_id", url.Values{"session_id": {ref.GetSessionId()}}, func(t *commonv1.Trace) bool { return t.GetSessionId() == ref.GetSessionId() })
+	traceFilter("user_id", url.Values{"user_id": {ref.GetUserId()}}, func(t *commonv1.Trace) bool { return t.GetUserId() == ref.GetUserId() })
+	traceFilter("tags", url.Values{"tags": {"finished", groupTag}}, func(t *commonv1.Trace) bool {
+		return slices.Contains(t.GetTags(), "finished") && slices.Contains(t.GetTags(), groupTag)
+	})
+	traceFilter("environment", url.Values{"environment": {ref.GetEnvironment()}}, func(t *commonv1.Trace) bool { return t.GetEnvironment() == ref.GetEnvironment() })
+	traceFilter("release", url.Values{"release": {ref.GetRelease()}}, func(t *commonv1.Trace) bool { return t.GetRelease() == ref.GetRelease() })
+	traceFilter("name", url.Values{"name": {mid.GetName()}}, func(t *commonv1.Trace) bool { return t.GetName() == mid.GetName() })
+	traceFilter("time range", url.Values{"from_time": {rfc3339(from)}, "to_time": {rfc3339(to)}}, func(t *commonv1.Trace) bool {
+		return cmpTime(t.GetTimestamp(), from) >= 0 && cmpTime(t.GetTimestamp(), to) < 0
+	})
 
 	observations := w.observationsNewestFirst()
-	someTrace := traces[3].GetId()
-	obsCases := []struct {
-		name string
-		q    url.Values
-		keep func(*commonv1.Observation) bool
-	}{
-		{"trace_id", url.Values{"trace_id": {someTrace}}, func(o *commonv1.Observation) bool { return o.GetTraceId() == someTrace }},
-		{"type and model", url.Values{"type": {"OBSERVATION_TYPE_GENERATION"}, "model": {"gpt-4o"}}, func(o *commonv1.Observation) bool {
-			return o.GetType() == commonv1.ObservationType_OBSERVATION_TYPE_GENERATION && o.GetModel() == "gpt-4o"
-		}},
-		{"level", url.Values{"level": {"OBSERVATION_LEVEL_ERROR"}}, func(o *commonv1.Observation) bool {
-			return o.GetLevel() == commonv1.ObservationLevel_OBSERVATION_LEVEL_ERROR
-		}},
+	gen := first(observations, func(o *commonv1.Observation) bool { return o.GetModel() != "" })
+	obsFilter := func(name string, q url.Values, keep func(*commonv1.Observation) bool) {
+		checkFilter(t, c, p, "ListObservations by "+name, q, listObservations, observations, keep)
 	}
-	for _, tc := range obsCases {
-		got, err := listObservations(t, c, tc.q)
-		p.check(err)
-		checkList(p, "ListObservations by "+tc.name, keep(observations, tc.keep), got)
-	}
+	obsFilter("trace_id", url.Values{"trace_id": {mid.GetId()}}, func(o *commonv1.Observation) bool { return o.GetTraceId() == mid.GetId() })
+	obsFilter("type and model", url.Values{"type": {gen.GetType().String()}, "model": {gen.GetModel()}}, func(o *commonv1.Observation) bool {
+		return o.GetType() == gen.GetType() && o.GetModel() == gen.GetModel()
+	})
+	obsFilter("level", url.Values{"level": {"OBSERVATION_LEVEL_ERROR"}}, func(o *commonv1.Observation) bool {
+		return o.GetLevel() == commonv1.ObservationLevel_OBSERVATION_LEVEL_ERROR
+	})
 
 	scores := w.scoresNewestFirst()
-	var onObservation *commonv1.Score
-	for _, s := range scores {
-		if s.GetObservationId() != "" {
-			onObservation = s
-			break
-		}
+	onObs := first(scores, func(s *commonv1.Score) bool { return s.GetObservationId() != "" })
+	onSession := first(scores, func(s *commonv1.Score) bool { return s.GetSessionId() != "" })
+	sc := scores[len(scores)/2]
+	scoreFilter := func(name string, q url.Values, keep func(*commonv1.Score) bool) {
+		checkFilter(t, c, p, "ListScores by "+name, q, listScores, scores, keep)
 	}
-	scoreCases := []struct {
-		name string
-		q    url.Values
-		keep func(*commonv1.Score) bool
-	}{
-		{"trace_id", url.Values{"trace_id": {onObservation.GetTraceId()}}, func(s *commonv1.Score) bool { return s.GetTraceId() == onObservation.GetTraceId() }},
-		{"observation_id", url.Values{"observation_id": {onObservation.GetObservationId()}}, func(s *commonv1.Score) bool {
-			return s.GetObservationId() == onObservation.GetObservationId()
-		}},
-		{"session_id", url.Values{"session_id": {sessionID(4)}}, func(s *commonv1.Score) bool { return s.GetSessionId() == sessionID(4) }},
-		{"name, source and data type", url.Values{"name": {"correctness"}, "source": {"SCORE_SOURCE_EVAL"}, "data_type": {"SCORE_DATA_TYPE_CATEGORICAL"}}, func(s *commonv1.Score) bool {
-			return s.GetName() == "correctness" && s.GetSource() == commonv1.ScoreSource_SCORE_SOURCE_EVAL &&
-				s.GetDataType() == commonv1.ScoreDataType_SCORE_DATA_TYPE_CATEGORICAL
-		}},
-	}
-	for _, tc := range scoreCases {
-		got, err := listScores(t, c, tc.q)
-		p.check(err)
-		want := keep(scores, tc.keep)
-		if len(want) == 0 {
-			p.addf("fixture gives no score for filter %s", tc.name)
-		}
-		checkList(p, "ListScores by "+tc.name, want, got)
-	}
+	scoreFilter("trace_id", url.Values{"trace_id": {onObs.GetTraceId()}}, func(s *commonv1.Score) bool { return s.GetTraceId() == onObs.GetTraceId() })
+	scoreFilter("observation_id", url.Values{"observation_id": {onObs.GetObservationId()}}, func(s *commonv1.Score) bool {
+		return s.GetObservationId() == onObs.GetObservationId()
+	})
+	scoreFilter("session_id", url.Values{"session_id": {onSession.GetSessionId()}}, func(s *commonv1.Score) bool { return s.GetSessionId() == onSession.GetSessionId() })
+	scoreFilter("name, source and data type", url.Values{"name": {sc.GetName()}, "source": {sc.GetSource().String()}, "data_type": {sc.GetDataType().String()}}, func(s *commonv1.Score) bool {
+		return s.GetName() == sc.GetName() && s.GetSource() == sc.GetSource() && s.GetDataType() == sc.GetDataType()
+	})
 
-	got, err := listSessions(t, c, url.Values{"user_id": {"user-3"}})
-	p.check(err)
-	checkList(p, "ListSessions by user_id", keep(w.sessionsRecentFirst(), func(s *commonv1.Session) bool {
-		return slices.Contains(s.GetUserIds(), "user-3")
-	}), got)
+	sessions := w.sessionsRecentFirst()
+	user := sessions[0].GetUserIds()[0]
+	checkFilter(t, c, p, "ListSessions by user_id", url.Values{"user_id": {user}}, listSessions, sessions, func(s *commonv1.Session) bool {
+		return slices.Contains(s.GetUserIds(), user)
+	})
 }
 
-func keep[M any](all []M, f func(M) bool) []M {
+// checkFilter lists with the filter q and compares the answer with the
+// items of all that keep selects. A filter that selects nothing of the
+// fixture would prove nothing, so that is a problem too.
+func checkFilter[M interface {
+	proto.Message
+	GetId() string
+}](t *testing.T, c *restClient, p *problems, what string, q url.Values,
+	list func(*testing.T, *restClient, url.Values) ([]M, error), all []M, keep func(M) bool) {
+	t.Helper()
+	want := keepOnly(all, keep)
+	if len(want) == 0 {
+		p.addf("%s: the fixture has nothing this filter selects", what)
+		return
+	}
+	got, err := list(t, c, q)
+	p.check(err)
+	checkList(p, what, want, got)
+}
+
+// first is the first element of all that f accepts (the zero value if none).
+func first[M any](all []M, f func(M) bool) M {
+	for _, m := range all {
+		if f(m) {
+			return m
+		}
+	}
+	var zero M
+	return zero
+}
+
+func keepOnly[M any](all []M, f func(M) bool) []M {
 	var out []M
 	for _, m := range all {
 		if f(m) {

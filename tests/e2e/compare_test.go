@@ -136,12 +136,6 @@ func listSessions(t *testing.T, c *restClient, q url.Values) ([]*commonv1.Sessio
 	return out, err
 }
 
-// sortScores orders scores by id, the order of the expected answers, where
-// the API leaves their order open.
-func sortScores(s []*commonv1.Score) {
-	slices.SortFunc(s, func(a, b *commonv1.Score) int { return cmp.Compare(a.GetId(), b.GetId()) })
-}
-
 // hasUpdatedAt checks that the one field the comparison ignores is set.
 func hasUpdatedAt[M interface {
 	GetId() string
@@ -174,22 +168,81 @@ func ids[M interface{ GetId() string }](msgs []M) []string {
 }
 
 // checkList compares a list answer with the expected list in order,
-// reporting duplicates and order separately from field differences.
+// reporting missing, extra, duplicate and misordered items by id before
+// field differences.
 func checkList[M interface {
 	proto.Message
 	GetId() string
 }](p *problems, what string, want, got []M) {
-	gotIDs := ids(got)
+	wantIDs, gotIDs := ids(want), ids(got)
 	if dup := duplicates(gotIDs); len(dup) > 0 {
-		p.addf("%s: duplicate ids %v", what, dup)
+		p.addf("%s: duplicate ids %v", what, head(dup))
 	}
-	if !slices.Equal(ids(want), gotIDs) {
-		p.addf("%s: want %d items %v..., got %d items %v...", what, len(want), head(ids(want)), len(got), head(gotIDs))
+	if !slices.Equal(wantIDs, gotIDs) {
+		missing, extra := setDiff(wantIDs, gotIDs), setDiff(gotIDs, wantIDs)
+		if len(missing) > 0 || len(extra) > 0 {
+			p.addf("%s: want %d items, got %d; missing %v, unexpected %v", what, len(want), len(got), head(missing), head(extra))
+			return
+		}
+		i := 0
+		for wantIDs[i] == gotIDs[i] {
+			i++
+		}
+		p.addf("%s: order differs from item %d: want %v, got %v", what, i, head(wantIDs[i:]), head(gotIDs[i:]))
 		return
 	}
 	for i := range want {
 		p.diff(fmt.Sprintf("%s[%d] %s", what, i, want[i].GetId()), want[i], got[i])
 	}
+}
+
+// checkSet is checkList for answers whose order the API leaves open.
+func checkSet[M interface {
+	proto.Message
+	GetId() string
+}](p *problems, what string, want, got []M) {
+	byID := func(ms []M) []M {
+		return slices.SortedFunc(slices.Values(ms), func(a, b M) int { return cmp.Compare(a.GetId(), b.GetId()) })
+	}
+	checkList(p, what, byID(want), byID(got))
+}
+
+// checkTrace compares a GetTrace answer part by part, so that a difference
+// is reported with little context: the trace, the shape of the tree, then
+// each observation and score.
+func checkTrace(p *problems, what string, want, got *queryv1.GetTraceResponse) {
+	p.diff(what+": trace", want.GetTrace(), got.GetTrace())
+	if ws, gs := treeShape(want.GetObservations(), ""), treeShape(got.GetObservations(), ""); !slices.Equal(ws, gs) {
+		p.addf("%s: observation tree differs (-want +got):\n%s", what, gocmp.Diff(ws, gs))
+	}
+	checkSet(p, what+": observations", flatten(want.GetObservations()), flatten(got.GetObservations()))
+	checkSet(p, what+": scores", want.GetScores(), got.GetScores())
+}
+
+// treeShape renders a tree as one line per node: its id indented by depth,
+// in the order the API returns children.
+func treeShape(nodes []*queryv1.ObservationNode, indent string) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, indent+n.GetObservation().GetId())
+		out = append(out, treeShape(n.GetChildren(), indent+"  ")...)
+	}
+	return out
+}
+
+// setDiff lists the elements of a that are not in b.
+func setDiff(a, b []string) []string {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func duplicates(ids []string) []string {

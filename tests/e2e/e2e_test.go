@@ -78,9 +78,8 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GetTrace over gRPC: %v", err)
 		}
-		sortScores(got.Scores)
 		var p problems
-		p.diff("gRPC GetTrace "+id, wantA.getTrace(id), got)
+		checkTrace(&p, "gRPC GetTrace "+id, wantA.getTrace(id), got)
 		if err := p.err(); err != nil {
 			t.Error(err)
 		}

@@ -194,6 +194,7 @@ func (s *stack) start(label string, env []string) (*proc, error) {
 	cmd := exec.Command(s.binary(name))
 	cmd.Env = processEnv(env)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", label, err)
