@@ -26,21 +26,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	authConn, err := service.Dial(cfg.AuthAddr)
+	auth, err := authn.NewClient(cfg.Auth)
 	if err != nil {
 		return err
 	}
-	cache := authn.NewCache(authn.NewRemote(authConn), cfg.AuthCacheTTL)
-
 	sh, err := service.New(ctx, "ingest", cfg.Base,
-		service.WithInterceptors(authn.UnaryServerInterceptor(cache), authn.StreamServerInterceptor(cache)),
+		auth.Interceptors(),
 		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
 	)
 	if err != nil {
-		authConn.Close()
+		auth.Close(ctx)
 		return err
 	}
-	sh.OnClose("auth connection", func(context.Context) error { return authConn.Close() })
+	sh.OnClose("auth connection", auth.Close)
 
 	nc, js, err := stream.Connect(ctx, cfg.Config, "ingest")
 	if err != nil {
@@ -48,7 +46,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// Registered early, so it runs last: after every other closer.
 	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
-	if _, err := authn.SubscribeRevocations(nc, cache); err != nil {
+	if err := auth.FollowRevocations(nc); err != nil {
 		return err
 	}
 	pub, err := publisher.New(nc, cfg.Config, cfg.PublishTimeout)

@@ -29,8 +29,8 @@ func TestConfigFromEnv(t *testing.T) {
 	if err := config.Load(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GRPCAddr != ":9081" || cfg.AdminAddr != ":9181" || cfg.AuthAddr != "127.0.0.1:9083" ||
-		cfg.AuthCacheTTL != 10*time.Second || cfg.MaxBatch != 1000 || cfg.MaxRequestBytes != 5<<20 ||
+	if cfg.GRPCAddr != ":9081" || cfg.AdminAddr != ":9181" || cfg.Auth.Addr != "127.0.0.1:9083" ||
+		cfg.Auth.CacheTTL != 10*time.Second || cfg.MaxBatch != 1000 || cfg.MaxRequestBytes != 5<<20 ||
 		cfg.PublishTimeout != 5*time.Second || cfg.URL != "nats://127.0.0.1:4222" || cfg.Namespace != "agenttrace" {
 		t.Errorf("defaults = %+v", cfg)
 	}
@@ -61,7 +61,7 @@ func TestConfigValidate(t *testing.T) {
 		{"request", func(c *Config) { c.MaxRequestBytes = 10 }, "INGEST_MAX_REQUEST_BYTES"},
 		{"event", func(c *Config) { c.MaxEventBytes = 0 }, "INGEST_MAX_EVENT_BYTES"},
 		{"timeout", func(c *Config) { c.PublishTimeout = 0 }, "INGEST_PUBLISH_TIMEOUT"},
-		{"ttl", func(c *Config) { c.AuthCacheTTL = -time.Second }, "AUTH_CACHE_TTL"},
+		{"ttl", func(c *Config) { c.Auth.CacheTTL = -time.Second }, "AUTH_CACHE_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +124,7 @@ func runService(t *testing.T, natsURL string) (ingestv1.IngestServiceClient, str
 	if err := config.Load(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg.GRPCAddr, cfg.AdminAddr, cfg.AuthAddr = freeAddr(t), freeAddr(t), authLis.Addr().String()
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.Auth.Addr = freeAddr(t), freeAddr(t), authLis.Addr().String()
 	cfg.DrainDelay, cfg.LogLevel = 0, "error"
 	cfg.URL, cfg.Namespace = natsURL, "apptest_"+hex.EncodeToString(b[:])
 	cfg.PublishTimeout = 2 * time.Second

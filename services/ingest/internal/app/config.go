@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/validation"
@@ -17,11 +18,8 @@ type Config struct {
 	config.Base
 	stream.Config
 
-	// AuthAddr is where the auth service validates API keys.
-	AuthAddr string `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
-	// AuthCacheTTL is how long a validated key is trusted without asking
-	// auth again (revocations evict at once).
-	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+	// Auth is how API keys are validated.
+	Auth authn.ClientConfig
 	// MaxBatch is the most events one IngestBatch call may carry.
 	MaxBatch int `env:"INGEST_MAX_BATCH" envDefault:"1000"`
 	// MaxRequestBytes caps an encoded IngestBatch request (gRPC max receive
@@ -59,8 +57,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("AGENTTRACE_INGEST_MAX_EVENT_BYTES must be at least 1024, got %d", c.MaxEventBytes)
 	case c.PublishTimeout <= 0:
 		return fmt.Errorf("AGENTTRACE_INGEST_PUBLISH_TIMEOUT must be positive, got %v", c.PublishTimeout)
-	case c.AuthCacheTTL < 0:
-		return fmt.Errorf("AGENTTRACE_AUTH_CACHE_TTL must not be negative, got %v", c.AuthCacheTTL)
+	case c.Auth.CacheTTL < 0:
+		return fmt.Errorf("AGENTTRACE_AUTH_CACHE_TTL must not be negative, got %v", c.Auth.CacheTTL)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GRPCAddr != ":9082" || cfg.AdminAddr != ":9182" || cfg.AuthAddr != "127.0.0.1:9083" || cfg.AuthCacheTTL != 10*time.Second {
+	if cfg.GRPCAddr != ":9082" || cfg.AdminAddr != ":9182" || cfg.Auth.Addr != "127.0.0.1:9083" || cfg.Auth.CacheTTL != 10*time.Second {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -23,7 +23,7 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GRPCAddr != "127.0.0.1:1" || cfg.AuthCacheTTL != 3*time.Second || cfg.ClickHouse.Database != "elsewhere" {
+	if cfg.GRPCAddr != "127.0.0.1:1" || cfg.Auth.CacheTTL != 3*time.Second || cfg.ClickHouse.Database != "elsewhere" {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "soon")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
@@ -22,10 +21,8 @@ type Config struct {
 	ClickHouse clickhousedb.Config
 	// NATS carries only the revocation notices that evict cached keys.
 	NATS stream.Config
-	// AuthAddr is the auth service that validates API keys.
-	AuthAddr string `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
-	// AuthCacheTTL bounds how long a validated key is trusted without asking auth.
-	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+	// Auth is how API keys are validated.
+	Auth authn.ClientConfig
 }
 
 func loadConfig() (Config, error) {
@@ -45,25 +42,23 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	authConn, err := service.Dial(cfg.AuthAddr)
+	auth, err := authn.NewClient(cfg.Auth)
 	if err != nil {
 		return err
 	}
-	defer authConn.Close()
-	keys := authn.NewCache(authn.NewRemote(authConn), cfg.AuthCacheTTL)
-
-	sh, err := service.New(ctx, "query", cfg.Base, service.WithInterceptors(
-		authn.UnaryServerInterceptor(keys), authn.StreamServerInterceptor(keys)))
+	sh, err := service.New(ctx, "query", cfg.Base, auth.Interceptors())
 	if err != nil {
+		auth.Close(ctx)
 		return err
 	}
+	sh.OnClose("auth client", auth.Close)
 
 	nc, _, err := stream.Connect(ctx, cfg.NATS, "query")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	if _, err := authn.SubscribeRevocations(nc, keys); err != nil {
+	if err := auth.FollowRevocations(nc); err != nil {
 		return err
 	}
 

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
+	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/stream"
@@ -33,10 +33,9 @@ type Config struct {
 	config.Base
 	Stream     stream.Config
 	ClickHouse clickhousedb.Config
-	// AuthAddr is where the auth service validates API keys.
-	AuthAddr     string        `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
-	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
-	Worker       consumer.Config
+	// Auth is how API keys are validated on the worker's gRPC server.
+	Auth   authn.ClientConfig
+	Worker consumer.Config
 }
 
 // LoadConfig reads the environment over the worker's defaults.

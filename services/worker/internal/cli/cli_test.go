@@ -40,8 +40,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := cfg.Worker
-	if cfg.GRPCAddr != ":9084" || cfg.AdminAddr != ":9184" || cfg.AuthAddr != "127.0.0.1:9083" ||
-		cfg.AuthCacheTTL != 10*time.Second || cfg.Stream.Namespace != "agenttrace" || cfg.ClickHouse.Database != "agenttrace" ||
+	if cfg.GRPCAddr != ":9084" || cfg.AdminAddr != ":9184" || cfg.Auth.Addr != "127.0.0.1:9083" ||
+		cfg.Auth.CacheTTL != 10*time.Second || cfg.Stream.Namespace != "agenttrace" || cfg.ClickHouse.Database != "agenttrace" ||
 		w.Durable != "worker" || w.FetchBatch != 256 || w.FlushRows != 20000 || w.FlushInterval != 200*time.Millisecond ||
 		w.MaxDeliver != 5 || w.AckWait != time.Minute {
 		t.Errorf("defaults = %+v", cfg)

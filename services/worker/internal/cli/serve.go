@@ -23,18 +23,16 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 {
 		return usageError("serve takes no arguments")
 	}
-	authConn, err := service.Dial(cfg.AuthAddr)
+	auth, err := authn.NewClient(cfg.Auth)
 	if err != nil {
 		return err
 	}
-	validator := authn.NewCache(authn.NewRemote(authConn), cfg.AuthCacheTTL)
-	sh, err := service.New(ctx, "worker", cfg.Base, service.WithInterceptors(
-		authn.UnaryServerInterceptor(validator), authn.StreamServerInterceptor(validator)))
+	sh, err := service.New(ctx, "worker", cfg.Base, auth.Interceptors())
 	if err != nil {
-		authConn.Close()
+		auth.Close(ctx)
 		return err
 	}
-	sh.OnClose("auth client", func(context.Context) error { return authConn.Close() })
+	sh.OnClose("auth client", auth.Close)
 	log := sh.Log()
 
 	// The connection retries in the background: the worker starts (and says
@@ -44,7 +42,7 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
-	if _, err := authn.SubscribeRevocations(nc, validator); err != nil {
+	if err := auth.FollowRevocations(nc); err != nil {
 		return err
 	}
 

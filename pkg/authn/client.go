@@ -1,0 +1,61 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+
+	"github.com/agenttrace/agenttrace/pkg/service"
+)
+
+// ClientConfig is how a service other than auth reaches auth to validate the
+// keys its callers present.
+type ClientConfig struct {
+	// Addr is the auth service's gRPC address.
+	Addr string `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
+	// CacheTTL bounds how long a validated key is trusted without asking auth
+	// again; revocations evict sooner, as they are announced.
+	CacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+}
+
+// Client is the authentication every service but auth installs: a lazy
+// connection to auth, a validation cache in front of it, and the
+// interceptors that use the cache.
+type Client struct {
+	conn  *grpc.ClientConn
+	cache *Cache
+}
+
+// NewClient dials auth (lazily: auth being down fails calls with
+// Unavailable, not the start of the service).
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.CacheTTL < 0 {
+		return nil, fmt.Errorf("AGENTTRACE_AUTH_CACHE_TTL must not be negative, got %v", cfg.CacheTTL)
+	}
+	conn, err := service.Dial(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: conn, cache: NewCache(NewRemote(conn), cfg.CacheTTL)}, nil
+}
+
+// Interceptors is the shell option that authenticates every call.
+func (c *Client) Interceptors() service.Option {
+	return service.WithInterceptors(UnaryServerInterceptor(c.cache), StreamServerInterceptor(c.cache))
+}
+
+// Validator is the cached validator behind the interceptors.
+func (c *Client) Validator() Validator { return c.cache }
+
+// FollowRevocations evicts keys from the cache as auth announces their
+// revocation on nc.
+func (c *Client) FollowRevocations(nc *nats.Conn) error {
+	_, err := SubscribeRevocations(nc, c.cache)
+	return err
+}
+
+// Close closes the connection to auth; it fits Shell.OnClose.
+func (c *Client) Close(context.Context) error { return c.conn.Close() }
