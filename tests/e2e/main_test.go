@@ -33,6 +33,7 @@ func runWithStack(m *testing.M) int {
 		if s != nil {
 			s.dumpLogs(os.Stderr)
 			s.teardown(context.Background())
+			s.keepLogsOnly()
 		}
 		return 1
 	}
@@ -50,7 +51,7 @@ func runWithStack(m *testing.M) int {
 	if code == 0 {
 		os.RemoveAll(s.dir)
 	} else {
-		fmt.Fprintln(os.Stderr, "e2e: binaries and logs kept in", s.dir)
+		s.keepLogsOnly()
 	}
 	return code
 }

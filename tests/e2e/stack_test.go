@@ -331,6 +331,19 @@ func (s *stack) dumpLogs(w io.Writer) {
 	}
 }
 
+// keepLogsOnly removes the binaries of a failed run (they are large and
+// reproducible) and says where its logs are.
+func (s *stack) keepLogsOnly() {
+	for _, name := range services {
+		os.Remove(s.binary(name))
+	}
+	if logs, _ := filepath.Glob(filepath.Join(s.dir, "*.log")); len(logs) == 0 {
+		os.RemoveAll(s.dir)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "e2e: service logs kept in", s.dir)
+}
+
 // freeAddrs picks n distinct free loopback ports: all are held open until
 // every one is chosen, so the kernel cannot hand out one twice. Another
 // process could take a port before the service binds it; on this scale that
