@@ -21,18 +21,15 @@ func statsOf(obs []*commonv1.Observation) *chstore.TraceStats {
 }
 
 // applyStats fills a trace's derived fields. Latency runs from the earliest
-// of the trace timestamp and its observations' starts to the latest end.
+// start to the latest end of its observations (the proto's contract): the
+// trace timestamp is when the client opened the trace, not when work began.
 func applyStats(t *commonv1.Trace, st *chstore.TraceStats) {
 	if st == nil {
 		return
 	}
 	t.Usage, t.Cost, t.ObservationCount = st.Usage, st.Cost, st.ObservationCount
-	start := st.MinStart
-	if ts := tsNanos(t.GetTimestamp()); ts != 0 && (start == 0 || ts < start) {
-		start = ts
-	}
-	if start != 0 && st.MaxEnd > start {
-		t.LatencySeconds = float64(st.MaxEnd-start) / 1e9
+	if st.MinStart != 0 && st.MaxEnd > st.MinStart {
+		t.LatencySeconds = float64(st.MaxEnd-st.MinStart) / 1e9
 	}
 }
 

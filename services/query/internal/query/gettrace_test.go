@@ -140,8 +140,8 @@ func TestGetTraceTreeAndDerivedFields(t *testing.T) {
 	if tr.GetObservationCount() != 10 {
 		t.Errorf("observation_count = %d, want 10", tr.GetObservationCount())
 	}
-	if math.Abs(tr.GetLatencySeconds()-20) > 1e-9 { // trace at 10s, last end at 30s
-		t.Errorf("latency = %v, want 20", tr.GetLatencySeconds())
+	if math.Abs(tr.GetLatencySeconds()-19.5) > 1e-9 { // first start at 10.5s (trace at 10s), last end at 30s
+		t.Errorf("latency = %v, want 19.5", tr.GetLatencySeconds())
 	}
 	var scoreIDs []string
 	for _, s := range resp.GetScores() {
