@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
+	"log/slog"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"log/slog"
 )
 
 const checkTimeout = 2 * time.Second
@@ -25,6 +28,7 @@ func (s *Shell) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
 		failures := s.runChecks(r.Context())
+		s.setServing(len(failures) == 0)
 		code, state := http.StatusOK, "ready"
 		if len(failures) > 0 {
 			code, state = http.StatusServiceUnavailable, "not ready"
@@ -59,27 +63,44 @@ func (s *Shell) runChecks(ctx context.Context) map[string]string {
 	return failures
 }
 
+// readinessInterval is how often the gRPC health status is refreshed from
+// the readiness checks when nobody asks /ready.
+const readinessInterval = time.Second
+
 // watchReadiness mirrors /ready into the gRPC health service so gRPC probes
-// and load balancers see the same answer.
+// and load balancers see the same answer; every /ready call refreshes it too.
 func (s *Shell) watchReadiness(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(readinessInterval)
 	defer t.Stop()
 	for {
-		st := healthpb.HealthCheckResponse_SERVING
-		if failures := s.runChecks(ctx); len(failures) > 0 {
-			st = healthpb.HealthCheckResponse_NOT_SERVING
-		}
-		s.mu.Lock()
-		if !s.draining {
-			s.health.SetServingStatus("", st)
-		}
-		s.mu.Unlock()
+		s.setServing(len(s.runChecks(ctx)) == 0)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// setServing publishes the readiness verdict as the gRPC health status,
+// unless the shell is draining (then it stays NOT_SERVING).
+func (s *Shell) setServing(ok bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.draining {
+		s.health.SetServingStatus("", st)
+	}
+}
+
+// worthLogging leaves probes and reflection out of the call log: load
+// balancers and the gateway's readiness checks call them constantly.
+func worthLogging(_ context.Context, c interceptors.CallMeta) bool {
+	return !strings.HasPrefix(c.FullMethod(), "/grpc.health.v1.Health/") &&
+		!strings.HasPrefix(c.FullMethod(), "/grpc.reflection.")
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -32,6 +32,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -154,12 +155,12 @@ func New(ctx context.Context, name string, cfg config.Base, opts ...Option) (*Sh
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)}
 	unary := append([]grpc.UnaryServerInterceptor{
 		metrics.UnaryServerInterceptor(),
-		logging.UnaryServerInterceptor(interceptorLogger(log), logOpts...),
+		selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(interceptorLogger(log), logOpts...), selector.MatchFunc(worthLogging)),
 		recovery.UnaryServerInterceptor(recoveryOpt),
 	}, o.unary...)
 	stream := append([]grpc.StreamServerInterceptor{
 		metrics.StreamServerInterceptor(),
-		logging.StreamServerInterceptor(interceptorLogger(log), logOpts...),
+		selector.StreamServerInterceptor(logging.StreamServerInterceptor(interceptorLogger(log), logOpts...), selector.MatchFunc(worthLogging)),
 		recovery.StreamServerInterceptor(recoveryOpt),
 	}, o.stream...)
 	serverOpts := append([]grpc.ServerOption{
