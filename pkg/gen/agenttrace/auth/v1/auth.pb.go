@@ -22,6 +22,395 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Role is a user's role in an organization, or its override in one project.
+type Role int32
+
+const (
+	Role_ROLE_UNSPECIFIED Role = 0
+	Role_ROLE_OWNER       Role = 1
+	Role_ROLE_ADMIN       Role = 2
+	Role_ROLE_MEMBER      Role = 3
+	Role_ROLE_VIEWER      Role = 4
+)
+
+// Enum value maps for Role.
+var (
+	Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_OWNER",
+		2: "ROLE_ADMIN",
+		3: "ROLE_MEMBER",
+		4: "ROLE_VIEWER",
+	}
+	Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ROLE_OWNER":       1,
+		"ROLE_ADMIN":       2,
+		"ROLE_MEMBER":      3,
+		"ROLE_VIEWER":      4,
+	}
+)
+
+func (x Role) Enum() *Role {
+	p := new(Role)
+	*p = x
+	return p
+}
+
+func (x Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_agenttrace_auth_v1_auth_proto_enumTypes[0].Descriptor()
+}
+
+func (Role) Type() protoreflect.EnumType {
+	return &file_agenttrace_auth_v1_auth_proto_enumTypes[0]
+}
+
+func (x Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Role.Descriptor instead.
+func (Role) EnumDescriptor() ([]byte, []int) {
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{0}
+}
+
+// APIKeyScope limits what an API key may do.
+type APIKeyScope int32
+
+const (
+	APIKeyScope_API_KEY_SCOPE_UNSPECIFIED APIKeyScope = 0
+	// Send traces, observations and scores.
+	APIKeyScope_API_KEY_SCOPE_INGEST APIKeyScope = 1
+	// Read traces, observations, sessions and scores.
+	APIKeyScope_API_KEY_SCOPE_READ APIKeyScope = 2
+	// Manage the project: keys, settings, data deletion.
+	APIKeyScope_API_KEY_SCOPE_ADMIN APIKeyScope = 3
+)
+
+// Enum value maps for APIKeyScope.
+var (
+	APIKeyScope_name = map[int32]string{
+		0: "API_KEY_SCOPE_UNSPECIFIED",
+		1: "API_KEY_SCOPE_INGEST",
+		2: "API_KEY_SCOPE_READ",
+		3: "API_KEY_SCOPE_ADMIN",
+	}
+	APIKeyScope_value = map[string]int32{
+		"API_KEY_SCOPE_UNSPECIFIED": 0,
+		"API_KEY_SCOPE_INGEST":      1,
+		"API_KEY_SCOPE_READ":        2,
+		"API_KEY_SCOPE_ADMIN":       3,
+	}
+)
+
+func (x APIKeyScope) Enum() *APIKeyScope {
+	p := new(APIKeyScope)
+	*p = x
+	return p
+}
+
+func (x APIKeyScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (APIKeyScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_agenttrace_auth_v1_auth_proto_enumTypes[1].Descriptor()
+}
+
+func (APIKeyScope) Type() protoreflect.EnumType {
+	return &file_agenttrace_auth_v1_auth_proto_enumTypes[1]
+}
+
+func (x APIKeyScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use APIKeyScope.Descriptor instead.
+func (APIKeyScope) EnumDescriptor() ([]byte, []int) {
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{1}
+}
+
+// PrincipalKind is what kind of caller a principal is.
+type PrincipalKind int32
+
+const (
+	PrincipalKind_PRINCIPAL_KIND_UNSPECIFIED PrincipalKind = 0
+	PrincipalKind_PRINCIPAL_KIND_API_KEY     PrincipalKind = 1
+	PrincipalKind_PRINCIPAL_KIND_USER        PrincipalKind = 2
+	// Another AgentTrace service, calling internal RPCs.
+	PrincipalKind_PRINCIPAL_KIND_SERVICE PrincipalKind = 3
+)
+
+// Enum value maps for PrincipalKind.
+var (
+	PrincipalKind_name = map[int32]string{
+		0: "PRINCIPAL_KIND_UNSPECIFIED",
+		1: "PRINCIPAL_KIND_API_KEY",
+		2: "PRINCIPAL_KIND_USER",
+		3: "PRINCIPAL_KIND_SERVICE",
+	}
+	PrincipalKind_value = map[string]int32{
+		"PRINCIPAL_KIND_UNSPECIFIED": 0,
+		"PRINCIPAL_KIND_API_KEY":     1,
+		"PRINCIPAL_KIND_USER":        2,
+		"PRINCIPAL_KIND_SERVICE":     3,
+	}
+)
+
+func (x PrincipalKind) Enum() *PrincipalKind {
+	p := new(PrincipalKind)
+	*p = x
+	return p
+}
+
+func (x PrincipalKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PrincipalKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_agenttrace_auth_v1_auth_proto_enumTypes[2].Descriptor()
+}
+
+func (PrincipalKind) Type() protoreflect.EnumType {
+	return &file_agenttrace_auth_v1_auth_proto_enumTypes[2]
+}
+
+func (x PrincipalKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PrincipalKind.Descriptor instead.
+func (PrincipalKind) EnumDescriptor() ([]byte, []int) {
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{2}
+}
+
+// Principal is a resolved caller.
+type Principal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  PrincipalKind          `protobuf:"varint,1,opt,name=kind,proto3,enum=agenttrace.auth.v1.PrincipalKind" json:"kind,omitempty"`
+	// API key callers.
+	KeyId     string        `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	PublicKey string        `protobuf:"bytes,3,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	Scopes    []APIKeyScope `protobuf:"varint,4,rep,packed,name=scopes,proto3,enum=agenttrace.auth.v1.APIKeyScope" json:"scopes,omitempty"`
+	// User callers.
+	UserId string `protobuf:"bytes,5,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Email  string `protobuf:"bytes,6,opt,name=email,proto3" json:"email,omitempty"`
+	// The user's effective role in the project (project override, else org role).
+	Role Role `protobuf:"varint,7,opt,name=role,proto3,enum=agenttrace.auth.v1.Role" json:"role,omitempty"`
+	// Service callers: the calling service's name.
+	Service string `protobuf:"bytes,8,opt,name=service,proto3" json:"service,omitempty"`
+	// The organization and project the call acts on. For users, the project
+	// named in the request (empty when none was named).
+	OrganizationId string `protobuf:"bytes,9,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	ProjectId      string `protobuf:"bytes,10,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Principal) Reset() {
+	*x = Principal{}
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Principal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Principal) ProtoMessage() {}
+
+func (x *Principal) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Principal.ProtoReflect.Descriptor instead.
+func (*Principal) Descriptor() ([]byte, []int) {
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Principal) GetKind() PrincipalKind {
+	if x != nil {
+		return x.Kind
+	}
+	return PrincipalKind_PRINCIPAL_KIND_UNSPECIFIED
+}
+
+func (x *Principal) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Principal) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
+func (x *Principal) GetScopes() []APIKeyScope {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *Principal) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Principal) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Principal) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *Principal) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *Principal) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *Principal) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+type AuthenticateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Authorization header value as sent: "Basic base64(pk:sk)",
+	// "Bearer sk-at-..." or "Bearer <jwt>".
+	Authorization string `protobuf:"bytes,1,opt,name=authorization,proto3" json:"authorization,omitempty"`
+	// The project the caller names (x-agenttrace-project); required for user
+	// tokens on project-scoped calls, ignored for API keys (a key has one project).
+	ProjectId     string `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateRequest) Reset() {
+	*x = AuthenticateRequest{}
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateRequest) ProtoMessage() {}
+
+func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
+func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AuthenticateRequest) GetAuthorization() string {
+	if x != nil {
+		return x.Authorization
+	}
+	return ""
+}
+
+func (x *AuthenticateRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+type AuthenticateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Principal     *Principal             `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateResponse) Reset() {
+	*x = AuthenticateResponse{}
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateResponse) ProtoMessage() {}
+
+func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
+func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AuthenticateResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
 type Organization struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -33,7 +422,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[0]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +434,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[0]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +447,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{0}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Organization) GetId() string {
@@ -88,13 +477,15 @@ type Project struct {
 	OrganizationId string                 `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	Name           string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Days traces are kept; 0 keeps them for ever.
+	RetentionDays int32 `protobuf:"varint,5,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Project) Reset() {
 	*x = Project{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[1]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +497,7 @@ func (x *Project) String() string {
 func (*Project) ProtoMessage() {}
 
 func (x *Project) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[1]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +510,7 @@ func (x *Project) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Project.ProtoReflect.Descriptor instead.
 func (*Project) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{1}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Project) GetId() string {
@@ -150,6 +541,13 @@ func (x *Project) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Project) GetRetentionDays() int32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
+}
+
 // APIKey never carries its secret, only a short hint of it.
 type APIKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -161,13 +559,14 @@ type APIKey struct {
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	LastUsedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	Scopes        []APIKeyScope          `protobuf:"varint,9,rep,packed,name=scopes,proto3,enum=agenttrace.auth.v1.APIKeyScope" json:"scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *APIKey) Reset() {
 	*x = APIKey{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[2]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -179,7 +578,7 @@ func (x *APIKey) String() string {
 func (*APIKey) ProtoMessage() {}
 
 func (x *APIKey) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[2]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -192,7 +591,7 @@ func (x *APIKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use APIKey.ProtoReflect.Descriptor instead.
 func (*APIKey) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{2}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *APIKey) GetId() string {
@@ -251,16 +650,25 @@ func (x *APIKey) GetRevokedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *APIKey) GetScopes() []APIKeyScope {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
 type CreateProjectRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Defaults to the caller's organization.
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CreateProjectRequest) Reset() {
 	*x = CreateProjectRequest{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[3]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -272,7 +680,7 @@ func (x *CreateProjectRequest) String() string {
 func (*CreateProjectRequest) ProtoMessage() {}
 
 func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[3]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -285,12 +693,19 @@ func (x *CreateProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectRequest.ProtoReflect.Descriptor instead.
 func (*CreateProjectRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{3}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateProjectRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateProjectRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -304,7 +719,7 @@ type CreateProjectResponse struct {
 
 func (x *CreateProjectResponse) Reset() {
 	*x = CreateProjectResponse{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[4]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +731,7 @@ func (x *CreateProjectResponse) String() string {
 func (*CreateProjectResponse) ProtoMessage() {}
 
 func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[4]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +744,7 @@ func (x *CreateProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProjectResponse.ProtoReflect.Descriptor instead.
 func (*CreateProjectResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{4}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateProjectResponse) GetProject() *Project {
@@ -340,14 +755,16 @@ func (x *CreateProjectResponse) GetProject() *Project {
 }
 
 type ListProjectsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Defaults to the caller's organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListProjectsRequest) Reset() {
 	*x = ListProjectsRequest{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[5]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +776,7 @@ func (x *ListProjectsRequest) String() string {
 func (*ListProjectsRequest) ProtoMessage() {}
 
 func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[5]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +789,14 @@ func (x *ListProjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsRequest.ProtoReflect.Descriptor instead.
 func (*ListProjectsRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{5}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListProjectsRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
 }
 
 type ListProjectsResponse struct {
@@ -384,7 +808,7 @@ type ListProjectsResponse struct {
 
 func (x *ListProjectsResponse) Reset() {
 	*x = ListProjectsResponse{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[6]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +820,7 @@ func (x *ListProjectsResponse) String() string {
 func (*ListProjectsResponse) ProtoMessage() {}
 
 func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[6]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +833,7 @@ func (x *ListProjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProjectsResponse.ProtoReflect.Descriptor instead.
 func (*ListProjectsResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{6}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListProjectsResponse) GetProjects() []*Project {
@@ -422,15 +846,17 @@ func (x *ListProjectsResponse) GetProjects() []*Project {
 type CreateAPIKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Defaults to the caller's project.
-	ProjectId     string `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	ProjectId string `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Note      string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// Defaults to INGEST and READ.
+	Scopes        []APIKeyScope `protobuf:"varint,3,rep,packed,name=scopes,proto3,enum=agenttrace.auth.v1.APIKeyScope" json:"scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateAPIKeyRequest) Reset() {
 	*x = CreateAPIKeyRequest{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[7]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +868,7 @@ func (x *CreateAPIKeyRequest) String() string {
 func (*CreateAPIKeyRequest) ProtoMessage() {}
 
 func (x *CreateAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[7]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +881,7 @@ func (x *CreateAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{7}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateAPIKeyRequest) GetProjectId() string {
@@ -472,6 +898,13 @@ func (x *CreateAPIKeyRequest) GetNote() string {
 	return ""
 }
 
+func (x *CreateAPIKeyRequest) GetScopes() []APIKeyScope {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
 type CreateAPIKeyResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	ApiKey *APIKey                `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
@@ -483,7 +916,7 @@ type CreateAPIKeyResponse struct {
 
 func (x *CreateAPIKeyResponse) Reset() {
 	*x = CreateAPIKeyResponse{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[8]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +928,7 @@ func (x *CreateAPIKeyResponse) String() string {
 func (*CreateAPIKeyResponse) ProtoMessage() {}
 
 func (x *CreateAPIKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[8]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +941,7 @@ func (x *CreateAPIKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAPIKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateAPIKeyResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{8}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateAPIKeyResponse) GetApiKey() *APIKey {
@@ -535,7 +968,7 @@ type ListAPIKeysRequest struct {
 
 func (x *ListAPIKeysRequest) Reset() {
 	*x = ListAPIKeysRequest{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[9]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +980,7 @@ func (x *ListAPIKeysRequest) String() string {
 func (*ListAPIKeysRequest) ProtoMessage() {}
 
 func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[9]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +993,7 @@ func (x *ListAPIKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{9}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListAPIKeysRequest) GetProjectId() string {
@@ -579,7 +1012,7 @@ type ListAPIKeysResponse struct {
 
 func (x *ListAPIKeysResponse) Reset() {
 	*x = ListAPIKeysResponse{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[10]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +1024,7 @@ func (x *ListAPIKeysResponse) String() string {
 func (*ListAPIKeysResponse) ProtoMessage() {}
 
 func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[10]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +1037,7 @@ func (x *ListAPIKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAPIKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListAPIKeysResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{10}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAPIKeysResponse) GetApiKeys() []*APIKey {
@@ -623,7 +1056,7 @@ type RevokeAPIKeyRequest struct {
 
 func (x *RevokeAPIKeyRequest) Reset() {
 	*x = RevokeAPIKeyRequest{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +1068,7 @@ func (x *RevokeAPIKeyRequest) String() string {
 func (*RevokeAPIKeyRequest) ProtoMessage() {}
 
 func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[11]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +1081,7 @@ func (x *RevokeAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeAPIKeyRequest) GetKeyId() string {
@@ -667,7 +1100,7 @@ type RevokeAPIKeyResponse struct {
 
 func (x *RevokeAPIKeyResponse) Reset() {
 	*x = RevokeAPIKeyResponse{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +1112,7 @@ func (x *RevokeAPIKeyResponse) String() string {
 func (*RevokeAPIKeyResponse) ProtoMessage() {}
 
 func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[12]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +1125,7 @@ func (x *RevokeAPIKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAPIKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAPIKeyResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeAPIKeyResponse) GetApiKey() *APIKey {
@@ -712,7 +1145,7 @@ type ValidateAPIKeyRequest struct {
 
 func (x *ValidateAPIKeyRequest) Reset() {
 	*x = ValidateAPIKeyRequest{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +1157,7 @@ func (x *ValidateAPIKeyRequest) String() string {
 func (*ValidateAPIKeyRequest) ProtoMessage() {}
 
 func (x *ValidateAPIKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[13]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +1170,7 @@ func (x *ValidateAPIKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateAPIKeyRequest.ProtoReflect.Descriptor instead.
 func (*ValidateAPIKeyRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ValidateAPIKeyRequest) GetPublicKey() string {
@@ -766,7 +1199,7 @@ type ValidateAPIKeyResponse struct {
 
 func (x *ValidateAPIKeyResponse) Reset() {
 	*x = ValidateAPIKeyResponse{}
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +1211,7 @@ func (x *ValidateAPIKeyResponse) String() string {
 func (*ValidateAPIKeyResponse) ProtoMessage() {}
 
 func (x *ValidateAPIKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[14]
+	mi := &file_agenttrace_auth_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +1224,7 @@ func (x *ValidateAPIKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateAPIKeyResponse.ProtoReflect.Descriptor instead.
 func (*ValidateAPIKeyResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_agenttrace_auth_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ValidateAPIKeyResponse) GetKeyId() string {
@@ -826,18 +1259,39 @@ var File_agenttrace_auth_v1_auth_proto protoreflect.FileDescriptor
 
 const file_agenttrace_auth_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x1dagenttrace/auth/v1/auth.proto\x12\x12agenttrace.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n" +
+	"\x1dagenttrace/auth/v1/auth.proto\x12\x12agenttrace.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x02\n" +
+	"\tPrincipal\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.agenttrace.auth.v1.PrincipalKindR\x04kind\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x03 \x01(\tR\tpublicKey\x127\n" +
+	"\x06scopes\x18\x04 \x03(\x0e2\x1f.agenttrace.auth.v1.APIKeyScopeR\x06scopes\x12\x17\n" +
+	"\auser_id\x18\x05 \x01(\tR\x06userId\x12\x14\n" +
+	"\x05email\x18\x06 \x01(\tR\x05email\x12,\n" +
+	"\x04role\x18\a \x01(\x0e2\x18.agenttrace.auth.v1.RoleR\x04role\x12\x18\n" +
+	"\aservice\x18\b \x01(\tR\aservice\x12'\n" +
+	"\x0forganization_id\x18\t \x01(\tR\x0eorganizationId\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\n" +
+	" \x01(\tR\tprojectId\"Z\n" +
+	"\x13AuthenticateRequest\x12$\n" +
+	"\rauthorization\x18\x01 \x01(\tR\rauthorization\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x02 \x01(\tR\tprojectId\"S\n" +
+	"\x14AuthenticateResponse\x12;\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x1d.agenttrace.auth.v1.PrincipalR\tprincipal\"m\n" +
 	"\fOrganization\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x129\n" +
 	"\n" +
-	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x91\x01\n" +
+	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xb8\x01\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x129\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xbf\x02\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12%\n" +
+	"\x0eretention_days\x18\x05 \x01(\x05R\rretentionDays\"\xf8\x02\n" +
 	"\x06APIKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -852,18 +1306,22 @@ const file_agenttrace_auth_v1_auth_proto_rawDesc = "" +
 	"\flast_used_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastUsedAt\x129\n" +
 	"\n" +
-	"revoked_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"*\n" +
+	"revoked_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x127\n" +
+	"\x06scopes\x18\t \x03(\x0e2\x1f.agenttrace.auth.v1.APIKeyScopeR\x06scopes\"S\n" +
 	"\x14CreateProjectRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"N\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\"N\n" +
 	"\x15CreateProjectResponse\x125\n" +
-	"\aproject\x18\x01 \x01(\v2\x1b.agenttrace.auth.v1.ProjectR\aproject\"\x15\n" +
-	"\x13ListProjectsRequest\"O\n" +
+	"\aproject\x18\x01 \x01(\v2\x1b.agenttrace.auth.v1.ProjectR\aproject\">\n" +
+	"\x13ListProjectsRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"O\n" +
 	"\x14ListProjectsResponse\x127\n" +
-	"\bprojects\x18\x01 \x03(\v2\x1b.agenttrace.auth.v1.ProjectR\bprojects\"H\n" +
+	"\bprojects\x18\x01 \x03(\v2\x1b.agenttrace.auth.v1.ProjectR\bprojects\"\x81\x01\n" +
 	"\x13CreateAPIKeyRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\"j\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x127\n" +
+	"\x06scopes\x18\x03 \x03(\x0e2\x1f.agenttrace.auth.v1.APIKeyScopeR\x06scopes\"j\n" +
 	"\x14CreateAPIKeyResponse\x123\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x1a.agenttrace.auth.v1.APIKeyR\x06apiKey\x12\x1d\n" +
 	"\n" +
@@ -888,14 +1346,33 @@ const file_agenttrace_auth_v1_auth_proto_rawDesc = "" +
 	"project_id\x18\x02 \x01(\tR\tprojectId\x12'\n" +
 	"\x0forganization_id\x18\x03 \x01(\tR\x0eorganizationId\x12\x1d\n" +
 	"\n" +
-	"public_key\x18\x04 \x01(\tR\tpublicKey2\xe5\x04\n" +
+	"public_key\x18\x04 \x01(\tR\tpublicKey*^\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"ROLE_OWNER\x10\x01\x12\x0e\n" +
+	"\n" +
+	"ROLE_ADMIN\x10\x02\x12\x0f\n" +
+	"\vROLE_MEMBER\x10\x03\x12\x0f\n" +
+	"\vROLE_VIEWER\x10\x04*w\n" +
+	"\vAPIKeyScope\x12\x1d\n" +
+	"\x19API_KEY_SCOPE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14API_KEY_SCOPE_INGEST\x10\x01\x12\x16\n" +
+	"\x12API_KEY_SCOPE_READ\x10\x02\x12\x17\n" +
+	"\x13API_KEY_SCOPE_ADMIN\x10\x03*\x80\x01\n" +
+	"\rPrincipalKind\x12\x1e\n" +
+	"\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16PRINCIPAL_KIND_API_KEY\x10\x01\x12\x17\n" +
+	"\x13PRINCIPAL_KIND_USER\x10\x02\x12\x1a\n" +
+	"\x16PRINCIPAL_KIND_SERVICE\x10\x032\xc8\x05\n" +
 	"\vAuthService\x12d\n" +
 	"\rCreateProject\x12(.agenttrace.auth.v1.CreateProjectRequest\x1a).agenttrace.auth.v1.CreateProjectResponse\x12a\n" +
 	"\fListProjects\x12'.agenttrace.auth.v1.ListProjectsRequest\x1a(.agenttrace.auth.v1.ListProjectsResponse\x12a\n" +
 	"\fCreateAPIKey\x12'.agenttrace.auth.v1.CreateAPIKeyRequest\x1a(.agenttrace.auth.v1.CreateAPIKeyResponse\x12^\n" +
 	"\vListAPIKeys\x12&.agenttrace.auth.v1.ListAPIKeysRequest\x1a'.agenttrace.auth.v1.ListAPIKeysResponse\x12a\n" +
 	"\fRevokeAPIKey\x12'.agenttrace.auth.v1.RevokeAPIKeyRequest\x1a(.agenttrace.auth.v1.RevokeAPIKeyResponse\x12g\n" +
-	"\x0eValidateAPIKey\x12).agenttrace.auth.v1.ValidateAPIKeyRequest\x1a*.agenttrace.auth.v1.ValidateAPIKeyResponseBDZBgithub.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1;authv1b\x06proto3"
+	"\x0eValidateAPIKey\x12).agenttrace.auth.v1.ValidateAPIKeyRequest\x1a*.agenttrace.auth.v1.ValidateAPIKeyResponse\x12a\n" +
+	"\fAuthenticate\x12'.agenttrace.auth.v1.AuthenticateRequest\x1a(.agenttrace.auth.v1.AuthenticateResponseBDZBgithub.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1;authv1b\x06proto3"
 
 var (
 	file_agenttrace_auth_v1_auth_proto_rawDescOnce sync.Once
@@ -909,53 +1386,68 @@ func file_agenttrace_auth_v1_auth_proto_rawDescGZIP() []byte {
 	return file_agenttrace_auth_v1_auth_proto_rawDescData
 }
 
-var file_agenttrace_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_agenttrace_auth_v1_auth_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_agenttrace_auth_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_agenttrace_auth_v1_auth_proto_goTypes = []any{
-	(*Organization)(nil),           // 0: agenttrace.auth.v1.Organization
-	(*Project)(nil),                // 1: agenttrace.auth.v1.Project
-	(*APIKey)(nil),                 // 2: agenttrace.auth.v1.APIKey
-	(*CreateProjectRequest)(nil),   // 3: agenttrace.auth.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil),  // 4: agenttrace.auth.v1.CreateProjectResponse
-	(*ListProjectsRequest)(nil),    // 5: agenttrace.auth.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),   // 6: agenttrace.auth.v1.ListProjectsResponse
-	(*CreateAPIKeyRequest)(nil),    // 7: agenttrace.auth.v1.CreateAPIKeyRequest
-	(*CreateAPIKeyResponse)(nil),   // 8: agenttrace.auth.v1.CreateAPIKeyResponse
-	(*ListAPIKeysRequest)(nil),     // 9: agenttrace.auth.v1.ListAPIKeysRequest
-	(*ListAPIKeysResponse)(nil),    // 10: agenttrace.auth.v1.ListAPIKeysResponse
-	(*RevokeAPIKeyRequest)(nil),    // 11: agenttrace.auth.v1.RevokeAPIKeyRequest
-	(*RevokeAPIKeyResponse)(nil),   // 12: agenttrace.auth.v1.RevokeAPIKeyResponse
-	(*ValidateAPIKeyRequest)(nil),  // 13: agenttrace.auth.v1.ValidateAPIKeyRequest
-	(*ValidateAPIKeyResponse)(nil), // 14: agenttrace.auth.v1.ValidateAPIKeyResponse
-	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
+	(Role)(0),                      // 0: agenttrace.auth.v1.Role
+	(APIKeyScope)(0),               // 1: agenttrace.auth.v1.APIKeyScope
+	(PrincipalKind)(0),             // 2: agenttrace.auth.v1.PrincipalKind
+	(*Principal)(nil),              // 3: agenttrace.auth.v1.Principal
+	(*AuthenticateRequest)(nil),    // 4: agenttrace.auth.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),   // 5: agenttrace.auth.v1.AuthenticateResponse
+	(*Organization)(nil),           // 6: agenttrace.auth.v1.Organization
+	(*Project)(nil),                // 7: agenttrace.auth.v1.Project
+	(*APIKey)(nil),                 // 8: agenttrace.auth.v1.APIKey
+	(*CreateProjectRequest)(nil),   // 9: agenttrace.auth.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),  // 10: agenttrace.auth.v1.CreateProjectResponse
+	(*ListProjectsRequest)(nil),    // 11: agenttrace.auth.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),   // 12: agenttrace.auth.v1.ListProjectsResponse
+	(*CreateAPIKeyRequest)(nil),    // 13: agenttrace.auth.v1.CreateAPIKeyRequest
+	(*CreateAPIKeyResponse)(nil),   // 14: agenttrace.auth.v1.CreateAPIKeyResponse
+	(*ListAPIKeysRequest)(nil),     // 15: agenttrace.auth.v1.ListAPIKeysRequest
+	(*ListAPIKeysResponse)(nil),    // 16: agenttrace.auth.v1.ListAPIKeysResponse
+	(*RevokeAPIKeyRequest)(nil),    // 17: agenttrace.auth.v1.RevokeAPIKeyRequest
+	(*RevokeAPIKeyResponse)(nil),   // 18: agenttrace.auth.v1.RevokeAPIKeyResponse
+	(*ValidateAPIKeyRequest)(nil),  // 19: agenttrace.auth.v1.ValidateAPIKeyRequest
+	(*ValidateAPIKeyResponse)(nil), // 20: agenttrace.auth.v1.ValidateAPIKeyResponse
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
 }
 var file_agenttrace_auth_v1_auth_proto_depIdxs = []int32{
-	15, // 0: agenttrace.auth.v1.Organization.created_at:type_name -> google.protobuf.Timestamp
-	15, // 1: agenttrace.auth.v1.Project.created_at:type_name -> google.protobuf.Timestamp
-	15, // 2: agenttrace.auth.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
-	15, // 3: agenttrace.auth.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
-	15, // 4: agenttrace.auth.v1.APIKey.revoked_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: agenttrace.auth.v1.CreateProjectResponse.project:type_name -> agenttrace.auth.v1.Project
-	1,  // 6: agenttrace.auth.v1.ListProjectsResponse.projects:type_name -> agenttrace.auth.v1.Project
-	2,  // 7: agenttrace.auth.v1.CreateAPIKeyResponse.api_key:type_name -> agenttrace.auth.v1.APIKey
-	2,  // 8: agenttrace.auth.v1.ListAPIKeysResponse.api_keys:type_name -> agenttrace.auth.v1.APIKey
-	2,  // 9: agenttrace.auth.v1.RevokeAPIKeyResponse.api_key:type_name -> agenttrace.auth.v1.APIKey
-	3,  // 10: agenttrace.auth.v1.AuthService.CreateProject:input_type -> agenttrace.auth.v1.CreateProjectRequest
-	5,  // 11: agenttrace.auth.v1.AuthService.ListProjects:input_type -> agenttrace.auth.v1.ListProjectsRequest
-	7,  // 12: agenttrace.auth.v1.AuthService.CreateAPIKey:input_type -> agenttrace.auth.v1.CreateAPIKeyRequest
-	9,  // 13: agenttrace.auth.v1.AuthService.ListAPIKeys:input_type -> agenttrace.auth.v1.ListAPIKeysRequest
-	11, // 14: agenttrace.auth.v1.AuthService.RevokeAPIKey:input_type -> agenttrace.auth.v1.RevokeAPIKeyRequest
-	13, // 15: agenttrace.auth.v1.AuthService.ValidateAPIKey:input_type -> agenttrace.auth.v1.ValidateAPIKeyRequest
-	4,  // 16: agenttrace.auth.v1.AuthService.CreateProject:output_type -> agenttrace.auth.v1.CreateProjectResponse
-	6,  // 17: agenttrace.auth.v1.AuthService.ListProjects:output_type -> agenttrace.auth.v1.ListProjectsResponse
-	8,  // 18: agenttrace.auth.v1.AuthService.CreateAPIKey:output_type -> agenttrace.auth.v1.CreateAPIKeyResponse
-	10, // 19: agenttrace.auth.v1.AuthService.ListAPIKeys:output_type -> agenttrace.auth.v1.ListAPIKeysResponse
-	12, // 20: agenttrace.auth.v1.AuthService.RevokeAPIKey:output_type -> agenttrace.auth.v1.RevokeAPIKeyResponse
-	14, // 21: agenttrace.auth.v1.AuthService.ValidateAPIKey:output_type -> agenttrace.auth.v1.ValidateAPIKeyResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 0: agenttrace.auth.v1.Principal.kind:type_name -> agenttrace.auth.v1.PrincipalKind
+	1,  // 1: agenttrace.auth.v1.Principal.scopes:type_name -> agenttrace.auth.v1.APIKeyScope
+	0,  // 2: agenttrace.auth.v1.Principal.role:type_name -> agenttrace.auth.v1.Role
+	3,  // 3: agenttrace.auth.v1.AuthenticateResponse.principal:type_name -> agenttrace.auth.v1.Principal
+	21, // 4: agenttrace.auth.v1.Organization.created_at:type_name -> google.protobuf.Timestamp
+	21, // 5: agenttrace.auth.v1.Project.created_at:type_name -> google.protobuf.Timestamp
+	21, // 6: agenttrace.auth.v1.APIKey.created_at:type_name -> google.protobuf.Timestamp
+	21, // 7: agenttrace.auth.v1.APIKey.last_used_at:type_name -> google.protobuf.Timestamp
+	21, // 8: agenttrace.auth.v1.APIKey.revoked_at:type_name -> google.protobuf.Timestamp
+	1,  // 9: agenttrace.auth.v1.APIKey.scopes:type_name -> agenttrace.auth.v1.APIKeyScope
+	7,  // 10: agenttrace.auth.v1.CreateProjectResponse.project:type_name -> agenttrace.auth.v1.Project
+	7,  // 11: agenttrace.auth.v1.ListProjectsResponse.projects:type_name -> agenttrace.auth.v1.Project
+	1,  // 12: agenttrace.auth.v1.CreateAPIKeyRequest.scopes:type_name -> agenttrace.auth.v1.APIKeyScope
+	8,  // 13: agenttrace.auth.v1.CreateAPIKeyResponse.api_key:type_name -> agenttrace.auth.v1.APIKey
+	8,  // 14: agenttrace.auth.v1.ListAPIKeysResponse.api_keys:type_name -> agenttrace.auth.v1.APIKey
+	8,  // 15: agenttrace.auth.v1.RevokeAPIKeyResponse.api_key:type_name -> agenttrace.auth.v1.APIKey
+	9,  // 16: agenttrace.auth.v1.AuthService.CreateProject:input_type -> agenttrace.auth.v1.CreateProjectRequest
+	11, // 17: agenttrace.auth.v1.AuthService.ListProjects:input_type -> agenttrace.auth.v1.ListProjectsRequest
+	13, // 18: agenttrace.auth.v1.AuthService.CreateAPIKey:input_type -> agenttrace.auth.v1.CreateAPIKeyRequest
+	15, // 19: agenttrace.auth.v1.AuthService.ListAPIKeys:input_type -> agenttrace.auth.v1.ListAPIKeysRequest
+	17, // 20: agenttrace.auth.v1.AuthService.RevokeAPIKey:input_type -> agenttrace.auth.v1.RevokeAPIKeyRequest
+	19, // 21: agenttrace.auth.v1.AuthService.ValidateAPIKey:input_type -> agenttrace.auth.v1.ValidateAPIKeyRequest
+	4,  // 22: agenttrace.auth.v1.AuthService.Authenticate:input_type -> agenttrace.auth.v1.AuthenticateRequest
+	10, // 23: agenttrace.auth.v1.AuthService.CreateProject:output_type -> agenttrace.auth.v1.CreateProjectResponse
+	12, // 24: agenttrace.auth.v1.AuthService.ListProjects:output_type -> agenttrace.auth.v1.ListProjectsResponse
+	14, // 25: agenttrace.auth.v1.AuthService.CreateAPIKey:output_type -> agenttrace.auth.v1.CreateAPIKeyResponse
+	16, // 26: agenttrace.auth.v1.AuthService.ListAPIKeys:output_type -> agenttrace.auth.v1.ListAPIKeysResponse
+	18, // 27: agenttrace.auth.v1.AuthService.RevokeAPIKey:output_type -> agenttrace.auth.v1.RevokeAPIKeyResponse
+	20, // 28: agenttrace.auth.v1.AuthService.ValidateAPIKey:output_type -> agenttrace.auth.v1.ValidateAPIKeyResponse
+	5,  // 29: agenttrace.auth.v1.AuthService.Authenticate:output_type -> agenttrace.auth.v1.AuthenticateResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_auth_v1_auth_proto_init() }
@@ -968,13 +1460,14 @@ func file_agenttrace_auth_v1_auth_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agenttrace_auth_v1_auth_proto_rawDesc), len(file_agenttrace_auth_v1_auth_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   15,
+			NumEnums:      3,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_agenttrace_auth_v1_auth_proto_goTypes,
 		DependencyIndexes: file_agenttrace_auth_v1_auth_proto_depIdxs,
+		EnumInfos:         file_agenttrace_auth_v1_auth_proto_enumTypes,
 		MessageInfos:      file_agenttrace_auth_v1_auth_proto_msgTypes,
 	}.Build()
 	File_agenttrace_auth_v1_auth_proto = out.File

@@ -25,13 +25,15 @@ const (
 	AuthService_ListAPIKeys_FullMethodName    = "/agenttrace.auth.v1.AuthService/ListAPIKeys"
 	AuthService_RevokeAPIKey_FullMethodName   = "/agenttrace.auth.v1.AuthService/RevokeAPIKey"
 	AuthService_ValidateAPIKey_FullMethodName = "/agenttrace.auth.v1.AuthService/ValidateAPIKey"
+	AuthService_Authenticate_FullMethodName   = "/agenttrace.auth.v1.AuthService/Authenticate"
 )
 
 // AuthServiceClient is the client API for AuthService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AuthService owns organizations, projects and API keys.
+// AuthService owns projects and API keys, and resolves every caller of every
+// service to a principal.
 type AuthServiceClient interface {
 	// CreateProject creates a project in the caller's organization.
 	CreateProject(ctx context.Context, in *CreateProjectRequest, opts ...grpc.CallOption) (*CreateProjectResponse, error)
@@ -45,6 +47,11 @@ type AuthServiceClient interface {
 	// ValidateAPIKey resolves a key pair to its project. Used by the shared
 	// authentication interceptor; not exposed through the gateway.
 	ValidateAPIKey(ctx context.Context, in *ValidateAPIKeyRequest, opts ...grpc.CallOption) (*ValidateAPIKeyResponse, error)
+	// Authenticate resolves any credential (API key, user access token or
+	// service token) and the project named by the caller to a principal with
+	// its role and scopes. Used by the shared interceptor of every service;
+	// not exposed through the gateway.
+	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error)
 }
 
 type authServiceClient struct {
@@ -115,11 +122,22 @@ func (c *authServiceClient) ValidateAPIKey(ctx context.Context, in *ValidateAPIK
 	return out, nil
 }
 
+func (c *authServiceClient) Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*AuthenticateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuthenticateResponse)
+	err := c.cc.Invoke(ctx, AuthService_Authenticate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
 //
-// AuthService owns organizations, projects and API keys.
+// AuthService owns projects and API keys, and resolves every caller of every
+// service to a principal.
 type AuthServiceServer interface {
 	// CreateProject creates a project in the caller's organization.
 	CreateProject(context.Context, *CreateProjectRequest) (*CreateProjectResponse, error)
@@ -133,6 +151,11 @@ type AuthServiceServer interface {
 	// ValidateAPIKey resolves a key pair to its project. Used by the shared
 	// authentication interceptor; not exposed through the gateway.
 	ValidateAPIKey(context.Context, *ValidateAPIKeyRequest) (*ValidateAPIKeyResponse, error)
+	// Authenticate resolves any credential (API key, user access token or
+	// service token) and the project named by the caller to a principal with
+	// its role and scopes. Used by the shared interceptor of every service;
+	// not exposed through the gateway.
+	Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -160,6 +183,9 @@ func (UnimplementedAuthServiceServer) RevokeAPIKey(context.Context, *RevokeAPIKe
 }
 func (UnimplementedAuthServiceServer) ValidateAPIKey(context.Context, *ValidateAPIKeyRequest) (*ValidateAPIKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ValidateAPIKey not implemented")
+}
+func (UnimplementedAuthServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*AuthenticateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -290,6 +316,24 @@ func _AuthService_ValidateAPIKey_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_Authenticate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthenticateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).Authenticate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_Authenticate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).Authenticate(ctx, req.(*AuthenticateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -320,6 +364,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ValidateAPIKey",
 			Handler:    _AuthService_ValidateAPIKey_Handler,
+		},
+		{
+			MethodName: "Authenticate",
+			Handler:    _AuthService_Authenticate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -37,6 +37,9 @@ const (
 	EventType_EVENT_TYPE_OBSERVATION_UPDATE EventType = 4
 	EventType_EVENT_TYPE_SCORE_CREATE       EventType = 5
 	EventType_EVENT_TYPE_SCORE_UPDATE       EventType = 6
+	// Internal: published by DeleteTrace, never accepted from IngestBatch.
+	// Carries trace.id only.
+	EventType_EVENT_TYPE_TRACE_DELETE EventType = 7
 )
 
 // Enum value maps for EventType.
@@ -49,6 +52,7 @@ var (
 		4: "EVENT_TYPE_OBSERVATION_UPDATE",
 		5: "EVENT_TYPE_SCORE_CREATE",
 		6: "EVENT_TYPE_SCORE_UPDATE",
+		7: "EVENT_TYPE_TRACE_DELETE",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":        0,
@@ -58,6 +62,7 @@ var (
 		"EVENT_TYPE_OBSERVATION_UPDATE": 4,
 		"EVENT_TYPE_SCORE_CREATE":       5,
 		"EVENT_TYPE_SCORE_UPDATE":       6,
+		"EVENT_TYPE_TRACE_DELETE":       7,
 	}
 )
 
@@ -88,6 +93,86 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
 }
 
+type DeleteTraceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TraceId       string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTraceRequest) Reset() {
+	*x = DeleteTraceRequest{}
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTraceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTraceRequest) ProtoMessage() {}
+
+func (x *DeleteTraceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTraceRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTraceRequest) Descriptor() ([]byte, []int) {
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DeleteTraceRequest) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
+type DeleteTraceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTraceResponse) Reset() {
+	*x = DeleteTraceResponse{}
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTraceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTraceResponse) ProtoMessage() {}
+
+func (x *DeleteTraceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTraceResponse.ProtoReflect.Descriptor instead.
+func (*DeleteTraceResponse) Descriptor() ([]byte, []int) {
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{1}
+}
+
 type IngestBatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Batch         []*IngestEvent         `protobuf:"bytes,1,rep,name=batch,proto3" json:"batch,omitempty"`
@@ -97,7 +182,7 @@ type IngestBatchRequest struct {
 
 func (x *IngestBatchRequest) Reset() {
 	*x = IngestBatchRequest{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[0]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +194,7 @@ func (x *IngestBatchRequest) String() string {
 func (*IngestBatchRequest) ProtoMessage() {}
 
 func (x *IngestBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[0]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +207,7 @@ func (x *IngestBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestBatchRequest.ProtoReflect.Descriptor instead.
 func (*IngestBatchRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *IngestBatchRequest) GetBatch() []*IngestEvent {
@@ -151,7 +236,7 @@ type IngestEvent struct {
 
 func (x *IngestEvent) Reset() {
 	*x = IngestEvent{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[1]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -163,7 +248,7 @@ func (x *IngestEvent) String() string {
 func (*IngestEvent) ProtoMessage() {}
 
 func (x *IngestEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[1]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -176,7 +261,7 @@ func (x *IngestEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestEvent.ProtoReflect.Descriptor instead.
 func (*IngestEvent) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{1}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IngestEvent) GetId() string {
@@ -243,7 +328,7 @@ type TraceBody struct {
 
 func (x *TraceBody) Reset() {
 	*x = TraceBody{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[2]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -255,7 +340,7 @@ func (x *TraceBody) String() string {
 func (*TraceBody) ProtoMessage() {}
 
 func (x *TraceBody) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[2]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -268,7 +353,7 @@ func (x *TraceBody) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceBody.ProtoReflect.Descriptor instead.
 func (*TraceBody) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{2}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TraceBody) GetId() string {
@@ -384,7 +469,7 @@ type ObservationBody struct {
 
 func (x *ObservationBody) Reset() {
 	*x = ObservationBody{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[3]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +481,7 @@ func (x *ObservationBody) String() string {
 func (*ObservationBody) ProtoMessage() {}
 
 func (x *ObservationBody) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[3]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +494,7 @@ func (x *ObservationBody) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObservationBody.ProtoReflect.Descriptor instead.
 func (*ObservationBody) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{3}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ObservationBody) GetId() string {
@@ -568,7 +653,7 @@ type ScoreBody struct {
 
 func (x *ScoreBody) Reset() {
 	*x = ScoreBody{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[4]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +665,7 @@ func (x *ScoreBody) String() string {
 func (*ScoreBody) ProtoMessage() {}
 
 func (x *ScoreBody) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[4]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +678,7 @@ func (x *ScoreBody) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreBody.ProtoReflect.Descriptor instead.
 func (*ScoreBody) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{4}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ScoreBody) GetId() string {
@@ -699,7 +784,7 @@ type IngestBatchResponse struct {
 
 func (x *IngestBatchResponse) Reset() {
 	*x = IngestBatchResponse{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +796,7 @@ func (x *IngestBatchResponse) String() string {
 func (*IngestBatchResponse) ProtoMessage() {}
 
 func (x *IngestBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +809,7 @@ func (x *IngestBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestBatchResponse.ProtoReflect.Descriptor instead.
 func (*IngestBatchResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IngestBatchResponse) GetResults() []*EventResult {
@@ -764,7 +849,7 @@ type EventResult struct {
 
 func (x *EventResult) Reset() {
 	*x = EventResult{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +861,7 @@ func (x *EventResult) String() string {
 func (*EventResult) ProtoMessage() {}
 
 func (x *EventResult) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +874,7 @@ func (x *EventResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventResult.ProtoReflect.Descriptor instead.
 func (*EventResult) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EventResult) GetId() string {
@@ -840,7 +925,7 @@ type EventEnvelope struct {
 
 func (x *EventEnvelope) Reset() {
 	*x = EventEnvelope{}
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +937,7 @@ func (x *EventEnvelope) String() string {
 func (*EventEnvelope) ProtoMessage() {}
 
 func (x *EventEnvelope) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_agenttrace_ingest_v1_ingest_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +950,7 @@ func (x *EventEnvelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventEnvelope.ProtoReflect.Descriptor instead.
 func (*EventEnvelope) Descriptor() ([]byte, []int) {
-	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
+	return file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EventEnvelope) GetProjectId() string {
@@ -893,7 +978,10 @@ var File_agenttrace_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_agenttrace_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"!agenttrace/ingest/v1/ingest.proto\x12\x14agenttrace.ingest.v1\x1a agenttrace/common/v1/model.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"M\n" +
+	"!agenttrace/ingest/v1/ingest.proto\x12\x14agenttrace.ingest.v1\x1a agenttrace/common/v1/model.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
+	"\x12DeleteTraceRequest\x12\x19\n" +
+	"\btrace_id\x18\x01 \x01(\tR\atraceId\"\x15\n" +
+	"\x13DeleteTraceResponse\"M\n" +
 	"\x12IngestBatchRequest\x127\n" +
 	"\x05batch\x18\x01 \x03(\v2!.agenttrace.ingest.v1.IngestEventR\x05batch\"\xc3\x02\n" +
 	"\vIngestEvent\x12\x0e\n" +
@@ -1007,7 +1095,7 @@ const file_agenttrace_ingest_v1_ingest_proto_rawDesc = "" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x129\n" +
-	"\x06events\x18\x03 \x03(\v2!.agenttrace.ingest.v1.IngestEventR\x06events*\xe1\x01\n" +
+	"\x06events\x18\x03 \x03(\v2!.agenttrace.ingest.v1.IngestEventR\x06events*\xfe\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_TYPE_TRACE_CREATE\x10\x01\x12\x1b\n" +
@@ -1015,9 +1103,11 @@ const file_agenttrace_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x1dEVENT_TYPE_OBSERVATION_CREATE\x10\x03\x12!\n" +
 	"\x1dEVENT_TYPE_OBSERVATION_UPDATE\x10\x04\x12\x1b\n" +
 	"\x17EVENT_TYPE_SCORE_CREATE\x10\x05\x12\x1b\n" +
-	"\x17EVENT_TYPE_SCORE_UPDATE\x10\x062s\n" +
+	"\x17EVENT_TYPE_SCORE_UPDATE\x10\x06\x12\x1b\n" +
+	"\x17EVENT_TYPE_TRACE_DELETE\x10\a2\xd7\x01\n" +
 	"\rIngestService\x12b\n" +
-	"\vIngestBatch\x12(.agenttrace.ingest.v1.IngestBatchRequest\x1a).agenttrace.ingest.v1.IngestBatchResponseBHZFgithub.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1;ingestv1b\x06proto3"
+	"\vIngestBatch\x12(.agenttrace.ingest.v1.IngestBatchRequest\x1a).agenttrace.ingest.v1.IngestBatchResponse\x12b\n" +
+	"\vDeleteTrace\x12(.agenttrace.ingest.v1.DeleteTraceRequest\x1a).agenttrace.ingest.v1.DeleteTraceResponseBHZFgithub.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1;ingestv1b\x06proto3"
 
 var (
 	file_agenttrace_ingest_v1_ingest_proto_rawDescOnce sync.Once
@@ -1032,63 +1122,67 @@ func file_agenttrace_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 }
 
 var file_agenttrace_ingest_v1_ingest_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_agenttrace_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_agenttrace_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_agenttrace_ingest_v1_ingest_proto_goTypes = []any{
 	(EventType)(0),                // 0: agenttrace.ingest.v1.EventType
-	(*IngestBatchRequest)(nil),    // 1: agenttrace.ingest.v1.IngestBatchRequest
-	(*IngestEvent)(nil),           // 2: agenttrace.ingest.v1.IngestEvent
-	(*TraceBody)(nil),             // 3: agenttrace.ingest.v1.TraceBody
-	(*ObservationBody)(nil),       // 4: agenttrace.ingest.v1.ObservationBody
-	(*ScoreBody)(nil),             // 5: agenttrace.ingest.v1.ScoreBody
-	(*IngestBatchResponse)(nil),   // 6: agenttrace.ingest.v1.IngestBatchResponse
-	(*EventResult)(nil),           // 7: agenttrace.ingest.v1.EventResult
-	(*EventEnvelope)(nil),         // 8: agenttrace.ingest.v1.EventEnvelope
-	nil,                           // 9: agenttrace.ingest.v1.TraceBody.MetadataEntry
-	nil,                           // 10: agenttrace.ingest.v1.ObservationBody.ModelParametersEntry
-	nil,                           // 11: agenttrace.ingest.v1.ObservationBody.MetadataEntry
-	nil,                           // 12: agenttrace.ingest.v1.ScoreBody.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 14: google.protobuf.Value
-	(v1.ObservationType)(0),       // 15: agenttrace.common.v1.ObservationType
-	(v1.ObservationLevel)(0),      // 16: agenttrace.common.v1.ObservationLevel
-	(*v1.Usage)(nil),              // 17: agenttrace.common.v1.Usage
-	(*v1.Cost)(nil),               // 18: agenttrace.common.v1.Cost
-	(v1.ScoreDataType)(0),         // 19: agenttrace.common.v1.ScoreDataType
-	(v1.ScoreSource)(0),           // 20: agenttrace.common.v1.ScoreSource
+	(*DeleteTraceRequest)(nil),    // 1: agenttrace.ingest.v1.DeleteTraceRequest
+	(*DeleteTraceResponse)(nil),   // 2: agenttrace.ingest.v1.DeleteTraceResponse
+	(*IngestBatchRequest)(nil),    // 3: agenttrace.ingest.v1.IngestBatchRequest
+	(*IngestEvent)(nil),           // 4: agenttrace.ingest.v1.IngestEvent
+	(*TraceBody)(nil),             // 5: agenttrace.ingest.v1.TraceBody
+	(*ObservationBody)(nil),       // 6: agenttrace.ingest.v1.ObservationBody
+	(*ScoreBody)(nil),             // 7: agenttrace.ingest.v1.ScoreBody
+	(*IngestBatchResponse)(nil),   // 8: agenttrace.ingest.v1.IngestBatchResponse
+	(*EventResult)(nil),           // 9: agenttrace.ingest.v1.EventResult
+	(*EventEnvelope)(nil),         // 10: agenttrace.ingest.v1.EventEnvelope
+	nil,                           // 11: agenttrace.ingest.v1.TraceBody.MetadataEntry
+	nil,                           // 12: agenttrace.ingest.v1.ObservationBody.ModelParametersEntry
+	nil,                           // 13: agenttrace.ingest.v1.ObservationBody.MetadataEntry
+	nil,                           // 14: agenttrace.ingest.v1.ScoreBody.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 16: google.protobuf.Value
+	(v1.ObservationType)(0),       // 17: agenttrace.common.v1.ObservationType
+	(v1.ObservationLevel)(0),      // 18: agenttrace.common.v1.ObservationLevel
+	(*v1.Usage)(nil),              // 19: agenttrace.common.v1.Usage
+	(*v1.Cost)(nil),               // 20: agenttrace.common.v1.Cost
+	(v1.ScoreDataType)(0),         // 21: agenttrace.common.v1.ScoreDataType
+	(v1.ScoreSource)(0),           // 22: agenttrace.common.v1.ScoreSource
 }
 var file_agenttrace_ingest_v1_ingest_proto_depIdxs = []int32{
-	2,  // 0: agenttrace.ingest.v1.IngestBatchRequest.batch:type_name -> agenttrace.ingest.v1.IngestEvent
-	13, // 1: agenttrace.ingest.v1.IngestEvent.timestamp:type_name -> google.protobuf.Timestamp
+	4,  // 0: agenttrace.ingest.v1.IngestBatchRequest.batch:type_name -> agenttrace.ingest.v1.IngestEvent
+	15, // 1: agenttrace.ingest.v1.IngestEvent.timestamp:type_name -> google.protobuf.Timestamp
 	0,  // 2: agenttrace.ingest.v1.IngestEvent.type:type_name -> agenttrace.ingest.v1.EventType
-	3,  // 3: agenttrace.ingest.v1.IngestEvent.trace:type_name -> agenttrace.ingest.v1.TraceBody
-	4,  // 4: agenttrace.ingest.v1.IngestEvent.observation:type_name -> agenttrace.ingest.v1.ObservationBody
-	5,  // 5: agenttrace.ingest.v1.IngestEvent.score:type_name -> agenttrace.ingest.v1.ScoreBody
-	13, // 6: agenttrace.ingest.v1.TraceBody.timestamp:type_name -> google.protobuf.Timestamp
-	9,  // 7: agenttrace.ingest.v1.TraceBody.metadata:type_name -> agenttrace.ingest.v1.TraceBody.MetadataEntry
-	14, // 8: agenttrace.ingest.v1.TraceBody.input:type_name -> google.protobuf.Value
-	14, // 9: agenttrace.ingest.v1.TraceBody.output:type_name -> google.protobuf.Value
-	15, // 10: agenttrace.ingest.v1.ObservationBody.type:type_name -> agenttrace.common.v1.ObservationType
-	13, // 11: agenttrace.ingest.v1.ObservationBody.start_time:type_name -> google.protobuf.Timestamp
-	13, // 12: agenttrace.ingest.v1.ObservationBody.end_time:type_name -> google.protobuf.Timestamp
-	13, // 13: agenttrace.ingest.v1.ObservationBody.completion_start_time:type_name -> google.protobuf.Timestamp
-	16, // 14: agenttrace.ingest.v1.ObservationBody.level:type_name -> agenttrace.common.v1.ObservationLevel
-	10, // 15: agenttrace.ingest.v1.ObservationBody.model_parameters:type_name -> agenttrace.ingest.v1.ObservationBody.ModelParametersEntry
-	17, // 16: agenttrace.ingest.v1.ObservationBody.usage:type_name -> agenttrace.common.v1.Usage
-	18, // 17: agenttrace.ingest.v1.ObservationBody.cost:type_name -> agenttrace.common.v1.Cost
-	14, // 18: agenttrace.ingest.v1.ObservationBody.input:type_name -> google.protobuf.Value
-	14, // 19: agenttrace.ingest.v1.ObservationBody.output:type_name -> google.protobuf.Value
-	11, // 20: agenttrace.ingest.v1.ObservationBody.metadata:type_name -> agenttrace.ingest.v1.ObservationBody.MetadataEntry
-	19, // 21: agenttrace.ingest.v1.ScoreBody.data_type:type_name -> agenttrace.common.v1.ScoreDataType
-	20, // 22: agenttrace.ingest.v1.ScoreBody.source:type_name -> agenttrace.common.v1.ScoreSource
-	13, // 23: agenttrace.ingest.v1.ScoreBody.timestamp:type_name -> google.protobuf.Timestamp
-	12, // 24: agenttrace.ingest.v1.ScoreBody.metadata:type_name -> agenttrace.ingest.v1.ScoreBody.MetadataEntry
-	7,  // 25: agenttrace.ingest.v1.IngestBatchResponse.results:type_name -> agenttrace.ingest.v1.EventResult
-	13, // 26: agenttrace.ingest.v1.EventEnvelope.received_at:type_name -> google.protobuf.Timestamp
-	2,  // 27: agenttrace.ingest.v1.EventEnvelope.events:type_name -> agenttrace.ingest.v1.IngestEvent
-	1,  // 28: agenttrace.ingest.v1.IngestService.IngestBatch:input_type -> agenttrace.ingest.v1.IngestBatchRequest
-	6,  // 29: agenttrace.ingest.v1.IngestService.IngestBatch:output_type -> agenttrace.ingest.v1.IngestBatchResponse
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
+	5,  // 3: agenttrace.ingest.v1.IngestEvent.trace:type_name -> agenttrace.ingest.v1.TraceBody
+	6,  // 4: agenttrace.ingest.v1.IngestEvent.observation:type_name -> agenttrace.ingest.v1.ObservationBody
+	7,  // 5: agenttrace.ingest.v1.IngestEvent.score:type_name -> agenttrace.ingest.v1.ScoreBody
+	15, // 6: agenttrace.ingest.v1.TraceBody.timestamp:type_name -> google.protobuf.Timestamp
+	11, // 7: agenttrace.ingest.v1.TraceBody.metadata:type_name -> agenttrace.ingest.v1.TraceBody.MetadataEntry
+	16, // 8: agenttrace.ingest.v1.TraceBody.input:type_name -> google.protobuf.Value
+	16, // 9: agenttrace.ingest.v1.TraceBody.output:type_name -> google.protobuf.Value
+	17, // 10: agenttrace.ingest.v1.ObservationBody.type:type_name -> agenttrace.common.v1.ObservationType
+	15, // 11: agenttrace.ingest.v1.ObservationBody.start_time:type_name -> google.protobuf.Timestamp
+	15, // 12: agenttrace.ingest.v1.ObservationBody.end_time:type_name -> google.protobuf.Timestamp
+	15, // 13: agenttrace.ingest.v1.ObservationBody.completion_start_time:type_name -> google.protobuf.Timestamp
+	18, // 14: agenttrace.ingest.v1.ObservationBody.level:type_name -> agenttrace.common.v1.ObservationLevel
+	12, // 15: agenttrace.ingest.v1.ObservationBody.model_parameters:type_name -> agenttrace.ingest.v1.ObservationBody.ModelParametersEntry
+	19, // 16: agenttrace.ingest.v1.ObservationBody.usage:type_name -> agenttrace.common.v1.Usage
+	20, // 17: agenttrace.ingest.v1.ObservationBody.cost:type_name -> agenttrace.common.v1.Cost
+	16, // 18: agenttrace.ingest.v1.ObservationBody.input:type_name -> google.protobuf.Value
+	16, // 19: agenttrace.ingest.v1.ObservationBody.output:type_name -> google.protobuf.Value
+	13, // 20: agenttrace.ingest.v1.ObservationBody.metadata:type_name -> agenttrace.ingest.v1.ObservationBody.MetadataEntry
+	21, // 21: agenttrace.ingest.v1.ScoreBody.data_type:type_name -> agenttrace.common.v1.ScoreDataType
+	22, // 22: agenttrace.ingest.v1.ScoreBody.source:type_name -> agenttrace.common.v1.ScoreSource
+	15, // 23: agenttrace.ingest.v1.ScoreBody.timestamp:type_name -> google.protobuf.Timestamp
+	14, // 24: agenttrace.ingest.v1.ScoreBody.metadata:type_name -> agenttrace.ingest.v1.ScoreBody.MetadataEntry
+	9,  // 25: agenttrace.ingest.v1.IngestBatchResponse.results:type_name -> agenttrace.ingest.v1.EventResult
+	15, // 26: agenttrace.ingest.v1.EventEnvelope.received_at:type_name -> google.protobuf.Timestamp
+	4,  // 27: agenttrace.ingest.v1.EventEnvelope.events:type_name -> agenttrace.ingest.v1.IngestEvent
+	3,  // 28: agenttrace.ingest.v1.IngestService.IngestBatch:input_type -> agenttrace.ingest.v1.IngestBatchRequest
+	1,  // 29: agenttrace.ingest.v1.IngestService.DeleteTrace:input_type -> agenttrace.ingest.v1.DeleteTraceRequest
+	8,  // 30: agenttrace.ingest.v1.IngestService.IngestBatch:output_type -> agenttrace.ingest.v1.IngestBatchResponse
+	2,  // 31: agenttrace.ingest.v1.IngestService.DeleteTrace:output_type -> agenttrace.ingest.v1.DeleteTraceResponse
+	30, // [30:32] is the sub-list for method output_type
+	28, // [28:30] is the sub-list for method input_type
 	28, // [28:28] is the sub-list for extension type_name
 	28, // [28:28] is the sub-list for extension extendee
 	0,  // [0:28] is the sub-list for field type_name
@@ -1099,16 +1193,16 @@ func file_agenttrace_ingest_v1_ingest_proto_init() {
 	if File_agenttrace_ingest_v1_ingest_proto != nil {
 		return
 	}
-	file_agenttrace_ingest_v1_ingest_proto_msgTypes[2].OneofWrappers = []any{}
-	file_agenttrace_ingest_v1_ingest_proto_msgTypes[3].OneofWrappers = []any{}
 	file_agenttrace_ingest_v1_ingest_proto_msgTypes[4].OneofWrappers = []any{}
+	file_agenttrace_ingest_v1_ingest_proto_msgTypes[5].OneofWrappers = []any{}
+	file_agenttrace_ingest_v1_ingest_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agenttrace_ingest_v1_ingest_proto_rawDesc), len(file_agenttrace_ingest_v1_ingest_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	IngestService_IngestBatch_FullMethodName = "/agenttrace.ingest.v1.IngestService/IngestBatch"
+	IngestService_DeleteTrace_FullMethodName = "/agenttrace.ingest.v1.IngestService/DeleteTrace"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -32,6 +33,10 @@ type IngestServiceClient interface {
 	// durably and answers once they are acknowledged by the stream. A retried
 	// batch (same event ids) is stored once.
 	IngestBatch(ctx context.Context, in *IngestBatchRequest, opts ...grpc.CallOption) (*IngestBatchResponse, error)
+	// DeleteTrace deletes a trace with its observations and scores (for
+	// example on a GDPR request). The deletion is durable once this returns and
+	// is carried out by the worker shortly after; it is audited.
+	DeleteTrace(ctx context.Context, in *DeleteTraceRequest, opts ...grpc.CallOption) (*DeleteTraceResponse, error)
 }
 
 type ingestServiceClient struct {
@@ -52,6 +57,16 @@ func (c *ingestServiceClient) IngestBatch(ctx context.Context, in *IngestBatchRe
 	return out, nil
 }
 
+func (c *ingestServiceClient) DeleteTrace(ctx context.Context, in *DeleteTraceRequest, opts ...grpc.CallOption) (*DeleteTraceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteTraceResponse)
+	err := c.cc.Invoke(ctx, IngestService_DeleteTrace_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -62,6 +77,10 @@ type IngestServiceServer interface {
 	// durably and answers once they are acknowledged by the stream. A retried
 	// batch (same event ids) is stored once.
 	IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error)
+	// DeleteTrace deletes a trace with its observations and scores (for
+	// example on a GDPR request). The deletion is durable once this returns and
+	// is carried out by the worker shortly after; it is audited.
+	DeleteTrace(context.Context, *DeleteTraceRequest) (*DeleteTraceResponse, error)
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -74,6 +93,9 @@ type UnimplementedIngestServiceServer struct{}
 
 func (UnimplementedIngestServiceServer) IngestBatch(context.Context, *IngestBatchRequest) (*IngestBatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestBatch not implemented")
+}
+func (UnimplementedIngestServiceServer) DeleteTrace(context.Context, *DeleteTraceRequest) (*DeleteTraceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTrace not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -114,6 +136,24 @@ func _IngestService_IngestBatch_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_DeleteTrace_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTraceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngestServiceServer).DeleteTrace(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngestService_DeleteTrace_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngestServiceServer).DeleteTrace(ctx, req.(*DeleteTraceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -124,6 +164,10 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IngestBatch",
 			Handler:    _IngestService_IngestBatch_Handler,
+		},
+		{
+			MethodName: "DeleteTrace",
+			Handler:    _IngestService_DeleteTrace_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
