@@ -11,15 +11,40 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 )
 
-// Principal is who is calling: an API key and the project it belongs to.
+// Principal is who is calling: an API key, a user or another service, with
+// the organization and project the call acts on.
 type Principal struct {
-	KeyID          string
-	PublicKey      string
-	ProjectID      string
+	Kind Kind
+	// API keys.
+	KeyID     string
+	PublicKey string
+	Scopes    []authv1.APIKeyScope
+	// Users: their effective role in ProjectID (project override, else the
+	// organization role), or in OrganizationID when no project is named.
+	UserID string
+	Email  string
+	Role   authv1.Role
+	// Services: the calling service's name.
+	Service string
+
 	OrganizationID string
+	ProjectID      string
 }
+
+// Kind is what kind of caller a principal is.
+type Kind int
+
+// Kinds of principals. The zero value is an API key, which is what every
+// principal was before users and services could call.
+const (
+	KindAPIKey Kind = iota
+	KindUser
+	KindService
+)
 
 // Credentials are what the caller presented.
 type Credentials struct {
