@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode"
@@ -112,7 +113,7 @@ func TestPrincipalContext(t *testing.T) {
 	}
 	want := Principal{KeyID: "k", PublicKey: "pk", ProjectID: "p", OrganizationID: "o"}
 	got, ok := FromContext(WithPrincipal(context.Background(), want))
-	if !ok || got != want {
+	if !ok || !reflect.DeepEqual(got, want) {
 		t.Fatalf("FromContext = %+v, %v; want %+v", got, ok, want)
 	}
 }
