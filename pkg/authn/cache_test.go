@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -89,7 +90,7 @@ func TestCacheTTL(t *testing.T) {
 	for i, s := range steps {
 		clk.Advance(s.advance)
 		p, err := c.Validate(ctx, cr)
-		if err != nil || p != alice {
+		if err != nil || !reflect.DeepEqual(p, alice) {
 			t.Fatalf("step %d: Validate = %+v, %v", i, p, err)
 		}
 		if got := v.calls.Load(); got != s.wantCalls {
@@ -119,7 +120,7 @@ func TestCacheNegative(t *testing.T) {
 		t.Fatalf("validator called %d times, want 1", got)
 	}
 	clk.Advance(time.Millisecond)
-	if p, err := c.Validate(ctx, cr); err != nil || p != alice {
+	if p, err := c.Validate(ctx, cr); err != nil || !reflect.DeepEqual(p, alice) {
 		t.Fatalf("after negative ttl: %+v, %v; want alice", p, err)
 	}
 }

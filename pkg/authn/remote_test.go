@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -72,7 +73,7 @@ func TestRemote(t *testing.T) {
 			p, err := r.Validate(context.Background(), Credentials{PublicKey: "pk-alice", SecretKey: "sk-alice"})
 			switch {
 			case tt.wantErr == nil:
-				if err != nil || p != alice {
+				if err != nil || !reflect.DeepEqual(p, alice) {
 					t.Fatalf("Validate = %+v, %v; want alice", p, err)
 				}
 			case tt.wantErr == ErrInvalidKey:
