@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -126,7 +127,7 @@ func checkPrincipal(t *testing.T, ctx context.Context, want *Principal) {
 		}
 		return
 	}
-	if !ok || got != *want {
+	if !ok || !reflect.DeepEqual(got, *want) {
 		t.Fatalf("principal = %+v, %v; want %+v", got, ok, *want)
 	}
 }
