@@ -3,6 +3,8 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -136,8 +138,34 @@ func TestEnsureDatabaseErrors(t *testing.T) {
 	}
 }
 
+// TestLatestVersion checks the embedded migrations are numbered 1..N without
+// gaps, each with an up and a down file, and that LatestVersion is N.
 func TestLatestVersion(t *testing.T) {
-	if got := pgstore.LatestVersion(); got != 3 {
-		t.Fatalf("LatestVersion = %d, want 3 (update this test with each new migration)", got)
+	entries, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, downs := map[int]bool{}, map[int]bool{}
+	for _, e := range entries {
+		var n int
+		if _, err := fmt.Sscanf(e.Name(), "%06d_", &n); err != nil {
+			t.Fatalf("migration file %s is not numbered", e.Name())
+		}
+		switch {
+		case strings.HasSuffix(e.Name(), ".up.sql"):
+			ups[n] = true
+		case strings.HasSuffix(e.Name(), ".down.sql"):
+			downs[n] = true
+		default:
+			t.Fatalf("unexpected file %s", e.Name())
+		}
+	}
+	for n := 1; n <= len(ups); n++ {
+		if !ups[n] || !downs[n] {
+			t.Errorf("migration %d lacks its up or down file", n)
+		}
+	}
+	if got := pgstore.LatestVersion(); got != uint(len(ups)) {
+		t.Fatalf("LatestVersion = %d, want %d", got, len(ups))
 	}
 }

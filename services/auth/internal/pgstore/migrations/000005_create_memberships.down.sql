@@ -1,0 +1,2 @@
+DROP TABLE project_roles;
+DROP TABLE memberships;

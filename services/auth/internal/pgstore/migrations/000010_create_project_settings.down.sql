@@ -1,0 +1,2 @@
+DROP TABLE llm_connections;
+ALTER TABLE projects DROP COLUMN retention_days;
