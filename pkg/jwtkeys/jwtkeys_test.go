@@ -134,3 +134,28 @@ func FuzzVerifyServiceToken(f *testing.F) {
 		}
 	})
 }
+
+func TestUserTokens(t *testing.T) {
+	r := ring(t, secretA, "")
+	now := time.Now()
+	tok, err := r.MintUserToken("u1", "a@example.com", "jti-1", now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.VerifyUserToken(tok)
+	if err != nil || c.Subject != "u1" || c.Email != "a@example.com" || c.ID != "jti-1" {
+		t.Fatalf("verify = %+v, %v", c, err)
+	}
+	// A user token is not a service token and vice versa.
+	if _, err := r.VerifyServiceToken(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Error("user token accepted as a service token")
+	}
+	svc, _ := r.MintServiceToken("worker", now)
+	if _, err := r.VerifyUserToken(svc); !errors.Is(err, ErrInvalidToken) {
+		t.Error("service token accepted as a user token")
+	}
+	expired, _ := r.MintUserToken("u1", "", "jti-2", now.Add(-time.Hour), time.Minute)
+	if _, err := r.VerifyUserToken(expired); !errors.Is(err, ErrInvalidToken) {
+		t.Error("expired user token accepted")
+	}
+}
