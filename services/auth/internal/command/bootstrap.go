@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
@@ -47,8 +48,12 @@ func runBootstrap(ctx context.Context, cfg Config, args []string, stdout, stderr
 	if err := pgstore.CheckSchema(ctx, pool); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	// No usage recorder or announcer: bootstrap only creates.
-	svc := tenancy.NewService(tenancy.Config{Store: pgstore.New(pool)})
+	// No usage recorder or announcer: bootstrap only creates. The key it
+	// makes is audited as made by the system (no authenticated caller).
+	svc := tenancy.NewService(tenancy.Config{
+		Store: pgstore.New(pool),
+		Audit: audit.NewRecorder(audit.Config{Store: pgstore.NewAuditStore(pool)}),
+	})
 	o, p, k, err := svc.Bootstrap(ctx, *org, *project, *note)
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

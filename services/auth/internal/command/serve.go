@@ -7,6 +7,7 @@ import (
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/lastused"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
@@ -58,7 +59,8 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	// announcer reaches the cache through a closure, set just below.
 	var cache *authn.Cache
 	announcer := revocation.NewAnnouncer(nc, func(publicKey string) { cache.Evict(publicKey) })
-	svc := tenancy.NewService(tenancy.Config{Store: store, Usage: tracker, Announcer: announcer})
+	recorder := audit.NewRecorder(audit.Config{Store: pgstore.NewAuditStore(pool)})
+	svc := tenancy.NewService(tenancy.Config{Store: store, Usage: tracker, Announcer: announcer, Audit: recorder})
 	cache = authn.NewCache(svc, cfg.AuthCacheTTL)
 	if _, err := authn.SubscribeRevocations(nc, cache); err != nil {
 		return nil, err

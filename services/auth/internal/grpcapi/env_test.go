@@ -20,6 +20,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/lastused"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
@@ -71,7 +72,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) })
 
-	store := pgstore.New(pgtest.Pool(t, u))
+	pool := pgtest.Pool(t, u)
+	store := pgstore.New(pool)
 	var st tenancy.Store = store
 	if opts.store != nil {
 		st = opts.store
@@ -92,6 +94,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Store:     st,
 		Usage:     tracker,
 		Announcer: revocation.NewAnnouncer(nc, func(pk string) { cache.Evict(pk) }),
+		Audit:     audit.NewRecorder(audit.Config{Store: pgstore.NewAuditStore(pool)}),
 	})
 	cache = authn.NewCache(svc, time.Minute)
 

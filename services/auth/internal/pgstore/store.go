@@ -17,7 +17,8 @@ import (
 
 // Store is the PostgreSQL tenancy.Store.
 type Store struct {
-	pool *pgxpool.Pool
+	// pool is the pool, or the transaction of a Store made by InTx (see tx.go).
+	pool conn
 }
 
 var _ tenancy.Store = (*Store)(nil)

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,8 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/agenttrace/agenttrace/services/auth/internal/apikey"
+	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 )
 
 const (
@@ -30,11 +33,18 @@ type Announcer interface {
 	AnnounceRevocation(ctx context.Context, publicKey string) error
 }
 
+// Auditor records an administrative action within the action's transaction
+// (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, tx pgx.Tx, e audit.Entry) (audit.Event, error)
+}
+
 // Config holds the Service's dependencies.
 type Config struct {
 	Store     Store
 	Usage     UsageRecorder
 	Announcer Announcer
+	Audit     Auditor
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -44,6 +54,7 @@ type Service struct {
 	store     Store
 	usage     UsageRecorder
 	announcer Announcer
+	audit     Auditor
 	now       func() time.Time
 }
 
@@ -53,7 +64,7 @@ func NewService(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, usage: cfg.Usage, announcer: cfg.Announcer, now: now}
+	return &Service{store: cfg.Store, usage: cfg.Usage, announcer: cfg.Announcer, audit: cfg.Audit, now: now}
 }
 
 // CreateProject creates a project in the caller's organization.
@@ -66,7 +77,25 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, name string) (Pro
 	if err != nil {
 		return Project{}, fmt.Errorf("project id: %w", err)
 	}
-	return s.store.CreateProject(ctx, Project{ID: id, OrganizationID: c.OrganizationID, Name: name})
+	var p Project
+	err = s.store.InTx(ctx, func(st Store, tx pgx.Tx) error {
+		var err error
+		if p, err = st.CreateProject(ctx, Project{ID: id, OrganizationID: c.OrganizationID, Name: name}); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{
+			OrganizationID: p.OrganizationID,
+			ProjectID:      p.ID,
+			Action:         audit.ActionProjectCreate,
+			TargetKind:     "project",
+			TargetID:       p.ID.String(),
+			Details:        map[string]string{"name": p.Name},
+		})
+	})
+	if err != nil {
+		return Project{}, err
+	}
+	return p, nil
 }
 
 // ListProjects lists the projects of the caller's organization.
@@ -111,7 +140,21 @@ func (s *Service) RevokeAPIKey(ctx context.Context, c Caller, keyID uuid.UUID) (
 	if keyID == uuid.Nil {
 		return APIKey{}, invalid("key_id", "required")
 	}
-	k, err := s.store.RevokeAPIKey(ctx, c.OrganizationID, keyID, s.now())
+	var k APIKey
+	err := s.store.InTx(ctx, func(st Store, tx pgx.Tx) error {
+		var err error
+		if k, err = st.RevokeAPIKey(ctx, c.OrganizationID, keyID, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{
+			OrganizationID: k.OrganizationID,
+			ProjectID:      k.ProjectID,
+			Action:         audit.ActionAPIKeyRevoke,
+			TargetKind:     "api_key",
+			TargetID:       k.ID.String(),
+			Details:        map[string]string{"public_key": k.PublicKey},
+		})
+	})
 	if err != nil {
 		return APIKey{}, err
 	}
@@ -171,18 +214,45 @@ func (s *Service) newKey(ctx context.Context, p Project, note string) (CreatedKe
 	if err != nil {
 		return CreatedKey{}, fmt.Errorf("key id: %w", err)
 	}
-	k, err := s.store.CreateAPIKey(ctx, APIKey{
-		ID:             id,
-		ProjectID:      p.ID,
-		OrganizationID: p.OrganizationID,
-		PublicKey:      m.PublicKey,
-		SecretHint:     m.Hint,
-		Note:           note,
-	}, m.Hash)
+	var k APIKey
+	err = s.store.InTx(ctx, func(st Store, tx pgx.Tx) error {
+		var err error
+		k, err = st.CreateAPIKey(ctx, APIKey{
+			ID:             id,
+			ProjectID:      p.ID,
+			OrganizationID: p.OrganizationID,
+			PublicKey:      m.PublicKey,
+			SecretHint:     m.Hint,
+			Note:           note,
+		}, m.Hash)
+		if err != nil {
+			return err
+		}
+		// The public key and the note identify the key; the secret (and
+		// its hint) stay out of the record.
+		return s.record(ctx, tx, audit.Entry{
+			OrganizationID: k.OrganizationID,
+			ProjectID:      k.ProjectID,
+			Action:         audit.ActionAPIKeyCreate,
+			TargetKind:     "api_key",
+			TargetID:       k.ID.String(),
+			Details:        map[string]string{"public_key": k.PublicKey, "note": k.Note},
+		})
+	})
 	if err != nil {
 		return CreatedKey{}, err
 	}
 	return CreatedKey{Key: k, Secret: m.Secret}, nil
+}
+
+// record writes the audit event of an action in its transaction. A store
+// outage while recording is reported like any other outage.
+func (s *Service) record(ctx context.Context, tx pgx.Tx, e audit.Entry) error {
+	_, err := s.audit.Record(ctx, tx, e)
+	if errors.Is(err, audit.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // cleanName trims a display name and checks it is printable and not too long.

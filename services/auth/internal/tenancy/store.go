@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/agenttrace/agenttrace/services/auth/internal/apikey"
 )
@@ -41,4 +42,9 @@ type Store interface {
 	// TouchAPIKeys sets the last_used_at of each key to its time, never
 	// moving it back.
 	TouchAPIKeys(ctx context.Context, uses map[uuid.UUID]time.Time) error
+
+	// InTx runs fn in one transaction: what fn does through st, and what
+	// it writes through tx (the action's audit record), commits together,
+	// or not at all when fn returns an error, which InTx returns.
+	InTx(ctx context.Context, fn func(st Store, tx pgx.Tx) error) error
 }
