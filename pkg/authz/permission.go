@@ -1,0 +1,69 @@
+package authz
+
+import (
+	"slices"
+
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+)
+
+// Permission is what a method needs of its caller.
+type Permission string
+
+// Permissions. Public, Authenticated and Internal are about who the caller
+// is; the others are granted by roles and key scopes.
+const (
+	// Public methods need no credentials and get no principal.
+	Public Permission = "PUBLIC"
+	// Authenticated methods need a signed-in user, in any role or none.
+	Authenticated Permission = "AUTHENTICATED"
+	// Internal methods are for other AgentTrace services only.
+	Internal Permission = "INTERNAL"
+
+	TracesWrite    Permission = "TRACES_WRITE"
+	TracesRead     Permission = "TRACES_READ"
+	TracesDelete   Permission = "TRACES_DELETE"
+	ProjectsRead   Permission = "PROJECTS_READ"
+	ProjectsManage Permission = "PROJECTS_MANAGE"
+	KeysRead       Permission = "KEYS_READ"
+	KeysManage     Permission = "KEYS_MANAGE"
+	MembersRead    Permission = "MEMBERS_READ"
+	MembersManage  Permission = "MEMBERS_MANAGE"
+	AuditRead      Permission = "AUDIT_READ"
+)
+
+// rolePermissions is what each organization role (or project override)
+// grants. OWNER and ADMIN grant the same permissions: what only an owner may
+// do (touch other owners) is a rule of the organization service, which
+// knows whose membership a call changes.
+var rolePermissions = map[authv1.Role][]Permission{
+	authv1.Role_ROLE_OWNER: {TracesWrite, TracesRead, TracesDelete, ProjectsRead, ProjectsManage,
+		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead},
+	authv1.Role_ROLE_ADMIN: {TracesWrite, TracesRead, TracesDelete, ProjectsRead, ProjectsManage,
+		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead},
+	authv1.Role_ROLE_MEMBER: {TracesWrite, TracesRead, ProjectsRead, KeysRead, MembersRead},
+	authv1.Role_ROLE_VIEWER: {TracesRead, ProjectsRead, MembersRead},
+}
+
+// scopePermissions is what each API key scope grants. No scope grants
+// anything about members or organizations: those are for people.
+var scopePermissions = map[authv1.APIKeyScope][]Permission{
+	authv1.APIKeyScope_API_KEY_SCOPE_INGEST: {TracesWrite},
+	authv1.APIKeyScope_API_KEY_SCOPE_READ:   {TracesRead, ProjectsRead},
+	authv1.APIKeyScope_API_KEY_SCOPE_ADMIN: {TracesDelete, ProjectsManage, ProjectsRead,
+		KeysRead, KeysManage, AuditRead},
+}
+
+// RoleGrants reports whether role grants p.
+func RoleGrants(role authv1.Role, p Permission) bool {
+	return slices.Contains(rolePermissions[role], p)
+}
+
+// ScopesGrant reports whether any of scopes grants p.
+func ScopesGrant(scopes []authv1.APIKeyScope, p Permission) bool {
+	for _, s := range scopes {
+		if slices.Contains(scopePermissions[s], p) {
+			return true
+		}
+	}
+	return false
+}
