@@ -29,9 +29,9 @@ func orgRule(p Permission) Rule { return Rule{Permission: p, OrganizationScoped:
 // who may call it fails closed (and fails TestTableIsComplete).
 var table = map[string]Rule{
 	// Probes and reflection.
-	healthv1.Health_Check_FullMethodName: rule(Public),
-	healthv1.Health_List_FullMethodName:  rule(Public),
-	healthv1.Health_Watch_FullMethodName: rule(Public),
+	healthv1.Health_Check_FullMethodName:                                   rule(Public),
+	healthv1.Health_List_FullMethodName:                                    rule(Public),
+	healthv1.Health_Watch_FullMethodName:                                   rule(Public),
 	reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      rule(Public),
 	reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: rule(Public),
 
