@@ -11,9 +11,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/auditclient"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestapi"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/publisher"
@@ -57,7 +60,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	auditor, err := newAuditor(sh, cfg)
+	if err != nil {
+		return err
+	}
 	svc := ingestion.NewService(ingestion.Config{
+		Auditor:   auditor,
 		Publisher: pub,
 		Limits:    cfg.Limits(),
 		MaxBatch:  cfg.MaxBatch,
@@ -70,6 +78,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return declareStreams(ctx, sh.Log(), nc, js, cfg)
 	})
 	return sh.Run(ctx)
+}
+
+// newAuditor connects to auth's audit log with service tokens, or returns
+// nil (deletion disabled) when no JWT secret is configured.
+func newAuditor(sh *service.Shell, cfg Config) (ingestion.Auditor, error) {
+	if cfg.JWT.Secret.Value() == "" {
+		sh.Log().Warn("AGENTTRACE_JWT_SECRET is not set: DeleteTrace is disabled, as deletions could not be audited")
+		return nil, nil
+	}
+	ring, err := jwtkeys.NewRing(cfg.JWT)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := auditclient.Dial(cfg.Auth.Addr, ring)
+	if err != nil {
+		return nil, err
+	}
+	sh.OnClose("audit connection", func(context.Context) error { return conn.Close() })
+	return auditclient.New(authv1.NewAuditServiceClient(conn), cfg.AuditTimeout), nil
 }
 
 // declareStreams declares the streams, retrying until NATS answers, so that

@@ -62,6 +62,7 @@ func TestConfigValidate(t *testing.T) {
 		{"event", func(c *Config) { c.MaxEventBytes = 0 }, "INGEST_MAX_EVENT_BYTES"},
 		{"timeout", func(c *Config) { c.PublishTimeout = 0 }, "INGEST_PUBLISH_TIMEOUT"},
 		{"ttl", func(c *Config) { c.Auth.CacheTTL = -time.Second }, "AUTH_CACHE_TTL"},
+		{"audit timeout", func(c *Config) { c.AuditTimeout = 0 }, "INGEST_AUDIT_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +79,22 @@ func TestConfigValidate(t *testing.T) {
 				t.Error("Run accepted an invalid config")
 			}
 		})
+	}
+}
+
+func TestRunRejectsShortJWTSecret(t *testing.T) {
+	cfg := DefaultConfig()
+	if err := config.Load(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.DrainDelay, cfg.LogLevel = freeAddr(t), freeAddr(t), 0, "error"
+	cfg.URL = "nats://127.0.0.1:1"
+	cfg.JWT.Secret = "too-short"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := Run(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "AGENTTRACE_JWT_SECRET") || strings.Contains(err.Error(), "too-short") {
+		t.Errorf("Run = %v, want an error naming the variable but not its value", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/validation"
 )
@@ -20,6 +21,13 @@ type Config struct {
 
 	// Auth is how API keys are validated.
 	Auth authn.ClientConfig
+	// JWT signs the service tokens with which ingest records trace
+	// deletions in auth's audit log. Optional: without a secret ingest
+	// serves everything but DeleteTrace, which answers Unimplemented
+	// (a deletion that cannot be audited is never carried out).
+	JWT jwtkeys.Config
+	// AuditTimeout bounds the call to auth that records a deletion.
+	AuditTimeout time.Duration `env:"INGEST_AUDIT_TIMEOUT" envDefault:"5s"`
 	// MaxBatch is the most events one IngestBatch call may carry.
 	MaxBatch int `env:"INGEST_MAX_BATCH" envDefault:"1000"`
 	// MaxRequestBytes caps an encoded IngestBatch request (gRPC max receive
@@ -57,6 +65,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("AGENTTRACE_INGEST_MAX_EVENT_BYTES must be at least 1024, got %d", c.MaxEventBytes)
 	case c.PublishTimeout <= 0:
 		return fmt.Errorf("AGENTTRACE_INGEST_PUBLISH_TIMEOUT must be positive, got %v", c.PublishTimeout)
+	case c.AuditTimeout <= 0:
+		return fmt.Errorf("AGENTTRACE_INGEST_AUDIT_TIMEOUT must be positive, got %v", c.AuditTimeout)
 	case c.Auth.CacheTTL < 0:
 		return fmt.Errorf("AGENTTRACE_AUTH_CACHE_TTL must not be negative, got %v", c.Auth.CacheTTL)
 	}

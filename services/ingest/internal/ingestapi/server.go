@@ -18,6 +18,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/validation"
 )
 
 // retryDelay is suggested to clients (RetryInfo; the gateway's Retry-After)
@@ -66,14 +67,47 @@ func (s *Server) IngestBatch(ctx context.Context, req *ingestv1.IngestBatchReque
 	return resp, nil
 }
 
+// DeleteTrace audits the deletion and publishes it durably; the worker
+// carries it out shortly after. It answers Unavailable when either the audit
+// log or the stream cannot be reached (nothing is deleted then).
+func (s *Server) DeleteTrace(ctx context.Context, req *ingestv1.DeleteTraceRequest) (*ingestv1.DeleteTraceResponse, error) {
+	p, ok := authn.FromContext(ctx)
+	if !ok || p.ProjectID == "" {
+		s.log.ErrorContext(ctx, "delete call without an authenticated project")
+		return nil, status.Error(codes.Internal, "internal error")
+	}
+	ip, ua := origin(ctx)
+	err := s.svc.DeleteTrace(ctx, ingestion.DeleteRequest{
+		OrganizationID: p.OrganizationID,
+		ProjectID:      p.ProjectID,
+		TraceID:        req.GetTraceId(),
+		Actor:          actorOf(p),
+		ClientIP:       ip,
+		UserAgent:      ua,
+	})
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return &ingestv1.DeleteTraceResponse{}, nil
+}
+
 // toStatus maps domain errors to gRPC statuses; anything unexpected is
 // logged and answered as Internal without detail.
 func (s *Server) toStatus(ctx context.Context, err error) error {
+	var verr *validation.Error
 	switch {
 	case errors.Is(err, ingestion.ErrEmptyBatch), errors.Is(err, ingestion.ErrBatchTooLarge):
 		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
 			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "batch", Description: err.Error()}},
 		})
+	case errors.As(err, &verr) && errors.Is(err, ingestion.ErrInvalidTraceID):
+		return withDetails(codes.InvalidArgument, verr.Error(), &errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: verr.Field, Description: verr.Message}},
+		})
+	case errors.Is(err, ingestion.ErrDeletionDisabled):
+		return status.Error(codes.Unimplemented, "trace deletion is not enabled on this server")
+	case errors.Is(err, ingestion.ErrAuditUnavailable):
+		return withDetails(codes.Unavailable, "audit log unavailable, retry", &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
 	case errors.Is(err, ingestion.ErrUnavailable):
 		return withDetails(codes.Unavailable, "event stream unavailable, retry", &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

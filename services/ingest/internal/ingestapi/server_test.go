@@ -40,7 +40,7 @@ func (k keys) Validate(_ context.Context, c authn.Credentials) (authn.Principal,
 	if !ok {
 		return authn.Principal{}, authn.ErrInvalidKey
 	}
-	return authn.Principal{KeyID: "key-" + project, ProjectID: project}, nil
+	return authn.Principal{KeyID: "key-" + project, PublicKey: "pk-" + project, OrganizationID: "org-" + project, ProjectID: project}, nil
 }
 
 type harness struct {
@@ -54,6 +54,12 @@ const maxRequestBytes = 4 << 20
 // start serves ingest on a local port, publishing to natsURL under a fresh
 // namespace; with declare it declares (and later deletes) the streams.
 func start(t *testing.T, natsURL string, declare bool) *harness {
+	t.Helper()
+	return startWith(t, natsURL, declare, nil)
+}
+
+// startWith is start with an auditor for DeleteTrace (nil: deletion disabled).
+func startWith(t *testing.T, natsURL string, declare bool, auditor ingestion.Auditor) *harness {
 	t.Helper()
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -85,7 +91,7 @@ func start(t *testing.T, natsURL string, declare bool) *harness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	svc := ingestion.NewService(ingestion.Config{Publisher: pub, Limits: validation.DefaultLimits(), MaxBatch: 1000, Log: log})
+	svc := ingestion.NewService(ingestion.Config{Publisher: pub, Auditor: auditor, Limits: validation.DefaultLimits(), MaxBatch: 1000, Log: log})
 	v := keys{"sk-a": "proj-a", "sk-b": "proj-b"}
 	srv := grpc.NewServer(grpc.UnaryInterceptor(authn.UnaryServerInterceptor(v)), grpc.MaxRecvMsgSize(maxRequestBytes))
 	ingestv1.RegisterIngestServiceServer(srv, NewServer(svc, log))

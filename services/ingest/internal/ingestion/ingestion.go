@@ -42,7 +42,10 @@ type Config struct {
 	// MaxBatch is the largest number of events one call may carry.
 	MaxBatch int
 	Metrics  *Metrics
-	Log      *slog.Logger
+	// Auditor records trace deletions; without one DeleteTrace fails with
+	// ErrDeletionDisabled.
+	Auditor Auditor
+	Log     *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }

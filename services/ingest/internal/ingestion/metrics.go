@@ -18,6 +18,8 @@ const (
 	// outcomeUnavailable: valid, but the call failed because the stream did
 	// not acknowledge it; the client is expected to retry.
 	outcomeUnavailable = "unavailable"
+	// outcomeDisabled: a deletion refused because this server cannot audit.
+	outcomeDisabled = "disabled"
 )
 
 // Metrics are ingest's own Prometheus metrics.
@@ -25,6 +27,7 @@ type Metrics struct {
 	events  *prometheus.CounterVec
 	publish prometheus.Histogram
 	batches prometheus.Histogram
+	deletes *prometheus.CounterVec
 }
 
 // NewMetrics registers ingest's metrics on reg.
@@ -44,8 +47,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Events per IngestBatch call.",
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000},
 		}),
+		deletes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agenttrace_ingest_trace_deletions_total",
+			Help: "DeleteTrace calls with a valid trace id, by outcome (accepted, unavailable, disabled).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.publish, m.batches} {
+	for _, c := range []prometheus.Collector{m.events, m.publish, m.batches, m.deletes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register ingest metrics: %w", err)
 		}
@@ -57,6 +64,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}
 	}
 	m.events.WithLabelValues(typeLabel(-1), outcomeRejected)
+	for _, o := range []string{outcomeAccepted, outcomeUnavailable, outcomeDisabled} {
+		m.deletes.WithLabelValues(o)
+	}
 	return m, nil
 }
 
@@ -78,6 +88,12 @@ func (m *Metrics) count(events []*ingestv1.IngestEvent, errs []*validation.Error
 func (m *Metrics) publishDuration(d time.Duration) {
 	if m != nil {
 		m.publish.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) deletion(outcome string) {
+	if m != nil {
+		m.deletes.WithLabelValues(outcome).Inc()
 	}
 }
 

@@ -19,6 +19,7 @@ func FuzzValidate(f *testing.F) {
 		{Batch: []*ingestv1.IngestEvent{{Id: "x", Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_UPDATE, Observation: &ingestv1.ObservationBody{Id: "o", TraceId: "t"}}}},
 		{Batch: []*ingestv1.IngestEvent{{Id: "dup", Type: 1, Trace: &ingestv1.TraceBody{Id: "t"}}, {Id: "dup", Type: 1, Trace: &ingestv1.TraceBody{Id: "t"}}}},
 		{Batch: []*ingestv1.IngestEvent{{}}},
+		{Batch: []*ingestv1.IngestEvent{{Id: "d", Type: ingestv1.EventType_EVENT_TYPE_TRACE_DELETE, Trace: &ingestv1.TraceBody{Id: "t"}}}},
 	}
 	for _, s := range seeds {
 		b, err := proto.Marshal(s)
@@ -42,6 +43,9 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("%d results for %d events", len(errs), len(req.GetBatch()))
 		}
 		for i, ev := range req.GetBatch() {
+			if errs[i] == nil && ev.GetType() == ingestv1.EventType_EVENT_TYPE_TRACE_DELETE {
+				t.Fatalf("event %d: a client-sent TRACE_DELETE was accepted", i)
+			}
 			if errs[i] != nil {
 				if errs[i].Message == "" {
 					t.Fatalf("event %d: rejection without a message", i)

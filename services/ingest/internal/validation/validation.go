@@ -87,6 +87,14 @@ func WellFormedID(id string, lim Limits) bool {
 	return c.err == nil
 }
 
+// TraceID validates the id of a trace to delete, reporting the error on
+// field.
+func TraceID(field, id string, lim Limits) *Error {
+	c := &checker{lim: lim}
+	c.id(field, id, true)
+	return c.err
+}
+
 // bodyOf names the body an event type carries, "" for an unknown type.
 func bodyOf(t ingestv1.EventType) string {
 	switch t {
@@ -110,6 +118,11 @@ func (c *checker) bodies(ev *ingestv1.IngestEvent) {
 	switch {
 	case t == ingestv1.EventType_EVENT_TYPE_UNSPECIFIED:
 		c.fail("type", "required: one of TRACE_CREATE, TRACE_UPDATE, OBSERVATION_CREATE, OBSERVATION_UPDATE, SCORE_CREATE, SCORE_UPDATE (prefixed EVENT_TYPE_)")
+		return
+	case t == ingestv1.EventType_EVENT_TYPE_TRACE_DELETE:
+		// Deletions are audited; an event slipped into a batch would
+		// bypass the audit (and the permission DeleteTrace requires).
+		c.fail("type", "EVENT_TYPE_TRACE_DELETE is internal: delete a trace with DeleteTrace (DELETE /api/v1/traces/{trace_id})")
 		return
 	case want == "":
 		c.fail("type", "unknown event type %d", int32(t))

@@ -95,6 +95,12 @@ func TestEvent(t *testing.T) {
 
 		// type and bodies
 		{name: "type unspecified", event: with(traceEvent, func(e *ingestv1.IngestEvent) { e.Type = 0 }), field: "type", wantErr: true, msg: "required"},
+		{name: "trace delete is internal", event: func() *ingestv1.IngestEvent {
+			return &ingestv1.IngestEvent{Id: "d1", Type: ingestv1.EventType_EVENT_TYPE_TRACE_DELETE, Trace: &ingestv1.TraceBody{Id: "t1"}}
+		}, field: "type", wantErr: true, msg: "DeleteTrace"},
+		{name: "trace delete without body is internal too", event: func() *ingestv1.IngestEvent {
+			return &ingestv1.IngestEvent{Id: "d1", Type: ingestv1.EventType_EVENT_TYPE_TRACE_DELETE}
+		}, field: "type", wantErr: true, msg: "internal"},
 		{name: "type unknown", event: with(traceEvent, func(e *ingestv1.IngestEvent) { e.Type = 99 }), field: "type", wantErr: true, msg: "unknown event type 99"},
 		{name: "trace type without body", event: with(traceEvent, func(e *ingestv1.IngestEvent) { e.Trace = nil }), field: "trace", wantErr: true, msg: "required for EVENT_TYPE_TRACE_CREATE"},
 		{name: "trace type with observation body", event: with(traceEvent, func(e *ingestv1.IngestEvent) { e.Observation = observationEvent().Observation }), field: "observation", wantErr: true, msg: "must not be set"},
@@ -303,6 +309,30 @@ func TestErrorString(t *testing.T) {
 	}
 	if got := (&Error{Message: "event is empty"}).Error(); got != "event is empty" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestTraceID(t *testing.T) {
+	lim := DefaultLimits()
+	tests := []struct {
+		id  string
+		msg string // "" when valid
+	}{
+		{"trace-1", ""},
+		{"", "required"},
+		{"a\nb", "printable"},
+		{strings.Repeat("x", 257), "at most 256"},
+		{" x", "whitespace"},
+		{"\xff", "UTF-8"},
+	}
+	for _, tt := range tests {
+		err := TraceID("trace_id", tt.id, lim)
+		switch {
+		case tt.msg == "" && err != nil:
+			t.Errorf("TraceID(%q) = %v, want valid", tt.id, err)
+		case tt.msg != "" && (err == nil || err.Field != "trace_id" || !strings.Contains(err.Message, tt.msg)):
+			t.Errorf("TraceID(%q) = %v, want trace_id: ...%s...", tt.id, err, tt.msg)
+		}
 	}
 }
 
