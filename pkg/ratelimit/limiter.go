@@ -16,12 +16,13 @@ import (
 // Limiter makes rate limit decisions in Redis, falling back to in-process
 // limits while Redis is unavailable. It is safe for concurrent use.
 type Limiter struct {
-	cfg   Config
-	log   *slog.Logger
-	rdb   *redis.Client
-	gcra  *redis_rate.Limiter
-	local *localLimiters
-	m     *metrics
+	cfg    Config
+	limits Limits
+	log    *slog.Logger
+	rdb    *redis.Client
+	gcra   *redis_rate.Limiter
+	local  *localLimiters
+	m      *metrics
 
 	// skipUntil (unix nanoseconds) is when Redis is worth trying again
 	// after a failure; up is whether the last attempt succeeded, so that
@@ -50,17 +51,19 @@ func New(cfg Config, log *slog.Logger) (*Limiter, error) {
 		PoolTimeout:           cfg.RedisTimeout,
 		ContextTimeoutEnabled: true,
 		MaxRetries:            -1,
+		DialerRetries:         1,
 		// Maintenance notifications are a Redis Cloud feature; probing for
 		// them costs a round trip on every new connection.
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
 	l := &Limiter{
-		cfg:   cfg,
-		log:   log,
-		rdb:   rdb,
-		gcra:  redis_rate.NewLimiter(rdb),
-		local: newLocalLimiters(),
-		m:     newMetrics(),
+		cfg:    cfg,
+		limits: cfg.Limits(),
+		log:    log,
+		rdb:    rdb,
+		gcra:   redis_rate.NewLimiter(rdb),
+		local:  newLocalLimiters(),
+		m:      newMetrics(),
 	}
 	l.up.Store(true)
 	l.m.redisUp.Set(1)
