@@ -12,6 +12,7 @@
 package identity
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 )
@@ -126,3 +128,16 @@ func newToken(prefix string) (string, TokenHash, error) {
 	t := prefix + base64.RawURLEncoding.EncodeToString(b[:])
 	return t, HashToken(t), nil
 }
+
+// Signup is what a signup created: the user, their membership and, for an
+// invited user, the invitation they accepted.
+type Signup struct {
+	User       User
+	Membership Membership
+	Invitation *Invitation
+}
+
+// SignupHook runs inside a signup's transaction once its rows are written;
+// what it writes through tx (the audit record) commits with them, and an
+// error undoes the signup.
+type SignupHook func(ctx context.Context, tx pgx.Tx, s Signup) error

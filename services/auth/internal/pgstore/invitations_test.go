@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
@@ -158,7 +159,7 @@ func TestCreateInvitedUser(t *testing.T) {
 	_, hash := newInvitation(t, s, f.org.ID, email, now.Add(time.Hour))
 
 	// A wrong email creates nothing.
-	if _, _, _, err := s.CreateInvitedUser(ctx, identity.User{ID: newID(t), Email: "x" + email, PasswordHash: "h"}, hash, now); !errors.Is(err, identity.ErrInvitationForOther) {
+	if _, err := s.CreateInvitedUser(ctx, identity.User{ID: newID(t), Email: "x" + email, PasswordHash: "h"}, hash, now, nil); !errors.Is(err, identity.ErrInvitationForOther) {
 		t.Fatalf("wrong email: %v", err)
 	}
 	if _, err := s.GetUserByEmail(ctx, "x"+email); !errors.Is(err, tenancy.ErrNotFound) {
@@ -170,7 +171,7 @@ func TestCreateInvitedUser(t *testing.T) {
 	errs := make([]error, 3)
 	for i := range errs {
 		wg.Go(func() {
-			_, _, _, errs[i] = s.CreateInvitedUser(ctx, identity.User{ID: newID(t), Email: email, PasswordHash: "h"}, hash, now)
+			_, errs[i] = s.CreateInvitedUser(ctx, identity.User{ID: newID(t), Email: email, PasswordHash: "h"}, hash, now, nil)
 		})
 	}
 	wg.Wait()
@@ -196,10 +197,40 @@ func TestCreateInvitedUser(t *testing.T) {
 	// A valid invitation for a taken email: the signup is refused, the
 	// invitation stays open for the existing user to accept.
 	_, hash2 := newInvitation(t, s, newFixture(t, s).org.ID, email, now.Add(time.Hour))
-	if _, _, _, err := s.CreateInvitedUser(ctx, identity.User{ID: newID(t), Email: email, PasswordHash: "h"}, hash2, now); !errors.Is(err, pgstore.ErrEmailTaken) {
+	if _, err := s.CreateInvitedUser(ctx, identity.User{ID: newID(t), Email: email, PasswordHash: "h"}, hash2, now, nil); !errors.Is(err, pgstore.ErrEmailTaken) {
 		t.Fatalf("taken email: %v", err)
 	}
 	if inv, _ := s.GetInvitationByTokenHash(ctx, hash2); inv.AcceptedAt != nil {
 		t.Fatal("invitation consumed by a refused signup")
+	}
+}
+
+func TestCreateInvitedUserHook(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	f := newFixture(t, s)
+	now := time.Now()
+	email := "hooked-" + newID(t).String() + "@example.com"
+	_, hash := newInvitation(t, s, f.org.ID, email, now.Add(time.Hour))
+	u := identity.User{ID: newID(t), Email: email, PasswordHash: "h"}
+
+	// A failing hook undoes everything: no user, the invitation still open.
+	boom := errors.New("audit failed")
+	if _, err := s.CreateInvitedUser(ctx, u, hash, now, func(context.Context, pgx.Tx, identity.Signup) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("failing hook: %v", err)
+	}
+	if _, err := s.GetUser(ctx, u.ID); !errors.Is(err, tenancy.ErrNotFound) {
+		t.Fatalf("user kept after failed hook: %v", err)
+	}
+	var seen identity.Signup
+	got, err := s.CreateInvitedUser(ctx, u, hash, now, func(_ context.Context, _ pgx.Tx, su identity.Signup) error {
+		seen = su
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen.User.ID != u.ID || seen.Invitation == nil || seen.Invitation.AcceptedAt == nil || got.Membership != seen.Membership {
+		t.Fatalf("hook saw %+v, call returned %+v", seen, got)
 	}
 }

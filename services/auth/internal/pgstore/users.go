@@ -3,8 +3,8 @@ package pgstore
 // Users and the two ways a user comes to be:
 //
 //	CreateUser(ctx, u identity.User) (identity.User, error)
-//	CreateFirstUser(ctx, u identity.User, org tenancy.Organization) (identity.User, identity.Membership, error)
-//	CreateInvitedUser(ctx, u identity.User, hash identity.TokenHash, at time.Time) (identity.User, identity.Invitation, identity.Membership, error)
+//	CreateFirstUser(ctx, u identity.User, org tenancy.Organization, hook identity.SignupHook) (identity.Signup, error)
+//	CreateInvitedUser(ctx, u identity.User, hash identity.TokenHash, at time.Time, hook identity.SignupHook) (identity.Signup, error)
 //	GetUser(ctx, id uuid.UUID) (identity.User, error)
 //	GetUserByEmail(ctx, email string) (identity.User, error)
 //	CountUsers(ctx) (int64, error)
@@ -66,16 +66,17 @@ const firstUserLock = `LOCK TABLE users IN EXCLUSIVE MODE`
 // there is no user yet: otherwise identity.ErrInvitationRequired. Two
 // concurrent calls create exactly one user and one organization.
 // ErrAlreadyExists when the organization name is taken (an organization made
-// by `agenttrace-auth bootstrap` may predate every user).
-func (s *Store) CreateFirstUser(ctx context.Context, u identity.User, org tenancy.Organization) (identity.User, identity.Membership, error) {
+// by `agenttrace-auth bootstrap` may predate every user). hook, when not
+// nil, runs last inside the transaction (to write the audit record).
+func (s *Store) CreateFirstUser(ctx context.Context, u identity.User, org tenancy.Organization, hook identity.SignupHook) (identity.Signup, error) {
 	// Cheap refusal without the table lock for the common case, an
 	// installation that has users.
 	if n, err := s.CountUsers(ctx); err != nil {
-		return identity.User{}, identity.Membership{}, err
+		return identity.Signup{}, err
 	} else if n > 0 {
-		return identity.User{}, identity.Membership{}, identity.ErrInvitationRequired
+		return identity.Signup{}, identity.ErrInvitationRequired
 	}
-	var m identity.Membership
+	var out identity.Signup
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, firstUserLock); err != nil {
 			return wrap(err, "lock users")
@@ -96,13 +97,24 @@ func (s *Store) CreateFirstUser(ctx context.Context, u identity.User, org tenanc
 		if org, err = insertOrganization(ctx, tx, org); err != nil {
 			return err
 		}
-		m, err = insertMembership(ctx, tx, identity.Membership{OrganizationID: org.ID, UserID: u.ID, Role: authv1.Role_ROLE_OWNER})
-		return err
+		m, err := insertMembership(ctx, tx, identity.Membership{OrganizationID: org.ID, UserID: u.ID, Role: authv1.Role_ROLE_OWNER})
+		if err != nil {
+			return err
+		}
+		out = identity.Signup{User: u, Membership: m}
+		return runHook(ctx, tx, hook, out)
 	})
 	if err != nil {
-		return identity.User{}, identity.Membership{}, wrap(err, "create first user")
+		return identity.Signup{}, wrap(err, "create first user")
 	}
-	return u, m, nil
+	return out, nil
+}
+
+func runHook(ctx context.Context, tx pgx.Tx, hook identity.SignupHook, s identity.Signup) error {
+	if hook == nil {
+		return nil
+	}
+	return hook(ctx, tx, s)
 }
 
 // CreateInvitedUser creates u and accepts the invitation with that token
@@ -110,9 +122,9 @@ func (s *Store) CreateFirstUser(ctx context.Context, u identity.User, org tenanc
 // invitation's membership, or nothing changed. The invitation is checked
 // (identity.CheckInvitation) against u.Email before the user is inserted, so
 // an unusable invitation is reported as such even when the email is taken.
-func (s *Store) CreateInvitedUser(ctx context.Context, u identity.User, hash identity.TokenHash, at time.Time) (identity.User, identity.Invitation, identity.Membership, error) {
-	var inv identity.Invitation
-	var m identity.Membership
+// hook, when not nil, runs last inside the transaction.
+func (s *Store) CreateInvitedUser(ctx context.Context, u identity.User, hash identity.TokenHash, at time.Time, hook identity.SignupHook) (identity.Signup, error) {
+	var out identity.Signup
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		locked, err := invitationByHash(ctx, tx, hash, "FOR UPDATE")
 		switch {
@@ -127,13 +139,17 @@ func (s *Store) CreateInvitedUser(ctx context.Context, u identity.User, hash ide
 		if u, err = insertUser(ctx, tx, u); err != nil {
 			return err
 		}
-		inv, m, err = acceptInvitation(ctx, tx, hash, u.ID, u.Email, at)
-		return err
+		inv, m, err := acceptInvitation(ctx, tx, hash, u.ID, u.Email, at)
+		if err != nil {
+			return err
+		}
+		out = identity.Signup{User: u, Membership: m, Invitation: &inv}
+		return runHook(ctx, tx, hook, out)
 	})
 	if err != nil {
-		return identity.User{}, identity.Invitation{}, identity.Membership{}, wrap(err, "create invited user")
+		return identity.Signup{}, wrap(err, "create invited user")
 	}
-	return u, inv, m, nil
+	return out, nil
 }
 
 // GetUser returns the user with id, or ErrNotFound.

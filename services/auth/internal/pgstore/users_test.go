@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
@@ -97,7 +98,7 @@ func TestCreateFirstUserConcurrently(t *testing.T) {
 		wg.Go(func() {
 			u := identity.User{ID: newID(t), Email: "first-" + uuid.NewString() + "@example.com", PasswordHash: "h"}
 			org := tenancy.Organization{ID: newID(t), Name: "org-" + uuid.NewString()}
-			_, _, errs[i] = s.CreateFirstUser(ctx, u, org)
+			_, errs[i] = s.CreateFirstUser(ctx, u, org, nil)
 		})
 	}
 	wg.Wait()
@@ -130,21 +131,24 @@ func TestCreateFirstUserMakesOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := identity.User{ID: newID(t), Email: "Owner@Example.com", PasswordHash: "h"}
-	if _, _, err := s.CreateFirstUser(ctx, u, tenancy.Organization{ID: newID(t), Name: taken.Name}); !errors.Is(err, tenancy.ErrAlreadyExists) {
+	if _, err := s.CreateFirstUser(ctx, u, tenancy.Organization{ID: newID(t), Name: taken.Name}, nil); !errors.Is(err, tenancy.ErrAlreadyExists) {
 		t.Fatalf("taken org name: %v", err)
 	}
 	if n, _ := s.CountUsers(ctx); n != 0 {
 		t.Fatal("the user of a failed first signup was kept")
 	}
-	got, m, err := s.CreateFirstUser(ctx, u, tenancy.Organization{ID: newID(t), Name: "acme"})
-	if err != nil {
-		t.Fatal(err)
+	var hooked bool
+	su, err := s.CreateFirstUser(ctx, u, tenancy.Organization{ID: newID(t), Name: "acme"},
+		func(context.Context, pgx.Tx, identity.Signup) error { hooked = true; return nil })
+	if err != nil || !hooked {
+		t.Fatal(err, hooked)
 	}
+	got, m := su.User, su.Membership
 	if got.Email != "owner@example.com" || m.UserID != got.ID || m.Role != authv1.Role_ROLE_OWNER || m.OrganizationName != "acme" {
 		t.Fatalf("first user %+v, membership %+v", got, m)
 	}
 	second := identity.User{ID: newID(t), Email: "second@example.com", PasswordHash: "h"}
-	if _, _, err := s.CreateFirstUser(ctx, second, tenancy.Organization{ID: newID(t), Name: "other"}); !errors.Is(err, identity.ErrInvitationRequired) {
+	if _, err := s.CreateFirstUser(ctx, second, tenancy.Organization{ID: newID(t), Name: "other"}, nil); !errors.Is(err, identity.ErrInvitationRequired) {
 		t.Fatalf("second first user: %v", err)
 	}
 }
