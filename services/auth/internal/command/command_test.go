@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/secretbox"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgtest"
@@ -174,6 +176,34 @@ func TestBadConfig(t *testing.T) {
 	}
 }
 
+// TestServeNeedsEncryptionKey: without the key (or with a malformed one)
+// serve refuses to start, naming the setting and never echoing the value.
+func TestServeNeedsEncryptionKey(t *testing.T) {
+	tests := []struct {
+		name, key string
+		want      error
+	}{
+		{"missing", "", secretbox.ErrNoKey},
+		{"malformed", "not-a-key-shh-secret", secretbox.ErrInvalidKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("AGENTTRACE_ENCRYPTION_KEY", tt.key)
+			cfg, err := LoadConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = newShell(context.Background(), cfg)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), "AGENTTRACE_ENCRYPTION_KEY") {
+				t.Fatalf("newShell = %v, want %v naming AGENTTRACE_ENCRYPTION_KEY", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "shh-secret") {
+				t.Fatalf("the key was echoed: %v", err)
+			}
+		})
+	}
+}
+
 // TestServe runs the real wiring: it serves, authenticates with a
 // bootstrapped key, reports ready, and shuts down cleanly.
 func TestServe(t *testing.T) {
@@ -191,6 +221,7 @@ func TestServe(t *testing.T) {
 	t.Setenv("AGENTTRACE_ADMIN_ADDR", "127.0.0.1:0")
 	t.Setenv("AGENTTRACE_DRAIN_DELAY", "0s")
 	t.Setenv("AGENTTRACE_LOG_LEVEL", "error")
+	t.Setenv("AGENTTRACE_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
 	cfg, err := LoadConfig()
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,21 @@ package command
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/secretbox"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
+	"github.com/agenttrace/agenttrace/services/auth/internal/auditapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/lastused"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 	"github.com/agenttrace/agenttrace/services/auth/internal/revocation"
+	"github.com/agenttrace/agenttrace/services/auth/internal/settings"
+	"github.com/agenttrace/agenttrace/services/auth/internal/settingsapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
@@ -37,6 +42,13 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 		}
 	}()
 
+	// Checked first: without the key, stored secrets can be neither
+	// written nor read, so the service must not start.
+	box, err := secretbox.New(cfg.Encryption)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+
 	pool, err := pgstore.Open(ctx, cfg.Postgres)
 	if err != nil {
 		return nil, err
@@ -59,7 +71,8 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	// announcer reaches the cache through a closure, set just below.
 	var cache *authn.Cache
 	announcer := revocation.NewAnnouncer(nc, func(publicKey string) { cache.Evict(publicKey) })
-	recorder := audit.NewRecorder(audit.Config{Store: pgstore.NewAuditStore(pool)})
+	auditStore := pgstore.NewAuditStore(pool)
+	recorder := audit.NewRecorder(audit.Config{Store: auditStore})
 	svc := tenancy.NewService(tenancy.Config{Store: store, Usage: tracker, Announcer: announcer, Audit: recorder})
 	cache = authn.NewCache(svc, cfg.AuthCacheTTL)
 	if _, err := authn.SubscribeRevocations(nc, cache); err != nil {
@@ -72,6 +85,9 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 		return nil, err
 	}
 	authv1.RegisterAuthServiceServer(sh.GRPC(), grpcapi.New(svc, sh.Log()))
+	settingsSvc := settings.NewService(settings.Config{Store: pgstore.NewSettingsStore(pool), Box: box, Audit: recorder})
+	authv1.RegisterSettingsServiceServer(sh.GRPC(), settingsapi.New(settingsSvc, sh.Log()))
+	authv1.RegisterAuditServiceServer(sh.GRPC(), auditapi.New(audit.NewLister(auditStore), recorder, sh.Log()))
 	sh.AddCheck("postgres", store.Ping)
 	sh.Go("api-key-last-used", tracker.Run)
 	// Closers run in reverse: NATS first, then the pool, after the last-use
