@@ -14,6 +14,7 @@ import (
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
+	"github.com/agenttrace/agenttrace/pkg/ratelimit"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/auditclient"
@@ -33,15 +34,26 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	sh, err := service.New(ctx, "ingest", cfg.Base,
-		auth.Interceptors(),
-		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
-	)
+	limiter, err := ratelimit.New(cfg.RateLimit, nil)
 	if err != nil {
 		auth.Close(ctx)
 		return err
 	}
+	sh, err := service.New(ctx, "ingest", cfg.Base,
+		auth.Interceptors(),
+		limiter.Interceptors(), // after auth: limits are per caller
+		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
+	)
+	if err != nil {
+		auth.Close(ctx)
+		limiter.Close(ctx)
+		return err
+	}
 	sh.OnClose("auth connection", auth.Close)
+	sh.OnClose("rate limiter", limiter.Close)
+	if err := sh.Registry().Register(limiter); err != nil {
+		return err
+	}
 
 	nc, js, err := stream.Connect(ctx, cfg.Config, "ingest")
 	if err != nil {

@@ -144,6 +144,7 @@ func runService(t *testing.T, natsURL string) (ingestv1.IngestServiceClient, str
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Auth.Addr = freeAddr(t), freeAddr(t), authLis.Addr().String()
 	cfg.DrainDelay, cfg.LogLevel = 0, "error"
 	cfg.URL, cfg.Namespace = natsURL, "apptest_"+hex.EncodeToString(b[:])
+	cfg.RateLimit.KeyPrefix = cfg.Namespace + ":"
 	cfg.PublishTimeout = 2 * time.Second
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -237,12 +238,17 @@ func TestRunIntegration(t *testing.T) {
 	t.Cleanup(func() { deleteStreams(t, cfg.Config) })
 
 	waitFor(t, func() bool { code, _ := get(admin + "/ready"); return code == http.StatusOK })
-	resp, err := client.IngestBatch(authed(t), oneSpan())
+	var hdr metadata.MD
+	resp, err := client.IngestBatch(authed(t), oneSpan(), grpc.Header(&hdr))
 	if err != nil || resp.GetAccepted() != 1 {
 		t.Fatalf("IngestBatch = %v, %v", resp, err)
 	}
+	if got := hdr.Get("x-ratelimit-remaining"); len(got) != 1 {
+		t.Errorf("x-ratelimit-remaining = %v, want the rate limit after authentication", got)
+	}
 	_, metrics := get(admin + "/metrics")
 	for _, want := range []string{
+		`agenttrace_ratelimit_decisions_total{class="ingest",outcome="allowed"} 1`,
 		`agenttrace_ingest_events_total{outcome="accepted",type="trace_create"} 1`,
 		"agenttrace_ingest_publish_duration_seconds_count 1",
 		"agenttrace_ingest_batch_events_count 1",

@@ -10,6 +10,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
+	"github.com/agenttrace/agenttrace/pkg/ratelimit"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/validation"
 )
@@ -21,6 +22,8 @@ type Config struct {
 
 	// Auth is how API keys are validated.
 	Auth authn.ClientConfig
+	// RateLimit limits calls per project and per key (in Redis).
+	RateLimit ratelimit.Config
 	// JWT signs the service tokens with which ingest records trace
 	// deletions in auth's audit log. Optional: without a secret ingest
 	// serves everything but DeleteTrace, which answers Unimplemented
