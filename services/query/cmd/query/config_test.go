@@ -19,11 +19,12 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("AGENTTRACE_GRPC_ADDR", "127.0.0.1:1")
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "3s")
 	t.Setenv("AGENTTRACE_CLICKHOUSE_DATABASE", "elsewhere")
+	t.Setenv("AGENTTRACE_RATELIMIT_QUERY_KEY_RATE", "7")
 	cfg, err := loadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GRPCAddr != "127.0.0.1:1" || cfg.Auth.CacheTTL != 3*time.Second || cfg.ClickHouse.Database != "elsewhere" {
+	if cfg.GRPCAddr != "127.0.0.1:1" || cfg.Auth.CacheTTL != 3*time.Second || cfg.ClickHouse.Database != "elsewhere" || cfg.RateLimit.QueryKeyRate != 7 {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "soon")

@@ -8,6 +8,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/ratelimit"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
@@ -23,6 +24,8 @@ type Config struct {
 	NATS stream.Config
 	// Auth is how API keys are validated.
 	Auth authn.ClientConfig
+	// RateLimit limits calls per project and per key (in Redis).
+	RateLimit ratelimit.Config
 }
 
 func loadConfig() (Config, error) {
@@ -46,12 +49,23 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	sh, err := service.New(ctx, "query", cfg.Base, auth.Interceptors())
+	limiter, err := ratelimit.New(cfg.RateLimit, nil)
 	if err != nil {
 		auth.Close(ctx)
 		return err
 	}
+	// The limiter runs after auth: limits are per caller.
+	sh, err := service.New(ctx, "query", cfg.Base, auth.Interceptors(), limiter.Interceptors())
+	if err != nil {
+		auth.Close(ctx)
+		limiter.Close(ctx)
+		return err
+	}
 	sh.OnClose("auth client", auth.Close)
+	sh.OnClose("rate limiter", limiter.Close)
+	if err := sh.Registry().Register(limiter); err != nil {
+		return err
+	}
 
 	nc, _, err := stream.Connect(ctx, cfg.NATS, "query")
 	if err != nil {
