@@ -1,12 +1,14 @@
 // Package chstore writes event rows to ClickHouse: one explicit-column batch
 // insert per table per flush, over the native protocol (the one both
-// ClickHouse 18.16 and current releases speak).
+// ClickHouse 18.16 and current releases speak). It also deletes: whole
+// traces on request and rows past a project's retention, with mutations.
 package chstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -19,8 +21,21 @@ import (
 
 // Metrics are the writer's Prometheus instruments.
 type Metrics struct {
-	rowsWritten *prometheus.CounterVec
-	errors      *prometheus.CounterVec
+	rowsWritten   *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	deletedTraces *prometheus.CounterVec
+}
+
+// Reasons for deleting traces, the "reason" label of
+// agenttrace_worker_deleted_traces_total.
+const (
+	reasonRequest   = "request"   // DeleteTrace
+	reasonRetention = "retention" // the retention job
+)
+
+// RetentionDeletions is the counter of traces deleted by retention.
+func (m *Metrics) RetentionDeletions() prometheus.Counter {
+	return m.deletedTraces.WithLabelValues(reasonRetention)
 }
 
 // NewMetrics creates the instruments and registers them on reg.
@@ -34,29 +49,53 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "agenttrace_clickhouse_insert_errors_total",
 			Help: "Failed ClickHouse batch inserts, by table.",
 		}, []string{"table"}),
+		deletedTraces: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agenttrace_worker_deleted_traces_total",
+			Help: "Traces deleted, by reason (request, retention). Approximate: a retention deletion counts every trace it removes rows of, a request deletion every trace it names.",
+		}, []string{"reason"}),
 	}
+	m.deletedTraces.WithLabelValues(reasonRequest)
+	m.deletedTraces.WithLabelValues(reasonRetention)
 	for _, table := range []string{traces.name, observations.name, scores.name} {
 		m.rowsWritten.WithLabelValues(table)
 		m.errors.WithLabelValues(table)
 	}
-	reg.MustRegister(m.rowsWritten, m.errors)
+	reg.MustRegister(m.rowsWritten, m.errors, m.deletedTraces)
 	return m
 }
 
-// Writer implements eventrows.Writer over a ClickHouse connection.
+// Writer implements eventrows.Writer and the retention store over a
+// ClickHouse connection.
 type Writer struct {
-	conn    driver.Conn
-	now     func() time.Time
-	metrics *Metrics
+	conn         driver.Conn
+	now          func() time.Time
+	metrics      *Metrics
+	log          *slog.Logger
+	mutationWait time.Duration
 }
 
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithMutationWait bounds how long a deletion waits for its mutations to
+// complete (0: not at all); see awaitMutations.
+func WithMutationWait(d time.Duration) Option { return func(w *Writer) { w.mutationWait = d } }
+
+// WithLogger logs to log (deletion progress only).
+func WithLogger(log *slog.Logger) Option { return func(w *Writer) { w.log = log } }
+
 // NewWriter returns a writer on conn.
-func NewWriter(conn driver.Conn, m *Metrics) *Writer {
-	return &Writer{conn: conn, now: time.Now, metrics: m}
+func NewWriter(conn driver.Conn, m *Metrics, opts ...Option) *Writer {
+	w := &Writer{conn: conn, now: time.Now, metrics: m, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
 }
 
 // Write inserts the rows of b, one batch per non-empty table, all stamped
-// with the same ingested_at.
+// with the same ingested_at, then deletes b's deleted traces, so that the
+// rows buffered before a deletion are deleted with the rest.
 func (w *Writer) Write(ctx context.Context, b eventrows.Batch) error {
 	ingestedAt := uint64(w.now().UnixNano())
 	if err := insert(ctx, w, traces, b.Traces, ingestedAt); err != nil {
@@ -65,7 +104,10 @@ func (w *Writer) Write(ctx context.Context, b eventrows.Batch) error {
 	if err := insert(ctx, w, observations, b.Observations, ingestedAt); err != nil {
 		return err
 	}
-	return insert(ctx, w, scores, b.Scores, ingestedAt)
+	if err := insert(ctx, w, scores, b.Scores, ingestedAt); err != nil {
+		return err
+	}
+	return w.deleteTraces(ctx, b.Deletions)
 }
 
 func insert[R any](ctx context.Context, w *Writer, t table[R], rows []R, ingestedAt uint64) error {

@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
+	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
 )
 
 // Usage is printed for unknown commands.
@@ -36,6 +39,15 @@ type Config struct {
 	// Auth is how API keys are validated on the worker's gRPC server.
 	Auth   authn.ClientConfig
 	Worker consumer.Config
+	// Retention schedules the retention job.
+	Retention retention.Config
+	// JWT signs the service tokens with which the retention job calls auth.
+	// Required by serve while retention is enabled.
+	JWT jwtkeys.Config
+	// MutationWait bounds how long a deletion (request or retention) waits
+	// for ClickHouse to finish applying it before the worker moves on; the
+	// deletion completes in the background regardless. 0: do not wait.
+	MutationWait time.Duration `env:"WORKER_MUTATION_WAIT" envDefault:"10s"`
 }
 
 // LoadConfig reads the environment over the worker's defaults.
@@ -44,10 +56,19 @@ func LoadConfig() (Config, error) {
 	if err := config.Load(&cfg); err != nil {
 		return Config{}, err
 	}
-	if err := cfg.Worker.Validate(); err != nil {
+	if err := errors.Join(cfg.Worker.Validate(), cfg.Retention.Validate(), cfg.validateMutationWait()); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil
+}
+
+// validateMutationWait keeps the wait inside the consumer's ack wait, so
+// that waiting never causes a redelivery.
+func (c Config) validateMutationWait() error {
+	if c.MutationWait < 0 || c.MutationWait >= c.Worker.AckWait/2 {
+		return fmt.Errorf("WORKER_MUTATION_WAIT must be between 0 and half of WORKER_ACK_WAIT (%s), got %s", c.Worker.AckWait, c.MutationWait)
+	}
+	return nil
 }
 
 // App runs commands, writing their output to Stdout.

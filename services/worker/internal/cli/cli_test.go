@@ -43,7 +43,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.GRPCAddr != ":9084" || cfg.AdminAddr != ":9184" || cfg.Auth.Addr != "127.0.0.1:9083" ||
 		cfg.Auth.CacheTTL != 10*time.Second || cfg.Stream.Namespace != "agenttrace" || cfg.ClickHouse.Database != "agenttrace" ||
 		w.Durable != "worker" || w.FetchBatch != 256 || w.FlushRows != 20000 || w.FlushInterval != 200*time.Millisecond ||
-		w.MaxDeliver != 5 || w.AckWait != time.Minute {
+		w.MaxDeliver != 5 || w.AckWait != time.Minute || cfg.Retention.Interval != time.Hour || cfg.MutationWait != 10*time.Second {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	t.Setenv("AGENTTRACE_WORKER_FLUSH_ROWS", "7")
@@ -55,12 +55,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 func TestLoadConfigRejectsBadSettings(t *testing.T) {
 	for name, value := range map[string]string{
-		"AGENTTRACE_WORKER_FLUSH_ROWS":     "0",
-		"AGENTTRACE_WORKER_MAX_DELIVER":    "-1",
-		"AGENTTRACE_WORKER_FLUSH_INTERVAL": "0s",
-		"AGENTTRACE_WORKER_ACK_WAIT":       "100ms",
-		"AGENTTRACE_WORKER_RETRY_BACKOFF":  "-1s",
-		"AGENTTRACE_WORKER_FETCH_BATCH":    "many",
+		"AGENTTRACE_WORKER_FLUSH_ROWS":         "0",
+		"AGENTTRACE_WORKER_MAX_DELIVER":        "-1",
+		"AGENTTRACE_WORKER_FLUSH_INTERVAL":     "0s",
+		"AGENTTRACE_WORKER_ACK_WAIT":           "100ms",
+		"AGENTTRACE_WORKER_RETRY_BACKOFF":      "-1s",
+		"AGENTTRACE_WORKER_FETCH_BATCH":        "many",
+		"AGENTTRACE_WORKER_RETENTION_INTERVAL": "-1h",
+		"AGENTTRACE_WORKER_MUTATION_WAIT":      "-1s",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
@@ -71,6 +73,30 @@ func TestLoadConfigRejectsBadSettings(t *testing.T) {
 				t.Errorf("command ran with %s=%q", name, value)
 			}
 		})
+	}
+}
+
+func TestLoadConfigRejectsMutationWaitBeyondAckWait(t *testing.T) {
+	t.Setenv("AGENTTRACE_WORKER_MUTATION_WAIT", "30s") // the ack wait is 60s
+	if _, err := cli.LoadConfig(); err == nil || !strings.Contains(err.Error(), "WORKER_MUTATION_WAIT") {
+		t.Errorf("LoadConfig = %v, want an error naming WORKER_MUTATION_WAIT", err)
+	}
+}
+
+// TestServeNeedsJWTSecretForRetention: retention on (the default) without a
+// usable secret refuses to start, naming the variable but not its value;
+// the other commands do not need it.
+func TestServeNeedsJWTSecretForRetention(t *testing.T) {
+	for _, secret := range []string{"", "short-secret"} {
+		t.Setenv("AGENTTRACE_JWT_SECRET", secret)
+		_, err := run(t, "serve")
+		if err == nil || !strings.Contains(err.Error(), "AGENTTRACE_JWT_SECRET") || !strings.Contains(err.Error(), "RETENTION_INTERVAL=0") ||
+			(secret != "" && strings.Contains(err.Error(), secret)) {
+			t.Errorf("serve with JWT secret %q = %v", secret, err)
+		}
+	}
+	if _, err := run(t, "dlq", "replay", "abc"); !errors.Is(err, cli.ErrUsage) {
+		t.Errorf("dlq without a JWT secret = %v, want only the usage error", err)
 	}
 }
 
@@ -179,6 +205,8 @@ func TestServeDeadLetterReplayRoundTrip(t *testing.T) {
 		"AGENTTRACE_WORKER_FLUSH_INTERVAL": "20ms",
 		"AGENTTRACE_WORKER_FETCH_WAIT":     "200ms",
 		"AGENTTRACE_WORKER_RETRY_BACKOFF":  "50ms",
+		// Retention has its own test (package retention); no secret here.
+		"AGENTTRACE_WORKER_RETENTION_INTERVAL": "0",
 	} {
 		t.Setenv(k, v)
 	}

@@ -5,23 +5,39 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/worker/internal/authclient"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
+	"github.com/agenttrace/agenttrace/services/worker/internal/lease"
+	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
 )
 
 func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 {
 		return usageError("serve takes no arguments")
+	}
+	// Checked before anything starts: a worker that would silently not
+	// enforce retention is worse than one that refuses to start.
+	var ring *jwtkeys.Ring
+	if cfg.Retention.Enabled() {
+		r, err := jwtkeys.NewRing(cfg.JWT)
+		if err != nil {
+			return fmt.Errorf("%w (the retention job calls auth with service tokens; set AGENTTRACE_WORKER_RETENTION_INTERVAL=0 to disable it)", err)
+		}
+		ring = r
 	}
 	auth, err := authn.NewClient(cfg.Auth)
 	if err != nil {
@@ -74,7 +90,7 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 			Log:         log,
 			JS:          js,
 			Stream:      cfg.Stream,
-			Writer:      chstore.NewWriter(conn, writerMetrics),
+			Writer:      chstore.NewWriter(conn, writerMetrics, chstore.WithMutationWait(cfg.MutationWait), chstore.WithLogger(log)),
 			DeadLetters: deadletter.New(js, cfg.Stream),
 			Metrics:     consumerMetrics,
 		}, cfg.Worker)
@@ -84,7 +100,68 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		log.InfoContext(ctx, "consuming events", "stream", cfg.Stream.EventsStream(), "consumer", cfg.Worker.Durable)
 		return c.Run(ctx)
 	})
+	if ring != nil {
+		if err := a.serveRetention(sh, cfg, ring, js, writerMetrics); err != nil {
+			return err
+		}
+	} else {
+		log.Warn("retention job disabled (AGENTTRACE_WORKER_RETENTION_INTERVAL=0): project retention periods are not enforced")
+	}
 	return sh.Run(ctx)
+}
+
+// authCallTimeout bounds each call the retention job makes to auth.
+const authCallTimeout = 10 * time.Second
+
+// serveRetention runs the retention job on its own ClickHouse connection,
+// so an hourly job never competes with the consumer's pool.
+func (a *App) serveRetention(sh *service.Shell, cfg Config, ring *jwtkeys.Ring, js jetstream.JetStream, wm *chstore.Metrics) error {
+	log := sh.Log()
+	authConn, err := authclient.Dial(cfg.Auth.Addr, ring)
+	if err != nil {
+		return err
+	}
+	sh.OnClose("auth connection (retention)", func(context.Context) error { return authConn.Close() })
+	// The lease expires a little before the next tick, so the replica that
+	// ran last can run again on time; other replicas skip the interval.
+	lse, err := lease.New(js, lease.Config{
+		Bucket:   lease.BucketName(cfg.Stream),
+		Key:      "retention",
+		TTL:      cfg.Retention.Interval * 9 / 10,
+		Replicas: cfg.Stream.Replicas,
+		Holder:   hostname(),
+	})
+	if err != nil {
+		return err
+	}
+	metrics := retention.NewMetrics(sh.Registry(), wm.RetentionDeletions())
+	sh.Go("retention", func(ctx context.Context) error {
+		conn, err := openClickHouse(ctx, log, cfg.ClickHouse)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		client := authclient.New(authConn, authCallTimeout)
+		job := retention.New(retention.Deps{
+			Log:      log,
+			Policies: client,
+			Auditor:  client,
+			Store:    chstore.NewWriter(conn, wm, chstore.WithMutationWait(cfg.MutationWait), chstore.WithLogger(log)),
+			Lease:    lse,
+			Metrics:  metrics,
+		}, cfg.Retention)
+		log.InfoContext(ctx, "retention job scheduled", "interval", cfg.Retention.Interval)
+		return job.Run(ctx)
+	})
+	return nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "worker"
+	}
+	return h
 }
 
 // openClickHouse connects, retrying until ClickHouse answers or ctx ends, so

@@ -172,6 +172,12 @@ func (c *Consumer) add(ctx context.Context, m jetstream.Msg, buf *buffer) {
 		return
 	}
 	p.rows = decoded.Rows
+	// A deletion removes the rows stored before it, those buffered with it
+	// included; rows that arrive after it must survive it, so they wait for
+	// the deletions buffered so far to be carried out.
+	if len(buf.rows.Deletions) > 0 && p.rows.Rows() > 0 {
+		c.flush(ctx, buf)
+	}
 	buf.add(p, c.cfg.FlushInterval)
 }
 

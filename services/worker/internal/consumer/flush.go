@@ -41,8 +41,8 @@ func (b *buffer) reset() {
 	b.rows = eventrows.Batch{}
 }
 
-// flush writes the buffered rows in one insert per table and settles every
-// buffered message. It runs to completion even during shutdown: the rows
+// flush writes the buffered rows in one insert per table, then carries out
+// the buffered deletions, and settles every buffered message. It runs to completion even during shutdown: the rows
 // are already in memory and the insert is bounded by AckWait, after which
 // the server would redeliver anyway.
 func (c *Consumer) flush(ctx context.Context, buf *buffer) {
@@ -53,7 +53,7 @@ func (c *Consumer) flush(ctx context.Context, buf *buffer) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
 	defer cancel()
 	start := time.Now()
-	c.Metrics.flushRows.Observe(float64(buf.rows.Len()))
+	c.Metrics.flushRows.Observe(float64(buf.rows.Rows()))
 	defer func() { c.Metrics.flushDuration.Observe(time.Since(start).Seconds()) }()
 
 	err := c.Writer.Write(wctx, buf.rows)

@@ -43,10 +43,19 @@ func FromEnvelope(env *ingestv1.EventEnvelope) (Batch, error) {
 	if err != nil {
 		return Batch{}, fmt.Errorf("%w: received_at: %v", ErrUndecodable, err)
 	}
+	deletes := 0
 	for i, ev := range env.GetEvents() {
+		if ev.GetType() == ingestv1.EventType_EVENT_TYPE_TRACE_DELETE {
+			deletes++
+		}
 		if err := appendEvent(&b, project, fallback, ev); err != nil {
 			return Batch{}, fmt.Errorf("%w: event %d (%q): %v", ErrUndecodable, i, ev.GetId(), err)
 		}
+	}
+	// Ingest publishes a deletion alone in its envelope. A mix would leave
+	// open whether the rows beside it are to be deleted, so it is refused.
+	if deletes > 0 && deletes < len(env.GetEvents()) {
+		return Batch{}, fmt.Errorf("%w: envelope mixes %d trace deletions with other events", ErrUndecodable, deletes)
 	}
 	return b, nil
 }
@@ -94,6 +103,11 @@ func appendEvent(b *Batch, project string, fallbackTS uint64, ev *ingestv1.Inges
 			return err
 		}
 		b.Scores = append(b.Scores, row)
+	case ingestv1.EventType_EVENT_TYPE_TRACE_DELETE:
+		if ev.GetTrace().GetId() == "" {
+			return fmt.Errorf("%s without trace.id", ev.GetType())
+		}
+		b.Deletions = append(b.Deletions, Deletion{ProjectID: project, TraceID: ev.GetTrace().GetId()})
 	default:
 		return fmt.Errorf("unsupported event type %v", ev.GetType())
 	}

@@ -98,29 +98,48 @@ type Score struct {
 	EventTS        uint64
 }
 
-// Batch is the rows of one or more messages, grouped by table.
+// Deletion asks for a trace to be deleted with its observations and scores
+// (EVENT_TYPE_TRACE_DELETE, published by ingest's DeleteTrace).
+type Deletion struct {
+	ProjectID string
+	TraceID   string
+}
+
+// Batch is the rows of one or more messages, grouped by table, and the
+// deletions that follow them.
 type Batch struct {
 	Traces       []Trace
 	Observations []Observation
 	Scores       []Score
+	// Deletions apply after the rows above are stored, and to them too.
+	Deletions []Deletion
 }
 
-// Len is the number of rows in b.
-func (b Batch) Len() int { return len(b.Traces) + len(b.Observations) + len(b.Scores) }
+// Len is the number of rows and deletions in b.
+func (b Batch) Len() int { return b.Rows() + len(b.Deletions) }
 
-// Append adds the rows of o to b.
+// Rows is the number of rows in b.
+func (b Batch) Rows() int { return len(b.Traces) + len(b.Observations) + len(b.Scores) }
+
+// Append adds the rows and deletions of o to b.
 func (b *Batch) Append(o Batch) {
 	b.Traces = append(b.Traces, o.Traces...)
 	b.Observations = append(b.Observations, o.Observations...)
 	b.Scores = append(b.Scores, o.Scores...)
+	b.Deletions = append(b.Deletions, o.Deletions...)
 }
 
-// Writer stores rows. Write either stores every row of the batch or returns
-// an error; a failed Write may have stored some tables' rows, which is safe
-// because a row written twice (same event_id) does not change the merge.
-// Errors wrap ErrRejected when the store refused the rows themselves; any
-// other error means the store could not be reached and the rows may succeed
-// unchanged later.
+// Writer stores rows and carries out deletions. Write stores every row of
+// the batch, then deletes each deleted trace's rows (those of the batch
+// included), or returns an error; a failed Write may have stored some
+// tables' rows or run some deletions, which is safe because a row written
+// twice (same event_id) does not change the merge and a deletion run twice
+// deletes nothing more. Errors wrap ErrRejected when the store refused the
+// rows or deletions themselves; any other error means the store could not
+// be reached and the batch may succeed unchanged later.
+//
+// Callers must not put rows into a batch after a deletion: they would be
+// deleted too, though they arrived after it.
 type Writer interface {
 	Write(ctx context.Context, b Batch) error
 }

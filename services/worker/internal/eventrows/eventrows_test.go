@@ -183,6 +183,18 @@ func TestFromEnvelopeRejects(t *testing.T) {
 		{"unspecified type", func(e *ingestv1.EventEnvelope) { e.Events[0].Type = 0 }, "unsupported event type"},
 		{"unknown type", func(e *ingestv1.EventEnvelope) { e.Events[0].Type = 99 }, "unsupported event type"},
 		{"trace without body", func(e *ingestv1.EventEnvelope) { e.Events[0].Trace = nil }, "without trace body"},
+		{"delete without trace", func(e *ingestv1.EventEnvelope) {
+			e.Events[0].Type = ingestv1.EventType_EVENT_TYPE_TRACE_DELETE
+			e.Events[0].Trace = nil
+		}, "without trace.id"},
+		{"delete without trace id", func(e *ingestv1.EventEnvelope) {
+			e.Events[0].Type = ingestv1.EventType_EVENT_TYPE_TRACE_DELETE
+			e.Events[0].Trace.Id = ""
+		}, "without trace.id"},
+		{"delete mixed with rows", func(e *ingestv1.EventEnvelope) {
+			e.Events = append(e.Events, &ingestv1.IngestEvent{Id: "del", Timestamp: ts(0),
+				Type: ingestv1.EventType_EVENT_TYPE_TRACE_DELETE, Trace: &ingestv1.TraceBody{Id: "tr"}})
+		}, "mixes 1 trace deletions"},
 		{"trace without id", func(e *ingestv1.EventEnvelope) { e.Events[0].Trace.Id = "" }, "trace.id"},
 		{"bad input value", func(e *ingestv1.EventEnvelope) { e.Events[0].Trace.Input = structpb.NewNumberValue(nan()) }, "trace.input"},
 		{"observation without body", func(e *ingestv1.EventEnvelope) {
@@ -249,12 +261,32 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+func TestDecodeDeletions(t *testing.T) {
+	del := func(id, trace string) *ingestv1.IngestEvent {
+		return &ingestv1.IngestEvent{Id: id, Timestamp: ts(0), Type: ingestv1.EventType_EVENT_TYPE_TRACE_DELETE,
+			Trace: &ingestv1.TraceBody{Id: trace}}
+	}
+	raw, err := proto.Marshal(envelope(del("d1", "tr-1"), del("d2", "tr-2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := eventrows.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []eventrows.Deletion{{ProjectID: "proj-1", TraceID: "tr-1"}, {ProjectID: "proj-1", TraceID: "tr-2"}}
+	if !reflect.DeepEqual(msg.Rows.Deletions, want) || msg.Rows.Rows() != 0 || msg.Rows.Len() != 2 || msg.Events != 2 {
+		t.Fatalf("Decode = %+v, want deletions %+v and no rows", msg, want)
+	}
+}
+
 func TestBatchAppend(t *testing.T) {
 	var b eventrows.Batch
 	b.Append(eventrows.Batch{Traces: make([]eventrows.Trace, 2), Scores: make([]eventrows.Score, 1)})
 	b.Append(eventrows.Batch{Observations: make([]eventrows.Observation, 3)})
-	if b.Len() != 6 || len(b.Traces) != 2 || len(b.Observations) != 3 || len(b.Scores) != 1 {
-		t.Fatalf("Append = %d/%d/%d", len(b.Traces), len(b.Observations), len(b.Scores))
+	b.Append(eventrows.Batch{Deletions: make([]eventrows.Deletion, 2)})
+	if b.Len() != 8 || b.Rows() != 6 || len(b.Traces) != 2 || len(b.Observations) != 3 || len(b.Scores) != 1 || len(b.Deletions) != 2 {
+		t.Fatalf("Append = %d/%d/%d/%d", len(b.Traces), len(b.Observations), len(b.Scores), len(b.Deletions))
 	}
 }
 
@@ -264,6 +296,10 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		Observation: &ingestv1.ObservationBody{Id: "ob", TraceId: "tr", Usage: &commonv1.Usage{Details: map[string]int64{"x": 1}}},
 	}))
 	f.Add(good)
+	del, _ := proto.Marshal(envelope(&ingestv1.IngestEvent{
+		Id: "del", Timestamp: ts(0), Type: ingestv1.EventType_EVENT_TYPE_TRACE_DELETE, Trace: &ingestv1.TraceBody{Id: "tr"},
+	}))
+	f.Add(del)
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x03, 'a', 'b'})
 	f.Add([]byte{0xff, 0xff, 0xff})
@@ -275,7 +311,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			}
 			return
 		}
-		if msg.Rows.Len() != msg.Events || msg.ProjectID == "" {
+		if msg.Rows.Len() != msg.Events || msg.ProjectID == "" || (len(msg.Rows.Deletions) > 0 && msg.Rows.Rows() > 0) {
 			t.Fatalf("decoded %d events into %d rows (project %q)", msg.Events, msg.Rows.Len(), msg.ProjectID)
 		}
 	})

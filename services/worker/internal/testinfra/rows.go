@@ -2,6 +2,7 @@ package testinfra
 
 import (
 	"context"
+	"sort"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -115,4 +116,25 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labelPairs ...stri
 		}
 	}
 	return 0
+}
+
+// RowKeys names every stored row as "table project trace event_id", sorted:
+// a compact view for tests about which rows a deletion left.
+func RowKeys(t testing.TB, conn driver.Conn) []string {
+	t.Helper()
+	var keys []string
+	for _, q := range []string{
+		"SELECT 'traces', project_id, id, event_id FROM traces",
+		"SELECT 'observations', project_id, trace_id, event_id FROM observations",
+		"SELECT 'scores', project_id, trace_id, event_id FROM scores",
+	} {
+		query(t, conn, q, func(scan func(...any) error) error {
+			var table, project, trace, event string
+			err := scan(&table, &project, &trace, &event)
+			keys = append(keys, table+" "+project+" "+trace+" "+event)
+			return err
+		})
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
+	"github.com/agenttrace/agenttrace/services/worker/internal/lease"
 )
 
 // SkipIfShort skips integration tests under -short only: without it a
@@ -125,7 +126,8 @@ func NATS(t testing.TB) (stream.Config, *nats.Conn, jetstream.JetStream) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		for _, name := range []string{cfg.EventsStream(), cfg.DeadLetterStream()} {
+		// The lease bucket exists only when a test ran the retention job.
+		for _, name := range []string{cfg.EventsStream(), cfg.DeadLetterStream(), "KV_" + lease.BucketName(cfg)} {
 			if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				t.Errorf("delete stream %s: %v", name, err)
 			}

@@ -1,0 +1,87 @@
+package chstore
+
+import (
+	"context"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
+)
+
+// deleteTraces removes every row of the deleted traces from the three
+// tables: one mutation per table for the whole list (grouped by project),
+// split only when the list is very long, since each mutation rewrites table
+// parts and many small ones cost far more than one large one.
+func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) error {
+	if len(dels) == 0 {
+		return nil
+	}
+	tables := make([]string, len(deleteTables))
+	for i, t := range deleteTables {
+		tables[i] = t.name
+		for _, chunk := range chunkDeletions(dels) {
+			var where predicate
+			for _, g := range chunk {
+				where.or("project_id = ? AND "+t.traceColumn+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
+			}
+			if err := w.mutate(ctx, t.name, where.sql.String(), where.args); err != nil {
+				return err
+			}
+		}
+	}
+	w.awaitMutations(ctx, tables)
+	w.metrics.deletedTraces.WithLabelValues(reasonRequest).Add(float64(countDistinct(dels)))
+	return nil
+}
+
+// projectIDs is one project's trace ids in a mutation.
+type projectIDs struct {
+	project string
+	ids     []any
+}
+
+// chunkDeletions groups deletions by project, dropping repeats, in order of
+// first appearance, and cuts the groups into chunks whose ids stay within
+// maxPredicateBytes.
+func chunkDeletions(dels []eventrows.Deletion) [][]projectIDs {
+	type key struct{ project, trace string }
+	seen := make(map[key]bool, len(dels))
+	var (
+		chunks [][]projectIDs
+		cur    []projectIDs
+		index  = map[string]int{} // project -> position in cur
+		size   int
+	)
+	for _, d := range dels {
+		k := key{d.ProjectID, d.TraceID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		n := len(d.TraceID) + len(d.ProjectID) + 8 // quotes, separators, the clause
+		if size+n > maxPredicateBytes && len(cur) > 0 {
+			chunks = append(chunks, cur)
+			cur, index, size = nil, map[string]int{}, 0
+		}
+		i, ok := index[d.ProjectID]
+		if !ok {
+			i = len(cur)
+			index[d.ProjectID] = i
+			cur = append(cur, projectIDs{project: d.ProjectID})
+		}
+		cur[i].ids = append(cur[i].ids, d.TraceID)
+		size += n
+	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
+	return chunks
+}
+
+func countDistinct(dels []eventrows.Deletion) int {
+	seen := make(map[eventrows.Deletion]bool, len(dels))
+	for _, d := range dels {
+		seen[d] = true
+	}
+	return len(seen)
+}
