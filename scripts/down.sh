@@ -2,7 +2,9 @@
 # down.sh stops what `make up` started: the five services (by their pid files
 # in .run/pids), then the dependencies that scripts/deps.sh recorded in
 # .run/deps-started as started by it. Servers that were already running before
-# (preinstalled PostgreSQL, a shared ClickHouse, ...) are left alone.
+# (preinstalled PostgreSQL, a shared ClickHouse, ...) are left alone. So is
+# .run/secrets.env: the next `make up` must run with the same JWT secret and
+# encryption key, or what auth encrypted in PostgreSQL becomes unreadable.
 #
 #   down.sh                          stop the services and the recorded dependencies
 #   down.sh --services-only [SVC...] stop only these services (default: all five)

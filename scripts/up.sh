@@ -5,7 +5,12 @@
 # agent trace and prints where and how to look at it. `make up` builds the
 # binaries first; scripts/down.sh stops what this started.
 #
-# State lives in .run/: logs/<svc>.log, pids/<svc>.pid, credentials.json.
+# State lives in .run/: logs/<svc>.log, pids/<svc>.pid, credentials.json and
+# secrets.env. secrets.env (mode 600) holds the installation's secrets, made
+# on the first run and reused on every later one: AGENTTRACE_JWT_SECRET signs
+# user and service tokens, AGENTTRACE_ENCRYPTION_KEY encrypts the secrets auth
+# stores (LLM API keys), so it must stay the same for as long as the
+# database lives. A value already set in the environment wins over the file.
 # AGENTTRACE_UP_TIMEOUT (seconds, default 60) bounds each wait.
 set -euo pipefail
 
@@ -15,6 +20,7 @@ RUN_DIR="$ROOT/.run"
 LOG_DIR="$RUN_DIR/logs"
 PID_DIR="$RUN_DIR/pids"
 CREDENTIALS="$RUN_DIR/credentials.json"
+SECRETS="$RUN_DIR/secrets.env"
 TIMEOUT=${AGENTTRACE_UP_TIMEOUT:-60}
 
 # Start order: auth first, because every other service validates keys with it.
@@ -34,6 +40,40 @@ die() {
 
 # Human-readable logs unless the caller chose otherwise.
 export AGENTTRACE_LOG_FORMAT=${AGENTTRACE_LOG_FORMAT:-text}
+# Rate limits live in the Redis that deps.sh runs.
+export AGENTTRACE_REDIS_ADDR=${AGENTTRACE_REDIS_ADDR:-127.0.0.1:6379}
+
+# random_base64 N prints N random bytes as base64 on one line.
+random_base64() { head -c "$1" /dev/urandom | base64 -w0; }
+
+# ensure_secrets creates $SECRETS on the first run, then exports its values
+# (unless the environment already has them) for every command and service
+# this script starts. The values are never printed.
+ensure_secrets() {
+  if [[ ! -f $SECRETS ]]; then
+    log "generating the installation's JWT secret and encryption key into $SECRETS"
+    local tmp
+    tmp=$(mktemp "$RUN_DIR/.secrets.XXXXXX")
+    chmod 600 "$tmp"
+    {
+      echo "# AgentTrace secrets for this checkout, made by scripts/up.sh. Keep them private."
+      echo "# The encryption key must not change while the database holds data encrypted with it."
+      echo "AGENTTRACE_JWT_SECRET=$(random_base64 48)"
+      echo "AGENTTRACE_ENCRYPTION_KEY=$(random_base64 32)"
+    } >"$tmp"
+    mv "$tmp" "$SECRETS"
+  fi
+  chmod 600 "$SECRETS"
+  local line name value
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    [[ $line =~ ^(AGENTTRACE_[A-Z0-9_]+)=(.*)$ ]] || die "$SECRETS: unexpected line (want NAME=value): ${line%%=*}=..."
+    name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    [[ -n ${!name:-} ]] || export "$name=$value"
+  done <"$SECRETS"
+  ((${#AGENTTRACE_JWT_SECRET} >= 32)) || die "AGENTTRACE_JWT_SECRET must be at least 32 bytes (from the environment or $SECRETS)"
+  [[ -n ${AGENTTRACE_ENCRYPTION_KEY:-} ]] || die "AGENTTRACE_ENCRYPTION_KEY is missing (from the environment or $SECRETS)"
+}
 
 check_binaries() {
   local svc
@@ -162,6 +202,7 @@ AgentTrace is running.
   Secret key       $SECRET_KEY
                    (also in .run/credentials.json; shown once, keep it private)
   Demo trace       $TRACE_ID  ("demo-agent-run", 6 observations, 1 score)
+  Server secrets   .run/secrets.env (JWT secret, encryption key; kept across restarts)
 
 Read the demo trace over REST:
   curl -s -u '$PUBLIC_KEY:$SECRET_KEY' $GATEWAY_URL/api/v1/traces/$TRACE_ID
@@ -170,6 +211,11 @@ List traces, observations and sessions:
   curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/traces?tags=demo&page_size=10'
   curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/observations?trace_id=$TRACE_ID&type=OBSERVATION_TYPE_GENERATION'
   curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/sessions'
+
+Sign up the first user (it founds and owns a new organization; later users join by invitation):
+  curl -s -H 'Content-Type: application/json' $GATEWAY_URL/api/v1/auth/signup \\
+    -d '{"email":"you@example.com","password":"<a long password>","organization_name":"my-org"}'
+  Users send "Authorization: Bearer <access_token>" and, on project calls, "X-AgentTrace-Project: <project id>".
 
 Read it over gRPC:
   bin/grpcurl -plaintext -H "authorization: Basic $basic" -d '{"trace_id":"$TRACE_ID"}' $QUERY_GRPC agenttrace.query.v1.QueryService/GetTrace
@@ -183,6 +229,7 @@ SUMMARY
 main() {
   check_binaries
   mkdir -p "$LOG_DIR" "$PID_DIR"
+  ensure_secrets
   "$ROOT/scripts/deps.sh"
 
   log "applying PostgreSQL migrations (agenttrace-auth migrate up)"
