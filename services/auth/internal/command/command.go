@@ -29,6 +29,8 @@ type Config struct {
 	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
 	// LastUsedFlushInterval is how often key last-use times are written.
 	LastUsedFlushInterval time.Duration `env:"AUTH_LAST_USED_FLUSH_INTERVAL" envDefault:"5s"`
+	// InvitationTTL is how long an organization invitation can be accepted.
+	InvitationTTL time.Duration `env:"INVITATION_TTL" envDefault:"168h"`
 }
 
 // LoadConfig reads the configuration over the service's defaults.

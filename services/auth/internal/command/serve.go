@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/pkg/secretbox"
@@ -13,6 +16,8 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/auditapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/lastused"
+	"github.com/agenttrace/agenttrace/services/auth/internal/orgs"
+	"github.com/agenttrace/agenttrace/services/auth/internal/orgsapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 	"github.com/agenttrace/agenttrace/services/auth/internal/revocation"
 	"github.com/agenttrace/agenttrace/services/auth/internal/settings"
@@ -88,6 +93,12 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	settingsSvc := settings.NewService(settings.Config{Store: pgstore.NewSettingsStore(pool), Box: box, Audit: recorder})
 	authv1.RegisterSettingsServiceServer(sh.GRPC(), settingsapi.New(settingsSvc, sh.Log()))
 	authv1.RegisterAuditServiceServer(sh.GRPC(), auditapi.New(audit.NewLister(auditStore), recorder, sh.Log()))
+	orgsSvc := orgs.NewService(orgs.Config{
+		Store:         pgstore.NewOrgStore(pool, recorder),
+		Invalidator:   userInvalidator(nc),
+		InvitationTTL: cfg.InvitationTTL,
+	})
+	authv1.RegisterOrganizationServiceServer(sh.GRPC(), orgsapi.New(orgsSvc, sh.Log()))
 	sh.AddCheck("postgres", store.Ping)
 	sh.Go("api-key-last-used", tracker.Run)
 	// Closers run in reverse: NATS first, then the pool, after the last-use
@@ -96,4 +107,17 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
 	cleanup = nil
 	return sh, nil
+}
+
+// userInvalidator announces that a user's memberships changed.
+//
+// PLACEHOLDER until pkg/authn's invalidation notices land: it rides the
+// API-key revocation subject, whose subscribers evict by public key and so
+// drop nothing for a user id. Replace the body with
+// authn.PublishInvalidation(nc, authn.Notice{UserID: id.String()}) and a
+// local cache.Evict of the same notice.
+func userInvalidator(nc *nats.Conn) orgs.Invalidator {
+	return orgs.InvalidatorFunc(func(_ context.Context, id uuid.UUID) error {
+		return authn.PublishRevocation(nc, id.String())
+	})
 }
