@@ -58,6 +58,7 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 			httpStatus = runtime.HTTPStatusFromCode(st.Code())
 		}
 		msg := st.Message()
+		setRateLimitHeaders(ctx, w)
 		switch st.Code() {
 		case codes.Unavailable:
 			// Mostly the gateway's own failure to reach a backend, whose

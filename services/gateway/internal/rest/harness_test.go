@@ -49,6 +49,9 @@ type backend struct {
 	calls      []call
 	err        error
 	ingestResp *ingestv1.IngestBatchResponse
+	// header is sent as response header metadata, as a backend's rate
+	// limiter does.
+	header metadata.MD
 }
 
 func (b *backend) record(ctx context.Context, method string, req proto.Message) error {
@@ -56,6 +59,11 @@ func (b *backend) record(ctx context.Context, method string, req proto.Message) 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, call{method: method, md: md, req: req})
+	if b.header != nil {
+		if err := grpc.SetHeader(ctx, b.header); err != nil {
+			return err
+		}
+	}
 	return b.err
 }
 

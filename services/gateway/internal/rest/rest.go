@@ -59,6 +59,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		runtime.WithErrorHandler(errorHandler(cfg.Log)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithForwardResponseOption(ingestStatus),
 		runtime.WithMiddlewares(recordRoute),
 		// A form-encoded POST would otherwise be served as the GET of the
