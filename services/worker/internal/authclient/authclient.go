@@ -49,7 +49,7 @@ func (c *Client) RetentionPolicies(ctx context.Context) ([]retention.Policy, err
 	defer cancel()
 	resp, err := c.settings.ListRetentionPolicies(ctx, &authv1.ListRetentionPoliciesRequest{})
 	if err != nil {
-		return nil, fmt.Errorf("list retention policies: %w", err)
+		return nil, fmt.Errorf("SettingsService.ListRetentionPolicies: %w", err)
 	}
 	out := make([]retention.Policy, 0, len(resp.GetPolicies()))
 	for _, p := range resp.GetPolicies() {
@@ -79,7 +79,7 @@ func (c *Client) RecordRetentionRun(ctx context.Context, r retention.AuditRecord
 		},
 	}})
 	if err != nil {
-		return fmt.Errorf("record audit event %s: %w", retention.ActionRetentionRun, err)
+		return fmt.Errorf("AuditService.RecordAuditEvent: %w", err)
 	}
 	return nil
 }

@@ -178,6 +178,8 @@ type Report struct {
 func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 	rep, err := j.run(ctx)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Cut short by shutdown: neither a failure nor a run.
 	case err != nil:
 		j.Metrics.run(outcomeFailed)
 	case rep.Skipped:
