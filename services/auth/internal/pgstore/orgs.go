@@ -60,6 +60,11 @@ func (s *OrgStore) MemberRole(ctx context.Context, orgID, userID uuid.UUID) (aut
 	return memberRole(ctx, s.pool, orgID, userID, "")
 }
 
+// MemberRole implements tenancy.Store.
+func (s *Store) MemberRole(ctx context.Context, orgID, userID uuid.UUID) (authv1.Role, error) {
+	return memberRole(ctx, s.pool, orgID, userID, "")
+}
+
 // UserOrganizations implements orgs.Store.
 func (s *OrgStore) UserOrganizations(ctx context.Context, userID uuid.UUID) ([]tenancy.Organization, error) {
 	rows, err := s.pool.Query(ctx,

@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+
 	"github.com/agenttrace/agenttrace/services/auth/internal/apikey"
 )
 
@@ -42,6 +44,10 @@ type Store interface {
 	// TouchAPIKeys sets the last_used_at of each key to its time, never
 	// moving it back.
 	TouchAPIKeys(ctx context.Context, uses map[uuid.UUID]time.Time) error
+
+	// MemberRole is the user's role in the organization, or ErrNotFound
+	// when the user is not a member of it.
+	MemberRole(ctx context.Context, orgID, userID uuid.UUID) (authv1.Role, error)
 
 	// InTx runs fn in one transaction: what fn does through st, and what
 	// it writes through tx (the action's audit record), commits together,
