@@ -43,5 +43,6 @@
 // unreachable Redis costs no request more than one timeout per interval,
 // then tries again and returns to shared limits by itself. Failures are
 // counted in agenttrace_ratelimit_redis_errors_total and logged once per
-// outage, never per request. Allow never fails because of Redis.
+// outage, never per request. Allow never fails because of Redis, and Redis
+// is deliberately no readiness check: a replica without it still serves.
 package ratelimit
