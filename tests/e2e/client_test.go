@@ -46,21 +46,34 @@ func (s *stack) bootstrap(t *testing.T, org, project string) apiKey {
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&k); err != nil {
-		t.Fatalf("bootstrap output is not the documented JSON object: %v\n%s", err, out)
+		t.Fatalf("bootstrap output is not the documented JSON object: %v", err)
 	}
+	secrets.addAPIKey(k.PublicKey, k.SecretKey)
 	if k.OrganizationID == "" || k.ProjectID == "" || k.KeyID == "" ||
 		!strings.HasPrefix(k.PublicKey, "pk-at-") || !strings.HasPrefix(k.SecretKey, "sk-at-") {
-		t.Fatalf("bootstrap output incomplete: %s", out)
+		t.Fatalf("bootstrap output incomplete: %s", secrets.redact(string(out)))
 	}
 	return k
 }
 
 // restClient talks to the gateway's REST API with one Authorization header
-// (none when empty).
+// (none when empty) and, for user tokens, the project the calls act on.
 type restClient struct {
 	base          string
 	authorization string
+	project       string // X-AgentTrace-Project; none when empty
 	hc            *http.Client
+}
+
+// projectHeader names the project a user token acts on.
+const projectHeader = "X-AgentTrace-Project"
+
+// inProject is c acting on another project (user tokens only; "" sends no
+// project header).
+func (c *restClient) inProject(project string) *restClient {
+	cp := *c
+	cp.project = project
+	return &cp
 }
 
 func (s *stack) rest(authorization string) *restClient {
@@ -80,9 +93,9 @@ type response struct {
 
 func (r response) String() string {
 	const max = 2000
-	b := r.body
+	b := secrets.redact(string(r.body)) // before truncating: no half secrets
 	if len(b) > max {
-		b = append(b[:max:max], "..."...)
+		b = b[:max] + "..."
 	}
 	return fmt.Sprintf("HTTP %d: %s", r.status, b)
 }
@@ -90,13 +103,24 @@ func (r response) String() string {
 // do sends one request; a transport error fails the test.
 func (c *restClient) do(t *testing.T, method, path string, body []byte) response {
 	t.Helper()
+	r, err := c.request(t.Context(), method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// request sends one request and reads the answer in full. Every secret in
+// the request or in a successful answer goes into the registry the final
+// log scan looks for.
+func (c *restClient) request(ctx context.Context, method, path string, body []byte) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -104,16 +128,23 @@ func (c *restClient) do(t *testing.T, method, path string, body []byte) response
 	if c.authorization != "" {
 		req.Header.Set("Authorization", c.authorization)
 	}
+	if c.project != "" {
+		req.Header.Set(projectHeader, c.project)
+	}
+	secrets.harvestJSON(body)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	if resp.StatusCode/100 == 2 {
+		secrets.harvestJSON(data)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
 // strictJSON decodes REST answers into the generated types; a field the

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +23,7 @@ const (
 	postgresServer   = "postgres://postgres@127.0.0.1:5432"
 	clickhouseServer = "127.0.0.1:9000"
 	natsServer       = "nats://127.0.0.1:4222"
+	redisServer      = "127.0.0.1:6379"
 )
 
 // isolation names the per-run databases and stream namespace.
@@ -79,6 +83,9 @@ func checkDependencies(ctx context.Context) error {
 		}
 		nc.Close()
 	}
+	if err := redisPing(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("redis %s: %w", redisServer, err))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("dependency servers not reachable (run `make deps`): %w", errors.Join(errs...))
 	}
@@ -128,4 +135,30 @@ func (iso isolation) drop(ctx context.Context) error {
 		nc.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// redisPing checks Redis answers PING. The test needs nothing more of Redis
+// (the services keep their rate limits there), so it speaks the one line of
+// RESP that takes rather than adding a client.
+func redisPing(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", redisServer)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
 }

@@ -38,10 +38,16 @@ func runWithStack(m *testing.M) int {
 		return 1
 	}
 	stk = s
+	// Before any test: only the installation's first user signs up freely.
+	s.signupFirst(ctx)
 	code := m.Run()
 
 	if err := s.stopAll(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e shutdown:", err)
+		code = 1
+	}
+	// With every process stopped, its log is complete.
+	if !scanLogsForSecrets(s) {
 		code = 1
 	}
 	if code != 0 {
@@ -66,4 +72,26 @@ func requireStack(t *testing.T) *stack {
 		t.Fatal("platform not started")
 	}
 	return stk
+}
+
+// scanLogsForSecrets looks for every secret the run created or configured
+// in every log of the run and reports each kind found in each log (never
+// the secret). It reports false when it found any or could not look.
+func scanLogsForSecrets(s *stack) bool {
+	leaks, err := secrets.scan(s.logs())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e secret scan:", err)
+		return false
+	}
+	if len(leaks) > 0 {
+		fmt.Fprintln(os.Stderr, "e2e secret scan: FAIL: secrets appear in service logs:")
+		for _, l := range leaks {
+			fmt.Fprintln(os.Stderr, "  "+l.String())
+		}
+		return false
+	}
+	if testing.Verbose() {
+		fmt.Printf("e2e secret scan: no secret in %d logs (looked for %s)\n", len(s.logs()), secrets.counts())
+	}
+	return true
 }

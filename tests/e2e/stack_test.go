@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -46,6 +47,15 @@ type stack struct {
 	dir  string // binaries and logs
 	iso  isolation
 	addr map[string]addrs
+	// Secrets of the installation, random per run.
+	jwtSecret     string
+	encryptionKey string
+	// redisPrefix namespaces the run's rate-limit keys in the shared Redis.
+	redisPrefix string
+
+	// first is the result of the installation's first signup, made before
+	// any test runs (see firstSignup).
+	first firstSignup
 
 	mu    sync.Mutex
 	procs []*proc
@@ -69,7 +79,14 @@ func newStack(ctx context.Context) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{dir: dir, iso: newIsolation(suffix), addr: map[string]addrs{}}
+	s := &stack{
+		dir: dir, iso: newIsolation(suffix), addr: map[string]addrs{},
+		jwtSecret:     randomHex(32),                                      // 64 bytes
+		encryptionKey: base64.StdEncoding.EncodeToString(randomBytes(32)), // AES-256
+		redisPrefix:   "agenttrace-e2e-" + suffix + ":",
+	}
+	secrets.add(secretJWT, s.jwtSecret)
+	secrets.add(secretEncryptionKey, s.encryptionKey)
 
 	if err := s.build(ctx); err != nil {
 		return s, err
@@ -134,7 +151,22 @@ func (s *stack) commonEnv() []string {
 		"AGENTTRACE_AUTH_ADDR=" + s.addr["auth"].grpc,
 		"AGENTTRACE_INGEST_ADDR=" + s.addr["ingest"].grpc,
 		"AGENTTRACE_QUERY_ADDR=" + s.addr["query"].grpc,
+		"AGENTTRACE_JWT_SECRET=" + s.jwtSecret,
+		"AGENTTRACE_REDIS_ADDR=" + redisServer,
+		"AGENTTRACE_RATELIMIT_KEY_PREFIX=" + s.redisPrefix,
+		// The platform's limits are far above what the tests send, which
+		// check every answer; TestRateLimit runs its own small limits.
+		"AGENTTRACE_RATELIMIT_INGEST_PROJECT_RATE=100000",
+		"AGENTTRACE_RATELIMIT_INGEST_KEY_RATE=100000",
+		"AGENTTRACE_RATELIMIT_QUERY_PROJECT_RATE=100000",
+		"AGENTTRACE_RATELIMIT_QUERY_KEY_RATE=100000",
 	}
+}
+
+// authEnv is what the auth binary needs on top of commonEnv: only auth
+// stores secrets, so only auth gets the key that encrypts them.
+func (s *stack) authEnv() []string {
+	return []string{"AGENTTRACE_ENCRYPTION_KEY=" + s.encryptionKey}
 }
 
 // serviceEnv is the environment of one service of the main platform.
@@ -148,6 +180,8 @@ func (s *stack) serviceEnv(name string) []string {
 			fmt.Sprintf("AGENTTRACE_GATEWAY_MAX_BODY_BYTES=%d", maxBodyBytes))
 	case "ingest":
 		env = append(env, fmt.Sprintf("AGENTTRACE_INGEST_MAX_BATCH=%d", maxBatch))
+	case "auth":
+		env = append(env, s.authEnv()...)
 	case "worker":
 		// Flush often so the test sees rows quickly; correctness must not
 		// depend on it.
@@ -169,18 +203,55 @@ func processEnv(env []string) []string {
 }
 
 // command runs a one-shot subcommand of a service binary (migrate, bootstrap)
-// and returns its stdout.
+// and returns its stdout. Its stderr (the log) is appended to commands.log,
+// which the secret scan reads too; stdout may carry a secret by design
+// (bootstrap prints the new key) and is not kept.
 func (s *stack) command(ctx context.Context, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.binary(name), args...)
-	cmd.Env = processEnv(s.commonEnv())
+	env := s.commonEnv()
+	if name == "auth" {
+		env = append(env, s.authEnv()...)
+	}
+	cmd.Env = processEnv(env)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("agenttrace-%s %s: %w\nstderr:\n%s", name, strings.Join(args, " "), err, stderr.String())
+	err := cmd.Run()
+	s.appendCommandLog(name, args, stderr.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("agenttrace-%s %s: %w\nstderr:\n%s", name, strings.Join(args, " "), err, secrets.redact(stderr.String()))
 	}
 	return stdout.Bytes(), nil
+}
+
+// commandLog collects the stderr of every one-shot command of the run.
+func (s *stack) commandLog() string { return filepath.Join(s.dir, "commands.log") }
+
+func (s *stack) appendCommandLog(name string, args []string, stderr []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := os.OpenFile(s.commandLog(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: command log:", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "==== agenttrace-%s %s\n%s", name, strings.Join(args, " "), stderr)
+}
+
+// logs lists every log file of the run: each process's and the commands'.
+func (s *stack) logs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.procs {
+		out = append(out, p.logPath)
+	}
+	if _, err := os.Stat(s.commandLog()); err == nil {
+		out = append(out, s.commandLog())
+	}
+	return out
 }
 
 // start launches a service process; its output goes to <dir>/<label>.log.
@@ -361,8 +432,10 @@ func freeAddrs(n int) []string {
 	return out
 }
 
-func randomHex(n int) string {
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return hex.EncodeToString(b)
+	return b
 }
