@@ -32,7 +32,7 @@ func New(svc *tenancy.Service, log *slog.Logger) *Server {
 
 // CreateProject implements authv1.AuthServiceServer.
 func (s *Server) CreateProject(ctx context.Context, req *authv1.CreateProjectRequest) (*authv1.CreateProjectResponse, error) {
-	c, err := caller(ctx)
+	c, err := s.projectsCaller(ctx, req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -44,8 +44,8 @@ func (s *Server) CreateProject(ctx context.Context, req *authv1.CreateProjectReq
 }
 
 // ListProjects implements authv1.AuthServiceServer.
-func (s *Server) ListProjects(ctx context.Context, _ *authv1.ListProjectsRequest) (*authv1.ListProjectsResponse, error) {
-	c, err := caller(ctx)
+func (s *Server) ListProjects(ctx context.Context, req *authv1.ListProjectsRequest) (*authv1.ListProjectsResponse, error) {
+	c, err := s.projectsCaller(ctx, req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -146,6 +146,21 @@ func caller(ctx context.Context) (tenancy.Caller, error) {
 		return tenancy.Caller{}, errBadPrincipal
 	}
 	return tenancy.Caller{OrganizationID: org, ProjectID: project}, nil
+}
+
+// projectsCaller is the caller of the organization-level project calls,
+// which users make as well as API keys; org is the request's
+// organization_id.
+func (s *Server) projectsCaller(ctx context.Context, org string) (tenancy.Caller, error) {
+	p, ok := authn.FromContext(ctx)
+	if !ok {
+		return tenancy.Caller{}, errNoPrincipal
+	}
+	orgID, err := optionalID("organization_id", org)
+	if err != nil {
+		return tenancy.Caller{}, err
+	}
+	return s.svc.ProjectsCaller(ctx, p, orgID)
 }
 
 // optionalID parses an id field; empty means "the default" (uuid.Nil).
