@@ -69,7 +69,7 @@ var AllowedDetails = map[string]bool{
 
 const (
 	maxNameLen       = 64
-	maxTargetIDLen   = 200
+	maxTargetIDLen   = 256 // trace ids may be 256 bytes (ingest validation)
 	maxLabelLen      = 320
 	maxDetails       = 32
 	maxDetailLen     = 1000
