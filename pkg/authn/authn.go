@@ -1,101 +1,86 @@
-// Package authn authenticates every gRPC call of every AgentTrace service.
+// Package authn authenticates every gRPC call of every AgentTrace service and
+// authorizes it with pkg/authz.
 //
-// Callers present a project API key in the "authorization" metadata, either
-// "Basic base64(public:secret)" or "Bearer secret". The interceptor resolves
-// it through a Validator (the auth service, behind a short-lived cache that
-// revocation notices evict at once) and puts the Principal in the context.
+// Callers present credentials in the "authorization" metadata: a project API
+// key ("Basic base64(public:secret)" or "Bearer sk-at-..."), a user access
+// token ("Bearer <jwt>") or a service token ("Bearer <jwt>"). Users name the
+// project they act on in the "x-agenttrace-project" metadata. The
+// interceptor resolves credentials and project to a Principal through an
+// Authenticator (the auth service, behind a short-lived cache that
+// invalidation notices evict at once), checks the method's permission, and
+// puts the Principal in the context.
 package authn
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"strings"
 
-	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/authz"
 )
 
-// Principal is who is calling: an API key, a user or another service, with
-// the organization and project the call acts on.
-type Principal struct {
-	Kind Kind
-	// API keys.
-	KeyID     string
-	PublicKey string
-	Scopes    []authv1.APIKeyScope
-	// Users: their effective role in ProjectID (project override, else the
-	// organization role), or in OrganizationID when no project is named.
-	UserID string
-	Email  string
-	Role   authv1.Role
-	// Services: the calling service's name.
-	Service string
-
-	OrganizationID string
-	ProjectID      string
-}
+// Principal is who is calling; see authz.Principal. It is defined in authz,
+// which decides on it, so that authn can use authz without a cycle.
+type Principal = authz.Principal
 
 // Kind is what kind of caller a principal is.
-type Kind int
+type Kind = authz.Kind
 
-// Kinds of principals. The zero value is an API key, which is what every
-// principal was before users and services could call.
+// Kinds of principals.
 const (
-	KindAPIKey Kind = iota
-	KindUser
-	KindService
+	KindAPIKey  = authz.KindAPIKey
+	KindUser    = authz.KindUser
+	KindService = authz.KindService
 )
 
-// Credentials are what the caller presented.
-type Credentials struct {
-	PublicKey string // empty for Bearer
-	SecretKey string
+// ProjectHeader is the metadata key (and, through the gateway, the HTTP
+// header X-AgentTrace-Project) by which a user names the project a call acts
+// on. API keys belong to one project and need not send it.
+const ProjectHeader = "x-agenttrace-project"
+
+// Request is what a caller presented, to be resolved to a Principal.
+type Request struct {
+	// Authorization is the header value as sent.
+	Authorization string
+	// ProjectID is the project the caller names; for users, their role is
+	// looked up there. Ignored for API keys and services.
+	ProjectID string
+	// OrganizationID is the organization the caller names when it names no
+	// project; for users, their organization role is looked up there.
+	OrganizationID string
+	// OrganizationRole asks for a user's organization role even though a
+	// project is named (the project's organization): organization-scoped
+	// methods never honour project overrides.
+	OrganizationRole bool
+}
+
+// Authenticator resolves a request to a principal. It returns
+// ErrNoCredentials or ErrInvalidCredentials when the credentials do not
+// identify anyone, ErrNoAccess when they do but the caller has no access to
+// the project or organization named, and any other error when it cannot
+// tell (auth unreachable, ...).
+type Authenticator interface {
+	Authenticate(ctx context.Context, r Request) (Principal, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, r Request) (Principal, error)
+
+// Authenticate implements Authenticator.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, r Request) (Principal, error) {
+	return f(ctx, r)
 }
 
 var (
 	// ErrNoCredentials: the call carried no usable authorization.
 	ErrNoCredentials = errors.New("missing or malformed authorization")
-	// ErrInvalidKey: the key is unknown, wrong or revoked.
-	ErrInvalidKey = errors.New("invalid or revoked API key")
+	// ErrInvalidCredentials: the key or token is unknown, wrong, expired or
+	// revoked.
+	ErrInvalidCredentials = errors.New("invalid, expired or revoked credentials")
+	// ErrNoAccess: the credentials are valid, but the caller is not a member
+	// of the named project's organization, or the project does not exist.
+	// The two are deliberately not told apart.
+	ErrNoAccess = errors.New("no access to the named project or organization")
 )
-
-// Validator resolves credentials to a principal. It returns ErrInvalidKey for
-// keys that are not valid and any other error when it cannot tell.
-type Validator interface {
-	Validate(ctx context.Context, c Credentials) (Principal, error)
-}
-
-// ParseAuthorization reads an Authorization header value: "Basic
-// base64(public:secret)" (padding optional) or "Bearer secret", the scheme
-// in any case. Anything else is ErrNoCredentials.
-func ParseAuthorization(h string) (Credentials, error) {
-	scheme, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok {
-		return Credentials{}, ErrNoCredentials
-	}
-	rest = strings.TrimSpace(rest)
-	switch strings.ToLower(scheme) {
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
-			// Some clients drop the padding; the pair is still unambiguous.
-			if raw, err = base64.RawStdEncoding.DecodeString(rest); err != nil {
-				return Credentials{}, ErrNoCredentials
-			}
-		}
-		pk, sk, ok := strings.Cut(string(raw), ":")
-		if !ok || pk == "" || sk == "" {
-			return Credentials{}, ErrNoCredentials
-		}
-		return Credentials{PublicKey: pk, SecretKey: sk}, nil
-	case "bearer":
-		if rest == "" {
-			return Credentials{}, ErrNoCredentials
-		}
-		return Credentials{SecretKey: rest}, nil
-	}
-	return Credentials{}, ErrNoCredentials
-}
 
 type principalKey struct{}
 
@@ -104,7 +89,7 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// FromContext returns the authenticated caller.
+// FromContext returns the authenticated caller. Public methods have none.
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok

@@ -8,15 +8,15 @@ import (
 	"time"
 )
 
-// defaultMaxEntries bounds the cache; far more keys than one installation
-// has callers at once.
+// defaultMaxEntries bounds the cache; far more callers than one
+// installation has at once.
 const defaultMaxEntries = 100_000
 
-// Cache remembers validations (valid and invalid) for a short TTL so that a
-// hot path does not ask auth on every call. Evict drops a key at once; the
-// revocation subscriber calls it when auth announces a revocation.
+// Cache remembers answers (principals, and refusals) for a short TTL so that
+// a hot path does not ask auth on every call. Evict drops entries at once;
+// the invalidation subscriber calls it when auth announces a change.
 type Cache struct {
-	next     Validator
+	next     Authenticator
 	ttl      time.Duration
 	negTTL   time.Duration
 	now      func() time.Time
@@ -24,22 +24,22 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[[32]byte]cacheEntry
-	// gen counts evictions. A validation that was in flight while an
-	// eviction happened may carry an answer from before the revocation, so
-	// it is returned to its caller but not cached.
+	// gen counts evictions. An answer that was in flight while an eviction
+	// happened may predate the change, so it is returned to its caller but
+	// not cached.
 	gen uint64
 }
 
 type cacheEntry struct {
 	p       Principal
-	invalid bool
+	err     error // a refusal: ErrNoCredentials, ErrInvalidCredentials or ErrNoAccess
 	expires time.Time
 }
 
-// NewCache wraps next. ttl bounds how long a valid key is trusted without
-// asking again; invalid answers are kept for a fifth of that, so that a key
-// created a moment ago is not refused for long.
-func NewCache(next Validator, ttl time.Duration) *Cache {
+// NewCache wraps next. ttl bounds how long an answer is trusted without
+// asking again; refusals are kept for a fifth of that, so that a key created
+// or a member added a moment ago is not refused for long.
+func NewCache(next Authenticator, ttl time.Duration) *Cache {
 	return &Cache{
 		next:     next,
 		ttl:      ttl,
@@ -50,33 +50,45 @@ func NewCache(next Validator, ttl time.Duration) *Cache {
 	}
 }
 
-// cacheKey covers both halves, so that a right secret with a wrong public
-// key is its own (invalid) entry. Hashing keeps secrets out of the heap.
-func cacheKey(c Credentials) [32]byte {
-	return sha256.Sum256([]byte(c.PublicKey + "\x00" + c.SecretKey))
+// cacheKey covers everything the answer depends on. Hashing keeps secrets
+// and tokens out of the heap.
+func cacheKey(r Request) [32]byte {
+	role := "0"
+	if r.OrganizationRole {
+		role = "1"
+	}
+	return sha256.Sum256([]byte(r.Authorization + "\x00" + r.ProjectID + "\x00" + r.OrganizationID + "\x00" + role))
 }
 
-// Validate answers from the cache or asks next. Errors other than
-// ErrInvalidKey (auth unreachable, ...) are never cached.
-func (c *Cache) Validate(ctx context.Context, cr Credentials) (Principal, error) {
-	k := cacheKey(cr)
+// refusal reports whether err is a definite answer about the credentials,
+// which may be cached, as opposed to a failure to answer.
+func refusal(err error) error {
+	for _, e := range []error{ErrNoCredentials, ErrInvalidCredentials, ErrNoAccess} {
+		if errors.Is(err, e) {
+			return e
+		}
+	}
+	return nil
+}
+
+// Authenticate answers from the cache or asks next. Failures to answer
+// (auth unreachable, ...) are never cached.
+func (c *Cache) Authenticate(ctx context.Context, r Request) (Principal, error) {
+	k := cacheKey(r)
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		if e.invalid {
-			return Principal{}, ErrInvalidKey
-		}
-		return e.p, nil
+		return e.p, e.err
 	}
-	p, err := c.next.Validate(ctx, cr)
-	switch {
+	p, err := c.next.Authenticate(ctx, r)
+	switch ref := refusal(err); {
 	case err == nil:
 		c.put(k, gen, cacheEntry{p: p, expires: now.Add(c.ttl)})
-	case errors.Is(err, ErrInvalidKey):
-		c.put(k, gen, cacheEntry{invalid: true, expires: now.Add(c.negTTL)})
+	case ref != nil:
+		c.put(k, gen, cacheEntry{err: ref, expires: now.Add(c.negTTL)})
 	}
 	return p, err
 }
@@ -106,19 +118,19 @@ func (c *Cache) dropExpired() {
 	}
 }
 
-// Evict forgets every cached validation of the key with this public key, or
-// every entry when publicKey is empty. Validations in flight when it is
-// called are not cached.
-func (c *Cache) Evict(publicKey string) {
+// Evict forgets every cached answer that n concerns. Answers in flight when
+// it is called are not cached. Refusals are kept unless n.All: a change that
+// takes access away cannot turn a refusal into access.
+func (c *Cache) Evict(n Notice) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	if publicKey == "" {
+	if n.All {
 		clear(c.entries)
 		return
 	}
 	for k, e := range c.entries {
-		if e.p.PublicKey == publicKey {
+		if e.err == nil && n.matches(e.p) {
 			delete(c.entries, k)
 		}
 	}

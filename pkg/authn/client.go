@@ -11,19 +11,19 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/service"
 )
 
-// ClientConfig is how a service other than auth reaches auth to validate the
-// keys its callers present.
+// ClientConfig is how a service other than auth reaches auth to resolve its
+// callers.
 type ClientConfig struct {
 	// Addr is the auth service's gRPC address.
 	Addr string `env:"AUTH_ADDR" envDefault:"127.0.0.1:9083"`
-	// CacheTTL bounds how long a validated key is trusted without asking auth
-	// again; revocations evict sooner, as they are announced.
+	// CacheTTL bounds how long an answer is trusted without asking auth
+	// again; invalidation notices evict sooner, as they are announced.
 	CacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
 }
 
 // Client is the authentication every service but auth installs: a lazy
-// connection to auth, a validation cache in front of it, and the
-// interceptors that use the cache.
+// connection to auth, a cache in front of it, and the interceptors that use
+// the cache and the permission table.
 type Client struct {
 	conn  *grpc.ClientConn
 	cache *Cache
@@ -42,18 +42,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return &Client{conn: conn, cache: NewCache(NewRemote(conn), cfg.CacheTTL)}, nil
 }
 
-// Interceptors is the shell option that authenticates every call.
+// Interceptors is the shell option that authenticates and authorizes every
+// call.
 func (c *Client) Interceptors() service.Option {
 	return service.WithInterceptors(UnaryServerInterceptor(c.cache), StreamServerInterceptor(c.cache))
 }
 
-// Validator is the cached validator behind the interceptors.
-func (c *Client) Validator() Validator { return c.cache }
+// Authenticator is the cached authenticator behind the interceptors.
+func (c *Client) Authenticator() Authenticator { return c.cache }
 
-// FollowRevocations evicts keys from the cache as auth announces their
-// revocation on nc.
+// FollowRevocations evicts cached answers as auth announces invalidations
+// on nc (revoked keys, removed members, changed roles).
 func (c *Client) FollowRevocations(nc *nats.Conn) error {
-	_, err := SubscribeRevocations(nc, c.cache)
+	_, err := SubscribeInvalidations(nc, c.cache)
 	return err
 }
 

@@ -2,7 +2,6 @@ package authn
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 )
@@ -13,8 +12,8 @@ func TestNewClientRejectsNegativeTTL(t *testing.T) {
 	}
 }
 
-// With auth unreachable, validation fails with an error that is not
-// ErrInvalidKey, so the interceptor answers Unavailable rather than 401.
+// With auth unreachable, authentication fails with an error that is not a
+// refusal, so the interceptor answers Unavailable rather than 401.
 func TestClientWithAuthDown(t *testing.T) {
 	c, err := NewClient(ClientConfig{Addr: "127.0.0.1:1", CacheTTL: time.Second})
 	if err != nil {
@@ -26,8 +25,8 @@ func TestClientWithAuthDown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err = c.Validator().Validate(ctx, Credentials{SecretKey: "sk-at-x"})
-	if err == nil || errors.Is(err, ErrInvalidKey) {
-		t.Fatalf("Validate with auth down = %v, want a non-ErrInvalidKey error", err)
+	_, err = c.Authenticator().Authenticate(ctx, Request{Authorization: "Bearer sk-at-x"})
+	if err == nil || refusal(err) != nil {
+		t.Fatalf("Authenticate with auth down = %v, want a failure that is not a refusal", err)
 	}
 }

@@ -3,50 +3,22 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/authz"
 )
 
-// Calls that need no credentials: probes and reflection (whole services),
-// and the key check itself, whose request carries the credentials. The key
-// check is matched exactly so that a method added to AuthService later is
-// not public by accident.
-var (
-	publicServices = []string{
-		"/grpc.health.v1.Health/",
-		"/grpc.reflection.",
-	}
-	publicMethods = map[string]bool{
-		authv1.AuthService_ValidateAPIKey_FullMethodName: true,
-	}
-)
-
-func isPublic(method string) bool {
-	if publicMethods[method] {
-		return true
-	}
-	for _, p := range publicServices {
-		if strings.HasPrefix(method, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// UnaryServerInterceptor authenticates unary calls with v.
-func UnaryServerInterceptor(v Validator) grpc.UnaryServerInterceptor {
+// UnaryServerInterceptor authenticates unary calls with a and authorizes
+// them with authz.
+func UnaryServerInterceptor(a Authenticator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if isPublic(info.FullMethod) {
-			return handler(ctx, req)
-		}
-		ctx, err := authenticate(ctx, v, info.FullMethod)
+		ctx, err := authorize(ctx, a, info.FullMethod, req)
 		if err != nil {
 			return nil, err
 		}
@@ -54,15 +26,17 @@ func UnaryServerInterceptor(v Validator) grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerInterceptor authenticates streaming calls with v.
-func StreamServerInterceptor(v Validator) grpc.StreamServerInterceptor {
+// StreamServerInterceptor authenticates streaming calls with a and
+// authorizes them with authz. A stream's messages come after this decision,
+// so only the project header names its target.
+func StreamServerInterceptor(a Authenticator) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if isPublic(info.FullMethod) {
-			return handler(srv, ss)
-		}
-		ctx, err := authenticate(ss.Context(), v, info.FullMethod)
+		ctx, err := authorize(ss.Context(), a, info.FullMethod, nil)
 		if err != nil {
 			return err
+		}
+		if ctx == ss.Context() {
+			return handler(srv, ss)
 		}
 		return handler(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 	}
@@ -75,22 +49,40 @@ type wrappedStream struct {
 
 func (w *wrappedStream) Context() context.Context { return w.ctx }
 
-func authenticate(ctx context.Context, v Validator, method string) (context.Context, error) {
+const credentialsHelp = "send Basic base64(public_key:secret_key), Bearer secret_key or Bearer access_token"
+
+// authorize returns ctx carrying the caller's principal, or the status to
+// refuse the call with. Public methods get no principal.
+func authorize(ctx context.Context, a Authenticator, method string, req any) (context.Context, error) {
+	rule, ok := authz.Lookup(method)
+	if !ok {
+		// A served method nobody decided about: refuse it, and tell the
+		// operator, since it is a bug.
+		slog.ErrorContext(ctx, "method missing from the permission table", "method", method)
+		return nil, status.Error(codes.PermissionDenied, "permission denied: this method is not open to any caller")
+	}
+	if rule.Permission == authz.Public {
+		return ctx, nil
+	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	vals := md.Get("authorization")
 	if len(vals) == 0 {
-		return nil, status.Error(codes.Unauthenticated, "missing authorization: send Basic base64(public_key:secret_key) or Bearer secret_key")
+		return nil, status.Error(codes.Unauthenticated, "missing authorization: "+credentialsHelp)
 	}
-	creds, err := ParseAuthorization(vals[0])
+	r, err := target(rule, md, req)
 	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, "malformed authorization: send Basic base64(public_key:secret_key) or Bearer secret_key")
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	p, err := v.Validate(ctx, creds)
+	r.Authorization = vals[0]
+	p, err := a.Authenticate(ctx, r)
 	switch {
 	case err == nil:
-		return WithPrincipal(ctx, p), nil
-	case errors.Is(err, ErrInvalidKey):
-		return nil, status.Error(codes.Unauthenticated, ErrInvalidKey.Error())
+	case errors.Is(err, ErrNoCredentials):
+		return nil, status.Error(codes.Unauthenticated, "malformed authorization: "+credentialsHelp)
+	case errors.Is(err, ErrInvalidCredentials):
+		return nil, status.Error(codes.Unauthenticated, ErrInvalidCredentials.Error())
+	case errors.Is(err, ErrNoAccess):
+		return nil, status.Error(codes.PermissionDenied, ErrNoAccess.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return nil, status.FromContextError(err).Err()
 	default:
@@ -99,4 +91,21 @@ func authenticate(ctx context.Context, v Validator, method string) (context.Cont
 		slog.WarnContext(ctx, "cannot verify credentials", "method", method, "err", err)
 		return nil, status.Error(codes.Unavailable, "cannot verify credentials now; retry")
 	}
+	if err := authz.Check(method, p); err != nil {
+		return nil, status.Error(codes.PermissionDenied, deniedMessage(rule, p))
+	}
+	return WithPrincipal(ctx, p), nil
+}
+
+// deniedMessage names the missing permission, and for a user who named
+// nothing to hold a role in, how to name it.
+func deniedMessage(rule authz.Rule, p Principal) string {
+	msg := fmt.Sprintf("permission denied: this call needs %s, which this %s does not have", rule.Permission, p.Kind)
+	if p.Kind == KindUser && p.OrganizationID == "" && rule.Permission != authz.Internal {
+		if rule.OrganizationScoped {
+			return msg + " (name the organization in the request)"
+		}
+		return msg + " (name the project with the " + ProjectHeader + " header)"
+	}
+	return msg
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/secretbox"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
@@ -24,6 +25,9 @@ type Config struct {
 	// Encryption seals stored secrets (LLM connection keys); serve needs
 	// AGENTTRACE_ENCRYPTION_KEY.
 	Encryption secretbox.Config
+	// JWT verifies user and service tokens (and signs user tokens); serve
+	// needs AGENTTRACE_JWT_SECRET.
+	JWT jwtkeys.Config
 	// AuthCacheTTL bounds how long the service trusts a validation it made
 	// for its own callers; revocations evict at once anyway.
 	AuthCacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`

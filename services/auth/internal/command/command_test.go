@@ -222,6 +222,7 @@ func TestServe(t *testing.T) {
 	t.Setenv("AGENTTRACE_DRAIN_DELAY", "0s")
 	t.Setenv("AGENTTRACE_LOG_LEVEL", "error")
 	t.Setenv("AGENTTRACE_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
+	t.Setenv("AGENTTRACE_JWT_SECRET", strings.Repeat("jwt-secret-", 4))
 	cfg, err := LoadConfig()
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/secretbox"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
@@ -19,6 +17,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgs"
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgsapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
+	"github.com/agenttrace/agenttrace/services/auth/internal/principal"
 	"github.com/agenttrace/agenttrace/services/auth/internal/revocation"
 	"github.com/agenttrace/agenttrace/services/auth/internal/settings"
 	"github.com/agenttrace/agenttrace/services/auth/internal/settingsapi"
@@ -75,12 +74,19 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	// which announces revocations that must evict from the cache: the
 	// announcer reaches the cache through a closure, set just below.
 	var cache *authn.Cache
-	announcer := revocation.NewAnnouncer(nc, func(publicKey string) { cache.Evict(publicKey) })
+	announcer := revocation.NewAnnouncer(nc, func(n authn.Notice) { cache.Evict(n) })
 	auditStore := pgstore.NewAuditStore(pool)
 	recorder := audit.NewRecorder(audit.Config{Store: auditStore})
 	svc := tenancy.NewService(tenancy.Config{Store: store, Usage: tracker, Announcer: announcer, Audit: recorder})
-	cache = authn.NewCache(svc, cfg.AuthCacheTTL)
-	if _, err := authn.SubscribeRevocations(nc, cache); err != nil {
+	// Auth resolves its own callers in process, through the same cache and
+	// interceptors as every other service.
+	ring, err := jwtkeys.NewRing(cfg.JWT)
+	if err != nil {
+		return nil, err
+	}
+	resolver := principal.New(principal.Config{Keys: svc, Tokens: ring, Roles: store})
+	cache = authn.NewCache(resolver, cfg.AuthCacheTTL)
+	if _, err := authn.SubscribeInvalidations(nc, cache); err != nil {
 		return nil, err
 	}
 
@@ -89,13 +95,13 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	if err != nil {
 		return nil, err
 	}
-	authv1.RegisterAuthServiceServer(sh.GRPC(), grpcapi.New(svc, sh.Log()))
+	authv1.RegisterAuthServiceServer(sh.GRPC(), grpcapi.New(svc, sh.Log()).WithAuthenticator(resolver))
 	settingsSvc := settings.NewService(settings.Config{Store: pgstore.NewSettingsStore(pool), Box: box, Audit: recorder})
 	authv1.RegisterSettingsServiceServer(sh.GRPC(), settingsapi.New(settingsSvc, sh.Log()))
 	authv1.RegisterAuditServiceServer(sh.GRPC(), auditapi.New(audit.NewLister(auditStore), recorder, sh.Log()))
 	orgsSvc := orgs.NewService(orgs.Config{
 		Store:         pgstore.NewOrgStore(pool, recorder),
-		Invalidator:   userInvalidator(nc),
+		Invalidator:   announcer,
 		InvitationTTL: cfg.InvitationTTL,
 	})
 	authv1.RegisterOrganizationServiceServer(sh.GRPC(), orgsapi.New(orgsSvc, sh.Log()))
@@ -107,17 +113,4 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
 	cleanup = nil
 	return sh, nil
-}
-
-// userInvalidator announces that a user's memberships changed.
-//
-// PLACEHOLDER until pkg/authn's invalidation notices land: it rides the
-// API-key revocation subject, whose subscribers evict by public key and so
-// drop nothing for a user id. Replace the body with
-// authn.PublishInvalidation(nc, authn.Notice{UserID: id.String()}) and a
-// local cache.Evict of the same notice.
-func userInvalidator(nc *nats.Conn) orgs.Invalidator {
-	return orgs.InvalidatorFunc(func(_ context.Context, id uuid.UUID) error {
-		return authn.PublishRevocation(nc, id.String())
-	})
 }

@@ -29,6 +29,7 @@ func keyProto(k tenancy.APIKey) *authv1.APIKey {
 		CreatedAt:  timestamppb.New(k.CreatedAt),
 		LastUsedAt: optionalTime(k.LastUsedAt),
 		RevokedAt:  optionalTime(k.RevokedAt),
+		Scopes:     k.Scopes,
 	}
 }
 

@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"io"
 	"log/slog"
@@ -19,12 +20,15 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/lastused"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgtest"
+	"github.com/agenttrace/agenttrace/services/auth/internal/principal"
 	"github.com/agenttrace/agenttrace/services/auth/internal/revocation"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
@@ -93,17 +97,22 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	svc := tenancy.NewService(tenancy.Config{
 		Store:     st,
 		Usage:     tracker,
-		Announcer: revocation.NewAnnouncer(nc, func(pk string) { cache.Evict(pk) }),
+		Announcer: revocation.NewAnnouncer(nc, func(n authn.Notice) { cache.Evict(n) }),
 		Audit:     audit.NewRecorder(audit.Config{Store: pgstore.NewAuditStore(pool)}),
 	})
-	cache = authn.NewCache(svc, time.Minute)
+	ring, err := jwtkeys.NewRing(jwtkeys.Config{Secret: config.Secret(rand.Text() + rand.Text())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := principal.New(principal.Config{Keys: svc, Tokens: ring, Roles: store})
+	cache = authn.NewCache(resolver, time.Minute)
 
 	lis := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(authn.UnaryServerInterceptor(cache)),
 		grpc.ChainStreamInterceptor(authn.StreamServerInterceptor(cache)),
 	)
-	authv1.RegisterAuthServiceServer(gs, grpcapi.New(svc, slog.New(slog.NewTextHandler(opts.logTo, nil))))
+	authv1.RegisterAuthServiceServer(gs, grpcapi.New(svc, slog.New(slog.NewTextHandler(opts.logTo, nil))).WithAuthenticator(resolver))
 	served := make(chan struct{})
 	go func() { defer close(served); gs.Serve(lis) }()
 	ctx, cancel := context.WithCancel(context.Background())

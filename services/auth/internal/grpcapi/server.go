@@ -17,8 +17,9 @@ import (
 // Server implements authv1.AuthServiceServer.
 type Server struct {
 	authv1.UnimplementedAuthServiceServer
-	svc *tenancy.Service
-	log *slog.Logger
+	svc           *tenancy.Service
+	authenticator authn.Authenticator
+	log           *slog.Logger
 }
 
 // New returns a Server over svc; log (slog.Default() when nil) receives the
@@ -70,7 +71,7 @@ func (s *Server) CreateAPIKey(ctx context.Context, req *authv1.CreateAPIKeyReque
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	k, err := s.svc.CreateAPIKey(ctx, c, projectID, req.GetNote())
+	k, err := s.svc.CreateAPIKey(ctx, c, projectID, req.GetNote(), req.GetScopes())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}

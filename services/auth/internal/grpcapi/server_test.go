@@ -3,6 +3,8 @@ package grpcapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -293,8 +295,9 @@ func TestRevokeAPIKey(t *testing.T) {
 }
 
 // TestRevocationReachesOtherServices: another service validating through
-// auth with its own cache (authn.NewRemote + NewCache + SubscribeRevocations)
-// stops honouring a key within a second of its revocation.
+// auth with its own cache (authn.NewRemote + NewCache +
+// SubscribeInvalidations) stops honouring a key within a second of its
+// revocation.
 func TestRevocationReachesOtherServices(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	a := e.newTenant(t)
@@ -302,11 +305,11 @@ func TestRevocationReachesOtherServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := authn.Credentials{PublicKey: victim.GetApiKey().GetPublicKey(), SecretKey: victim.GetSecretKey()}
+	creds := authn.Request{Authorization: "Basic " + base64.StdEncoding.EncodeToString([]byte(victim.GetApiKey().GetPublicKey()+":"+victim.GetSecretKey()))}
 
 	remoteCache := authn.NewCache(authn.NewRemote(e.conn), time.Hour)
 	otherNC := connectNATS(t)
-	sub, err := authn.SubscribeRevocations(otherNC, remoteCache)
+	sub, err := authn.SubscribeInvalidations(otherNC, remoteCache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +317,7 @@ func TestRevocationReachesOtherServices(t *testing.T) {
 	if err := otherNC.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := remoteCache.Validate(context.Background(), creds); err != nil {
+	if _, err := remoteCache.Authenticate(context.Background(), creds); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.client.RevokeAPIKey(a.ctx(), &authv1.RevokeAPIKeyRequest{KeyId: victim.GetApiKey().GetId()}); err != nil {
@@ -322,10 +325,10 @@ func TestRevocationReachesOtherServices(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Second)
 	for {
-		_, err := remoteCache.Validate(context.Background(), creds)
+		_, err := remoteCache.Authenticate(context.Background(), creds)
 		if err != nil {
-			if err != authn.ErrInvalidKey {
-				t.Fatalf("after revocation: %v, want ErrInvalidKey", err)
+			if !errors.Is(err, authn.ErrInvalidCredentials) {
+				t.Fatalf("after revocation: %v, want ErrInvalidCredentials", err)
 			}
 			break
 		}

@@ -38,8 +38,10 @@ func (s *Server) status(ctx context.Context, err error) error {
 		return detailed.Err()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
-	case errors.Is(err, authn.ErrInvalidKey):
-		return status.Error(codes.Unauthenticated, authn.ErrInvalidKey.Error())
+	case errors.Is(err, authn.ErrNoCredentials), errors.Is(err, authn.ErrInvalidCredentials):
+		return status.Error(codes.Unauthenticated, authn.ErrInvalidCredentials.Error())
+	case errors.Is(err, authn.ErrNoAccess):
+		return status.Error(codes.PermissionDenied, authn.ErrNoAccess.Error())
 	case errors.Is(err, tenancy.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, tenancy.ErrAlreadyExists):

@@ -131,11 +131,11 @@ func wrap(err error, what string) error {
 
 // keyColumns reads an api_keys row joined as k with its projects row as p.
 const keyColumns = `k.id, k.project_id, p.organization_id, k.public_key, k.secret_hint, k.note,
-	k.created_at, k.last_used_at, k.revoked_at`
+	k.created_at, k.last_used_at, k.revoked_at, array_to_string(k.scopes, ',')`
 
 func keyFields(k *tenancy.APIKey) []any {
 	return []any{&k.ID, &k.ProjectID, &k.OrganizationID, &k.PublicKey, &k.SecretHint, &k.Note,
-		&k.CreatedAt, &k.LastUsedAt, &k.RevokedAt}
+		&k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, scopesColumn{&k.Scopes}}
 }
 
 func scanKeys(rows pgx.Rows) ([]tenancy.APIKey, error) {
@@ -149,10 +149,10 @@ func scanKeys(rows pgx.Rows) ([]tenancy.APIKey, error) {
 // CreateAPIKey implements tenancy.Store.
 func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey, hash apikey.Hash) (tenancy.APIKey, error) {
 	err := s.pool.QueryRow(ctx,
-		`INSERT INTO api_keys (id, project_id, public_key, secret_hash, secret_hint, note)
-		 VALUES ($1, $2, $3, $4, $5, $6)
+		`INSERT INTO api_keys (id, project_id, public_key, secret_hash, secret_hint, note, scopes)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7)
 		 RETURNING created_at`,
-		k.ID, k.ProjectID, k.PublicKey, hash[:], k.SecretHint, k.Note).Scan(&k.CreatedAt)
+		k.ID, k.ProjectID, k.PublicKey, hash[:], k.SecretHint, k.Note, scopeNames(k.Scopes)).Scan(&k.CreatedAt)
 	if isCode(err, pgerrcode.ForeignKeyViolation) {
 		return tenancy.APIKey{}, fmt.Errorf("project %s: %w", k.ProjectID, tenancy.ErrNotFound)
 	}

@@ -60,7 +60,7 @@ func newKey(t *testing.T, s *pgstore.Store, p tenancy.Project) (tenancy.APIKey, 
 	}
 	k, err := s.CreateAPIKey(context.Background(), tenancy.APIKey{
 		ID: newID(t), ProjectID: p.ID, OrganizationID: p.OrganizationID,
-		PublicKey: m.PublicKey, SecretHint: m.Hint, Note: "test",
+		PublicKey: m.PublicKey, SecretHint: m.Hint, Note: "test", Scopes: tenancy.DefaultScopes,
 	}, m.Hash)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestAPIKeys(t *testing.T) {
 	if _, err := s.APIKeyBySecretHash(ctx, apikey.HashSecret("sk-at-nope")); !errors.Is(err, tenancy.ErrNotFound) {
 		t.Fatalf("unknown hash: %v, want ErrNotFound", err)
 	}
-	if _, err := s.CreateAPIKey(ctx, tenancy.APIKey{ID: newID(t), ProjectID: newID(t), PublicKey: "pk-x", SecretHint: "h"}, apikey.HashSecret(newID(t).String())); !errors.Is(err, tenancy.ErrNotFound) {
+	if _, err := s.CreateAPIKey(ctx, tenancy.APIKey{ID: newID(t), ProjectID: newID(t), PublicKey: "pk-x", SecretHint: "h", Scopes: tenancy.DefaultScopes}, apikey.HashSecret(newID(t).String())); !errors.Is(err, tenancy.ErrNotFound) {
 		t.Fatalf("key for a missing project: %v, want ErrNotFound", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/apikey"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 )
@@ -103,11 +104,15 @@ func (s *Service) ListProjects(ctx context.Context, c Caller) ([]Project, error)
 	return s.store.ListProjects(ctx, c.OrganizationID)
 }
 
-// CreateAPIKey creates a key for projectID (the caller's project when Nil),
-// which must belong to the caller's organization.
-func (s *Service) CreateAPIKey(ctx context.Context, c Caller, projectID uuid.UUID, note string) (CreatedKey, error) {
+// CreateAPIKey creates a key with scopes (DefaultScopes when none) for
+// projectID (the caller's project when Nil), which must belong to the
+// caller's organization.
+func (s *Service) CreateAPIKey(ctx context.Context, c Caller, projectID uuid.UUID, note string, scopes []authv1.APIKeyScope) (CreatedKey, error) {
 	note, err := cleanNote(note)
 	if err != nil {
+		return CreatedKey{}, err
+	}
+	if scopes, err = cleanScopes(scopes); err != nil {
 		return CreatedKey{}, err
 	}
 	if projectID == uuid.Nil {
@@ -117,7 +122,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, c Caller, projectID uuid.UUI
 	if err != nil {
 		return CreatedKey{}, err
 	}
-	return s.newKey(ctx, p, note)
+	return s.newKey(ctx, p, note, scopes)
 }
 
 // ListAPIKeys lists the keys of projectID (the caller's project when Nil).
@@ -168,8 +173,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, c Caller, keyID uuid.UUID) (
 }
 
 // Bootstrap creates, or finds by name, an organization and a project in it,
-// and gives the project a new key. It is how an installation gets its first
-// credentials.
+// and gives the project a new key with every scope. It is how an
+// installation gets its first credentials.
 func (s *Service) Bootstrap(ctx context.Context, orgName, projectName, note string) (Organization, Project, CreatedKey, error) {
 	orgName, err := cleanName("org", orgName)
 	if err != nil {
@@ -198,14 +203,14 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, projectName, note stri
 	if err != nil {
 		return Organization{}, Project{}, CreatedKey{}, err
 	}
-	k, err := s.newKey(ctx, p, note)
+	k, err := s.newKey(ctx, p, note, AllScopes)
 	if err != nil {
 		return Organization{}, Project{}, CreatedKey{}, err
 	}
 	return org, p, k, nil
 }
 
-func (s *Service) newKey(ctx context.Context, p Project, note string) (CreatedKey, error) {
+func (s *Service) newKey(ctx context.Context, p Project, note string, scopes []authv1.APIKeyScope) (CreatedKey, error) {
 	m, err := apikey.Generate()
 	if err != nil {
 		return CreatedKey{}, err
@@ -224,6 +229,7 @@ func (s *Service) newKey(ctx context.Context, p Project, note string) (CreatedKe
 			PublicKey:      m.PublicKey,
 			SecretHint:     m.Hint,
 			Note:           note,
+			Scopes:         scopes,
 		}, m.Hash)
 		if err != nil {
 			return err
@@ -236,7 +242,7 @@ func (s *Service) newKey(ctx context.Context, p Project, note string) (CreatedKe
 			Action:         audit.ActionAPIKeyCreate,
 			TargetKind:     "api_key",
 			TargetID:       k.ID.String(),
-			Details:        map[string]string{"public_key": k.PublicKey, "note": k.Note},
+			Details:        map[string]string{"public_key": k.PublicKey, "note": k.Note, "scopes": scopeList(k.Scopes)},
 		})
 	})
 	if err != nil {

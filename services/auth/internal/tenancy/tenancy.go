@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 )
 
 // Organization owns projects.
@@ -40,6 +42,8 @@ type APIKey struct {
 	CreatedAt      time.Time
 	LastUsedAt     *time.Time
 	RevokedAt      *time.Time
+	// Scopes limit what the key may do (pkg/authz).
+	Scopes []authv1.APIKeyScope
 }
 
 // Revoked reports whether the key no longer authenticates anyone.

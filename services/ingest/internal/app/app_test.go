@@ -98,16 +98,19 @@ func TestRunRejectsShortJWTSecret(t *testing.T) {
 	}
 }
 
-// fakeAuth is the auth service's key check, answering for one secret.
+// fakeAuth is the auth service's caller resolution, answering for one secret.
 type fakeAuth struct {
 	authv1.UnimplementedAuthServiceServer
 }
 
-func (fakeAuth) ValidateAPIKey(_ context.Context, req *authv1.ValidateAPIKeyRequest) (*authv1.ValidateAPIKeyResponse, error) {
-	if req.GetSecretKey() != "sk-test" {
+func (fakeAuth) Authenticate(_ context.Context, req *authv1.AuthenticateRequest) (*authv1.AuthenticateResponse, error) {
+	if req.GetAuthorization() != "Bearer sk-test" {
 		return nil, status.Error(codes.Unauthenticated, "invalid key")
 	}
-	return &authv1.ValidateAPIKeyResponse{KeyId: "k1", ProjectId: "proj-app", OrganizationId: "org"}, nil
+	return &authv1.AuthenticateResponse{Principal: &authv1.Principal{
+		Kind: authv1.PrincipalKind_PRINCIPAL_KIND_API_KEY, KeyId: "k1", ProjectId: "proj-app", OrganizationId: "org",
+		Scopes: []authv1.APIKeyScope{authv1.APIKeyScope_API_KEY_SCOPE_INGEST, authv1.APIKeyScope_API_KEY_SCOPE_READ, authv1.APIKeyScope_API_KEY_SCOPE_ADMIN},
+	}}, nil
 }
 
 func freeAddr(t *testing.T) string {

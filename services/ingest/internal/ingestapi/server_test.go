@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
@@ -32,15 +33,21 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// keys stands in for the auth service: it maps secret keys to projects.
+// keys stands in for the auth service: it maps secret keys to projects, each
+// key with every scope.
 type keys map[string]string
 
-func (k keys) Validate(_ context.Context, c authn.Credentials) (authn.Principal, error) {
+func (k keys) Authenticate(_ context.Context, r authn.Request) (authn.Principal, error) {
+	c, err := authn.ParseAuthorization(r.Authorization)
+	if err != nil {
+		return authn.Principal{}, err
+	}
 	project, ok := k[c.SecretKey]
 	if !ok {
-		return authn.Principal{}, authn.ErrInvalidKey
+		return authn.Principal{}, authn.ErrInvalidCredentials
 	}
-	return authn.Principal{KeyID: "key-" + project, PublicKey: "pk-" + project, OrganizationID: "org-" + project, ProjectID: project}, nil
+	return authn.Principal{KeyID: "key-" + project, PublicKey: "pk-" + project, OrganizationID: "org-" + project, ProjectID: project,
+		Scopes: []authv1.APIKeyScope{authv1.APIKeyScope_API_KEY_SCOPE_INGEST, authv1.APIKeyScope_API_KEY_SCOPE_READ, authv1.APIKeyScope_API_KEY_SCOPE_ADMIN}}, nil
 }
 
 type harness struct {

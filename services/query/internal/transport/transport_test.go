@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
@@ -28,11 +29,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // keys stands in for the auth service: bearer secret -> project.
 type keys map[string]string
 
-func (k keys) Validate(_ context.Context, c authn.Credentials) (authn.Principal, error) {
-	if p, ok := k[c.SecretKey]; ok {
-		return authn.Principal{ProjectID: p, PublicKey: "pk-" + p}, nil
+func (k keys) Authenticate(_ context.Context, r authn.Request) (authn.Principal, error) {
+	c, err := authn.ParseAuthorization(r.Authorization)
+	if err != nil {
+		return authn.Principal{}, err
 	}
-	return authn.Principal{}, authn.ErrInvalidKey
+	if p, ok := k[c.SecretKey]; ok {
+		return authn.Principal{ProjectID: p, PublicKey: "pk-" + p, Scopes: []authv1.APIKeyScope{authv1.APIKeyScope_API_KEY_SCOPE_READ}}, nil
+	}
+	return authn.Principal{}, authn.ErrInvalidCredentials
 }
 
 // serve runs the query service over loopback gRPC and returns a client.
