@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
@@ -87,13 +88,21 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 // headerMatcher decides which request headers reach the backends as gRPC
 // metadata. Authorization always goes through as "authorization" (grpc-
 // gateway does that itself) and the trace context travels via OTel
-// propagation; the request id goes under its own name and standard headers
-// with the "grpcgateway-" prefix. Grpc-Metadata-* headers, which
+// propagation; the request id and the project a user names
+// (X-AgentTrace-Project, see authn.ProjectHeader) go under their own names
+// and standard headers with the "grpcgateway-" prefix. Grpc-Metadata-*
+// headers, which
 // grpc-gateway would pass on as arbitrary metadata, are dropped: the gateway
 // is the public edge, and backends should only see metadata it vouches for.
+// projectHeader is authn.ProjectHeader as net/http canonicalizes it.
+var projectHeader = http.CanonicalHeaderKey(authn.ProjectHeader)
+
 func headerMatcher(key string) (string, bool) {
-	if key == requestIDHeader {
+	switch key {
+	case requestIDHeader:
 		return "x-request-id", true
+	case projectHeader:
+		return authn.ProjectHeader, true
 	}
 	if strings.HasPrefix(key, runtime.MetadataHeaderPrefix) {
 		return "", false

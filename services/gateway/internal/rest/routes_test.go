@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,37 @@ func TestEveryRouteReachesItsRPC(t *testing.T) {
 			assertJSON(t, r.body, tt.wantBody)
 			if ct := r.header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+// A user names the project a call acts on with X-AgentTrace-Project; it
+// reaches the backends as the x-agenttrace-project metadata the shared
+// interceptor reads, in any header case, and only once.
+func TestProjectHeaderForwarded(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    []string
+	}{
+		{name: "canonical", headers: map[string]string{"X-AgentTrace-Project": "p-1"}, want: []string{"p-1"}},
+		{name: "lower case", headers: map[string]string{"x-agenttrace-project": "p-2"}, want: []string{"p-2"}},
+		{name: "absent", headers: map[string]string{}, want: nil},
+		{name: "smuggled as grpc metadata", headers: map[string]string{"Grpc-Metadata-X-Agenttrace-Project": "p-evil"}, want: nil},
+		{name: "both", headers: map[string]string{"X-AgentTrace-Project": "p-3", "Grpc-Metadata-X-Agenttrace-Project": "p-evil"}, want: []string{"p-3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			tt.headers["Authorization"] = "Bearer token"
+			r := h.do(t, "GET", "/api/v1/traces/t1", nil, tt.headers)
+			if r.status != http.StatusOK {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			got := h.backend.last(t).md.Get("x-agenttrace-project")
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("x-agenttrace-project metadata %q, want %q", got, tt.want)
 			}
 		})
 	}
