@@ -30,6 +30,8 @@ var (
 	// ErrNotAUser: GetCurrentUser was called with credentials of an API key
 	// or a service.
 	ErrNotAUser = errors.New("this call needs a user's access token, not an API key")
+	// ErrUserGone: a valid access token of a user that was deleted since.
+	ErrUserGone = errors.New("the user of this token no longer exists")
 )
 
 // Reasons an invitation cannot be used, wrapped around ErrInvitationInvalid.

@@ -127,7 +127,7 @@ func (s *Service) CurrentUser(ctx context.Context, id uuid.UUID) (User, []Member
 	if err != nil {
 		// A valid token of a deleted user: the token outlived its user.
 		if errors.Is(err, tenancy.ErrNotFound) {
-			return User{}, nil, ErrNotAUser
+			return User{}, nil, ErrUserGone
 		}
 		return User{}, nil, err
 	}

@@ -186,7 +186,7 @@ func TestGetCurrentUserNeedsAUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.client.GetCurrentUser(bearer(ctx, tok.GetAccessToken()), &authv1.GetCurrentUserRequest{})
-	wantCode(t, err, codes.PermissionDenied, "")
+	wantCode(t, err, codes.Unauthenticated, "no longer exists")
 	_, err = e.refresh(tok.GetRefreshToken())
 	wantCode(t, err, codes.Unauthenticated, "invalid or expired refresh token")
 }

@@ -56,6 +56,8 @@ func (s *Server) status(ctx context.Context, err error) error {
 			}
 		}
 		return status.Error(codes.PermissionDenied, identity.ErrInvitationInvalid.Error())
+	case errors.Is(err, identity.ErrUserGone):
+		return status.Error(codes.Unauthenticated, identity.ErrUserGone.Error())
 	case errors.Is(err, identity.ErrNotAUser):
 		return status.Error(codes.PermissionDenied, identity.ErrNotAUser.Error())
 	case errors.Is(err, tenancy.ErrAlreadyExists) && !isFieldError(err):
