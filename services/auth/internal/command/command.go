@@ -35,6 +35,8 @@ type Config struct {
 	LastUsedFlushInterval time.Duration `env:"AUTH_LAST_USED_FLUSH_INTERVAL" envDefault:"5s"`
 	// InvitationTTL is how long an organization invitation can be accepted.
 	InvitationTTL time.Duration `env:"INVITATION_TTL" envDefault:"168h"`
+	// Identity sets token lifetimes and login limits (identity.go).
+	Identity IdentityConfig
 }
 
 // LoadConfig reads the configuration over the service's defaults.

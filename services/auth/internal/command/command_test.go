@@ -255,6 +255,12 @@ func TestServe(t *testing.T) {
 	if _, err := client.ListProjects(ctx, &authv1.ListProjectsRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("unauthenticated call: %v", err)
 	}
+	// IdentityService is served, and Login needs no credentials.
+	_, err = authv1.NewIdentityServiceClient(conn).Login(ctx, &authv1.LoginRequest{
+		Email: "nobody-" + uuid.NewString() + "@example.com", Password: "not the password"})
+	if status.Code(err) != codes.Unauthenticated || status.Convert(err).Message() != "invalid email or password" {
+		t.Fatalf("Login without credentials: %v", err)
+	}
 	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		t.Fatalf("health: %v", err)
 	}

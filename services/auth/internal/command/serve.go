@@ -105,6 +105,9 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 		InvitationTTL: cfg.InvitationTTL,
 	})
 	authv1.RegisterOrganizationServiceServer(sh.GRPC(), orgsapi.New(orgsSvc, sh.Log()))
+	if err := registerIdentity(sh, cfg.Identity, ring, store, recorder); err != nil {
+		return nil, err
+	}
 	sh.AddCheck("postgres", store.Ping)
 	sh.Go("api-key-last-used", tracker.Run)
 	// Closers run in reverse: NATS first, then the pool, after the last-use
