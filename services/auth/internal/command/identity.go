@@ -60,4 +60,3 @@ func registerIdentity(sh *service.Shell, cfg IdentityConfig, ring *jwtkeys.Ring,
 	authv1.RegisterIdentityServiceServer(sh.GRPC(), identityapi.New(svc, sh.Log()))
 	return nil
 }
-
