@@ -73,8 +73,31 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err := queryv1.RegisterQueryServiceHandlerClient(ctx, mux, queryv1.NewQueryServiceClient(cfg.Query)); err != nil {
 		return nil, fmt.Errorf("register query routes: %w", err)
 	}
-	if err := authv1.RegisterAuthServiceHandlerClient(ctx, mux, authv1.NewAuthServiceClient(cfg.Auth)); err != nil {
-		return nil, fmt.Errorf("register auth routes: %w", err)
+	// Every service the auth process serves shares its connection.
+	authRoutes := []struct {
+		name     string
+		register func(context.Context, *runtime.ServeMux) error
+	}{
+		{"auth", func(ctx context.Context, mux *runtime.ServeMux) error {
+			return authv1.RegisterAuthServiceHandlerClient(ctx, mux, authv1.NewAuthServiceClient(cfg.Auth))
+		}},
+		{"identity", func(ctx context.Context, mux *runtime.ServeMux) error {
+			return authv1.RegisterIdentityServiceHandlerClient(ctx, mux, authv1.NewIdentityServiceClient(cfg.Auth))
+		}},
+		{"organization", func(ctx context.Context, mux *runtime.ServeMux) error {
+			return authv1.RegisterOrganizationServiceHandlerClient(ctx, mux, authv1.NewOrganizationServiceClient(cfg.Auth))
+		}},
+		{"settings", func(ctx context.Context, mux *runtime.ServeMux) error {
+			return authv1.RegisterSettingsServiceHandlerClient(ctx, mux, authv1.NewSettingsServiceClient(cfg.Auth))
+		}},
+		{"audit", func(ctx context.Context, mux *runtime.ServeMux) error {
+			return authv1.RegisterAuditServiceHandlerClient(ctx, mux, authv1.NewAuditServiceClient(cfg.Auth))
+		}},
+	}
+	for _, r := range authRoutes {
+		if err := r.register(ctx, mux); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", r.name, err)
+		}
 	}
 	if err := mux.HandlePath(http.MethodGet, "/api/v1/openapi.json", serveOpenAPI); err != nil {
 		return nil, fmt.Errorf("register openapi route: %w", err)
