@@ -142,7 +142,9 @@ func caller(ctx context.Context) (tenancy.Caller, error) {
 	if err != nil {
 		return tenancy.Caller{}, errBadPrincipal
 	}
-	project, err := uuid.Parse(p.ProjectID)
+	// A user who named an organization and no project has none; requests
+	// that default to the caller's project then find nothing.
+	project, err := optionalID("project", p.ProjectID)
 	if err != nil {
 		return tenancy.Caller{}, errBadPrincipal
 	}
