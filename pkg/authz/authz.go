@@ -10,6 +10,7 @@ package authz
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 var (
@@ -36,8 +37,8 @@ func (e *DeniedError) Error() string {
 func (e *DeniedError) Is(target error) bool { return target == ErrDenied }
 
 // Check decides whether p may call fullMethod. Public methods are allowed
-// for anyone, p being ignored. Otherwise: services may call only Internal
-// methods; users may call Authenticated methods and what their role grants;
+// for anyone, p being ignored. Otherwise: services may call Internal methods
+// and read prices; users may call Authenticated methods and what their role grants;
 // API keys what their scopes grant.
 func Check(fullMethod string, p Principal) error {
 	r, ok := table[fullMethod]
@@ -57,7 +58,7 @@ func Allows(p Principal, perm Permission) bool {
 	}
 	switch p.Kind {
 	case KindService:
-		return perm == Internal
+		return slices.Contains(servicePermissions, perm)
 	case KindUser:
 		return perm == Authenticated || RoleGrants(p.Role, perm)
 	case KindAPIKey:

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 )
 
 // callers are the columns of the expected matrix.
@@ -72,6 +73,10 @@ auth.v1.SettingsService/DeleteLLMConnection     Y     Y     .      .      .     
 auth.v1.SettingsService/ListRetentionPolicies   .     .     .      .      .      .      .    .      Y       .
 auth.v1.AuditService/ListAuditEvents            Y     Y     .      .      .      .      .    Y      .       .
 auth.v1.AuditService/RecordAuditEvent           .     .     .      .      .      .      .    .      Y       .
+auth.v1.PricingService/ListModelPrices          Y     Y     Y      Y      .      .      Y    Y      Y       .
+auth.v1.PricingService/CreateModelPrice         Y     Y     .      .      .      .      .    Y      .       .
+auth.v1.PricingService/UpdateModelPrice         Y     Y     .      .      .      .      .    Y      .       .
+auth.v1.PricingService/DeleteModelPrice         Y     Y     .      .      .      .      .    Y      .       .
 `
 
 type matrixRow struct {
@@ -239,5 +244,16 @@ func TestDeniedErrorMessage(t *testing.T) {
 	}
 	if fmt.Sprint(KindUser, KindAPIKey, KindService, Kind(9)) != "user api key service unknown" {
 		t.Fatalf("kind names: %v", fmt.Sprint(KindUser, KindAPIKey, KindService, Kind(9)))
+	}
+}
+
+// TestOTLPExportIsIngestion: OTLP export writes traces like IngestBatch, so
+// every principal that may call one may call the other.
+func TestOTLPExportIsIngestion(t *testing.T) {
+	for _, c := range callers {
+		want := Check(ingestv1.IngestService_IngestBatch_FullMethodName, c.p) == nil
+		if got := Check(OTLPTraceExport, c.p) == nil; got != want {
+			t.Errorf("%s: OTLP export allowed=%v, IngestBatch allowed=%v", c.name, got, want)
+		}
 	}
 }

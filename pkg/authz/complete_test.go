@@ -18,6 +18,7 @@ import (
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	otlpcollectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 )
 
 // served are the grpc.ServiceDesc of every service an AgentTrace server
@@ -30,6 +31,8 @@ var served = []grpc.ServiceDesc{
 	authv1.OrganizationService_ServiceDesc,
 	authv1.SettingsService_ServiceDesc,
 	authv1.AuditService_ServiceDesc,
+	authv1.PricingService_ServiceDesc,
+	otlpcollectortrace.TraceService_ServiceDesc,
 	healthv1.Health_ServiceDesc,
 	reflectionv1.ServerReflection_ServiceDesc,
 	reflectionv1alpha.ServerReflection_ServiceDesc,

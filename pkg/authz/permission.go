@@ -29,7 +29,13 @@ const (
 	MembersRead    Permission = "MEMBERS_READ"
 	MembersManage  Permission = "MEMBERS_MANAGE"
 	AuditRead      Permission = "AUDIT_READ"
+	// PricesRead reads the model price table; services hold it too, since
+	// the worker computes costs from it.
+	PricesRead Permission = "PRICES_READ"
 )
+
+// servicePermissions is what other AgentTrace services may do.
+var servicePermissions = []Permission{Internal, PricesRead}
 
 // rolePermissions is what each organization role (or project override)
 // grants. OWNER and ADMIN grant the same permissions: what only an owner may
@@ -37,20 +43,20 @@ const (
 // knows whose membership a call changes.
 var rolePermissions = map[authv1.Role][]Permission{
 	authv1.Role_ROLE_OWNER: {TracesWrite, TracesRead, TracesDelete, ProjectsRead, ProjectsManage,
-		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead},
+		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead, PricesRead},
 	authv1.Role_ROLE_ADMIN: {TracesWrite, TracesRead, TracesDelete, ProjectsRead, ProjectsManage,
-		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead},
-	authv1.Role_ROLE_MEMBER: {TracesWrite, TracesRead, ProjectsRead, KeysRead, MembersRead},
-	authv1.Role_ROLE_VIEWER: {TracesRead, ProjectsRead, MembersRead},
+		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead, PricesRead},
+	authv1.Role_ROLE_MEMBER: {TracesWrite, TracesRead, ProjectsRead, KeysRead, MembersRead, PricesRead},
+	authv1.Role_ROLE_VIEWER: {TracesRead, ProjectsRead, MembersRead, PricesRead},
 }
 
 // scopePermissions is what each API key scope grants. No scope grants
 // anything about members or organizations: those are for people.
 var scopePermissions = map[authv1.APIKeyScope][]Permission{
 	authv1.APIKeyScope_API_KEY_SCOPE_INGEST: {TracesWrite},
-	authv1.APIKeyScope_API_KEY_SCOPE_READ:   {TracesRead, ProjectsRead},
+	authv1.APIKeyScope_API_KEY_SCOPE_READ:   {TracesRead, ProjectsRead, PricesRead},
 	authv1.APIKeyScope_API_KEY_SCOPE_ADMIN: {TracesDelete, ProjectsManage, ProjectsRead,
-		KeysRead, KeysManage, AuditRead},
+		KeysRead, KeysManage, AuditRead, PricesRead},
 }
 
 // RoleGrants reports whether role grants p.

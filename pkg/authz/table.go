@@ -94,7 +94,19 @@ var table = map[string]Rule{
 	// Audit.
 	authv1.AuditService_ListAuditEvents_FullMethodName:  orgRule(AuditRead),
 	authv1.AuditService_RecordAuditEvent_FullMethodName: rule(Internal),
+
+	// Prices.
+	authv1.PricingService_ListModelPrices_FullMethodName:  rule(PricesRead),
+	authv1.PricingService_CreateModelPrice_FullMethodName: rule(ProjectsManage),
+	authv1.PricingService_UpdateModelPrice_FullMethodName: rule(ProjectsManage),
+	authv1.PricingService_DeleteModelPrice_FullMethodName: rule(ProjectsManage),
+
+	// OTLP/gRPC export, served by ingest.
+	OTLPTraceExport: rule(TracesWrite),
 }
+
+// OTLPTraceExport is the OTLP/gRPC trace export method.
+const OTLPTraceExport = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 // Table returns a copy of the permission table, by full method name, for
 // tests and documentation.

@@ -35,6 +35,10 @@ func TestAuthProcessRoutes(t *testing.T) {
 		{http.MethodPatch, "/api/v1/llm-connections/c1", `{"name":"n"}`},
 		{http.MethodDelete, "/api/v1/llm-connections/c1", ""},
 		{http.MethodGet, "/api/v1/audit-events", ""},
+		{http.MethodGet, "/api/v1/model-prices", ""},
+		{http.MethodPost, "/api/v1/model-prices", `{"model_name":"m"}`},
+		{http.MethodPatch, "/api/v1/model-prices/p1", `{"model_name":"m"}`},
+		{http.MethodDelete, "/api/v1/model-prices/p1", ""},
 	}
 	for _, r := range routes {
 		t.Run(r.method+" "+r.path, func(t *testing.T) {

@@ -93,6 +93,9 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		{"audit", func(ctx context.Context, mux *runtime.ServeMux) error {
 			return authv1.RegisterAuditServiceHandlerClient(ctx, mux, authv1.NewAuditServiceClient(cfg.Auth))
 		}},
+		{"pricing", func(ctx context.Context, mux *runtime.ServeMux) error {
+			return authv1.RegisterPricingServiceHandlerClient(ctx, mux, authv1.NewPricingServiceClient(cfg.Auth))
+		}},
 	}
 	for _, r := range authRoutes {
 		if err := r.register(ctx, mux); err != nil {

@@ -915,12 +915,16 @@ func (x *EventResult) GetError() string {
 // EventEnvelope is what ingest publishes to JetStream: the accepted events of
 // one request, stamped with the caller's project. It is not part of the public API.
 type EventEnvelope struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	Events        []*IngestEvent         `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId  string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	Events     []*IngestEvent         `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	// Set instead of events for OTLP: one serialized
+	// opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest holding
+	// the valid spans of one export call; the worker maps it to events.
+	OtlpExportRequest []byte `protobuf:"bytes,4,opt,name=otlp_export_request,json=otlpExportRequest,proto3" json:"otlp_export_request,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *EventEnvelope) Reset() {
@@ -970,6 +974,13 @@ func (x *EventEnvelope) GetReceivedAt() *timestamppb.Timestamp {
 func (x *EventEnvelope) GetEvents() []*IngestEvent {
 	if x != nil {
 		return x.Events
+	}
+	return nil
+}
+
+func (x *EventEnvelope) GetOtlpExportRequest() []byte {
+	if x != nil {
+		return x.OtlpExportRequest
 	}
 	return nil
 }
@@ -1089,13 +1100,14 @@ const file_agenttrace_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x1a\n" +
 	"\baccepted\x18\x03 \x01(\bR\baccepted\x12\x14\n" +
 	"\x05field\x18\x04 \x01(\tR\x05field\x12\x14\n" +
-	"\x05error\x18\x05 \x01(\tR\x05error\"\xa6\x01\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\xd6\x01\n" +
 	"\rEventEnvelope\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x129\n" +
-	"\x06events\x18\x03 \x03(\v2!.agenttrace.ingest.v1.IngestEventR\x06events*\xfe\x01\n" +
+	"\x06events\x18\x03 \x03(\v2!.agenttrace.ingest.v1.IngestEventR\x06events\x12.\n" +
+	"\x13otlp_export_request\x18\x04 \x01(\fR\x11otlpExportRequest*\xfe\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_TYPE_TRACE_CREATE\x10\x01\x12\x1b\n" +

@@ -24,10 +24,15 @@ const (
 )
 
 type GetTraceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TraceId       string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	TraceId string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	// Observations per page, ordered by start time then id; 0 means all of
+	// them (up to 10,000). Large traces should be read page by page.
+	ObservationsPageSize int32 `protobuf:"varint,2,opt,name=observations_page_size,json=observationsPageSize,proto3" json:"observations_page_size,omitempty"`
+	// From next_observations_page_token; the trace and scores come with every page.
+	ObservationsPageToken string `protobuf:"bytes,3,opt,name=observations_page_token,json=observationsPageToken,proto3" json:"observations_page_token,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetTraceRequest) Reset() {
@@ -63,6 +68,20 @@ func (*GetTraceRequest) Descriptor() ([]byte, []int) {
 func (x *GetTraceRequest) GetTraceId() string {
 	if x != nil {
 		return x.TraceId
+	}
+	return ""
+}
+
+func (x *GetTraceRequest) GetObservationsPageSize() int32 {
+	if x != nil {
+		return x.ObservationsPageSize
+	}
+	return 0
+}
+
+func (x *GetTraceRequest) GetObservationsPageToken() string {
+	if x != nil {
+		return x.ObservationsPageToken
 	}
 	return ""
 }
@@ -124,10 +143,13 @@ type GetTraceResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Trace *v1.Trace              `protobuf:"bytes,1,opt,name=trace,proto3" json:"trace,omitempty"`
 	// Root observations (no parent, or a parent that is not in the trace).
-	Observations  []*ObservationNode `protobuf:"bytes,2,rep,name=observations,proto3" json:"observations,omitempty"`
-	Scores        []*v1.Score        `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Observations []*ObservationNode `protobuf:"bytes,2,rep,name=observations,proto3" json:"observations,omitempty"`
+	Scores       []*v1.Score        `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
+	// Set when more observations follow. With paging, each page's observations
+	// are a forest: an observation whose parent is on another page is a root.
+	NextObservationsPageToken string `protobuf:"bytes,4,opt,name=next_observations_page_token,json=nextObservationsPageToken,proto3" json:"next_observations_page_token,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *GetTraceResponse) Reset() {
@@ -179,6 +201,13 @@ func (x *GetTraceResponse) GetScores() []*v1.Score {
 		return x.Scores
 	}
 	return nil
+}
+
+func (x *GetTraceResponse) GetNextObservationsPageToken() string {
+	if x != nil {
+		return x.NextObservationsPageToken
+	}
+	return ""
 }
 
 type ListTracesRequest struct {
@@ -922,16 +951,19 @@ var File_agenttrace_query_v1_query_proto protoreflect.FileDescriptor
 
 const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\n" +
-	"\x1fagenttrace/query/v1/query.proto\x12\x13agenttrace.query.v1\x1a agenttrace/common/v1/model.proto\x1a\x1fgoogle/protobuf/timestamp.proto\",\n" +
+	"\x1fagenttrace/query/v1/query.proto\x12\x13agenttrace.query.v1\x1a agenttrace/common/v1/model.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n" +
 	"\x0fGetTraceRequest\x12\x19\n" +
-	"\btrace_id\x18\x01 \x01(\tR\atraceId\"\x98\x01\n" +
+	"\btrace_id\x18\x01 \x01(\tR\atraceId\x124\n" +
+	"\x16observations_page_size\x18\x02 \x01(\x05R\x14observationsPageSize\x126\n" +
+	"\x17observations_page_token\x18\x03 \x01(\tR\x15observationsPageToken\"\x98\x01\n" +
 	"\x0fObservationNode\x12C\n" +
 	"\vobservation\x18\x01 \x01(\v2!.agenttrace.common.v1.ObservationR\vobservation\x12@\n" +
-	"\bchildren\x18\x02 \x03(\v2$.agenttrace.query.v1.ObservationNodeR\bchildren\"\xc4\x01\n" +
+	"\bchildren\x18\x02 \x03(\v2$.agenttrace.query.v1.ObservationNodeR\bchildren\"\x85\x02\n" +
 	"\x10GetTraceResponse\x121\n" +
 	"\x05trace\x18\x01 \x01(\v2\x1b.agenttrace.common.v1.TraceR\x05trace\x12H\n" +
 	"\fobservations\x18\x02 \x03(\v2$.agenttrace.query.v1.ObservationNodeR\fobservations\x123\n" +
-	"\x06scores\x18\x03 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\"\xd9\x02\n" +
+	"\x06scores\x18\x03 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\x12?\n" +
+	"\x1cnext_observations_page_token\x18\x04 \x01(\tR\x19nextObservationsPageToken\"\xd9\x02\n" +
 	"\x11ListTracesRequest\x127\n" +
 	"\tfrom_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bfromTime\x123\n" +
 	"\ato_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06toTime\x12\x12\n" +
