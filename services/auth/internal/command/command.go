@@ -1,6 +1,6 @@
 // Package command is the auth binary's command line: it reads the
 // configuration and runs the service or one of its maintenance commands
-// (migrate, bootstrap).
+// (migrate, bootstrap, secrets).
 package command
 
 import (
@@ -59,6 +59,8 @@ commands:
   bootstrap --org NAME --project NAME [--note TEXT]
                                          create or reuse an organization and project, make a
                                          new API key and print it as JSON on stdout
+  secrets reencrypt                      seal every stored secret again with the current
+                                         encryption key (after a rotation); prints the count
 
 configuration comes from AGENTTRACE_* environment variables (AGENTTRACE_POSTGRES_URL, ...).
 `
@@ -88,6 +90,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, cfg, rest, stdout, stderr)
 	case "bootstrap":
 		return runBootstrap(ctx, cfg, rest, stdout, stderr)
+	case "secrets":
+		return runSecrets(ctx, cfg, rest, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
