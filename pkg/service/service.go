@@ -65,6 +65,12 @@ type options struct {
 	unary      []grpc.UnaryServerInterceptor
 	stream     []grpc.StreamServerInterceptor
 	serverOpts []grpc.ServerOption
+	extra      []extraListener
+}
+
+// extraListener is another address the gRPC server is served on.
+type extraListener struct {
+	name, addr string
 }
 
 // WithInterceptors adds interceptors after the shell's own (metrics, logging,
@@ -83,6 +89,14 @@ func WithInterceptors(u grpc.UnaryServerInterceptor, s grpc.StreamServerIntercep
 // WithServerOptions passes options to grpc.NewServer (message size limits, ...).
 func WithServerOptions(opts ...grpc.ServerOption) Option {
 	return func(o *options) { o.serverOpts = append(o.serverOpts, opts...) }
+}
+
+// WithExtraListener serves the gRPC server on addr as well as on GRPCAddr:
+// same services, interceptors and drain, for a protocol that has a
+// well-known port of its own (OTLP/gRPC's 4317). name labels the listener
+// in logs and errors and is the key of ExtraAddr.
+func WithExtraListener(name, addr string) Option {
+	return func(o *options) { o.extra = append(o.extra, extraListener{name, addr}) }
 }
 
 // Check reports whether a dependency is usable; it backs /ready.
@@ -115,9 +129,11 @@ type Shell struct {
 
 	// ready is closed once Run has bound its listeners; the addresses
 	// are set before that and never change afterwards.
-	ready     chan struct{}
-	grpcAddr  net.Addr
-	adminAddr net.Addr
+	ready      chan struct{}
+	grpcAddr   net.Addr
+	adminAddr  net.Addr
+	extra      []extraListener
+	extraAddrs map[string]net.Addr
 
 	mu       sync.Mutex
 	checks   []namedCheck
@@ -178,6 +194,7 @@ func New(ctx context.Context, name string, cfg config.Base, opts ...Option) (*Sh
 		reg:     reg,
 		metrics: metrics,
 		ready:   make(chan struct{}),
+		extra:   o.extra,
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -219,6 +236,17 @@ func (s *Shell) AdminAddr() net.Addr {
 	}
 }
 
+// ExtraAddr is the address the listener added by WithExtraListener under
+// name is bound to; nil before Ready or for an unknown name.
+func (s *Shell) ExtraAddr(name string) net.Addr {
+	select {
+	case <-s.ready:
+		return s.extraAddrs[name]
+	default:
+		return nil
+	}
+}
+
 // AddCheck adds a readiness check (a database ping, a stream lookup, ...).
 func (s *Shell) AddCheck(name string, fn Check) {
 	s.mu.Lock()
@@ -253,9 +281,26 @@ func (s *Shell) Run(ctx context.Context) error {
 		s.close(context.Background())
 		return fmt.Errorf("listen grpc %s: %w", s.cfg.GRPCAddr, err)
 	}
+	grpcLiss := []net.Listener{grpcLis}
+	closeListeners := func() {
+		for _, l := range grpcLiss {
+			l.Close()
+		}
+	}
+	extraAddrs := make(map[string]net.Addr, len(s.extra))
+	for _, e := range s.extra {
+		lis, err := net.Listen("tcp", e.addr)
+		if err != nil {
+			closeListeners()
+			s.close(context.Background())
+			return fmt.Errorf("listen %s %s: %w", e.name, e.addr, err)
+		}
+		grpcLiss = append(grpcLiss, lis)
+		extraAddrs[e.name] = lis.Addr()
+	}
 	adminLis, err := net.Listen("tcp", s.cfg.AdminAddr)
 	if err != nil {
-		grpcLis.Close()
+		closeListeners()
 		s.close(context.Background())
 		return fmt.Errorf("listen admin %s: %w", s.cfg.AdminAddr, err)
 	}
@@ -267,7 +312,7 @@ func (s *Shell) Run(ctx context.Context) error {
 	s.mu.Lock()
 	runners := s.runners
 	s.mu.Unlock()
-	errc := make(chan error, len(runners)+2)
+	errc := make(chan error, len(runners)+len(grpcLiss)+1)
 	// runners holds the service's own work, which must stop before the
 	// closers release what it uses; servers holds the shell's goroutines,
 	// which Run waits for so that nothing outlives it.
@@ -279,20 +324,31 @@ func (s *Shell) Run(ctx context.Context) error {
 			}
 		})
 	}
-	servers.Go(func() {
-		if err := s.grpc.Serve(grpcLis); err != nil {
-			errc <- fmt.Errorf("grpc: %w", err)
+	// One server on every gRPC listener: GracefulStop drains them all.
+	for i, lis := range grpcLiss {
+		label := "grpc"
+		if i > 0 {
+			label = s.extra[i-1].name
 		}
-	})
+		servers.Go(func() {
+			if err := s.grpc.Serve(lis); err != nil {
+				errc <- fmt.Errorf("%s: %w", label, err)
+			}
+		})
+	}
 	servers.Go(func() {
 		if err := admin.Serve(adminLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("admin http: %w", err)
 		}
 	})
 	servers.Go(func() { s.watchReadiness(runCtx) })
-	s.grpcAddr, s.adminAddr = grpcLis.Addr(), adminLis.Addr()
+	s.grpcAddr, s.adminAddr, s.extraAddrs = grpcLis.Addr(), adminLis.Addr(), extraAddrs
 	close(s.ready)
-	s.log.Info("service started", "grpc_addr", s.grpcAddr.String(), "admin_addr", s.adminAddr.String())
+	attrs := []any{"grpc_addr", s.grpcAddr.String(), "admin_addr", s.adminAddr.String()}
+	for _, e := range s.extra {
+		attrs = append(attrs, e.name+"_addr", extraAddrs[e.name].String())
+	}
+	s.log.Info("service started", attrs...)
 
 	var runErr error
 	select {

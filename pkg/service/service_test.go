@@ -463,16 +463,22 @@ func TestRunFailsWhenAddressIsTaken(t *testing.T) {
 	tests := []struct {
 		name   string
 		modify func(*config.Base)
+		opts   []Option
 		want   string
 	}{
-		{"grpc", func(c *config.Base) { c.GRPCAddr = taken.Addr().String() }, "listen grpc"},
-		{"admin", func(c *config.Base) { c.AdminAddr = taken.Addr().String() }, "listen admin"},
+		{"grpc", func(c *config.Base) { c.GRPCAddr = taken.Addr().String() }, nil, "listen grpc"},
+		{"admin", func(c *config.Base) { c.AdminAddr = taken.Addr().String() }, nil, "listen admin"},
+		{"extra", func(*config.Base) {}, []Option{WithExtraListener("otlp_grpc", taken.Addr().String())}, "listen otlp_grpc"},
+		{"second extra", func(*config.Base) {}, []Option{
+			WithExtraListener("first", "127.0.0.1:0"),
+			WithExtraListener("second", taken.Addr().String()),
+		}, "listen second"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			tt.modify(&cfg)
-			sh, err := New(context.Background(), "test", cfg)
+			sh, err := New(context.Background(), "test", cfg, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -516,5 +522,64 @@ func TestDialIsLazy(t *testing.T) {
 
 	if _, err := Dial("dns:///%zz"); err == nil {
 		t.Error("want an error for an unparsable target")
+	}
+}
+
+func TestExtraListenerServesTheSameServer(t *testing.T) {
+	deny := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if b, ok := req.(*ingestv1.IngestBatchRequest); ok && len(b.GetBatch()) > 1 {
+			return nil, status.Error(codes.PermissionDenied, "too many")
+		}
+		return h(ctx, req)
+	}
+	cfg := testConfig()
+	cfg.DrainDelay = 100 * time.Millisecond
+	fake := &ingestFake{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	r := start(t, cfg, func(sh *Shell) {
+		ingestv1.RegisterIngestServiceServer(sh.GRPC(), fake)
+	}, WithExtraListener("otlp_grpc", "127.0.0.1:0"), WithInterceptors(deny, nil))
+
+	extra := r.sh.ExtraAddr("otlp_grpc")
+	if extra == nil || extra.String() == r.sh.GRPCAddr().String() {
+		t.Fatalf("extra address %v, gRPC address %v", extra, r.sh.GRPCAddr())
+	}
+	if r.sh.ExtraAddr("unknown") != nil {
+		t.Error("address for a listener never added")
+	}
+	conn, err := Dial(extra.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := ingestv1.NewIngestServiceClient(conn)
+
+	// The interceptors run on the extra listener too.
+	two := &ingestv1.IngestBatchRequest{Batch: []*ingestv1.IngestEvent{{Id: "a"}, {Id: "b"}}}
+	if _, err := client.IngestBatch(context.Background(), two); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("call on the extra listener = %v, want the interceptor's PermissionDenied", err)
+	}
+
+	// A call in flight on the extra listener is drained, not cut off.
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := client.IngestBatch(context.Background(), &ingestv1.IngestBatchRequest{Batch: []*ingestv1.IngestEvent{{Id: "slow"}}})
+		callErr <- err
+	}()
+	<-fake.entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.stop(t) }()
+	eventually(t, "NOT_SERVING on the extra listener", func() bool {
+		resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+		return err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING
+	})
+	close(fake.release)
+	if err := <-callErr; err != nil {
+		t.Errorf("in-flight call on the extra listener failed during drain: %v", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", extra.String(), time.Second); err == nil {
+		t.Error("extra listener still accepting after shutdown")
 	}
 }
