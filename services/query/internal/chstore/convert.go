@@ -1,11 +1,11 @@
 package chstore
 
 import (
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/jsonvalue"
 )
 
 // timestamp turns stored nanoseconds into a Timestamp at full precision; 0 is unset.
@@ -19,12 +19,14 @@ func timestamp(ns uint64) *timestamppb.Timestamp {
 // jsonValue reads the protojson text of a google.protobuf.Value; ” is unset.
 // Text that does not parse (written by something other than the worker) is
 // returned as a string value rather than failing the whole read.
+// jsonvalue reads what protojson reads, several times faster, which matters
+// for a trace of thousands of observations.
 func jsonValue(text string) *structpb.Value {
 	if text == "" {
 		return nil
 	}
-	v := &structpb.Value{}
-	if err := protojson.Unmarshal([]byte(text), v); err != nil {
+	v, err := jsonvalue.Parse(text)
+	if err != nil {
 		return structpb.NewStringValue(text)
 	}
 	return v
