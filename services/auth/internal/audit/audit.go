@@ -51,6 +51,9 @@ const (
 	ActionLLMConnectionDelete = "llm_connection.delete"
 	ActionTraceDelete         = "trace.delete"
 	ActionRetentionRun        = "retention.run"
+	ActionModelPriceCreate    = "model_price.create"
+	ActionModelPriceUpdate    = "model_price.update"
+	ActionModelPriceDelete    = "model_price.delete"
 )
 
 // ActorKind says what kind of caller acted.

@@ -65,6 +65,15 @@ var AllowedDetails = map[string]bool{
 	"expires_at":              true,
 	"reason":                  true,
 	"recorded_by":             true,
+	// Model prices: public list prices and patterns, never secrets.
+	"model_name":              true,
+	"previous_model_name":     true,
+	"match_pattern":           true,
+	"previous_match_pattern":  true,
+	"prices":                  true,
+	"previous_prices":         true,
+	"effective_from":          true,
+	"previous_effective_from": true,
 }
 
 const (

@@ -17,6 +17,8 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgs"
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgsapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
+	"github.com/agenttrace/agenttrace/services/auth/internal/pricing"
+	"github.com/agenttrace/agenttrace/services/auth/internal/pricingapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/principal"
 	"github.com/agenttrace/agenttrace/services/auth/internal/revocation"
 	"github.com/agenttrace/agenttrace/services/auth/internal/settings"
@@ -98,6 +100,8 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 	authv1.RegisterAuthServiceServer(sh.GRPC(), grpcapi.New(svc, sh.Log()).WithAuthenticator(resolver))
 	settingsSvc := settings.NewService(settings.Config{Store: pgstore.NewSettingsStore(pool), Box: box, Audit: recorder})
 	authv1.RegisterSettingsServiceServer(sh.GRPC(), settingsapi.New(settingsSvc, sh.Log()))
+	pricingSvc := pricing.NewService(pricing.Config{Store: pgstore.NewPriceStore(pool), Audit: recorder})
+	authv1.RegisterPricingServiceServer(sh.GRPC(), pricingapi.New(pricingSvc, sh.Log()))
 	authv1.RegisterAuditServiceServer(sh.GRPC(), auditapi.New(audit.NewLister(auditStore), recorder, sh.Log()))
 	orgsSvc := orgs.NewService(orgs.Config{
 		Store:         pgstore.NewOrgStore(pool, recorder),
