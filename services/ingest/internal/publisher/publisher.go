@@ -1,11 +1,13 @@
-// Package publisher puts envelopes of accepted events on the JetStream
-// events stream and waits for the stream's acknowledgements.
+// Package publisher puts envelopes of accepted events, or of accepted OTLP
+// spans, on the JetStream events stream and waits for the stream's
+// acknowledgements.
 //
 // An envelope goes out as one message when it fits in the server's
-// max_payload, else as several, split in event order; each message's
-// Nats-Msg-Id is stream.MessageID of its own events, so a retried call
-// (same events, same order) yields the same messages and the stream's
-// duplicate window drops the copies.
+// max_payload, else as several: native events split in event order, OTLP
+// spans split by resource and scope (see PublishExport). Each message's
+// Nats-Msg-Id is stream.MessageID of its own events or spans, so a retried
+// call (same content, same order) yields the same messages and the
+// stream's duplicate window drops the copies.
 //
 // Publishing never waits unboundedly: a disconnected client fails at once,
 // and every wait is bounded by the publish timeout, because the NATS client
@@ -66,27 +68,44 @@ func (p *Publisher) Publish(ctx context.Context, env *ingestv1.EventEnvelope) er
 	if len(env.GetEvents()) == 0 {
 		return nil
 	}
+	// Checked first: the server's max_payload is unknown while disconnected.
 	if !p.nc.IsConnected() {
 		return ErrNotConnected
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-
-	subject := p.cfg.EventSubject(env.GetProjectId())
 	chunks, err := split(env, p.budget(env))
 	if err != nil {
 		return err
 	}
-	futures := make([]jetstream.PubAckFuture, 0, len(chunks))
+	msgs := make([]outgoing, 0, len(chunks))
 	for _, events := range chunks {
 		part := &ingestv1.EventEnvelope{ProjectId: env.GetProjectId(), ReceivedAt: env.GetReceivedAt(), Events: events}
 		data, err := proto.Marshal(part)
 		if err != nil {
 			return fmt.Errorf("encode envelope: %w", err)
 		}
-		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+		msgs = append(msgs, outgoing{data: data, msgID: stream.MessageID(env.GetProjectId(), eventIDs(events))})
+	}
+	return p.send(ctx, env.GetProjectId(), msgs)
+}
+
+// outgoing is one encoded envelope and its deduplication id.
+type outgoing struct {
+	data  []byte
+	msgID string
+}
+
+// send publishes msgs on projectID's subject asynchronously and waits, within
+// the publish timeout, until the stream has acknowledged all of them.
+func (p *Publisher) send(ctx context.Context, projectID string, msgs []outgoing) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+
+	subject := p.cfg.EventSubject(projectID)
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		msg := &nats.Msg{Subject: subject, Data: m.data, Header: nats.Header{}}
 		f, err := p.js.PublishMsgAsync(msg,
-			jetstream.WithMsgID(stream.MessageID(env.GetProjectId(), eventIDs(events))),
+			jetstream.WithMsgID(m.msgID),
 			// Refuse to land anywhere but the events stream, should another
 			// stream ever claim the subject.
 			jetstream.WithExpectStream(p.cfg.EventsStream()),
@@ -111,12 +130,22 @@ func (p *Publisher) Publish(ctx context.Context, env *ingestv1.EventEnvelope) er
 // budget is the largest encoded envelope that fits in one message next to
 // its headers.
 func (p *Publisher) budget(env *ingestv1.EventEnvelope) int {
-	longest := len("batch:") + 32 // a batch message id's suffix
+	longest := len(batchIDSuffix)
 	for _, ev := range env.GetEvents() {
 		longest = max(longest, len(ev.GetId()))
 	}
+	return p.budgetFor(env.GetProjectId(), longest)
+}
+
+// batchIDSuffix is as long as the part after "<project>:" of a message id
+// that stands for several events (see stream.MessageID).
+const batchIDSuffix = "batch:0123456789abcdef0123456789abcdef"
+
+// budgetFor is the largest message body that fits next to the headers of a
+// message of projectID whose id ends in at most idSuffixLen bytes.
+func (p *Publisher) budgetFor(projectID string, idSuffixLen int) int {
 	headers := len("NATS/1.0\r\n\r\n") +
-		len(jetstream.MsgIDHeader+": \r\n") + len(env.GetProjectId()) + 1 + longest +
+		len(jetstream.MsgIDHeader+": \r\n") + len(projectID) + 1 + idSuffixLen +
 		len(jetstream.ExpectedStreamHeader+": \r\n") + len(p.cfg.EventsStream())
 	return int(p.nc.MaxPayload()) - headers
 }
