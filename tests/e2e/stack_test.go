@@ -40,6 +40,7 @@ type addrs struct {
 	grpc  string
 	admin string
 	http  string // gateway only: REST and OTLP/HTTP
+	otlp  string // ingest only: OTLP/gRPC (its default, 4317, is shared by every ingest on the machine)
 }
 
 // stack is the running platform of one test run.
@@ -91,13 +92,13 @@ func newStack(ctx context.Context) (*stack, error) {
 	if err := s.build(ctx); err != nil {
 		return s, err
 	}
-	ports := freeAddrs(2*len(services) + 1)
+	ports := freeAddrs(2*len(services) + 2)
 	for i, name := range services {
 		s.addr[name] = addrs{grpc: ports[2*i], admin: ports[2*i+1]}
 	}
-	gw := s.addr["gateway"]
-	gw.http = ports[len(ports)-1]
-	s.addr["gateway"] = gw
+	gw, in := s.addr["gateway"], s.addr["ingest"]
+	gw.http, in.otlp = ports[len(ports)-1], ports[len(ports)-2]
+	s.addr["gateway"], s.addr["ingest"] = gw, in
 	for _, cmd := range [][]string{{"auth", "migrate", "up"}, {"worker", "migrate", "up"}} {
 		if _, err := s.command(ctx, cmd[0], cmd[1:]...); err != nil {
 			return s, err
@@ -179,7 +180,7 @@ func (s *stack) serviceEnv(name string) []string {
 			"AGENTTRACE_HTTP_ADDR="+a.http,
 			fmt.Sprintf("AGENTTRACE_GATEWAY_MAX_BODY_BYTES=%d", maxBodyBytes))
 	case "ingest":
-		env = append(env, fmt.Sprintf("AGENTTRACE_INGEST_MAX_BATCH=%d", maxBatch))
+		env = append(env, fmt.Sprintf("AGENTTRACE_INGEST_MAX_BATCH=%d", maxBatch), "AGENTTRACE_OTLP_GRPC_ADDR="+a.otlp)
 	case "auth":
 		env = append(env, s.authEnv()...)
 	case "worker":

@@ -17,12 +17,13 @@ func TestStreamUnavailable(t *testing.T) {
 	s := requireStack(t)
 	key := s.bootstrap(t, "e2e-unavailable", "unavailable")
 
-	ports := freeAddrs(5)
-	ingest := addrs{grpc: ports[0], admin: ports[1]}
+	ports := freeAddrs(6)
+	ingest := addrs{grpc: ports[0], admin: ports[1], otlp: ports[5]}
 	gateway := addrs{grpc: ports[2], admin: ports[3], http: ports[4]}
 	deadNATS := []string{"AGENTTRACE_NATS_URL=nats://127.0.0.1:1"}
 
-	ingestEnv := append(s.commonEnv(), "AGENTTRACE_GRPC_ADDR="+ingest.grpc, "AGENTTRACE_ADMIN_ADDR="+ingest.admin)
+	ingestEnv := append(s.commonEnv(), "AGENTTRACE_GRPC_ADDR="+ingest.grpc, "AGENTTRACE_ADMIN_ADDR="+ingest.admin,
+		"AGENTTRACE_OTLP_GRPC_ADDR="+ingest.otlp)
 	gatewayEnv := append(s.commonEnv(), "AGENTTRACE_GRPC_ADDR="+gateway.grpc, "AGENTTRACE_ADMIN_ADDR="+gateway.admin,
 		"AGENTTRACE_HTTP_ADDR="+gateway.http, "AGENTTRACE_INGEST_ADDR="+ingest.grpc)
 	procs := map[string]addrs{"ingest-deadnats": ingest, "gateway-deadnats": gateway}
