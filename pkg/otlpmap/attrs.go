@@ -1,0 +1,155 @@
+package otlpmap
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
+)
+
+// attrs indexes the attributes of a span (or span event) and records which
+// of them the mapping consumed: an attribute is consumed only when its value
+// became a typed field, and everything else ends up in metadata.
+type attrs struct {
+	byKey map[string]*commonv1.AnyValue
+	used  map[string]bool
+}
+
+func newAttrs(kvs []*commonv1.KeyValue) *attrs {
+	a := &attrs{byKey: make(map[string]*commonv1.AnyValue, len(kvs)), used: map[string]bool{}}
+	// OTLP keys are unique by spec; should one repeat, the last wins, as it
+	// would in the SDK's own attribute map.
+	for _, kv := range kvs {
+		a.byKey[kv.GetKey()] = kv.GetValue()
+	}
+	return a
+}
+
+// get returns the value of key without consuming it; a key whose value is
+// empty counts as absent.
+func (a *attrs) get(key string) (*commonv1.AnyValue, bool) {
+	v, ok := a.byKey[key]
+	if !ok || v.GetValue() == nil {
+		return nil, false
+	}
+	if s, isStr := v.GetValue().(*commonv1.AnyValue_StringValue); isStr && s.StringValue == "" {
+		return nil, false
+	}
+	return v, true
+}
+
+func (a *attrs) has(key string) bool {
+	_, ok := a.get(key)
+	return ok
+}
+
+func (a *attrs) use(keys ...string) {
+	for _, k := range keys {
+		a.used[k] = true
+	}
+}
+
+// str consumes and returns the first of keys that is set, as text.
+func (a *attrs) str(keys ...string) (string, bool) {
+	for _, k := range keys {
+		if v, ok := a.get(k); ok {
+			a.use(k)
+			return text(v), true
+		}
+	}
+	return "", false
+}
+
+// peekStr returns the value of key as text without consuming it.
+func (a *attrs) peekStr(key string) string {
+	v, _ := a.get(key)
+	return text(v)
+}
+
+// count consumes and returns the first of keys that holds a non-negative
+// integer (an int, an integral double or a decimal string, as some SDKs
+// send counts).
+func (a *attrs) count(keys ...string) (int64, bool) {
+	for _, k := range keys {
+		v, ok := a.get(k)
+		if !ok {
+			continue
+		}
+		if n, ok := integer(v); ok && n >= 0 {
+			a.use(k)
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func integer(v *commonv1.AnyValue) (int64, bool) {
+	switch x := v.GetValue().(type) {
+	case *commonv1.AnyValue_IntValue:
+		return x.IntValue, true
+	case *commonv1.AnyValue_DoubleValue:
+		f := x.DoubleValue
+		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int64(f), true
+		}
+	case *commonv1.AnyValue_StringValue:
+		n, err := strconv.ParseInt(strings.TrimSpace(x.StringValue), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// amount consumes and returns the first of keys that holds a finite,
+// non-negative number.
+func (a *attrs) amount(keys ...string) (float64, bool) {
+	for _, k := range keys {
+		v, ok := a.get(k)
+		if !ok {
+			continue
+		}
+		var f float64
+		switch x := v.GetValue().(type) {
+		case *commonv1.AnyValue_DoubleValue:
+			f = x.DoubleValue
+		case *commonv1.AnyValue_IntValue:
+			f = float64(x.IntValue)
+		case *commonv1.AnyValue_StringValue:
+			var err error
+			if f, err = strconv.ParseFloat(strings.TrimSpace(x.StringValue), 64); err != nil {
+				continue
+			}
+		default:
+			continue
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			continue
+		}
+		a.use(k)
+		return f, true
+	}
+	return 0, false
+}
+
+// withPrefix returns the set keys that start with prefix, sorted.
+func (a *attrs) withPrefix(prefix string) []string {
+	var keys []string
+	for k := range a.byKey {
+		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) && a.has(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// rest adds every attribute not consumed to m, as text.
+func (a *attrs) rest(m map[string]string) {
+	for k, v := range a.byKey {
+		if a.used[k] || k == "" {
+			continue
+		}
+		m[clip(k, maxNameBytes)] = clipText(text(v))
+	}
+}

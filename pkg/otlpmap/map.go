@@ -1,0 +1,57 @@
+package otlpmap
+
+import (
+	collectortracev1 "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+)
+
+// Map turns one OTLP export request into ingestion events: for each span,
+// in request order, an OBSERVATION_CREATE event followed by those of its
+// EVENT observations; then, per trace in order of first appearance, its
+// TRACE_CREATE events. The result depends only on req, so a request mapped
+// twice yields identical events (ids included), which the stores treat as
+// one. A span repeated within req is mapped once (its first copy).
+//
+// Map refuses the whole request, with a *SpanError wrapping
+// ErrInvalidSpan, if any span fails CheckSpan: ingest forwards only valid
+// spans (see Valid), so an invalid one means the message is corrupt.
+func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEvent, error) {
+	var (
+		events []*ingestv1.IngestEvent
+		order  []string
+		traces = map[string][]*mappedSpan{}
+		seen   = map[string]bool{}
+	)
+	for ri, rs := range req.GetResourceSpans() {
+		res := resourceFields(rs.GetResource())
+		service := newAttrs(rs.GetResource().GetAttributes()).peekStr("service.name")
+		for si, ss := range rs.GetScopeSpans() {
+			o := &origin{resource: res, serviceName: service, scope: ss.GetScope()}
+			for pi, s := range ss.GetSpans() {
+				if err := CheckSpan(s); err != nil {
+					return nil, &SpanError{Resource: ri, Scope: si, Span: pi, Err: err}
+				}
+				key := string(s.GetTraceId()) + string(s.GetSpanId())
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				m := mapSpan(s, o)
+				events = append(events, m.events...)
+				if !m.root {
+					// Only a root hands its input and output to the trace.
+					m.input, m.output = nil, nil
+				}
+				if _, ok := traces[m.traceID]; !ok {
+					order = append(order, m.traceID)
+				}
+				traces[m.traceID] = append(traces[m.traceID], m)
+			}
+		}
+	}
+	for _, id := range order {
+		events = append(events, traceEvents(traces[id])...)
+	}
+	return events, nil
+}

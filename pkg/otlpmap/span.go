@@ -1,0 +1,300 @@
+package otlpmap
+
+import (
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	commonotlp "go.opentelemetry.io/proto/otlp/common/v1"
+	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+)
+
+// origin is what a span inherits from the resource and scope it was
+// exported under.
+type origin struct {
+	resource    traceFields
+	serviceName string
+	scope       *commonotlp.InstrumentationScope
+}
+
+// mappedSpan is one span turned into events, with what its trace needs.
+type mappedSpan struct {
+	traceID    string
+	root       bool
+	start, end uint64
+	origin     *origin
+	events     []*ingestv1.IngestEvent
+	// explicit is what the span states about its trace.
+	explicit traceFields
+	// input and output of the observation, which a root hands to its trace.
+	input, output any
+}
+
+// exceptionInfo is the first exception event of a span.
+type exceptionInfo struct{ typ, message string }
+
+func (e *exceptionInfo) summary() string {
+	switch {
+	case e.typ != "" && e.message != "":
+		return e.typ + ": " + e.message
+	case e.typ != "":
+		return e.typ
+	}
+	return e.message
+}
+
+// mapSpan turns a span that passed CheckSpan into its observation event,
+// followed by one EVENT observation per span event that was neither an
+// exception nor the source of the input or output.
+func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
+	traceID, spanID := hex.EncodeToString(s.GetTraceId()), hex.EncodeToString(s.GetSpanId())
+	a := newAttrs(s.GetAttributes())
+	m := &mappedSpan{traceID: traceID, root: !hasParent(s), start: s.GetStartTimeUnixNano(), end: s.GetEndTimeUnixNano(), origin: o}
+
+	// The type is read before anything is consumed: it looks at attributes
+	// that other steps take.
+	typ := observationType(a)
+	m.explicit = explicitTraceFields(a)
+	environment := firstSet(m.explicit.environment, o.resource.environment)
+	version := firstSet(m.explicit.version, o.resource.version)
+
+	c := &content{a: a, events: s.GetEvents(), used: map[int]bool{}}
+	m.input, m.output = c.first(inputSources), c.first(outputSources)
+
+	meta := map[string]string{}
+	exc := exceptions(s.GetEvents(), meta)
+	lvl, status := level(a, s, exc)
+	body := &ingestv1.ObservationBody{
+		Id:                  spanID,
+		TraceId:             traceID,
+		Type:                typ,
+		Name:                optional(clip(s.GetName(), maxNameBytes)),
+		StartTime:           stamp(m.start),
+		EndTime:             stamp(m.end),
+		CompletionStartTime: completionStart(a, m.start),
+		Level:               lvl,
+		StatusMessage:       optional(status),
+		Model:               optional(model(a)),
+		ModelParameters:     modelParameters(a),
+		Version:             optional(version),
+		Environment:         optional(environment),
+	}
+	if countsUsage(typ) {
+		body.Usage, body.Cost = usage(a), cost(a)
+	}
+	if hasParent(s) {
+		body.ParentObservationId = proto.String(hex.EncodeToString(s.GetParentSpanId()))
+	}
+	if m.input != nil {
+		body.Input = toValue(m.input)
+	}
+	if m.output != nil {
+		body.Output = toValue(m.output)
+	}
+	for _, k := range a.withPrefix("agenttrace.observation.metadata.") {
+		meta[clip(strings.TrimPrefix(k, "agenttrace.observation.metadata."), maxNameBytes)] = clipText(a.peekStr(k))
+		a.use(k)
+	}
+	spanMetadata(s, o, meta)
+	a.rest(meta)
+	body.Metadata = nonEmpty(meta)
+	m.events = append(m.events, &ingestv1.IngestEvent{
+		Id:          "otlp:" + traceID + ":" + spanID,
+		Timestamp:   stamp(m.end),
+		Type:        ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
+		Observation: body,
+	})
+
+	for i, ev := range s.GetEvents() {
+		if c.used[i] || ev.GetName() == exceptionEvent {
+			continue
+		}
+		m.events = append(m.events, eventObservation(s, ev, i, traceID, spanID, environment, version))
+	}
+	return m
+}
+
+// countsUsage reports whether usage and cost are read for observations of
+// type t. Agent and chain spans often report the totals of the model
+// calls beneath them (GenAI invoke_agent may carry gen_ai.usage.*); trace
+// totals sum observations, so such counts stay in metadata instead of
+// being counted twice.
+func countsUsage(t commonv1.ObservationType) bool {
+	return t == commonv1.ObservationType_OBSERVATION_TYPE_GENERATION ||
+		t == commonv1.ObservationType_OBSERVATION_TYPE_EMBEDDING
+}
+
+// eventObservation is span event i of s as an EVENT observation below it.
+// Its id is the span id and the event's index, stable across re-sends.
+func eventObservation(s *tracev1.Span, ev *tracev1.Span_Event, i int, traceID, spanID, environment, version string) *ingestv1.IngestEvent {
+	at := ev.GetTimeUnixNano()
+	if at == 0 || at > maxUnixNano {
+		at = s.GetStartTimeUnixNano()
+	}
+	id := spanID + "-" + strconv.Itoa(i)
+	meta := map[string]string{}
+	for _, kv := range ev.GetAttributes() {
+		if kv.GetKey() != "" {
+			meta[clip(kv.GetKey(), maxNameBytes)] = clipText(text(kv.GetValue()))
+		}
+	}
+	if n := ev.GetDroppedAttributesCount(); n > 0 {
+		meta["otel.dropped_attributes_count"] = strconv.FormatUint(uint64(n), 10)
+	}
+	return &ingestv1.IngestEvent{
+		Id:        "otlp:" + traceID + ":" + id,
+		Timestamp: stamp(at),
+		Type:      ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
+		Observation: &ingestv1.ObservationBody{
+			Id:                  id,
+			TraceId:             traceID,
+			ParentObservationId: proto.String(spanID),
+			Type:                commonv1.ObservationType_OBSERVATION_TYPE_EVENT,
+			Name:                optional(clip(ev.GetName(), maxNameBytes)),
+			StartTime:           stamp(at),
+			EndTime:             stamp(at),
+			Level:               commonv1.ObservationLevel_OBSERVATION_LEVEL_DEFAULT,
+			Metadata:            nonEmpty(meta),
+			Version:             optional(version),
+			Environment:         optional(environment),
+		},
+	}
+}
+
+const exceptionEvent = "exception"
+
+// exceptions records the attributes of the span's exception events in
+// meta (the first under their own keys, exception.type and so on; the
+// n-th after it as exception.<n>.type) and returns the first one.
+func exceptions(events []*tracev1.Span_Event, meta map[string]string) *exceptionInfo {
+	var first *exceptionInfo
+	n := 0
+	for _, ev := range events {
+		if ev.GetName() != exceptionEvent {
+			continue
+		}
+		ea := newAttrs(ev.GetAttributes())
+		if first == nil {
+			first = &exceptionInfo{typ: ea.peekStr("exception.type"), message: ea.peekStr("exception.message")}
+		}
+		for k, v := range ea.byKey {
+			key := k
+			if n > 0 {
+				key = "exception." + strconv.Itoa(n) + "." + strings.TrimPrefix(k, "exception.")
+			}
+			meta[clip(key, maxNameBytes)] = clipText(text(v))
+		}
+		n++
+	}
+	return first
+}
+
+// spanMetadata records what the span says beyond its attributes: its
+// service, instrumentation scope, kind, status code, trace state, links
+// and dropped counts, under otel.* (and resource.service.name).
+func spanMetadata(s *tracev1.Span, o *origin, meta map[string]string) {
+	set := func(k, v string) {
+		if v != "" {
+			meta[k] = clipText(v)
+		}
+	}
+	set("resource.service.name", o.serviceName)
+	set("otel.scope.name", o.scope.GetName())
+	set("otel.scope.version", o.scope.GetVersion())
+	for _, kv := range o.scope.GetAttributes() {
+		set(clip("otel.scope.attributes."+kv.GetKey(), maxNameBytes), text(kv.GetValue()))
+	}
+	if k := s.GetKind(); k != tracev1.Span_SPAN_KIND_UNSPECIFIED {
+		set("otel.span.kind", strings.TrimPrefix(k.String(), "SPAN_KIND_"))
+	}
+	if c := s.GetStatus().GetCode(); c != tracev1.Status_STATUS_CODE_UNSET {
+		set("otel.status_code", strings.TrimPrefix(c.String(), "STATUS_CODE_"))
+	}
+	set("otel.trace_state", s.GetTraceState())
+	if len(s.GetLinks()) > 0 {
+		links := make([]any, 0, len(s.GetLinks()))
+		for _, l := range s.GetLinks() {
+			link := map[string]any{"trace_id": hex.EncodeToString(l.GetTraceId()), "span_id": hex.EncodeToString(l.GetSpanId())}
+			if l.GetTraceState() != "" {
+				link["trace_state"] = l.GetTraceState()
+			}
+			if len(l.GetAttributes()) > 0 {
+				la := map[string]any{}
+				for _, kv := range l.GetAttributes() {
+					la[kv.GetKey()] = native(kv.GetValue(), 2)
+				}
+				link["attributes"] = la
+			}
+			links = append(links, link)
+		}
+		set("otel.links", jsonText(links))
+	}
+	for _, d := range []struct {
+		key string
+		n   uint32
+	}{
+		{"otel.dropped_attributes_count", s.GetDroppedAttributesCount()},
+		{"otel.dropped_events_count", s.GetDroppedEventsCount()},
+		{"otel.dropped_links_count", s.GetDroppedLinksCount()},
+	} {
+		if d.n > 0 {
+			set(d.key, strconv.FormatUint(uint64(d.n), 10))
+		}
+	}
+}
+
+// completionStart reads agenttrace.completion_start_time (Unix nanoseconds
+// or RFC 3339), the time of the first streamed token; a value before the
+// span's start or out of range is left in metadata.
+func completionStart(a *attrs, start uint64) *timestamppb.Timestamp {
+	const key = "agenttrace.completion_start_time"
+	v, ok := a.get(key)
+	if !ok {
+		return nil
+	}
+	var at uint64
+	if n, isInt := integer(v); isInt && n > 0 {
+		at = uint64(n)
+	} else if t, err := time.Parse(time.RFC3339Nano, text(v)); err == nil && t.Year() >= 1970 && t.Year() < 2262 {
+		at = uint64(t.UnixNano())
+	}
+	if at < start || at > maxUnixNano {
+		return nil
+	}
+	a.use(key)
+	return stamp(at)
+}
+
+// stamp converts Unix nanoseconds (checked to be in range) to a Timestamp.
+func stamp(ns uint64) *timestamppb.Timestamp {
+	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
