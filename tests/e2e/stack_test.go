@@ -383,7 +383,8 @@ func (s *stack) teardown(ctx context.Context) {
 	}
 }
 
-// dumpLogs prints the tail of every process log, for a failed run.
+// dumpLogs prints the tail of every process log, for a failed run, with
+// the run's secrets redacted.
 func (s *stack) dumpLogs(w io.Writer) {
 	const tailLines = 150
 	s.mu.Lock()
@@ -399,7 +400,9 @@ func (s *stack) dumpLogs(w io.Writer) {
 		if len(lines) > tailLines {
 			lines = lines[len(lines)-tailLines:]
 		}
-		fmt.Fprintf(w, "=== %s (last %d lines of %s)\n%s\n", p.name, len(lines), p.logPath, strings.Join(lines, "\n"))
+		// Redacted: a run that failed because a secret leaked into a log
+		// must not print the secret.
+		fmt.Fprintf(w, "=== %s (last %d lines of %s)\n%s\n", p.name, len(lines), p.logPath, secrets.redact(strings.Join(lines, "\n")))
 	}
 }
 
