@@ -3,9 +3,9 @@ package otlpmap
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
-	"encoding/hex"
 
 	"google.golang.org/protobuf/proto"
 
