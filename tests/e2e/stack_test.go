@@ -186,7 +186,8 @@ func (s *stack) serviceEnv(name string) []string {
 	case "worker":
 		// Flush often so the test sees rows quickly; correctness must not
 		// depend on it.
-		env = append(env, "AGENTTRACE_WORKER_FLUSH_INTERVAL=200ms")
+		env = append(env, "AGENTTRACE_WORKER_FLUSH_INTERVAL=200ms",
+			"AGENTTRACE_WORKER_RETENTION_INTERVAL="+retentionInterval.String())
 	}
 	return env
 }
