@@ -15,13 +15,17 @@ type Message struct {
 	Rows      Batch
 }
 
-// Decode parses a protobuf ingestv1.EventEnvelope and converts each of its
-// events to a row. Any problem makes the whole message undecodable: the
+// Decode parses a protobuf ingestv1.EventEnvelope, expands an OTLP export
+// request it carries into events (ExpandOTLP) and converts each event to a
+// row. Any problem makes the whole message undecodable: the
 // envelope is one ingest request and is dead-lettered and replayed as a unit.
 func Decode(data []byte) (Message, error) {
 	var env ingestv1.EventEnvelope
 	if err := proto.Unmarshal(data, &env); err != nil {
 		return Message{}, fmt.Errorf("%w: %v", ErrUndecodable, err)
+	}
+	if err := ExpandOTLP(&env); err != nil {
+		return Message{}, err
 	}
 	b, err := FromEnvelope(&env)
 	if err != nil {
