@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +127,10 @@ func TestUsersAndRoles(t *testing.T) {
 
 	t.Run("refresh token rotation and reuse", func(t *testing.T) {
 		testRefreshRotation(t, s, viewer, project.GetId())
+	})
+
+	t.Run("login attempts limited per account", func(t *testing.T) {
+		testLoginLimit(t, s, founder, org)
 	})
 
 	t.Run("logout", func(t *testing.T) {
@@ -274,4 +280,28 @@ func ingestResponse(t *testing.T, c *restClient, events []*ingestv1.IngestEvent)
 	t.Helper()
 	r, _ := c.ingest(t, events)
 	return r
+}
+
+// loginAccountAttempts is the stack's limit of login attempts per account
+// (AGENTTRACE_LOGIN_ACCOUNT_ATTEMPTS, per 15 minutes).
+const loginAccountAttempts = 5
+
+// testLoginLimit guesses a user's password until the account's attempts
+// are used up: then even the right password is refused with 429 and
+// Retry-After, while other accounts log in as before.
+func testLoginLimit(t *testing.T, s *stack, founder *user, org string) {
+	target := s.newMember(t, founder, org, authv1.Role_ROLE_VIEWER, "guessed")
+	wrong := &user{Email: target.Email, Password: "guess-" + randomHex(8)}
+	for i := range loginAccountAttempts {
+		checkError(t, fmt.Sprintf("wrong password %d of %d", i+1, loginAccountAttempts), s.login(t, wrong), http.StatusUnauthorized, "UNAUTHENTICATED")
+	}
+	r := s.login(t, &user{Email: target.Email, Password: target.Password})
+	checkError(t, "the right password after the attempts are used up", r, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED")
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Errorf("login refused by the limit: want Retry-After in seconds, got %q", r.header.Get("Retry-After"))
+	}
+	other := &user{Email: founder.Email, Password: founder.Password}
+	if r := s.login(t, other); r.status != http.StatusOK {
+		t.Errorf("another account logs in while one is limited: %s", r)
+	}
 }

@@ -167,7 +167,10 @@ func (s *stack) commonEnv() []string {
 // authEnv is what the auth binary needs on top of commonEnv: only auth
 // stores secrets, so only auth gets the key that encrypts them.
 func (s *stack) authEnv() []string {
-	return []string{"AGENTTRACE_ENCRYPTION_KEY=" + s.encryptionKey}
+	return []string{
+		"AGENTTRACE_ENCRYPTION_KEY=" + s.encryptionKey,
+		fmt.Sprintf("AGENTTRACE_LOGIN_ACCOUNT_ATTEMPTS=%d", loginAccountAttempts),
+	}
 }
 
 // serviceEnv is the environment of one service of the main platform.
