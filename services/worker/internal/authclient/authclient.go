@@ -1,8 +1,10 @@
 // Package authclient is how the worker reaches the auth service for its
 // retention job: the projects' retention policies
 // (SettingsService.ListRetentionPolicies) and the audit log
-// (AuditService.RecordAuditEvent), both internal RPCs that the worker calls
-// as the "worker" service with a short-lived service token.
+// (AuditService.RecordAuditEvent), both internal RPCs; and for its cost
+// computation: the model price table (PricingService.ListModelPrices). The
+// worker calls them as the "worker" service with a short-lived service
+// token.
 package authclient
 
 import (
