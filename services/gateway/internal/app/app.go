@@ -1,6 +1,7 @@
 // Package app assembles the gateway: the service shell (admin HTTP, its own
 // gRPC health and reflection), connections to ingest, query and auth, the
-// REST API on its own HTTP server, and readiness that follows the backends.
+// REST API and the OTLP/HTTP receiver on their own HTTP server, and
+// readiness that follows the backends.
 package app
 
 import (
@@ -11,10 +12,12 @@ import (
 	"net/http"
 	"time"
 
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/otlphttp"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/rest"
 )
 
@@ -61,6 +64,19 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		sh.OnClose(b.name+" connection", func(context.Context) error { return conn.Close() })
 		sh.AddCheck(b.name, servingCheck(conn))
 	}
+	otlp, err := otlphttp.New(otlphttp.Config{
+		Client:       coltracepb.NewTraceServiceClient(conns["ingest"]),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Log:          sh.Log(),
+	})
+	if err != nil {
+		closeAll(conns)
+		return nil, err
+	}
+	raw := make(map[string]http.Handler, len(otlphttp.Paths))
+	for _, p := range otlphttp.Paths {
+		raw[p] = otlp
+	}
 	api, err := rest.New(ctx, rest.Config{
 		Log:            sh.Log(),
 		Registry:       sh.Registry(),
@@ -69,6 +85,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		Auth:           conns["auth"],
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		RequestTimeout: cfg.RequestTimeout,
+		Raw:            raw,
 	})
 	if err != nil {
 		closeAll(conns)

@@ -41,6 +41,11 @@ type Config struct {
 	// RequestTimeout bounds a request's backend call (0: no bound). The
 	// HTTP server's WriteTimeout does not cancel a handler, this does.
 	RequestTimeout time.Duration
+	// Raw serves these exact paths ahead of the REST routes, with the
+	// request body unread: their handlers apply their own limits,
+	// encodings and error format (OTLP/HTTP). They are instrumented like
+	// every route, with the path as the route label.
+	Raw map[string]http.Handler
 }
 
 // New builds the API handler.
@@ -108,7 +113,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, "/health", serveHealth); err != nil {
 		return nil, fmt.Errorf("register health route: %w", err)
 	}
-	return instrument(cfg.Log, m, cfg.RequestTimeout, limitBody(cfg.MaxBodyBytes, mux)), nil
+	return instrument(cfg.Log, m, cfg.RequestTimeout, withRaw(cfg.Raw, limitBody(cfg.MaxBodyBytes, mux))), nil
 }
 
 // headerMatcher decides which request headers reach the backends as gRPC

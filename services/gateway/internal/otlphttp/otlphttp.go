@@ -1,0 +1,151 @@
+// Package otlphttp is the gateway's OTLP/HTTP trace receiver: POST
+// /v1/traces (and /api/v1/otel/v1/traces) with an ExportTraceServiceRequest
+// as binary protobuf or OTLP/JSON, optionally gzip-compressed. It forwards
+// each request to ingest's TraceService/Export over gRPC with the caller's
+// Authorization header and answers as the OTLP/HTTP specification asks:
+//
+//   - 200 with an ExportTraceServiceResponse (partial_success when spans
+//     were rejected), in the request's encoding;
+//   - every error with a google.rpc.Status body in the request's encoding
+//     (JSON when the encoding is unknown);
+//   - 400 undecodable payload, 401 missing or invalid credentials, 403
+//     wrong project or permission, 413 body over the limit (compressed or
+//     inflated), 415 unsupported Content-Type or Content-Encoding, 405 any
+//     method but POST;
+//   - 429 (rate limited) and 503 (a backend unavailable) with Retry-After,
+//     504 when ingest did not answer in time: the statuses OTLP exporters
+//     retry.
+//
+// The handler reads the body itself (its own limit, encodings and error
+// format), so the REST API's body middleware must not run before it.
+package otlphttp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/agenttrace/agenttrace/pkg/authn"
+)
+
+// Paths are the URL paths the receiver serves: the OTLP default, and the
+// same under the API prefix for deployments that route only /api/.
+var Paths = []string{"/v1/traces", "/api/v1/otel/v1/traces"}
+
+// transportHeader marks exports relayed from OTLP/HTTP, for ingest's
+// metrics; ingest's otlpapi.TransportHeader is the same name.
+const transportHeader = "x-agenttrace-otlp-transport"
+
+// Config is what the receiver needs.
+type Config struct {
+	// Client reaches ingest's TraceService.
+	Client coltracepb.TraceServiceClient
+	// MaxBodyBytes bounds a request body, as sent and once inflated.
+	MaxBodyBytes int64
+	Log          *slog.Logger
+}
+
+// Handler serves OTLP/HTTP trace exports.
+type Handler struct {
+	cfg Config
+}
+
+// New builds the receiver.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Client == nil || cfg.Log == nil {
+		return nil, errors.New("otlphttp: Client and Log are required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		return nil, fmt.Errorf("otlphttp: MaxBodyBytes must be positive, got %d", cfg.MaxBodyBytes)
+	}
+	return &Handler{cfg: cfg}, nil
+}
+
+// ServeHTTP decodes one export, forwards it and writes ingest's answer.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	enc, encOK := encodingOf(r.Header.Get("Content-Type"))
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeStatus(w, enc, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed: send POST", r.Method))
+		return
+	}
+	if !encOK {
+		writeStatus(w, enc, http.StatusUnsupportedMediaType,
+			fmt.Sprintf("unsupported Content-Type %q: use %s or %s", r.Header.Get("Content-Type"), contentTypeProtobuf, contentTypeJSON))
+		return
+	}
+	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	if err != nil {
+		writeStatus(w, enc, bodyErrorStatus(err), err.Error())
+		return
+	}
+	req, err := enc.decode(body)
+	if err != nil {
+		writeStatus(w, enc, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	var header metadata.MD
+	resp, err := h.cfg.Client.Export(metadata.NewOutgoingContext(r.Context(), forwardedMetadata(r)), req, grpc.Header(&header))
+	copyRateLimitHeaders(w, header)
+	if err != nil {
+		h.writeError(w, r, enc, err)
+		return
+	}
+	out, err := enc.encode(resp)
+	if err != nil {
+		h.cfg.Log.ErrorContext(r.Context(), "encode otlp response", "err", err)
+		writeStatus(w, enc, http.StatusInternalServerError, "internal error")
+		return
+	}
+	w.Header().Set("Content-Type", enc.contentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// forwardedMetadata is what ingest learns about the HTTP request: the
+// credentials and named project (authn decides), the request id, the client
+// address (x-forwarded-for, as grpc-gateway sends it for the REST routes)
+// and the transport.
+func forwardedMetadata(r *http.Request) metadata.MD {
+	md := metadata.Pairs(transportHeader, "http")
+	if v := r.Header.Get("Authorization"); v != "" {
+		md.Set("authorization", v)
+	}
+	if v := r.Header.Get(authn.ProjectHeader); v != "" {
+		md.Set(authn.ProjectHeader, v)
+	}
+	if v := r.Header.Get("X-Request-Id"); v != "" {
+		md.Set("x-request-id", v)
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		xff := host
+		if prior := r.Header.Get("X-Forwarded-For"); prior != "" {
+			xff = prior + ", " + host
+		}
+		md.Set("x-forwarded-for", xff)
+	}
+	return md
+}
+
+// rateLimitHeaders are the backends' rate limit metadata and the HTTP
+// headers they become, as on the REST routes.
+var rateLimitHeaders = map[string]string{
+	"x-ratelimit-limit":     "X-RateLimit-Limit",
+	"x-ratelimit-remaining": "X-RateLimit-Remaining",
+	"x-ratelimit-reset":     "X-RateLimit-Reset",
+}
+
+func copyRateLimitHeaders(w http.ResponseWriter, md metadata.MD) {
+	for key, h := range rateLimitHeaders {
+		if vs := md.Get(key); len(vs) > 0 {
+			w.Header().Set(h, vs[0])
+		}
+	}
+}
