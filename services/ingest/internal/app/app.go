@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
@@ -20,6 +21,8 @@ import (
 	"github.com/agenttrace/agenttrace/services/ingest/internal/auditclient"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestapi"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpapi"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/publisher"
 )
 
@@ -43,6 +46,7 @@ func Run(ctx context.Context, cfg Config) error {
 		auth.Interceptors(),
 		limiter.Interceptors(), // after auth: limits are per caller
 		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
+		service.WithExtraListener("otlp_grpc", cfg.OTLPGRPCAddr),
 	)
 	if err != nil {
 		auth.Close(ctx)
@@ -85,6 +89,18 @@ func Run(ctx context.Context, cfg Config) error {
 		Log:       sh.Log(),
 	})
 	ingestv1.RegisterIngestServiceServer(sh.GRPC(), ingestapi.NewServer(svc, sh.Log()))
+	otlpMetrics, err := otlpingest.NewMetrics(sh.Registry())
+	if err != nil {
+		return err
+	}
+	otlpSvc := otlpingest.NewService(otlpingest.Config{
+		Publisher: pub,
+		Limits:    cfg.OTLPLimits(),
+		Metrics:   otlpMetrics,
+		Log:       sh.Log(),
+	})
+	// On the service port and on the OTLP port alike (one server).
+	coltracepb.RegisterTraceServiceServer(sh.GRPC(), otlpapi.NewServer(otlpSvc, sh.Log()))
 	sh.AddCheck("nats", stream.Check(js, cfg.Config))
 	sh.Go("declare streams", func(ctx context.Context) error {
 		return declareStreams(ctx, sh.Log(), nc, js, cfg)

@@ -30,7 +30,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.GRPCAddr != ":9081" || cfg.AdminAddr != ":9181" || cfg.Auth.Addr != "127.0.0.1:9083" ||
-		cfg.Auth.CacheTTL != 10*time.Second || cfg.MaxBatch != 1000 || cfg.MaxRequestBytes != 5<<20 ||
+		cfg.Auth.CacheTTL != 10*time.Second || cfg.MaxBatch != 1000 || cfg.MaxRequestBytes != 16<<20 || cfg.OTLPGRPCAddr != ":4317" ||
 		cfg.PublishTimeout != 5*time.Second || cfg.URL != "nats://127.0.0.1:4222" || cfg.Namespace != "agenttrace" {
 		t.Errorf("defaults = %+v", cfg)
 	}
@@ -63,6 +63,7 @@ func TestConfigValidate(t *testing.T) {
 		{"timeout", func(c *Config) { c.PublishTimeout = 0 }, "INGEST_PUBLISH_TIMEOUT"},
 		{"ttl", func(c *Config) { c.Auth.CacheTTL = -time.Second }, "AUTH_CACHE_TTL"},
 		{"audit timeout", func(c *Config) { c.AuditTimeout = 0 }, "INGEST_AUDIT_TIMEOUT"},
+		{"otlp address", func(c *Config) { c.OTLPGRPCAddr = "" }, "OTLP_GRPC_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +88,7 @@ func TestRunRejectsShortJWTSecret(t *testing.T) {
 	if err := config.Load(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg.GRPCAddr, cfg.AdminAddr, cfg.DrainDelay, cfg.LogLevel = freeAddr(t), freeAddr(t), 0, "error"
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.OTLPGRPCAddr, cfg.DrainDelay, cfg.LogLevel = freeAddr(t), freeAddr(t), freeAddr(t), 0, "error"
 	cfg.URL = "nats://127.0.0.1:1"
 	cfg.JWT.Secret = "too-short"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -144,7 +145,7 @@ func runService(t *testing.T, natsURL string) (ingestv1.IngestServiceClient, str
 	if err := config.Load(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	cfg.GRPCAddr, cfg.AdminAddr, cfg.Auth.Addr = freeAddr(t), freeAddr(t), authLis.Addr().String()
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.OTLPGRPCAddr, cfg.Auth.Addr = freeAddr(t), freeAddr(t), freeAddr(t), authLis.Addr().String()
 	cfg.DrainDelay, cfg.LogLevel = 0, "error"
 	cfg.URL, cfg.Namespace = natsURL, "apptest_"+hex.EncodeToString(b[:])
 	cfg.RateLimit.KeyPrefix = cfg.Namespace + ":"

@@ -12,6 +12,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/ratelimit"
 	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/validation"
 )
 
@@ -33,21 +34,34 @@ type Config struct {
 	AuditTimeout time.Duration `env:"INGEST_AUDIT_TIMEOUT" envDefault:"5s"`
 	// MaxBatch is the most events one IngestBatch call may carry.
 	MaxBatch int `env:"INGEST_MAX_BATCH" envDefault:"1000"`
-	// MaxRequestBytes caps an encoded IngestBatch request (gRPC max receive
-	// message size); larger requests fail with ResourceExhausted.
-	MaxRequestBytes int `env:"INGEST_MAX_REQUEST_BYTES" envDefault:"5242880"`
+	// OTLPGRPCAddr is where OTLP/gRPC exporters reach the TraceService
+	// (OTLP's well-known port); the service port serves it too.
+	OTLPGRPCAddr string `env:"OTLP_GRPC_ADDR"`
+	// MaxRequestBytes caps an encoded request, an IngestBatch or an OTLP
+	// export (gRPC max receive message size, after decompression); larger
+	// requests fail with ResourceExhausted. OTLP exporters send a few MiB
+	// at most; the gateway's body limit (5 MiB) stays below it.
+	MaxRequestBytes int `env:"INGEST_MAX_REQUEST_BYTES" envDefault:"16777216"`
 	// PublishTimeout bounds the wait for the stream's acknowledgements of
 	// one call; past it the call fails with Unavailable.
 	PublishTimeout time.Duration `env:"INGEST_PUBLISH_TIMEOUT" envDefault:"5s"`
-	// MaxEventBytes caps one encoded event; keep it below the NATS
-	// server's max_payload (1 MiB by default) minus a few KiB.
+	// MaxEventBytes caps one encoded event, and one OTLP span with its
+	// resource and scope; keep it below the NATS server's max_payload
+	// (1 MiB by default) minus a few KiB.
 	MaxEventBytes int `env:"INGEST_MAX_EVENT_BYTES" envDefault:"983040"`
 }
 
 // DefaultConfig is the configuration before the environment is applied:
 // the port defaults of ingest (the rest come from envDefault tags).
 func DefaultConfig() Config {
-	return Config{Base: config.Base{GRPCAddr: ":9081", AdminAddr: ":9181"}}
+	return Config{Base: config.Base{GRPCAddr: ":9081", AdminAddr: ":9181"}, OTLPGRPCAddr: ":4317"}
+}
+
+// OTLPLimits are the OTLP span limits this configuration implies.
+func (c Config) OTLPLimits() otlpingest.Limits {
+	lim := otlpingest.DefaultLimits()
+	lim.MaxSpanBytes = c.MaxEventBytes
+	return lim
 }
 
 // Limits are the validation limits this configuration implies.
@@ -60,6 +74,8 @@ func (c Config) Limits() validation.Limits {
 // Validate rejects settings the service cannot run with.
 func (c Config) Validate() error {
 	switch {
+	case c.OTLPGRPCAddr == "":
+		return fmt.Errorf("AGENTTRACE_OTLP_GRPC_ADDR must not be empty")
 	case c.MaxBatch < 1:
 		return fmt.Errorf("AGENTTRACE_INGEST_MAX_BATCH must be at least 1, got %d", c.MaxBatch)
 	case c.MaxRequestBytes < 1024:
