@@ -155,3 +155,12 @@ func readEvents(t testing.TB, path string) []*ingestv1.IngestEvent {
 	}
 	return out
 }
+
+func filepathGlob(t testing.TB) ([]string, error) {
+	t.Helper()
+	inputs, err := filepath.Glob("testdata/*.otlp.json")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	return inputs, err
+}

@@ -60,11 +60,11 @@ func clipText(s string) string {
 	if len(s) <= maxTextBytes && utf8.ValidString(s) {
 		return s
 	}
-	c := clip(s, maxTextBytes)
-	if len(c) == len(s) {
-		return c
+	s = clip(s, math.MaxInt) // repair only
+	if len(s) <= maxTextBytes {
+		return s
 	}
-	return clip(c, maxTextBytes-len(truncatedMark)) + truncatedMark
+	return clip(s, maxTextBytes-len(truncatedMark)) + truncatedMark
 }
 
 // text renders v as a metadata string: scalars in their usual notation,
