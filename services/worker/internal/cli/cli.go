@@ -16,6 +16,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
+	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
 	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
 )
 
@@ -41,8 +42,12 @@ type Config struct {
 	Worker consumer.Config
 	// Retention schedules the retention job.
 	Retention retention.Config
-	// JWT signs the service tokens with which the retention job calls auth.
-	// Required by serve while retention is enabled.
+	// Prices schedules the reloads of the model price table from which
+	// the worker computes costs.
+	Prices pricing.Config
+	// JWT signs the service tokens with which the retention job and the
+	// price table loads call auth. Required by serve while either is
+	// enabled.
 	JWT jwtkeys.Config
 	// MutationWait bounds how long a deletion (request or retention) waits
 	// for ClickHouse to finish applying it before the worker moves on; the
@@ -56,7 +61,7 @@ func LoadConfig() (Config, error) {
 	if err := config.Load(&cfg); err != nil {
 		return Config{}, err
 	}
-	if err := errors.Join(cfg.Worker.Validate(), cfg.Retention.Validate(), cfg.validateMutationWait()); err != nil {
+	if err := errors.Join(cfg.Worker.Validate(), cfg.Retention.Validate(), cfg.Prices.Validate(), cfg.validateMutationWait()); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil

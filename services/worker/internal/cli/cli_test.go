@@ -63,6 +63,7 @@ func TestLoadConfigRejectsBadSettings(t *testing.T) {
 		"AGENTTRACE_WORKER_FETCH_BATCH":        "many",
 		"AGENTTRACE_WORKER_RETENTION_INTERVAL": "-1h",
 		"AGENTTRACE_WORKER_MUTATION_WAIT":      "-1s",
+		"AGENTTRACE_WORKER_PRICES_REFRESH":     "-1m",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
@@ -97,6 +98,12 @@ func TestServeNeedsJWTSecretForRetention(t *testing.T) {
 	}
 	if _, err := run(t, "dlq", "replay", "abc"); !errors.Is(err, cli.ErrUsage) {
 		t.Errorf("dlq without a JWT secret = %v, want only the usage error", err)
+	}
+	// Cost computation (on by default) needs the secret as well.
+	t.Setenv("AGENTTRACE_JWT_SECRET", "")
+	t.Setenv("AGENTTRACE_WORKER_RETENTION_INTERVAL", "0")
+	if _, err := run(t, "serve"); err == nil || !strings.Contains(err.Error(), "PRICES_REFRESH=0") {
+		t.Errorf("serve without retention, with prices, without a JWT secret = %v", err)
 	}
 }
 
@@ -205,8 +212,10 @@ func TestServeDeadLetterReplayRoundTrip(t *testing.T) {
 		"AGENTTRACE_WORKER_FLUSH_INTERVAL": "20ms",
 		"AGENTTRACE_WORKER_FETCH_WAIT":     "200ms",
 		"AGENTTRACE_WORKER_RETRY_BACKOFF":  "50ms",
-		// Retention has its own test (package retention); no secret here.
+		// Retention and prices have their own tests (packages retention and
+		// pricing, consumer's cost test); no secret here.
 		"AGENTTRACE_WORKER_RETENTION_INTERVAL": "0",
+		"AGENTTRACE_WORKER_PRICES_REFRESH":     "0",
 	} {
 		t.Setenv(k, v)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
@@ -22,6 +23,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
 	"github.com/agenttrace/agenttrace/services/worker/internal/lease"
+	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
 	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
 )
 
@@ -30,12 +32,14 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		return usageError("serve takes no arguments")
 	}
 	// Checked before anything starts: a worker that would silently not
-	// enforce retention is worse than one that refuses to start.
+	// enforce retention or price usage is worse than one that refuses to
+	// start.
 	var ring *jwtkeys.Ring
-	if cfg.Retention.Enabled() {
+	if cfg.Retention.Enabled() || cfg.Prices.Enabled() {
 		r, err := jwtkeys.NewRing(cfg.JWT)
 		if err != nil {
-			return fmt.Errorf("%w (the retention job calls auth with service tokens; set AGENTTRACE_WORKER_RETENTION_INTERVAL=0 to disable it)", err)
+			return fmt.Errorf("%w (the retention job and the model price loads call auth with service tokens; "+
+				"set AGENTTRACE_WORKER_RETENTION_INTERVAL=0 and AGENTTRACE_WORKER_PRICES_REFRESH=0 to disable them)", err)
 		}
 		ring = r
 	}
@@ -80,6 +84,19 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 
 	writerMetrics := chstore.NewMetrics(sh.Registry())
 	consumerMetrics := consumer.NewMetrics(sh.Registry())
+	var authConn *grpc.ClientConn
+	if ring != nil {
+		if authConn, err = authclient.Dial(cfg.Auth.Addr, ring); err != nil {
+			return err
+		}
+		sh.OnClose("auth connection (service calls)", func(context.Context) error { return authConn.Close() })
+	}
+	var costs consumer.Costs
+	if cfg.Prices.Enabled() {
+		costs = servePrices(sh, cfg.Prices, authConn)
+	} else {
+		log.Warn("cost computation disabled (AGENTTRACE_WORKER_PRICES_REFRESH=0): generations keep only the costs clients send")
+	}
 	sh.Go("consumer", func(ctx context.Context) error {
 		conn, err := openClickHouse(ctx, log, cfg.ClickHouse)
 		if err != nil {
@@ -93,6 +110,7 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 			Writer:      chstore.NewWriter(conn, writerMetrics, chstore.WithMutationWait(cfg.MutationWait), chstore.WithLogger(log)),
 			DeadLetters: deadletter.New(js, cfg.Stream),
 			Metrics:     consumerMetrics,
+			Costs:       costs,
 		}, cfg.Worker)
 		if err != nil {
 			return err
@@ -100,8 +118,8 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		log.InfoContext(ctx, "consuming events", "stream", cfg.Stream.EventsStream(), "consumer", cfg.Worker.Durable)
 		return c.Run(ctx)
 	})
-	if ring != nil {
-		if err := a.serveRetention(sh, cfg, ring, js, writerMetrics); err != nil {
+	if cfg.Retention.Enabled() {
+		if err := a.serveRetention(sh, cfg, authConn, js, writerMetrics); err != nil {
 			return err
 		}
 	} else {
@@ -115,13 +133,8 @@ const authCallTimeout = 10 * time.Second
 
 // serveRetention runs the retention job on its own ClickHouse connection,
 // so an hourly job never competes with the consumer's pool.
-func (a *App) serveRetention(sh *service.Shell, cfg Config, ring *jwtkeys.Ring, js jetstream.JetStream, wm *chstore.Metrics) error {
+func (a *App) serveRetention(sh *service.Shell, cfg Config, authConn grpc.ClientConnInterface, js jetstream.JetStream, wm *chstore.Metrics) error {
 	log := sh.Log()
-	authConn, err := authclient.Dial(cfg.Auth.Addr, ring)
-	if err != nil {
-		return err
-	}
-	sh.OnClose("auth connection (retention)", func(context.Context) error { return authConn.Close() })
 	// The lease expires a little before the next tick, so the replica that
 	// ran last can run again on time; other replicas skip the interval.
 	lse, err := lease.New(js, lease.Config{
@@ -154,6 +167,16 @@ func (a *App) serveRetention(sh *service.Shell, cfg Config, ring *jwtkeys.Ring, 
 		return job.Run(ctx)
 	})
 	return nil
+}
+
+// servePrices keeps the model price table loaded from auth in the
+// background and returns what prices the consumer's rows from it. The
+// consumer does not wait for the first load.
+func servePrices(sh *service.Shell, cfg pricing.Config, authConn grpc.ClientConnInterface) consumer.Costs {
+	metrics := pricing.NewMetrics(sh.Registry())
+	cache := pricing.NewCache(authclient.NewPrices(authConn, authCallTimeout), sh.Log(), metrics, cfg)
+	sh.Go("model prices", cache.Run)
+	return pricing.NewEnricher(cache, metrics)
 }
 
 func hostname() string {

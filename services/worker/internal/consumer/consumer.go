@@ -25,6 +25,13 @@ type DeadLetters interface {
 	Send(ctx context.Context, o deadletter.Original, reason string) error
 }
 
+// Costs completes the decoded observation rows of a project before they
+// are buffered: the worker's cost computation (pricing.Enricher). It must
+// not block: ingestion never waits for prices.
+type Costs interface {
+	Enrich(project string, rows []eventrows.Observation)
+}
+
 // Deps are what a Consumer works with.
 type Deps struct {
 	Log         *slog.Logger
@@ -33,6 +40,8 @@ type Deps struct {
 	Writer      eventrows.Writer
 	DeadLetters DeadLetters
 	Metrics     *Metrics
+	// Costs is optional; without it rows keep only the costs clients sent.
+	Costs Costs
 }
 
 // Consumer moves messages from the events stream into the row writer.
@@ -172,6 +181,9 @@ func (c *Consumer) add(ctx context.Context, m jetstream.Msg, buf *buffer) {
 		return
 	}
 	p.rows = decoded.Rows
+	if c.Costs != nil {
+		c.Costs.Enrich(decoded.ProjectID, p.rows.Observations)
+	}
 	// A deletion removes the rows stored before it, those buffered with it
 	// included; rows that arrive after it must survive it, so they wait for
 	// the deletions buffered so far to be carried out.

@@ -50,6 +50,7 @@ type harness struct {
 	conn    driver.Conn // to the test database, for reading back
 	reg     *prometheus.Registry
 	dlq     *deadletter.Store
+	costs   consumer.Costs // the cost computation, when a test sets one
 	cancel  context.CancelFunc
 	done    chan error
 	stopped bool
@@ -74,6 +75,7 @@ func (h *harness) start(cfg consumer.Config, writerConn driver.Conn) {
 		Writer:      chstore.NewWriter(writerConn, chstore.NewMetrics(h.reg)),
 		DeadLetters: h.dlq,
 		Metrics:     consumer.NewMetrics(h.reg),
+		Costs:       h.costs,
 	}, cfg)
 	if err != nil {
 		cancel()
