@@ -7,7 +7,8 @@
 //
 // A span is rejected when
 //   - trace_id is not 16 bytes or is all zero; span_id is not 8 bytes or is
-//     all zero; parent_span_id is neither empty nor a valid span id;
+//     all zero; parent_span_id is neither empty nor a valid span id (an
+//     all-zero parent, which some exporters send for roots, is cleared);
 //   - start_time_unix_nano is unset, or end_time_unix_nano is set and
 //     before it;
 //   - a link's trace_id or span_id is not a valid id;

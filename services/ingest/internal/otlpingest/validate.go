@@ -144,7 +144,11 @@ func checkSpan(s *tracepb.Span, groupBytes int, lim Limits) string {
 		return msg
 	}
 	if p := s.GetParentSpanId(); len(p) > 0 {
-		if msg := checkID("parent_span_id", p, 8); msg != "" {
+		if len(p) == 8 && allZero(p) {
+			// Some exporters send an all-zero parent for a root span; it
+			// is stored as the root it means to be.
+			s.ParentSpanId = nil
+		} else if msg := checkID("parent_span_id", p, 8); msg != "" {
 			return msg + " (or empty for a root span)"
 		}
 	}
@@ -211,12 +215,19 @@ func checkID(field string, id []byte, n int) string {
 	if len(id) != n {
 		return fmt.Sprintf("%s: must be %d bytes, got %d", field, n, len(id))
 	}
-	for _, b := range id {
-		if b != 0 {
-			return ""
+	if allZero(id) {
+		return field + ": must not be all zero"
+	}
+	return ""
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
 		}
 	}
-	return field + ": must not be all zero"
+	return true
 }
 
 // checkAttributes returns the problem with attrs as a suffix of its field

@@ -75,7 +75,7 @@ func TestCheckSpan(t *testing.T) {
 		{"long span id", func(s *tracepb.Span) { s.SpanId = traceID }, "span_id: must be 8 bytes, got 16"},
 		{"zero span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 8) }, "span_id: must not be all zero"},
 		{"bad parent", func(s *tracepb.Span) { s.ParentSpanId = []byte{1} }, "parent_span_id: must be 8 bytes, got 1 (or empty"},
-		{"zero parent", func(s *tracepb.Span) { s.ParentSpanId = make([]byte, 8) }, "parent_span_id: must not be all zero"},
+		{"zero parent means root", func(s *tracepb.Span) { s.ParentSpanId = make([]byte, 8) }, ""},
 		{"no start", func(s *tracepb.Span) { s.StartTimeUnixNano = 0 }, "start_time_unix_nano: must be set"},
 		{"end before start", func(s *tracepb.Span) { s.EndTimeUnixNano = s.StartTimeUnixNano - 1 }, "end_time_unix_nano: 1699999999999999999 is before"},
 		{"long name", func(s *tracepb.Span) { s.Name = strings.Repeat("n", lim.MaxNameBytes+1) }, "name: 1025 bytes"},
@@ -123,6 +123,11 @@ func TestCheckSpan(t *testing.T) {
 				t.Errorf("reason %q, want it to contain %q", got, tt.want)
 			}
 		})
+	}
+	zeroParent := goodSpan(1)
+	zeroParent.ParentSpanId = make([]byte, 8)
+	if checkSpan(zeroParent, 0, lim) != "" || zeroParent.ParentSpanId != nil {
+		t.Errorf("an all-zero parent was not cleared: %x", zeroParent.ParentSpanId)
 	}
 	if got := checkSpan(nil, 0, lim); got != "span is empty" {
 		t.Errorf("nil span: %q", got)
