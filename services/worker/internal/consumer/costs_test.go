@@ -105,10 +105,6 @@ func TestComputedCostsRollUp(t *testing.T) {
 	gen1 := 400*gpt4oIn + 600*1.25e-6 + 50*gpt4oOut
 	gen3 := 100*gpt4oIn + 10*gpt4oOut
 	otlp := 100*gpt4oIn + 20*gpt4oOut
-	eventually(t, 15*time.Second, "the rows", func() bool {
-		return h.count("observations") == 9 // 5 native generations, 3 OTLP spans and a span event
-	})
-
 	tests := []struct {
 		project, trace string
 		want           float64
@@ -117,6 +113,20 @@ func TestComputedCostsRollUp(t *testing.T) {
 		{project, "tr-2", gen3},
 		{project, otlpTrace, otlp},
 		{"proj-override", "tr-5", 100*overrideIn + 10*overrideIn},
+	}
+	// Wait for every message's rows (the assertions below then say what
+	// differs): the unpriced generation and each trace's expected cost.
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		done := h.rowsOf(project, "gen-4") == 1
+		for _, tt := range tests {
+			got, ok := h.traceCost(tt.project, tt.trace)
+			done = done && ok && approx(got, tt.want)
+		}
+		if done {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for _, tt := range tests {
 		if got, ok := h.traceCost(tt.project, tt.trace); !ok || !approx(got, tt.want) {
@@ -130,8 +140,8 @@ func TestComputedCostsRollUp(t *testing.T) {
 	if !approx(in, 400*gpt4oIn+600*1.25e-6) || !approx(out, 50*gpt4oOut) {
 		t.Errorf("gen-1 cost input %v output %v", in, out)
 	}
-	if _, ok := h.traceCostOf(project, "gen-4"); ok {
-		t.Error("an unpriced model got a cost")
+	if _, ok := h.traceCostOf(project, "gen-4"); ok || h.rowsOf(project, "gen-4") != 1 {
+		t.Error("the generation of an unpriced model is missing or got a cost")
 	}
 	for outcome, want := range map[string]float64{"computed": 4, "client": 1, "no_price": 1} {
 		if got := testinfra.Metric(t, reg, "agenttrace_worker_cost_computed_total", "outcome", outcome); got != want {
@@ -159,6 +169,17 @@ func TestCostsNeverBlockIngestion(t *testing.T) {
 	if got := testinfra.Metric(t, reg, "agenttrace_worker_cost_computed_total", "outcome", "no_price"); got != 1 {
 		t.Fatalf("no_price = %v", got)
 	}
+}
+
+// rowsOf is the number of rows of one observation.
+func (h *harness) rowsOf(project, id string) uint64 {
+	h.t.Helper()
+	var n uint64
+	if err := h.conn.QueryRow(context.Background(),
+		"SELECT count() FROM observations WHERE project_id = ? AND id = ?", project, id).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
 }
 
 // count is the number of rows in a table of the test database.
