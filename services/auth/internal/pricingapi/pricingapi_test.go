@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
@@ -315,6 +316,9 @@ func TestIsolation(t *testing.T) {
 	_, err = e.srv.ListModelPrices(a.keyCtx(), &authv1.ListModelPricesRequest{ProjectId: "x"})
 	wantCode(t, err, codes.InvalidArgument)
 	_, err = e.srv.ListModelPrices(context.Background(), &authv1.ListModelPricesRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+	orgless := authn.WithPrincipal(context.Background(), authn.Principal{Kind: authn.KindUser, UserID: uuid.NewString()})
+	_, err = e.srv.CreateModelPrice(orgless, &authv1.CreateModelPriceRequest{Price: override("m")})
 	wantCode(t, err, codes.PermissionDenied)
 	_, err = e.srv.ListModelPrices(serviceCtx(), &authv1.ListModelPricesRequest{AllProjects: true, ProjectId: a.project.String()})
 	wantCode(t, err, codes.InvalidArgument)
