@@ -25,7 +25,8 @@ var (
 // CheckSpan reports why s cannot be mapped, or nil: a trace id of 16 bytes
 // and a span id of 8 bytes, neither all zero; a parent span id that is
 // empty (or all zero, read as empty) or 8 bytes and not the span's own; a
-// start time after 1970 and before 2262, and an end time not before it.
+// start time after 1970 and before 2262, and an end time, when set (an
+// unfinished span has none), not before it.
 // Ingest reports spans failing it through OTLP partial success; Map
 // refuses requests that hold any.
 func CheckSpan(s *tracev1.Span) error {
@@ -46,7 +47,7 @@ func CheckSpan(s *tracev1.Span) error {
 		return fmt.Errorf("%w: start_time_unix_nano is required", ErrInvalidSpan)
 	case s.GetStartTimeUnixNano() > maxUnixNano || s.GetEndTimeUnixNano() > maxUnixNano:
 		return fmt.Errorf("%w: times must be before the year 2262", ErrInvalidSpan)
-	case s.GetEndTimeUnixNano() < s.GetStartTimeUnixNano():
+	case s.GetEndTimeUnixNano() != 0 && s.GetEndTimeUnixNano() < s.GetStartTimeUnixNano():
 		return fmt.Errorf("%w: end_time_unix_nano is before start_time_unix_nano", ErrInvalidSpan)
 	}
 	return nil

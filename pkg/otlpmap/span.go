@@ -76,7 +76,7 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 		Type:                typ,
 		Name:                optional(clip(s.GetName(), maxNameBytes)),
 		StartTime:           stamp(m.start),
-		EndTime:             stamp(m.end),
+		EndTime:             stampSet(m.end),
 		CompletionStartTime: completionStart(a, m.start),
 		Level:               lvl,
 		StatusMessage:       optional(status),
@@ -105,8 +105,10 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	a.rest(meta)
 	body.Metadata = nonEmpty(meta)
 	m.events = append(m.events, &ingestv1.IngestEvent{
-		Id:          "otlp:" + traceID + ":" + spanID,
-		Timestamp:   stamp(m.end),
+		Id: "otlp:" + traceID + ":" + spanID,
+		// The version of a span is its end: a span exported again once
+		// finished wins over its unfinished export.
+		Timestamp:   stamp(max(m.end, m.start)),
 		Type:        ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
 		Observation: body,
 	})
@@ -272,6 +274,14 @@ func completionStart(a *attrs, start uint64) *timestamppb.Timestamp {
 }
 
 // stamp converts Unix nanoseconds (checked to be in range) to a Timestamp.
+// stampSet is stamp for optional times: 0 (an unfinished span's end) is unset.
+func stampSet(ns uint64) *timestamppb.Timestamp {
+	if ns == 0 {
+		return nil
+	}
+	return stamp(ns)
+}
+
 func stamp(ns uint64) *timestamppb.Timestamp {
 	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
 }

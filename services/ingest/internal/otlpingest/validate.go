@@ -3,6 +3,7 @@ package otlpingest
 import (
 	"fmt"
 
+	"github.com/agenttrace/agenttrace/pkg/otlpmap"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -158,6 +159,12 @@ func checkSpan(s *tracepb.Span, groupBytes int, lim Limits) string {
 	}
 	if end != 0 && end < start {
 		return fmt.Sprintf("end_time_unix_nano: %d is before start_time_unix_nano %d", end, start)
+	}
+	// The worker maps spans with otlpmap, which refuses a whole export that
+	// holds a span it cannot map: such a span must be refused here, where
+	// it is reported to the client, instead.
+	if err := otlpmap.CheckSpan(s); err != nil {
+		return err.Error()
 	}
 	if len(s.GetName()) > lim.MaxNameBytes {
 		return fmt.Sprintf("name: %d bytes, at most %d allowed", len(s.GetName()), lim.MaxNameBytes)

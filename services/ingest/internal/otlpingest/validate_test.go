@@ -76,6 +76,8 @@ func TestCheckSpan(t *testing.T) {
 		{"zero span id", func(s *tracepb.Span) { s.SpanId = make([]byte, 8) }, "span_id: must not be all zero"},
 		{"bad parent", func(s *tracepb.Span) { s.ParentSpanId = []byte{1} }, "parent_span_id: must be 8 bytes, got 1 (or empty"},
 		{"zero parent means root", func(s *tracepb.Span) { s.ParentSpanId = make([]byte, 8) }, ""},
+		{"own parent", func(s *tracepb.Span) { s.ParentSpanId = s.SpanId }, "parent_span_id equals span_id"},
+		{"after 2262", func(s *tracepb.Span) { s.EndTimeUnixNano = 1 << 63 }, "before the year 2262"},
 		{"no start", func(s *tracepb.Span) { s.StartTimeUnixNano = 0 }, "start_time_unix_nano: must be set"},
 		{"end before start", func(s *tracepb.Span) { s.EndTimeUnixNano = s.StartTimeUnixNano - 1 }, "end_time_unix_nano: 1699999999999999999 is before"},
 		{"long name", func(s *tracepb.Span) { s.Name = strings.Repeat("n", lim.MaxNameBytes+1) }, "name: 1025 bytes"},
