@@ -46,7 +46,8 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Cursor is the position of the last row of the previous page in a list
-// ordered by (TS, ID, Tie) descending; the next page starts strictly after it.
+// ordered by (TS, ID, Tie) (descending for the lists, ascending for a
+// trace's observations); the next page starts strictly after it.
 type Cursor struct {
 	TS  uint64
 	ID  string

@@ -1,11 +1,14 @@
 package chstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
@@ -71,13 +74,43 @@ func scanObservation(rows driver.Rows, projectID string) (*commonv1.Observation,
 	return &o, nil
 }
 
-// TraceObservations merges every observation of one trace, in one query over
-// the trace's contiguous range of the sort key.
-func (s *Store) TraceObservations(ctx context.Context, projectID, traceID string) ([]*commonv1.Observation, error) {
-	q := newQuery("trace observations").
+// TraceObservationPage merges one page of a trace's observations, ordered
+// by (merged start time, id) ascending: the first page.Limit after
+// page.After. One statement in two steps: the inner query picks the page's
+// ids on narrow columns (id, start_time and the version), so the wide
+// columns (input, output, maps) are read and merged for that page only.
+// The ids go to the outer query as a subquery rather than a bound list,
+// which could outgrow max_query_size for large pages; ClickHouse still
+// narrows the read with it through the sort key (project_id, trace_id, id).
+func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, page Page) ([]*commonv1.Observation, error) {
+	var after conds
+	if page.After != nil {
+		after.add("(m_start_time, id) > (?, ?)", page.After.TS, page.After.ID)
+	}
+	q := newQuery("trace observation page").
 		add("SELECT "+observationColumns+" FROM "+observationsTable).
-		add("WHERE project_id = ? AND trace_id = ? GROUP BY trace_id, id", projectID, traceID)
-	return s.observations(ctx, q, projectID)
+		add("WHERE project_id = ? AND trace_id = ? AND id IN", projectID, traceID).
+		add("(SELECT id FROM (SELECT id, "+mergeUint("start_time")+" FROM "+observationsTable).
+		add("WHERE project_id = ? AND trace_id = ? GROUP BY id", projectID, traceID).
+		addConds("HAVING", &after).
+		add("ORDER BY m_start_time, id LIMIT ?))", page.Limit).
+		add("GROUP BY trace_id, id")
+	obs, err := s.observations(ctx, q, projectID)
+	if err != nil {
+		return nil, err
+	}
+	// Sorting the page's pointers here is cheaper than having ClickHouse
+	// sort its wide rows.
+	slices.SortFunc(obs, func(a, b *commonv1.Observation) int {
+		return cmp.Or(compareTimestamps(a.GetStartTime(), b.GetStartTime()), cmp.Compare(a.GetId(), b.GetId()))
+	})
+	return obs, nil
+}
+
+// compareTimestamps orders timestamps as the stored nanoseconds do (unset
+// first, like the stored 0).
+func compareTimestamps(a, b *timestamppb.Timestamp) int {
+	return cmp.Or(cmp.Compare(a.GetSeconds(), b.GetSeconds()), cmp.Compare(a.GetNanos(), b.GetNanos()))
 }
 
 func (s *Store) observations(ctx context.Context, q *sqlQuery, projectID string) ([]*commonv1.Observation, error) {

@@ -14,6 +14,7 @@ type TraceStats struct {
 	Cost             *commonv1.Cost  // sums; nil when no observation has cost
 	MinStart         uint64          // earliest set start_time, 0 when none
 	MaxEnd           uint64          // latest set end_time, 0 when none
+	Updated          uint64          // newest event_ts of any observation version
 }
 
 // traceTotals sums the merged observations of each trace; the inner query
@@ -21,11 +22,11 @@ type TraceStats struct {
 var traceTotals = "SELECT trace_id, toInt64(count()) AS n," +
 	" toNullable(sum(m_usage_input)), toNullable(sum(m_usage_output)), toNullable(sum(m_usage_total))," +
 	" toNullable(sum(m_cost_input)), toNullable(sum(m_cost_output)), toNullable(sum(m_cost_total))," +
-	" minIf(m_start_time, m_start_time != 0), max(m_end_time)" +
+	" minIf(m_start_time, m_start_time != 0), max(m_end_time), max(m_updated)" +
 	" FROM (SELECT trace_id, id, " + columns(
 	mergeNullable("usage_input"), mergeNullable("usage_output"), mergeNullable("usage_total"),
 	mergeNullable("cost_input"), mergeNullable("cost_output"), mergeNullable("cost_total"),
-	mergeUint("start_time"), mergeUint("end_time"),
+	mergeUint("start_time"), mergeUint("end_time"), mergeUpdated,
 ) + " FROM " + observationsTable + " WHERE project_id = ? AND trace_id IN ? GROUP BY trace_id, id)" +
 	" GROUP BY trace_id"
 
@@ -57,7 +58,7 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 			costIn, costOut, costTot    *float64
 		)
 		if err := rows.Scan(&traceID, &st.ObservationCount, &usageIn, &usageOut, &usageTot,
-			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd); err != nil {
+			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd, &st.Updated); err != nil {
 			return nil, fmt.Errorf("scan trace totals: %w", err)
 		}
 		st.Usage = usage(usageIn, usageOut, usageTot, nil)

@@ -5,21 +5,6 @@ import (
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
-// statsOf derives from merged observations what chstore.TraceStats derives
-// in ClickHouse, for GetTrace, which holds the observations already.
-func statsOf(obs []*commonv1.Observation) *chstore.TraceStats {
-	st := &chstore.TraceStats{ObservationCount: int64(len(obs))}
-	for _, o := range obs {
-		st.Usage = addUsage(st.Usage, o.GetUsage())
-		st.Cost = addCost(st.Cost, o.GetCost())
-		if s := tsNanos(o.GetStartTime()); s != 0 && (st.MinStart == 0 || s < st.MinStart) {
-			st.MinStart = s
-		}
-		st.MaxEnd = max(st.MaxEnd, tsNanos(o.GetEndTime()))
-	}
-	return st
-}
-
 // applyStats fills a trace's derived fields. Latency runs from the earliest
 // start to the latest end of its observations (the proto's contract): the
 // trace timestamp is when the client opened the trace, not when work began.

@@ -15,28 +15,37 @@ import (
 
 // A page token is the position of the last item of a page plus a digest of
 // the request's filters, so that a token is refused with other filters (it
-// would skip or repeat items there). It is opaque to clients but not secret:
-// a forged position only moves where the caller's own project is read from.
+// would skip or repeat items there), and a checksum, so that an edited token
+// is refused rather than read from a made-up position. It is opaque to
+// clients but not secret, and the checksum is no MAC: a forged position only
+// moves where the caller's own project is read from, so no key is needed.
 //
 // Layout, then unpadded base64url:
 //
-//	version(1) | filter digest(8) | sort value(8, big endian) | uvarint len(id) | id | tie
+//	version(1) | filter digest(8) | sort value(8, big endian) | uvarint len(id) | id | tie | checksum(4)
+//
+// where checksum is the start of SHA-256 over everything before it.
 
 const (
-	tokenVersion   = 1
+	tokenVersion   = 2 // 1 had no checksum
 	digestLen      = 8
+	checksumLen    = 4
 	maxTokenLength = 4096 // base64 characters; far above any real id
 )
 
 type filterDigest [digestLen]byte
 
+// pagingFields are left out of a request's digest: the page size may change
+// between pages, and the token is what moves.
+var pagingFields = []protoreflect.Name{"page_token", "page_size", "observations_page_token", "observations_page_size"}
+
 // digestOf hashes the filters of a list request: the message with its
-// paging fields cleared (page_size may change between pages). normalize may
-// adjust the clone (sort tags) so that equivalent filters match.
+// paging fields cleared. normalize may adjust the clone (sort tags) so that
+// equivalent filters match.
 func digestOf(req proto.Message, normalize func(proto.Message)) filterDigest {
 	m := proto.Clone(req)
 	fields := m.ProtoReflect().Descriptor().Fields()
-	for _, name := range []protoreflect.Name{"page_token", "page_size"} {
+	for _, name := range pagingFields {
 		if fd := fields.ByName(name); fd != nil {
 			m.ProtoReflect().Clear(fd)
 		}
@@ -55,32 +64,48 @@ func digestOf(req proto.Message, normalize func(proto.Message)) filterDigest {
 }
 
 func encodePageToken(d filterDigest, c chstore.Cursor) string {
-	b := make([]byte, 0, 1+digestLen+8+binary.MaxVarintLen64+len(c.ID)+len(c.Tie))
+	b := make([]byte, 0, 1+digestLen+8+binary.MaxVarintLen64+len(c.ID)+len(c.Tie)+checksumLen)
 	b = append(b, tokenVersion)
 	b = append(b, d[:]...)
 	b = binary.BigEndian.AppendUint64(b, c.TS)
 	b = binary.AppendUvarint(b, uint64(len(c.ID)))
 	b = append(b, c.ID...)
 	b = append(b, c.Tie...)
+	sum := checksum(b)
+	b = append(b, sum[:]...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodePageToken reads a token issued for a request with filter digest d;
+func checksum(b []byte) [checksumLen]byte {
+	h := sha256.Sum256(b)
+	return [checksumLen]byte(h[:checksumLen])
+}
+
+// decodePageToken reads the page_token of a request with filter digest d;
 // "" is the first page (nil cursor).
 func decodePageToken(token string, d filterDigest) (*chstore.Cursor, error) {
+	return decodeToken("page_token", token, d)
+}
+
+// decodeToken is decodePageToken for a token in the named request field.
+func decodeToken(field, token string, d filterDigest) (*chstore.Cursor, error) {
 	if token == "" {
 		return nil, nil
 	}
-	bad := invalid("page_token", "not a page token of this request; start again without it")
+	bad := invalid(field, "not a page token of this request; start again without it")
 	if len(token) > maxTokenLength {
 		return nil, bad
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
-	if err != nil || len(b) < 1+digestLen+8 || b[0] != tokenVersion {
+	if err != nil || len(b) < 1+digestLen+8+1+checksumLen || b[0] != tokenVersion {
+		return nil, bad
+	}
+	b, sum := b[:len(b)-checksumLen], b[len(b)-checksumLen:]
+	if checksum(b) != [checksumLen]byte(sum) {
 		return nil, bad
 	}
 	if [digestLen]byte(b[1:1+digestLen]) != d {
-		return nil, invalid("page_token", "was issued for other filters; start again without it")
+		return nil, invalid(field, "was issued for other filters; start again without it")
 	}
 	b = b[1+digestLen:]
 	c := chstore.Cursor{TS: binary.BigEndian.Uint64(b)}

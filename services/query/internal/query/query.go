@@ -16,7 +16,7 @@ import (
 // Store reads merged objects of one project. chstore.Store implements it.
 type Store interface {
 	Trace(ctx context.Context, projectID, traceID string) (*commonv1.Trace, bool, error)
-	TraceObservations(ctx context.Context, projectID, traceID string) ([]*commonv1.Observation, error)
+	TraceObservationPage(ctx context.Context, projectID, traceID string, page chstore.Page) ([]*commonv1.Observation, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
 	TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*chstore.TraceStats, error)
 	ListTraces(ctx context.Context, projectID string, f chstore.TraceFilter, page chstore.Page) ([]*commonv1.Trace, error)

@@ -15,6 +15,20 @@ const (
 	MaxPageSize     = 1000
 )
 
+// MaxObservationsPageSize bounds a page of GetTrace's observations; it is
+// also the page that observations_page_size 0 ("all") reads at most.
+const MaxObservationsPageSize = 10_000
+
+func observationsPageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return MaxObservationsPageSize, nil
+	case n < 1 || n > MaxObservationsPageSize:
+		return 0, invalid("observations_page_size", "must be between 1 and 10000 (0 means all, at most 10000 per page)")
+	}
+	return int(n), nil
+}
+
 func pageSize(n int32) (int, error) {
 	switch {
 	case n == 0:

@@ -11,38 +11,67 @@ import (
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
-// GetTrace returns a trace with its observation tree, its scores and the
-// fields derived from its observations. Observations may be stored before
-// their trace: such a trace is returned with its id and derived fields only.
+// GetTrace returns a trace with one page of its observation tree, its
+// scores and the fields derived from all its observations. Observations may
+// be stored before their trace: such a trace is returned with its id and
+// derived fields only.
+//
+// Observations are paged in (start time, id) order. Every page carries the
+// whole trace and its scores, and its observations form a forest: one whose
+// parent is on another page is a root there. Page size 0 reads the whole
+// trace when it has at most MaxObservationsPageSize observations; a larger
+// trace gets its first MaxObservationsPageSize and a next token, like any
+// other page size, so that no single response grows without bound.
 func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.GetTraceRequest) (*queryv1.GetTraceResponse, error) {
-	if req.GetTraceId() == "" {
+	traceID := req.GetTraceId()
+	if traceID == "" {
 		return nil, invalid("trace_id", "is required")
 	}
-	trace, found, err := s.store.Trace(ctx, projectID, req.GetTraceId())
+	size, err := observationsPageSize(req.GetObservationsPageSize())
 	if err != nil {
 		return nil, err
 	}
-	obs, err := s.store.TraceObservations(ctx, projectID, req.GetTraceId())
+	// The digest covers the trace id (paging fields cleared), so a token
+	// is refused for any other trace.
+	digest := digestOf(req, nil)
+	after, err := decodeToken("observations_page_token", req.GetObservationsPageToken(), digest)
 	if err != nil {
 		return nil, err
 	}
+	trace, found, err := s.store.Trace(ctx, projectID, traceID)
+	if err != nil {
+		return nil, err
+	}
+	stats, err := s.store.TraceStats(ctx, projectID, []string{traceID})
+	if err != nil {
+		return nil, err
+	}
+	st := stats[traceID]
 	if !found {
-		if len(obs) == 0 {
+		if st == nil {
 			return nil, ErrNotFound
 		}
-		trace = &commonv1.Trace{Id: req.GetTraceId(), ProjectId: projectID}
-		for _, o := range obs {
-			if tsNanos(o.GetUpdatedAt()) > tsNanos(trace.GetUpdatedAt()) {
-				trace.UpdatedAt = o.GetUpdatedAt()
-			}
-		}
+		trace = &commonv1.Trace{Id: traceID, ProjectId: projectID, UpdatedAt: fromNanos(st.Updated)}
 	}
-	applyStats(trace, statsOf(obs))
-	scores, err := s.store.TraceScores(ctx, projectID, req.GetTraceId())
+	applyStats(trace, st)
+	var (
+		obs  []*commonv1.Observation
+		next string
+	)
+	if st != nil { // a trace without observations needs no page query
+		obs, err = s.store.TraceObservationPage(ctx, projectID, traceID, chstore.Page{After: after, Limit: size + 1})
+		if err != nil {
+			return nil, err
+		}
+		obs, next = nextPageToken(obs, size, digest, func(o *commonv1.Observation) chstore.Cursor {
+			return chstore.Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
+		})
+	}
+	scores, err := s.store.TraceScores(ctx, projectID, traceID)
 	if err != nil {
 		return nil, err
 	}
-	return &queryv1.GetTraceResponse{Trace: trace, Observations: buildTree(obs), Scores: scores}, nil
+	return &queryv1.GetTraceResponse{Trace: trace, Observations: buildTree(obs), Scores: scores, NextObservationsPageToken: next}, nil
 }
 
 // ListTraces returns a page of traces, newest first, with derived fields.

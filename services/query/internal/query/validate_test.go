@@ -15,7 +15,18 @@ func TestInvalidRequests(t *testing.T) {
 	svc := New(nil) // every case must be refused before the store is asked
 	tracesToken := encodePageToken(digestOf(&queryv1.ListTracesRequest{Name: "a"}, nil), chstore.Cursor{TS: 1, ID: "x"})
 	raw := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+	// summed appends a valid checksum, so a case reaches the checks behind it.
+	summed := func(b []byte) string { sum := checksum(b); return raw(append(b, sum[:]...)) }
+	tampered := func(token string, i int) string {
+		b, _ := base64.RawURLEncoding.DecodeString(token)
+		b[i] ^= 1
+		return raw(b)
+	}
 	goodDigest := digestOf(&queryv1.ListTracesRequest{}, nil)
+	traceAToken := encodePageToken(digestOf(&queryv1.GetTraceRequest{TraceId: "a"}, nil), chstore.Cursor{TS: 1, ID: "x"})
+	getTrace := func(req *queryv1.GetTraceRequest) func() error {
+		return func() error { _, err := svc.GetTrace(ctx, proj, req); return err }
+	}
 	tests := []struct {
 		name  string
 		call  func() error
@@ -89,14 +100,40 @@ func TestInvalidRequests(t *testing.T) {
 		{"wrong version", func() error {
 			b := append([]byte{9}, goodDigest[:]...)
 			b = append(b, make([]byte, 9)...)
-			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: raw(b)})
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: summed(b)})
 			return err
 		}, "page_token"},
 		{"id length beyond token", func() error {
 			b := append([]byte{tokenVersion}, goodDigest[:]...)
 			b = append(b, make([]byte, 8)...)
 			b = append(b, 50, 'x')
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: summed(b)})
+			return err
+		}, "page_token"},
+		{"id not UTF-8", func() error {
+			b := append([]byte{tokenVersion}, goodDigest[:]...)
+			b = append(b, make([]byte, 8)...)
+			b = append(b, 1, 0xff)
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: summed(b)})
+			return err
+		}, "page_token"},
+		{"no checksum", func() error {
+			b := append([]byte{tokenVersion}, goodDigest[:]...)
+			b = append(b, make([]byte, 8)...)
+			b = append(b, 1, 'x')
 			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageToken: raw(b)})
+			return err
+		}, "page_token"},
+		{"position tampered", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Name: "a", PageToken: tampered(tracesToken, 1+digestLen+7)})
+			return err
+		}, "page_token"},
+		{"id tampered", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Name: "a", PageToken: tampered(tracesToken, 1+digestLen+8+1)})
+			return err
+		}, "page_token"},
+		{"checksum tampered", func() error {
+			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Name: "a", PageToken: tampered(tracesToken, 1+digestLen+8+2)})
 			return err
 		}, "page_token"},
 		{"oversized token", func() error {
@@ -104,6 +141,18 @@ func TestInvalidRequests(t *testing.T) {
 			return err
 		}, "page_token"},
 		{"empty trace id", func() error { _, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{}); return err }, "trace_id"},
+		{"observations page size negative", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageSize: -1}), "observations_page_size"},
+		{"observations page size too big", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageSize: 10_001}), "observations_page_size"},
+		{"observations token of another trace", getTrace(&queryv1.GetTraceRequest{TraceId: "b", ObservationsPageToken: traceAToken}), "observations_page_token"},
+		{"observations token of a list", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageToken: tracesToken}), "observations_page_token"},
+		{"observations token truncated", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageToken: traceAToken[:12]}), "observations_page_token"},
+		{"observations token extended", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageToken: traceAToken + "AA"}), "observations_page_token"},
+		{"observations token position tampered", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageToken: tampered(traceAToken, 1+digestLen)}), "observations_page_token"},
+		{"observations token garbage", getTrace(&queryv1.GetTraceRequest{TraceId: "a", ObservationsPageToken: "%%%"}), "observations_page_token"},
+		{"trace token as list token", func() error {
+			_, err := svc.ListObservations(ctx, proj, &queryv1.ListObservationsRequest{TraceId: "a", PageToken: traceAToken})
+			return err
+		}, "page_token"},
 		{"empty session id", func() error { _, err := svc.GetSession(ctx, proj, &queryv1.GetSessionRequest{}); return err }, "session_id"},
 	}
 	for _, tt := range tests {
