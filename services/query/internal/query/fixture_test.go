@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
@@ -41,3 +42,6 @@ var ctx = context.Background()
 
 // cloneReq copies a request so table cases stay untouched.
 func cloneReq[M proto.Message](m M) M { return proto.Clone(m).(M) }
+
+// GetTrace reads concurrently; no goroutine may outlive a call.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
@@ -38,12 +39,25 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	if err != nil {
 		return nil, err
 	}
-	trace, found, err := s.store.Trace(ctx, projectID, traceID)
-	if err != nil {
-		return nil, err
-	}
-	stats, err := s.store.TraceStats(ctx, projectID, []string{traceID})
-	if err != nil {
+	// The four reads are independent: run them side by side, so a call
+	// takes as long as the slowest (the totals over a large trace), not
+	// the sum.
+	var (
+		trace  *commonv1.Trace
+		found  bool
+		stats  map[string]*chstore.TraceStats
+		obs    []*commonv1.Observation
+		scores []*commonv1.Score
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { trace, found, err = s.store.Trace(gctx, projectID, traceID); return err })
+	g.Go(func() (err error) { stats, err = s.store.TraceStats(gctx, projectID, []string{traceID}); return err })
+	g.Go(func() (err error) {
+		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, chstore.Page{After: after, Limit: size + 1})
+		return err
+	})
+	g.Go(func() (err error) { scores, err = s.store.TraceScores(gctx, projectID, traceID); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	st := stats[traceID]
@@ -54,23 +68,9 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 		trace = &commonv1.Trace{Id: traceID, ProjectId: projectID, UpdatedAt: fromNanos(st.Updated)}
 	}
 	applyStats(trace, st)
-	var (
-		obs  []*commonv1.Observation
-		next string
-	)
-	if st != nil { // a trace without observations needs no page query
-		obs, err = s.store.TraceObservationPage(ctx, projectID, traceID, chstore.Page{After: after, Limit: size + 1})
-		if err != nil {
-			return nil, err
-		}
-		obs, next = nextPageToken(obs, size, digest, func(o *commonv1.Observation) chstore.Cursor {
-			return chstore.Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
-		})
-	}
-	scores, err := s.store.TraceScores(ctx, projectID, traceID)
-	if err != nil {
-		return nil, err
-	}
+	obs, next := nextPageToken(obs, size, digest, func(o *commonv1.Observation) chstore.Cursor {
+		return chstore.Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
+	})
 	return &queryv1.GetTraceResponse{Trace: trace, Observations: buildTree(obs), Scores: scores, NextObservationsPageToken: next}, nil
 }
 
