@@ -70,8 +70,20 @@ deps: ## start PostgreSQL, Redis, NATS and ClickHouse if they are not running
 	scripts/deps.sh
 
 # ---- tests ---------------------------------------------------------------
+# The end-to-end test's second OTLP client: the OpenTelemetry JS SDK from npm.
+OTEL_JS := tests/e2e/otel-js
+
+.PHONY: node-deps
+node-deps: $(OTEL_JS)/node_modules/.package-lock.json ## install the e2e Node.js client's packages (npm ci)
+
+# npm ci rewrites node_modules/.package-lock.json, so this reruns only when
+# the manifest or the lock file changed.
+$(OTEL_JS)/node_modules/.package-lock.json: $(OTEL_JS)/package.json $(OTEL_JS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the end-to-end test needs Node.js >= 20.6 with npm for its OpenTelemetry JS client"; exit 1; }
+	npm ci --prefix $(OTEL_JS) --no-audit --no-fund
+
 .PHONY: test
-test: check-generate lint deps build ## every test: generated-code drift, lint, unit, integration and end-to-end
+test: check-generate lint deps build node-deps ## every test: generated-code drift, lint, unit, integration and end-to-end
 	@for m in $(MODULES); do echo "== $$m"; (cd $$m && GOWORK=off go test -count=1 -timeout 15m ./...) || exit 1; done
 
 .PHONY: test-unit
