@@ -94,6 +94,12 @@ test-unit: ## unit tests only (no servers needed)
 bench: deps build ## benchmarks (print figures; no pass/fail on speed)
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
 
+# The OTLP figures: a real stack (the end-to-end test's) under load for
+# -otlp.duration per span shape; e.g. OTLP_BENCH_FLAGS='-otlp.duration=30s'.
+.PHONY: bench-otlp
+bench-otlp: deps ## OTLP spans/s accepted and end to end (small and LLM-sized spans), decode+map cost per span
+	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 20m . $(OTLP_BENCH_FLAGS)
+
 # ---- running locally -----------------------------------------------------
 .PHONY: up
 up: build $(BIN)/grpcurl ## start everything locally, load demo data, print where to look
