@@ -92,8 +92,9 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		sh.OnClose("auth connection (service calls)", func(context.Context) error { return authConn.Close() })
 	}
 	var costs consumer.Costs
+	var prices *pricing.Cache
 	if cfg.Prices.Enabled() {
-		costs = servePrices(sh, cfg.Prices, authConn)
+		costs, prices = servePrices(sh, cfg.Prices, authConn)
 	} else {
 		log.Warn("cost computation disabled (AGENTTRACE_WORKER_PRICES_REFRESH=0): generations keep only the costs clients send")
 	}
@@ -103,6 +104,10 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 			return err
 		}
 		ch.Store(&conn)
+		if prices != nil && !prices.WaitLoaded(ctx, cfg.Prices.FirstLoadWait) && ctx.Err() == nil {
+			log.WarnContext(ctx, "consuming without model prices: generations are stored without computed costs until the prices load",
+				"waited", cfg.Prices.FirstLoadWait)
+		}
 		c, err := consumer.Declare(ctx, consumer.Deps{
 			Log:         log,
 			JS:          js,
@@ -170,13 +175,14 @@ func (a *App) serveRetention(sh *service.Shell, cfg Config, authConn grpc.Client
 }
 
 // servePrices keeps the model price table loaded from auth in the
-// background and returns what prices the consumer's rows from it. The
-// consumer does not wait for the first load.
-func servePrices(sh *service.Shell, cfg pricing.Config, authConn grpc.ClientConnInterface) consumer.Costs {
+// background and returns what prices the consumer's rows from it, and the
+// cache (the consumer waits briefly for its first load; /ready reports it).
+func servePrices(sh *service.Shell, cfg pricing.Config, authConn grpc.ClientConnInterface) (consumer.Costs, *pricing.Cache) {
 	metrics := pricing.NewMetrics(sh.Registry())
 	cache := pricing.NewCache(authclient.NewPrices(authConn, authCallTimeout), sh.Log(), metrics, cfg)
 	sh.Go("model prices", cache.Run)
-	return pricing.NewEnricher(cache, metrics)
+	sh.AddCheck("model prices", cache.Check)
+	return pricing.NewEnricher(cache, metrics), cache
 }
 
 func hostname() string {

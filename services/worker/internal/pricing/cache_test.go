@@ -219,6 +219,9 @@ func TestCacheRunRefreshes(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- e.cache.Run(ctx) }()
 
+	if !e.cache.WaitLoaded(ctx, 5*time.Second) || e.cache.Check(ctx) != nil {
+		t.Fatal("first load not seen by WaitLoaded/Check")
+	}
 	eventually(t, "the first load", func() bool { return lookup(e.cache, "m-a") != nil })
 	f.set(false, price("a2", "", "m-a", 3))
 	eventually(t, "the refreshed price", func() bool { p := lookup(e.cache, "m-a"); return p != nil && p.ID == "a2" })
@@ -258,6 +261,12 @@ func TestCacheAuthDownAtStart(t *testing.T) {
 	if e.cache.Table() != nil {
 		t.Fatal("a table without auth")
 	}
+	if e.cache.Check(ctx) == nil {
+		t.Fatal("ready without a price table")
+	}
+	if e.cache.WaitLoaded(ctx, 50*time.Millisecond) {
+		t.Fatal("WaitLoaded reported a table without auth")
+	}
 	m := pricing.NewMetrics(prometheus.NewRegistry())
 	in := int64(10)
 	rows := []eventrows.Observation{{ID: "o", Model: "m-a", UsageInput: &in, EventTS: uint64(time.Now().UnixNano())}}
@@ -271,7 +280,7 @@ func TestCacheAuthDownAtStart(t *testing.T) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !strings.Contains(e.logs.String(), "model prices unavailable") || !strings.Contains(e.logs.String(), "retry_in=5s") {
+	if !strings.Contains(e.logs.String(), "model prices unavailable") || !strings.Contains(e.logs.String(), "retry_in=1s") {
 		t.Fatalf("logs: %s", e.logs.String())
 	}
 }
@@ -285,6 +294,9 @@ func TestConfig(t *testing.T) {
 	}
 	if c := (pricing.Config{Refresh: time.Minute}); c.Validate() != nil || !c.Enabled() {
 		t.Fatal("1m must be valid and enabled")
+	}
+	if err := (pricing.Config{Refresh: time.Minute, FirstLoadWait: -time.Second}).Validate(); err == nil || !strings.Contains(err.Error(), "FIRST_LOAD_WAIT") {
+		t.Fatalf("negative first-load wait: %v", err)
 	}
 }
 
