@@ -39,9 +39,15 @@ type Config struct {
 	Identity IdentityConfig
 }
 
+// DefaultConfig is the configuration before the environment is applied:
+// auth's port defaults (the rest come from envDefault tags).
+func DefaultConfig() Config {
+	return Config{Base: config.Base{GRPCAddr: ":9083", AdminAddr: ":9183"}}
+}
+
 // LoadConfig reads the configuration over the service's defaults.
 func LoadConfig() (Config, error) {
-	cfg := Config{Base: config.Base{GRPCAddr: ":9083", AdminAddr: ":9183"}}
+	cfg := DefaultConfig()
 	if err := config.Load(&cfg); err != nil {
 		return Config{}, err
 	}
@@ -59,6 +65,7 @@ commands:
   bootstrap --org NAME --project NAME [--note TEXT]
                                          create or reuse an organization and project, make a
                                          new API key and print it as JSON on stdout
+  config                                 print the AGENTTRACE_* variables auth reads, as JSON
   secrets reencrypt                      seal every stored secret again with the current
                                          encryption key (after a rotation); prints the count
 
@@ -75,6 +82,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stderr, usage)
 		return nil
+	}
+	if cmd == "config" {
+		// Before LoadConfig: describing needs no valid environment.
+		return config.PrintVars(stdout, DefaultConfig())
 	}
 	cfg, err := LoadConfig()
 	if err != nil {

@@ -10,19 +10,29 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/otlphttp"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/rest"
 )
 
-// Run is the gateway's main: load the configuration, build, serve.
-func Run(ctx context.Context, _ []string) error {
+// Run is the gateway's main: load the configuration, build, serve; or,
+// with the single argument "config", print the AGENTTRACE_* variables the
+// gateway reads, as JSON.
+func Run(ctx context.Context, args []string) error {
+	switch {
+	case len(args) == 1 && args[0] == "config":
+		return config.PrintVars(os.Stdout, DefaultConfig())
+	case len(args) > 0 && args[0] != "serve":
+		return fmt.Errorf("unknown command %q: agenttrace-gateway has \"serve\" (the default) and \"config\"", args[0])
+	}
 	cfg, err := LoadConfig()
 	if err != nil {
 		return err

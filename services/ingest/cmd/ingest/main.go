@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/service"
@@ -15,8 +16,12 @@ import (
 func main() { service.Main(run) }
 
 func run(ctx context.Context, args []string) error {
+	if len(args) == 1 && args[0] == "config" {
+		// Prints the AGENTTRACE_* variables ingest reads, as JSON.
+		return config.PrintVars(os.Stdout, app.DefaultConfig())
+	}
 	if len(args) > 0 && args[0] != "serve" {
-		return fmt.Errorf("unknown command %q: agenttrace-ingest has only \"serve\" (the default)", args[0])
+		return fmt.Errorf("unknown command %q: agenttrace-ingest has \"serve\" (the default) and \"config\"", args[0])
 	}
 	cfg := app.DefaultConfig()
 	if err := config.Load(&cfg); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
@@ -28,8 +29,14 @@ type Config struct {
 	RateLimit ratelimit.Config
 }
 
+// defaultConfig is the configuration before the environment is applied:
+// query's port defaults (the rest come from envDefault tags).
+func defaultConfig() Config {
+	return Config{Base: config.Base{GRPCAddr: ":9082", AdminAddr: ":9182"}}
+}
+
 func loadConfig() (Config, error) {
-	cfg := Config{Base: config.Base{GRPCAddr: ":9082", AdminAddr: ":9182"}}
+	cfg := defaultConfig()
 	if err := config.Load(&cfg); err != nil {
 		return Config{}, err
 	}
@@ -37,8 +44,12 @@ func loadConfig() (Config, error) {
 }
 
 func run(ctx context.Context, args []string) error {
+	if len(args) == 1 && args[0] == "config" {
+		// Prints the AGENTTRACE_* variables query reads, as JSON.
+		return config.PrintVars(os.Stdout, defaultConfig())
+	}
 	if len(args) > 0 && args[0] != "serve" {
-		return fmt.Errorf("unknown command %q (the query service takes none, or serve)", args[0])
+		return fmt.Errorf("unknown command %q (the query service takes none, serve or config)", args[0])
 	}
 	cfg, err := loadConfig()
 	if err != nil {

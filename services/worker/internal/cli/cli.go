@@ -27,7 +27,8 @@ const Usage = `usage:
   agenttrace-worker migrate down [N | --all]     revert the newest N migrations (default 1)
   agenttrace-worker migrate version              print the schema version
   agenttrace-worker dlq list [--limit N]         print dead letters, oldest first
-  agenttrace-worker dlq replay (--all | SEQ...)  republish dead letters to the events stream`
+  agenttrace-worker dlq replay (--all | SEQ...)  republish dead letters to the events stream
+  agenttrace-worker config                       print the AGENTTRACE_* variables the worker reads, as JSON`
 
 // ErrUsage: the command line is not one of Usage's.
 var ErrUsage = errors.New("invalid command line")
@@ -55,9 +56,15 @@ type Config struct {
 	MutationWait time.Duration `env:"WORKER_MUTATION_WAIT" envDefault:"10s"`
 }
 
+// DefaultConfig is the configuration before the environment is applied:
+// the worker's port defaults (the rest come from envDefault tags).
+func DefaultConfig() Config {
+	return Config{Base: config.Base{GRPCAddr: ":9084", AdminAddr: ":9184"}}
+}
+
 // LoadConfig reads the environment over the worker's defaults.
 func LoadConfig() (Config, error) {
-	cfg := Config{Base: config.Base{GRPCAddr: ":9084", AdminAddr: ":9184"}}
+	cfg := DefaultConfig()
 	if err := config.Load(&cfg); err != nil {
 		return Config{}, err
 	}
@@ -86,6 +93,10 @@ func (a *App) Run(ctx context.Context, args []string) error {
 	cmd, rest := "serve", args
 	if len(args) > 0 {
 		cmd, rest = args[0], args[1:]
+	}
+	if cmd == "config" {
+		// Before LoadConfig: describing needs no valid environment.
+		return config.PrintVars(a.Stdout, DefaultConfig())
 	}
 	run, ok := map[string]func(context.Context, Config, []string) error{
 		"serve":   a.serve,
