@@ -1,0 +1,24 @@
+{{/* "<release>-postgres": the umbrella chart computes the same name to reach it. */}}
+{{- define "postgres.fullname" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "postgres.selectorLabels" -}}
+app: postgres
+app.kubernetes.io/name: postgres
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: postgres
+{{- end -}}
+
+{{- define "postgres.labels" -}}
+{{ include "postgres.selectorLabels" . }}
+app.kubernetes.io/part-of: agenttrace
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* The Secret with the password: existingSecret, global.existingSecret or "<release>-secrets" (the umbrella's). */}}
+{{- define "postgres.secretName" -}}
+{{- .Values.existingSecret | default .Values.global.existingSecret | default (printf "%s-secrets" .Release.Name) -}}
+{{- end -}}
