@@ -333,3 +333,19 @@ checksum/config: {{ include "agenttrace.configData" . | sha256sum }}
 {{- define "agenttrace.components" -}}
 {{- toYaml (list "gateway" "ingest" "query" "auth" "worker") -}}
 {{- end -}}
+
+{{/*
+env of a hook container: like agenttrace.env but with the ConfigMap's values
+inline, because a pre-upgrade hook runs before the new ConfigMap is applied.
+*/}}
+{{- define "agenttrace.inlineEnv" -}}
+{{- $root := .root -}}
+{{- $cfg := include "agenttrace.configData" $root | fromYaml -}}
+{{- range $key := include "agenttrace.configKeys" . | fromYamlArray }}
+{{- if hasKey $cfg $key }}
+- name: {{ $key }}
+  value: {{ index $cfg $key | quote }}
+{{- end }}
+{{- end }}
+{{- include "agenttrace.secretEnv" . }}
+{{- end -}}
