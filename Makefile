@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES  := pkg services/auth services/gateway services/ingest services/query services/worker tests/e2e
+MODULES  := pkg services/auth services/gateway services/ingest services/query services/worker tests/e2e tests/skaffold
 SERVICES := auth gateway ingest query worker
 
 BIN      := $(CURDIR)/bin
@@ -99,6 +99,42 @@ bench: deps build ## benchmarks (print figures; no pass/fail on speed)
 .PHONY: bench-otlp
 bench-otlp: deps ## OTLP spans/s accepted and end to end (small and LLM-sized spans), decode+map cost per span
 	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 20m . $(OTLP_BENCH_FLAGS)
+
+# ---- images and Kubernetes -----------------------------------------------
+# One image per service from build/Dockerfile (context: the repository root);
+# `ko` builds the same images without Docker (.ko.yaml). The Kubernetes inner
+# loop is kind + skaffold: `make kind-up`, then `skaffold dev -p kind`.
+IMAGE_PREFIX ?=
+IMAGE_TAG    ?= dev
+KIND_CLUSTER := agenttrace
+
+# require fails with one message naming every missing tool.
+define require
+	@missing=""; for t in $(1); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "make $@: not found on PATH:$$missing (needed: $(1); see README, Kubernetes development)"; exit 1; fi
+endef
+
+.PHONY: images
+images: ## build the five images with Docker: $(IMAGE_PREFIX)agenttrace-<service>:$(IMAGE_TAG)
+	$(call require,docker)
+	@docker info >/dev/null 2>&1 || { echo "make images: the docker CLI cannot reach a Docker engine (is it running?)"; exit 1; }
+	@for s in $(SERVICES); do \
+		docker build -f build/Dockerfile --build-arg SERVICE=$$s -t $(IMAGE_PREFIX)agenttrace-$$s:$(IMAGE_TAG) . || exit 1; done
+
+.PHONY: kind-up
+kind-up: ## create the kind cluster (deploy/kind/cluster.yaml) for `skaffold dev -p kind`
+	$(call require,docker kind kubectl helm skaffold)
+	@docker info >/dev/null 2>&1 || { echo "make kind-up: the docker CLI cannot reach a Docker engine (is it running?)"; exit 1; }
+	@if kind get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then echo "kind cluster $(KIND_CLUSTER) already exists"; \
+	else kind create cluster --config deploy/kind/cluster.yaml; fi
+	@echo "next: skaffold dev -p kind   (builds the images, loads them into kind, installs charts/agenttrace,"
+	@echo "      forwards the REST API to http://127.0.0.1:8080 and OTLP/gRPC to 127.0.0.1:4317)"
+	@echo "done: make kind-down"
+
+.PHONY: kind-down
+kind-down: ## delete the kind cluster that kind-up created
+	$(call require,docker kind)
+	kind delete cluster --name $(KIND_CLUSTER)
 
 # ---- running locally -----------------------------------------------------
 .PHONY: up
