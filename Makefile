@@ -16,6 +16,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.1
 GRPC_GATEWAY_VERSION       := v2.33.0
 GRPCURL_VERSION            := v1.9.4
+HELM_VERSION               := v3.22.0
 
 TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/grpcurl
 
@@ -39,6 +40,10 @@ $(BIN)/protoc-gen-openapiv2:
 	go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
 $(BIN)/grpcurl:
 	go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+# helm renders charts/agenttrace in the tests (tests/skaffold); not in TOOLS
+# because it takes minutes to build and code generation does not need it.
+$(BIN)/helm:
+	go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 # ---- code generation -----------------------------------------------------
 .PHONY: generate
@@ -83,7 +88,7 @@ $(OTEL_JS)/node_modules/.package-lock.json: $(OTEL_JS)/package.json $(OTEL_JS)/p
 	npm ci --prefix $(OTEL_JS) --no-audit --no-fund
 
 .PHONY: test
-test: check-generate lint deps build node-deps ## every test: generated-code drift, lint, unit, integration and end-to-end
+test: check-generate lint deps build node-deps $(BIN)/helm ## every test: generated-code drift, lint, unit, integration and end-to-end
 	@for m in $(MODULES); do echo "== $$m"; (cd $$m && GOWORK=off go test -count=1 -timeout 15m ./...) || exit 1; done
 
 .PHONY: test-unit
