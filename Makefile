@@ -106,9 +106,10 @@ bench-otlp: deps ## OTLP spans/s accepted and end to end (small and LLM-sized sp
 	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 20m . $(OTLP_BENCH_FLAGS)
 
 # ---- images and Kubernetes -----------------------------------------------
-# One image per service from build/Dockerfile (context: the repository root);
-# `ko` builds the same images without Docker (.ko.yaml). The Kubernetes inner
-# loop is kind + skaffold: `make kind-up`, then `skaffold dev -p kind`.
+# One image per service from build/Dockerfile (context: the repository root;
+# BuildKit for its cache mounts); ko builds the same images without Docker
+# (.ko.yaml). The Kubernetes inner loop is kind + skaffold: `make kind-up`,
+# then `skaffold dev -p kind`.
 IMAGE_PREFIX ?=
 IMAGE_TAG    ?= dev
 KIND_CLUSTER := agenttrace
@@ -124,7 +125,7 @@ images: ## build the five images with Docker: $(IMAGE_PREFIX)agenttrace-<service
 	$(call require,docker)
 	@docker info >/dev/null 2>&1 || { echo "make images: the docker CLI cannot reach a Docker engine (is it running?)"; exit 1; }
 	@for s in $(SERVICES); do \
-		docker build -f build/Dockerfile --build-arg SERVICE=$$s -t $(IMAGE_PREFIX)agenttrace-$$s:$(IMAGE_TAG) . || exit 1; done
+		DOCKER_BUILDKIT=1 docker build -f build/Dockerfile --build-arg SERVICE=$$s -t $(IMAGE_PREFIX)agenttrace-$$s:$(IMAGE_TAG) . || exit 1; done
 
 .PHONY: kind-up
 kind-up: ## create the kind cluster (deploy/kind/cluster.yaml) for `skaffold dev -p kind`
