@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES  := pkg services/auth services/gateway services/ingest services/query services/worker tests/e2e tests/skaffold
+MODULES  := pkg services/auth services/gateway services/ingest services/query services/worker tests/e2e tests/skaffold tests/chart
 SERVICES := auth gateway ingest query worker
 
 BIN      := $(CURDIR)/bin
@@ -88,8 +88,22 @@ $(OTEL_JS)/node_modules/.package-lock.json: $(OTEL_JS)/package.json $(OTEL_JS)/p
 	npm ci --prefix $(OTEL_JS) --no-audit --no-fund
 
 .PHONY: test
-test: check-generate lint deps build node-deps $(BIN)/helm ## every test: generated-code drift, lint, unit, integration and end-to-end
+test: check-generate lint deps build node-deps $(BIN)/helm chart-test ## every test: generated-code drift, lint, unit, integration and end-to-end
 	@for m in $(MODULES); do echo "== $$m"; (cd $$m && GOWORK=off go test -count=1 -timeout 15m ./...) || exit 1; done
+
+# The chart, verified offline: helm lint --strict (subcharts included) for the
+# defaults and every ci/*-values.yaml scenario, against an explicit recent
+# Kubernetes version, then tests/chart (Helm SDK rendering, strict decoding,
+# the guide's numbers, pod security, the env contract, alert metrics).
+CHART        := charts/agenttrace
+KUBE_VERSION := 1.33.0
+
+.PHONY: chart-test
+chart-test: $(BIN)/helm ## helm lint --strict of charts/agenttrace (defaults + each ci/*-values.yaml) and tests/chart
+	helm lint --strict --with-subcharts --kube-version $(KUBE_VERSION) $(CHART)
+	@for f in $(CHART)/ci/*-values.yaml; do echo "== helm lint -f $$f"; \
+		helm lint --strict --with-subcharts --kube-version $(KUBE_VERSION) -f $$f $(CHART) || exit 1; done
+	cd tests/chart && GOWORK=off go test -count=1 ./...
 
 .PHONY: test-unit
 test-unit: ## unit tests only (no servers needed)
