@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
 )
 
@@ -126,11 +127,14 @@ func TestSkaffoldDockerArtifactPerService(t *testing.T) {
 func TestSkaffoldKoProfileMatchesKoYAML(t *testing.T) {
 	cfg := loadSkaffold(t)
 	svcs := services(t)
+	// The fields of ko's configuration that .ko.yaml may use (ko's
+	// documented config: ko.build/configuration); anything else is a typo.
 	var koYAML struct {
 		DefaultBaseImage string    `json:"defaultBaseImage"`
+		DefaultPlatforms []string  `json:"defaultPlatforms"`
 		Builds           []koBuild `json:"builds"`
 	}
-	readYAML(t, ".ko.yaml", &koYAML)
+	readYAMLStrict(t, ".ko.yaml", &koYAML)
 	if koYAML.DefaultBaseImage != runtimeImage {
 		t.Errorf(".ko.yaml defaultBaseImage = %q; want %q", koYAML.DefaultBaseImage, runtimeImage)
 	}
@@ -257,23 +261,18 @@ func leafPaths(m map[string]any, prefix string) []string {
 }
 
 func TestKindProfile(t *testing.T) {
-	var cluster struct {
-		Kind       string `json:"kind"`
-		APIVersion string `json:"apiVersion"`
-		Name       string `json:"name"`
-		Nodes      []struct {
-			Role string `json:"role"`
-		} `json:"nodes"`
-	}
-	readYAML(t, "deploy/kind/cluster.yaml", &cluster)
+	// kind's own v1alpha4 types, decoded strictly: a misspelt or unknown
+	// field fails here instead of at `kind create cluster`.
+	var cluster kindv1alpha4.Cluster
+	readYAMLStrict(t, "deploy/kind/cluster.yaml", &cluster)
 	if cluster.Kind != "Cluster" || cluster.APIVersion != "kind.x-k8s.io/v1alpha4" {
 		t.Errorf("deploy/kind/cluster.yaml is %s %s; want a kind.x-k8s.io/v1alpha4 Cluster", cluster.APIVersion, cluster.Kind)
 	}
-	var roles []string
+	var roles []kindv1alpha4.NodeRole
 	for _, n := range cluster.Nodes {
 		roles = append(roles, n.Role)
 	}
-	if !slices.Equal(roles, []string{"control-plane", "worker"}) {
+	if !slices.Equal(roles, []kindv1alpha4.NodeRole{kindv1alpha4.ControlPlaneRole, kindv1alpha4.WorkerRole}) {
 		t.Errorf("kind nodes %v; want one control-plane and one worker", roles)
 	}
 	kubeContext := "kind-" + cluster.Name

@@ -62,6 +62,19 @@ func readYAML(t *testing.T, rel string, out any) {
 	}
 }
 
+// readYAMLStrict decodes a repository YAML file into out, failing on
+// duplicate keys and on fields out does not have.
+func readYAMLStrict(t *testing.T, rel string, out any) {
+	t.Helper()
+	data, err := os.ReadFile(repoPath(rel))
+	if err != nil {
+		t.Fatalf("read %s: %v", rel, err)
+	}
+	if err := yaml.UnmarshalStrict(data, out); err != nil {
+		t.Fatalf("decode %s: %v", rel, err)
+	}
+}
+
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
