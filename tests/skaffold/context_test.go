@@ -131,13 +131,10 @@ func TestImageBinaries(t *testing.T) {
 			run(args...)
 
 			settings := map[string]string{}
+			// `go version -m` prints one "\tbuild\tkey=value" line per setting.
 			for line := range strings.Lines(run("version", "-m", out)) {
-				fields := strings.SplitN(strings.TrimSpace(line), "\t", 3)
-				if len(fields) == 3 && fields[0] == "build" {
-					k, v, _ := strings.Cut(fields[1]+fields[2], "=")
-					settings[k] = v
-				} else if len(fields) == 2 && fields[0] == "build" {
-					k, v, _ := strings.Cut(fields[1], "=")
+				if setting, ok := strings.CutPrefix(strings.TrimSpace(line), "build\t"); ok {
+					k, v, _ := strings.Cut(setting, "=")
 					settings[k] = v
 				}
 			}
