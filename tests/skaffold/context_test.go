@@ -2,7 +2,6 @@ package skaffold
 
 import (
 	"bytes"
-	"context"
 	"debug/elf"
 	"io/fs"
 	"os"
@@ -113,7 +112,7 @@ func TestImageBinaries(t *testing.T) {
 			env := append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
 			run := func(args ...string) string {
 				t.Helper()
-				cmd := exec.CommandContext(context.Background(), goBin, args...)
+				cmd := exec.CommandContext(t.Context(), goBin, args...)
 				cmd.Dir = modDir
 				cmd.Env = env
 				var stderr bytes.Buffer

@@ -119,7 +119,7 @@ func TestSkaffoldKindDeploymentRendersWithBuiltImages(t *testing.T) {
 	args := []string{"template", rel.Name, repoPath(rel.ChartPath), "--kube-version", kubeVersion,
 		"-f", repoPath("deploy/kind/values.yaml")}
 	args = append(args, skaffoldSetValues(t, rel.SetValueTemplates, built, tag)...)
-	cmd := exec.Command(helm, args...)
+	cmd := exec.CommandContext(t.Context(), helm, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
