@@ -113,6 +113,9 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 		return nil, err
 	}
 	sh.AddCheck("postgres", store.Ping)
+	if err := sh.Registry().Register(pgstore.NewPoolCollector(pool)); err != nil {
+		return nil, fmt.Errorf("serve: pool metrics: %w", err)
+	}
 	sh.Go("api-key-last-used", tracker.Run)
 	// Closers run in reverse: NATS first, then the pool, after the last-use
 	// tracker has written its final batch.
