@@ -92,7 +92,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	sh.OnClose("clickhouse", func(context.Context) error { return ch.Close() })
-	store := chstore.New(ch)
+	chMetrics, err := chstore.NewMetrics(sh.Registry())
+	if err != nil {
+		return err
+	}
+	store := chstore.New(ch).WithMetrics(chMetrics)
 	sh.AddCheck("clickhouse", store.Ping)
 
 	queryv1.RegisterQueryServiceServer(sh.GRPC(), transport.New(query.New(store), sh.Log()))

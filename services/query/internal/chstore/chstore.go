@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -31,7 +32,8 @@ const version = "(event_ts, event_id)"
 
 // Store reads one ClickHouse database holding the chschema tables.
 type Store struct {
-	conn driver.Conn
+	conn    driver.Conn
+	metrics *Metrics // nil: reads are not timed
 }
 
 // New reads through conn.
@@ -72,11 +74,16 @@ func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
 	if s.conn == nil {
 		return nil, errNoConn
 	}
+	start := time.Now()
 	rows, err := s.conn.Query(ctx, q.String(), q.args...)
 	if err != nil {
+		s.metrics.observe(q.name, start, err)
 		return nil, fmt.Errorf("query %s: %w", q.name, err)
 	}
-	return rows, nil
+	if s.metrics == nil {
+		return rows, nil
+	}
+	return &timedRows{Rows: rows, m: s.metrics, name: q.name, start: start}, nil
 }
 
 // tables are referenced by the chschema names so a rename there fails here.
