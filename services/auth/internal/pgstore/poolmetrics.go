@@ -17,18 +17,16 @@ type PoolCollector struct {
 
 // NewPoolCollector describes pool's metrics (agenttrace_postgres_pool_*).
 func NewPoolCollector(pool *pgxpool.Pool) *PoolCollector {
-	d := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc("agenttrace_postgres_pool_"+name, help, nil, nil)
-	}
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
 	return &PoolCollector{
 		pool:          pool,
-		max:           d("max_conns", "Largest number of connections the pool may hold."),
-		acquired:      d("acquired_conns", "Connections currently in use."),
-		idle:          d("idle_conns", "Connections open and idle."),
-		total:         d("total_conns", "Connections open (in use, idle or being set up)."),
-		acquires:      d("acquires_total", "Connections handed out by the pool."),
-		emptyAcquires: d("empty_acquires_total", "Acquires that had to wait because no connection was idle."),
-		waitSeconds:   d("acquire_wait_seconds_total", "Time spent waiting for a connection."),
+		max:           d("agenttrace_postgres_pool_max_conns", "Largest number of connections the pool may hold."),
+		acquired:      d("agenttrace_postgres_pool_acquired_conns", "Connections currently in use."),
+		idle:          d("agenttrace_postgres_pool_idle_conns", "Connections open and idle."),
+		total:         d("agenttrace_postgres_pool_total_conns", "Connections open (in use, idle or being set up)."),
+		acquires:      d("agenttrace_postgres_pool_acquires_total", "Connections handed out by the pool."),
+		emptyAcquires: d("agenttrace_postgres_pool_empty_acquires_total", "Acquires that had to wait because no connection was idle."),
+		waitSeconds:   d("agenttrace_postgres_pool_acquire_wait_seconds_total", "Time spent waiting for a connection."),
 	}
 }
 
