@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Services are the five AgentTrace services; each has cmd/<name> in
@@ -29,9 +30,8 @@ type Var struct {
 func ServiceVars(repoRoot, svc string) (map[string]Var, error) {
 	cmd := exec.Command("go", "run", "./cmd/"+svc, "config")
 	cmd.Dir = filepath.Join(repoRoot, "services", svc)
-	// A clean environment apart from what the go command needs: the
-	// command must not depend on AGENTTRACE_* settings of the caller.
-	cmd.Env = append(goEnv(), "GOWORK=off")
+	// The caller's AGENTTRACE_* settings must not shape the answer.
+	cmd.Env = append(withoutAgentTrace(os.Environ()), "GOWORK=off")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -51,12 +51,12 @@ func ServiceVars(repoRoot, svc string) (map[string]Var, error) {
 	return out, nil
 }
 
-func goEnv() []string {
-	var env []string
-	for _, k := range []string{"PATH", "HOME", "GOPATH", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN", "TMPDIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
+func withoutAgentTrace(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AGENTTRACE_") {
+			out = append(out, kv)
 		}
 	}
-	return env
+	return out
 }

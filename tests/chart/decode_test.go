@@ -151,3 +151,10 @@ func TestAvailableKeys(t *testing.T) {
 		t.Error("configMapKey answers wrong")
 	}
 }
+
+func TestWithoutAgentTrace(t *testing.T) {
+	got := withoutAgentTrace([]string{"PATH=/bin", "AGENTTRACE_GRPC_ADDR=:1", "GOFLAGS=-mod=mod", "AGENTTRACE_X="})
+	if strings.Join(got, ",") != "PATH=/bin,GOFLAGS=-mod=mod" {
+		t.Errorf("withoutAgentTrace = %v", got)
+	}
+}
