@@ -6,6 +6,7 @@ package clickhousedb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -58,4 +59,25 @@ func Open(ctx context.Context, cfg Config, db string) (driver.Conn, error) {
 		return nil, fmt.Errorf("ping clickhouse %s: %w", cfg.Addr, err)
 	}
 	return conn, nil
+}
+
+// OpenRetry opens cfg.Database like Open, retrying with a growing pause (up
+// to 10 s) until ClickHouse answers and the database exists or ctx ends, so
+// a service can start before ClickHouse or its migrations and report
+// not-ready meanwhile.
+func OpenRetry(ctx context.Context, log *slog.Logger, cfg Config) (driver.Conn, error) {
+	for attempt := 1; ; attempt++ {
+		conn, err := Open(ctx, cfg, "")
+		if err == nil {
+			return conn, nil
+		}
+		log.WarnContext(ctx, "clickhouse not ready; retrying", "attempt", attempt, "err", err)
+		t := time.NewTimer(min(time.Duration(attempt)*time.Second, 10*time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("connect clickhouse: %w (last error: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+	}
 }

@@ -87,17 +87,24 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	ch, err := clickhousedb.Open(ctx, cfg.ClickHouse, "")
-	if err != nil {
-		return err
-	}
-	sh.OnClose("clickhouse", func(context.Context) error { return ch.Close() })
 	chMetrics, err := chstore.NewMetrics(sh.Registry())
 	if err != nil {
 		return err
 	}
-	store := chstore.New(ch).WithMetrics(chMetrics)
+	// Connected in the background: query starts (and says not ready, and
+	// answers Unavailable) before ClickHouse or its database exists, as on a
+	// first install whose migrations run after the pods start.
+	store := chstore.NewPending().WithMetrics(chMetrics)
+	sh.OnClose("clickhouse", func(context.Context) error { return store.Close() })
 	sh.AddCheck("clickhouse", store.Ping)
+	sh.Go("clickhouse connection", func(ctx context.Context) error {
+		conn, err := clickhousedb.OpenRetry(ctx, sh.Log(), cfg.ClickHouse)
+		if err != nil {
+			return err
+		}
+		store.Connect(conn)
+		return nil
+	})
 
 	queryv1.RegisterQueryServiceServer(sh.GRPC(), transport.New(query.New(store), sh.Log()))
 	return sh.Run(ctx)

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -32,16 +33,55 @@ const version = "(event_ts, event_id)"
 
 // Store reads one ClickHouse database holding the chschema tables.
 type Store struct {
-	conn    driver.Conn
+	conn    atomic.Pointer[driver.Conn]
 	metrics *Metrics // nil: reads are not timed
 }
 
+// ErrNotConnected: the store has no connection yet (ClickHouse, or the
+// database that `worker migrate up` creates, is not there yet).
+var ErrNotConnected = errors.New("clickhouse not connected yet")
+
 // New reads through conn.
-func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+func New(conn driver.Conn) *Store {
+	s := &Store{}
+	s.Connect(conn)
+	return s
+}
+
+// NewPending returns a store without a connection: reads fail with
+// ErrNotConnected until Connect.
+func NewPending() *Store { return &Store{} }
+
+// Connect gives the store its connection.
+func (s *Store) Connect(conn driver.Conn) {
+	if conn != nil {
+		s.conn.Store(&conn)
+	}
+}
+
+// Close closes the connection, if any.
+func (s *Store) Close() error {
+	if c := s.conn.Load(); c != nil {
+		return (*c).Close()
+	}
+	return nil
+}
+
+func (s *Store) connection() (driver.Conn, error) {
+	c := s.conn.Load()
+	if c == nil {
+		return nil, ErrNotConnected
+	}
+	return *c, nil
+}
 
 // Ping reports whether ClickHouse answers; it backs readiness.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.conn.Ping(ctx); err != nil {
+	conn, err := s.connection()
+	if err != nil {
+		return err
+	}
+	if err := conn.Ping(ctx); err != nil {
 		return fmt.Errorf("ping clickhouse: %w", err)
 	}
 	return nil
@@ -68,14 +108,13 @@ type TimeRange struct {
 	From, To uint64
 }
 
-var errNoConn = errors.New("chstore: nil connection")
-
 func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
-	if s.conn == nil {
-		return nil, errNoConn
+	conn, err := s.connection()
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
-	rows, err := s.conn.Query(ctx, q.String(), q.args...)
+	rows, err := conn.Query(ctx, q.String(), q.args...)
 	if err != nil {
 		s.metrics.observe(q.name, start, err)
 		return nil, fmt.Errorf("query %s: %w", q.name, err)

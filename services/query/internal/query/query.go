@@ -31,6 +31,9 @@ type Store interface {
 var (
 	// ErrNotFound: the trace or session does not exist in the project.
 	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the store cannot answer yet (ClickHouse is not
+	// connected); the caller should retry.
+	ErrUnavailable = chstore.ErrNotConnected
 	// ErrInvalidArgument: the request is malformed; errors.As gives the *FieldError.
 	ErrInvalidArgument = errors.New("invalid argument")
 )

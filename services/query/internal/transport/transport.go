@@ -62,6 +62,8 @@ func (s *Server) status(ctx context.Context, method string, err error) error {
 		return st.Err()
 	case errors.Is(err, query.ErrNotFound):
 		return status.Error(codes.NotFound, "not found")
+	case errors.Is(err, query.ErrUnavailable):
+		return status.Error(codes.Unavailable, "trace storage is not reachable yet; retry")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return status.FromContextError(ctxErr).Err()

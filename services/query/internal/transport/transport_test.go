@@ -167,3 +167,20 @@ func TestCancelledCall(t *testing.T) {
 		t.Errorf("err = %v, want Canceled", err)
 	}
 }
+
+// TestNotConnectedIsUnavailable: before ClickHouse (or its database) is
+// there, calls fail with Unavailable, which clients retry, not Internal.
+func TestNotConnectedIsUnavailable(t *testing.T) {
+	store := chstore.NewPending()
+	client := serve(t, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := client.GetTrace(as("sk-a"), &queryv1.GetTraceRequest{TraceId: "t1"})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("GetTrace before connecting = %v, want Unavailable", err)
+	}
+	if store.Ping(context.Background()) == nil {
+		t.Fatal("a store without a connection pings fine")
+	}
+	if err := store.Close(); err != nil {
+		t.Fatalf("Close without a connection: %v", err)
+	}
+}

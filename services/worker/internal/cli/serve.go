@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"sync/atomic"
 	"time"
@@ -99,7 +98,7 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		log.Warn("cost computation disabled (AGENTTRACE_WORKER_PRICES_REFRESH=0): generations keep only the costs clients send")
 	}
 	sh.Go("consumer", func(ctx context.Context) error {
-		conn, err := openClickHouse(ctx, log, cfg.ClickHouse)
+		conn, err := clickhousedb.OpenRetry(ctx, log, cfg.ClickHouse)
 		if err != nil {
 			return err
 		}
@@ -154,7 +153,7 @@ func (a *App) serveRetention(sh *service.Shell, cfg Config, authConn grpc.Client
 	}
 	metrics := retention.NewMetrics(sh.Registry(), wm.RetentionDeletions())
 	sh.Go("retention", func(ctx context.Context) error {
-		conn, err := openClickHouse(ctx, log, cfg.ClickHouse)
+		conn, err := clickhousedb.OpenRetry(ctx, log, cfg.ClickHouse)
 		if err != nil {
 			return err
 		}
@@ -191,23 +190,4 @@ func hostname() string {
 		return "worker"
 	}
 	return h
-}
-
-// openClickHouse connects, retrying until ClickHouse answers or ctx ends, so
-// the worker can start before its database.
-func openClickHouse(ctx context.Context, log *slog.Logger, cfg clickhousedb.Config) (driver.Conn, error) {
-	for attempt := 1; ; attempt++ {
-		conn, err := clickhousedb.Open(ctx, cfg, "")
-		if err == nil {
-			return conn, nil
-		}
-		log.WarnContext(ctx, "clickhouse not ready; retrying", "attempt", attempt, "err", err)
-		t := time.NewTimer(min(time.Duration(attempt)*time.Second, 10*time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("connect clickhouse: %w (last error: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-	}
 }
