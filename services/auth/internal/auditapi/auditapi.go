@@ -14,6 +14,7 @@ import (
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
+	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
 // Server implements authv1.AuditServiceServer.
@@ -37,10 +38,10 @@ func New(lister *audit.Lister, recorder *audit.Recorder, log *slog.Logger) *Serv
 func (s *Server) ListAuditEvents(ctx context.Context, req *authv1.ListAuditEventsRequest) (*authv1.ListAuditEventsResponse, error) {
 	q := audit.Query{Action: req.GetAction(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	var err error
-	if q.OrganizationID, err = optionalID("organization_id", req.GetOrganizationId()); err != nil {
+	if q.OrganizationID, err = tenancy.OptionalID("organization_id", req.GetOrganizationId()); err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
-	if q.ProjectID, err = optionalID("project_id", req.GetProjectId()); err != nil {
+	if q.ProjectID, err = tenancy.OptionalID("project_id", req.GetProjectId()); err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
 	if q.From, err = optionalTime("from_time", req.GetFromTime()); err != nil {
@@ -79,10 +80,10 @@ func (s *Server) RecordAuditEvent(ctx context.Context, req *authv1.RecordAuditEv
 		UserAgent:  in.GetUserAgent(),
 	}
 	var err error
-	if e.OrganizationID, err = optionalID("event.organization_id", in.GetOrganizationId()); err != nil {
+	if e.OrganizationID, err = tenancy.OptionalID("event.organization_id", in.GetOrganizationId()); err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
-	if e.ProjectID, err = optionalID("event.project_id", in.GetProjectId()); err != nil {
+	if e.ProjectID, err = tenancy.OptionalID("event.project_id", in.GetProjectId()); err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
 	got, err := s.recorder.RecordReported(ctx, e)
@@ -90,17 +91,6 @@ func (s *Server) RecordAuditEvent(ctx context.Context, req *authv1.RecordAuditEv
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
 	return &authv1.RecordAuditEventResponse{Event: eventProto(got)}, nil
-}
-
-func optionalID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, nil
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, grpcstatus.Field(field, "must be a UUID")
-	}
-	return id, nil
 }
 
 func optionalTime(field string, ts *timestamppb.Timestamp) (time.Time, error) {

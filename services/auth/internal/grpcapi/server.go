@@ -11,6 +11,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) CreateAPIKey(ctx context.Context, req *authv1.CreateAPIKeyReque
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -84,7 +85,7 @@ func (s *Server) ListAPIKeys(ctx context.Context, req *authv1.ListAPIKeysRequest
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -105,7 +106,7 @@ func (s *Server) RevokeAPIKey(ctx context.Context, req *authv1.RevokeAPIKeyReque
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	keyID, err := optionalID("key_id", req.GetKeyId())
+	keyID, err := tenancy.OptionalID("key_id", req.GetKeyId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -136,17 +137,17 @@ func (s *Server) ValidateAPIKey(ctx context.Context, req *authv1.ValidateAPIKeyR
 func caller(ctx context.Context) (tenancy.Caller, error) {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
-		return tenancy.Caller{}, errNoPrincipal
+		return tenancy.Caller{}, grpcstatus.ErrNoPrincipal
 	}
 	org, err := uuid.Parse(p.OrganizationID)
 	if err != nil {
-		return tenancy.Caller{}, errBadPrincipal
+		return tenancy.Caller{}, grpcstatus.ErrBadPrincipal
 	}
 	// A user who named an organization and no project has none; requests
 	// that default to the caller's project then find nothing.
-	project, err := optionalID("project", p.ProjectID)
+	project, err := tenancy.OptionalID("project", p.ProjectID)
 	if err != nil {
-		return tenancy.Caller{}, errBadPrincipal
+		return tenancy.Caller{}, grpcstatus.ErrBadPrincipal
 	}
 	return tenancy.Caller{OrganizationID: org, ProjectID: project}, nil
 }
@@ -157,23 +158,11 @@ func caller(ctx context.Context) (tenancy.Caller, error) {
 func (s *Server) projectsCaller(ctx context.Context, org string) (tenancy.Caller, error) {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
-		return tenancy.Caller{}, errNoPrincipal
+		return tenancy.Caller{}, grpcstatus.ErrNoPrincipal
 	}
-	orgID, err := optionalID("organization_id", org)
+	orgID, err := tenancy.OptionalID("organization_id", org)
 	if err != nil {
 		return tenancy.Caller{}, err
 	}
 	return s.svc.ProjectsCaller(ctx, p, orgID)
-}
-
-// optionalID parses an id field; empty means "the default" (uuid.Nil).
-func optionalID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, nil
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, &tenancy.FieldError{Field: field, Description: "must be a UUID"}
-	}
-	return id, nil
 }

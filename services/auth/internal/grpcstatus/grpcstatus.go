@@ -1,5 +1,6 @@
-// Package grpcstatus maps the domain errors of the settings and audit
-// services to gRPC statuses, in one place. Only errors whose text was
+// Package grpcstatus maps the domain errors of the auth service's APIs to
+// gRPC statuses, in one place; each API's transport handles its own
+// sentinels first and hands the rest here. Only errors whose text was
 // written for callers pass through; anything else is logged and answered
 // with a bare Internal, so no detail (a query, a stored value) leaks.
 package grpcstatus
@@ -19,6 +20,16 @@ import (
 )
 
 // Of maps err to the status returned to the caller.
+// Errors of a handler's own reading of the principal.
+var (
+	// ErrNoPrincipal: a handler that needs a caller ran without the
+	// interceptor having authenticated one; the server is wired wrongly.
+	ErrNoPrincipal = errors.New("no authenticated principal in context")
+	// ErrBadPrincipal: the principal's ids are not UUIDs; the validator
+	// that produced it is broken.
+	ErrBadPrincipal = errors.New("principal carries malformed ids")
+)
+
 func Of(ctx context.Context, log *slog.Logger, err error) error {
 	var tfe *tenancy.FieldError
 	var afe *audit.FieldError
@@ -38,6 +49,9 @@ func Of(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, tenancy.ErrUnavailable), errors.Is(err, audit.ErrUnavailable):
 		log.WarnContext(ctx, "dependency unavailable", "err", err)
 		return status.Error(codes.Unavailable, "temporarily unavailable; retry")
+	case errors.Is(err, ErrNoPrincipal):
+		log.ErrorContext(ctx, "handler reached without authentication", "err", err)
+		return status.Error(codes.Unauthenticated, "unauthenticated")
 	default:
 		log.ErrorContext(ctx, "request failed", "err", err)
 		return status.Error(codes.Internal, "internal error")

@@ -15,6 +15,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
+	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
 )
 
@@ -86,14 +87,14 @@ func (s *Server) Logout(ctx context.Context, req *authv1.LogoutRequest) (*authv1
 func (s *Server) GetCurrentUser(ctx context.Context, _ *authv1.GetCurrentUserRequest) (*authv1.GetCurrentUserResponse, error) {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
-		return nil, s.status(ctx, errNoPrincipal)
+		return nil, s.status(ctx, grpcstatus.ErrNoPrincipal)
 	}
 	if p.Kind != authn.KindUser {
 		return nil, s.status(ctx, identity.ErrNotAUser)
 	}
 	id, err := uuid.Parse(p.UserID)
 	if err != nil {
-		return nil, s.status(ctx, errBadPrincipal)
+		return nil, s.status(ctx, grpcstatus.ErrBadPrincipal)
 	}
 	u, ms, err := s.svc.CurrentUser(ctx, id)
 	if err != nil {

@@ -18,15 +18,6 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
-var (
-	// errNoPrincipal: a handler that needs a caller ran without the
-	// interceptor having authenticated one; the server is wired wrongly.
-	errNoPrincipal = errors.New("no authenticated principal in context")
-	// errBadPrincipal: the principal's user id is not a UUID; the
-	// validator that produced it is broken.
-	errBadPrincipal = errors.New("principal carries a malformed user id")
-)
-
 // invitationReasons are the texts a refused invitation may be answered
 // with; they are written for the caller and tell nothing beyond what the
 // token's holder knows.
@@ -64,9 +55,6 @@ func (s *Server) status(ctx context.Context, err error) error {
 		// The only conflict of a signup besides the organization name
 		// (a field error) is the email.
 		return status.Error(codes.AlreadyExists, "an account with this email address exists; log in instead")
-	case errors.Is(err, errNoPrincipal):
-		s.log.ErrorContext(ctx, "handler reached without authentication", "err", err)
-		return status.Error(codes.Unauthenticated, "unauthenticated")
 	}
 	return grpcstatus.Of(ctx, s.log, err)
 }

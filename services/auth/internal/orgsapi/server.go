@@ -11,6 +11,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgs"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
@@ -67,7 +68,7 @@ func (s *Server) ListMembers(ctx context.Context, req *authv1.ListMembersRequest
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	orgID, err := optionalID("organization_id", req.GetOrganizationId())
+	orgID, err := tenancy.OptionalID("organization_id", req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -88,11 +89,11 @@ func (s *Server) UpdateMemberRole(ctx context.Context, req *authv1.UpdateMemberR
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	orgID, err := optionalID("organization_id", req.GetOrganizationId())
+	orgID, err := tenancy.OptionalID("organization_id", req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	userID, err := optionalID("user_id", req.GetUserId())
+	userID, err := tenancy.OptionalID("user_id", req.GetUserId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -109,11 +110,11 @@ func (s *Server) RemoveMember(ctx context.Context, req *authv1.RemoveMemberReque
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	orgID, err := optionalID("organization_id", req.GetOrganizationId())
+	orgID, err := tenancy.OptionalID("organization_id", req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	userID, err := optionalID("user_id", req.GetUserId())
+	userID, err := tenancy.OptionalID("user_id", req.GetUserId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -129,11 +130,11 @@ func (s *Server) SetProjectRole(ctx context.Context, req *authv1.SetProjectRoleR
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	userID, err := optionalID("user_id", req.GetUserId())
+	userID, err := tenancy.OptionalID("user_id", req.GetUserId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -150,7 +151,7 @@ func (s *Server) CreateInvitation(ctx context.Context, req *authv1.CreateInvitat
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	orgID, err := optionalID("organization_id", req.GetOrganizationId())
+	orgID, err := tenancy.OptionalID("organization_id", req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -167,7 +168,7 @@ func (s *Server) ListInvitations(ctx context.Context, req *authv1.ListInvitation
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	orgID, err := optionalID("organization_id", req.GetOrganizationId())
+	orgID, err := tenancy.OptionalID("organization_id", req.GetOrganizationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -188,7 +189,7 @@ func (s *Server) RevokeInvitation(ctx context.Context, req *authv1.RevokeInvitat
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	id, err := optionalID("invitation_id", req.GetInvitationId())
+	id, err := tenancy.OptionalID("invitation_id", req.GetInvitationId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -217,7 +218,7 @@ func (s *Server) AcceptInvitation(ctx context.Context, req *authv1.AcceptInvitat
 func caller(ctx context.Context) (orgs.Caller, error) {
 	p, ok := authn.FromContext(ctx)
 	if !ok {
-		return orgs.Caller{}, errNoPrincipal
+		return orgs.Caller{}, grpcstatus.ErrNoPrincipal
 	}
 	c := orgs.Caller{Kind: p.Kind, Email: p.Email}
 	for _, f := range []struct {
@@ -229,22 +230,9 @@ func caller(ctx context.Context) (orgs.Caller, error) {
 		}
 		id, err := uuid.Parse(f.s)
 		if err != nil {
-			return orgs.Caller{}, errBadPrincipal
+			return orgs.Caller{}, grpcstatus.ErrBadPrincipal
 		}
 		*f.dst = id
 	}
 	return c, nil
-}
-
-// optionalID parses an id field; empty means "the default" (uuid.Nil),
-// which the domain resolves or refuses as required.
-func optionalID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, nil
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, &tenancy.FieldError{Field: field, Description: "must be a UUID"}
-	}
-	return id, nil
 }

@@ -4,42 +4,19 @@ import (
 	"context"
 	"errors"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
+	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgs"
-	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
-var (
-	// errNoPrincipal: a handler ran without the interceptor having
-	// authenticated the call, i.e. the server was wired wrongly.
-	errNoPrincipal = errors.New("no authenticated principal in context")
-	// errBadPrincipal: the principal's ids are not UUIDs; the validator
-	// that produced it is broken.
-	errBadPrincipal = errors.New("principal carries malformed ids")
-)
-
-// status maps an error to the gRPC status returned to the caller. Only
-// errors whose text was written for callers are passed through; anything
-// else is logged and answered with a bare Internal.
+// status maps an error to the gRPC status returned to the caller: the
+// invitation and organization rules here, everything else (field errors,
+// not found, conflicts, unavailability) by grpcstatus's common mapping.
 func (s *Server) status(ctx context.Context, err error) error {
-	var fe *tenancy.FieldError
 	switch {
-	case errors.As(err, &fe):
-		st := status.New(codes.InvalidArgument, fe.Error())
-		detailed, derr := st.WithDetails(&errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: fe.Field, Description: fe.Description}},
-		})
-		if derr != nil {
-			return st.Err()
-		}
-		return detailed.Err()
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
 	case errors.Is(err, identity.ErrInvitationUnknown):
 		return status.Error(codes.NotFound, identity.ErrInvitationUnknown.Error())
 	case errors.Is(err, identity.ErrInvitationForOther):
@@ -50,18 +27,6 @@ func (s *Server) status(ctx context.Context, err error) error {
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, orgs.ErrFailedPrecondition):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, orgs.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, orgs.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, orgs.ErrUnavailable), errors.Is(err, audit.ErrUnavailable):
-		s.log.WarnContext(ctx, "dependency unavailable", "err", err)
-		return status.Error(codes.Unavailable, "temporarily unavailable; retry")
-	case errors.Is(err, errNoPrincipal):
-		s.log.ErrorContext(ctx, "handler reached without authentication", "err", err)
-		return status.Error(codes.Unauthenticated, "unauthenticated")
-	default:
-		s.log.ErrorContext(ctx, "request failed", "err", err)
-		return status.Error(codes.Internal, "internal error")
 	}
+	return grpcstatus.Of(ctx, s.log, err)
 }

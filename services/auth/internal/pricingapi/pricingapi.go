@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -17,6 +16,7 @@ import (
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pricing"
+	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
 // Server implements authv1.PricingServiceServer.
@@ -37,7 +37,7 @@ func New(svc *pricing.Service, log *slog.Logger) *Server {
 
 // ListModelPrices implements authv1.PricingServiceServer.
 func (s *Server) ListModelPrices(ctx context.Context, req *authv1.ListModelPricesRequest) (*authv1.ListModelPricesResponse, error) {
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -58,7 +58,7 @@ func (s *Server) CreateModelPrice(ctx context.Context, req *authv1.CreateModelPr
 	if in == nil {
 		return nil, s.status(ctx, grpcstatus.Field("price", "required"))
 	}
-	projectID, err := optionalID("price.project_id", in.GetProjectId())
+	projectID, err := tenancy.OptionalID("price.project_id", in.GetProjectId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -88,12 +88,12 @@ func (s *Server) UpdateModelPrice(ctx context.Context, req *authv1.UpdateModelPr
 	if in == nil {
 		return nil, s.status(ctx, grpcstatus.Field("price", "required"))
 	}
-	id, err := requiredID("price.id", in.GetId())
+	id, err := tenancy.RequiredID("price.id", in.GetId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
 	var patch pricing.PricePatch
-	if patch.ProjectID, err = optionalID("price.project_id", in.GetProjectId()); err != nil {
+	if patch.ProjectID, err = tenancy.OptionalID("price.project_id", in.GetProjectId()); err != nil {
 		return nil, s.status(ctx, err)
 	}
 	if in.GetModelName() != "" {
@@ -121,7 +121,7 @@ func (s *Server) UpdateModelPrice(ctx context.Context, req *authv1.UpdateModelPr
 
 // DeleteModelPrice implements authv1.PricingServiceServer.
 func (s *Server) DeleteModelPrice(ctx context.Context, req *authv1.DeleteModelPriceRequest) (*authv1.DeleteModelPriceResponse, error) {
-	id, err := requiredID("id", req.GetId())
+	id, err := tenancy.RequiredID("id", req.GetId())
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
@@ -138,24 +138,6 @@ func (s *Server) status(ctx context.Context, err error) error {
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
 	return grpcstatus.Of(ctx, s.log, err)
-}
-
-func optionalID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, nil
-	}
-	return requiredID(field, s)
-}
-
-func requiredID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, grpcstatus.Field(field, "required")
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, grpcstatus.Field(field, "must be a UUID")
-	}
-	return id, nil
 }
 
 func timestamp(field string, ts *timestamppb.Timestamp) (time.Time, error) {

@@ -8,12 +8,12 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/settings"
+	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
 // Server implements authv1.SettingsServiceServer.
@@ -34,7 +34,7 @@ func New(svc *settings.Service, log *slog.Logger) *Server {
 
 // GetProjectSettings implements authv1.SettingsServiceServer.
 func (s *Server) GetProjectSettings(ctx context.Context, req *authv1.GetProjectSettingsRequest) (*authv1.GetProjectSettingsResponse, error) {
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
@@ -47,7 +47,7 @@ func (s *Server) GetProjectSettings(ctx context.Context, req *authv1.GetProjectS
 
 // UpdateProjectSettings implements authv1.SettingsServiceServer.
 func (s *Server) UpdateProjectSettings(ctx context.Context, req *authv1.UpdateProjectSettingsRequest) (*authv1.UpdateProjectSettingsResponse, error) {
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
@@ -73,7 +73,7 @@ func (s *Server) ListRetentionPolicies(ctx context.Context, _ *authv1.ListRetent
 
 // CreateLLMConnection implements authv1.SettingsServiceServer.
 func (s *Server) CreateLLMConnection(ctx context.Context, req *authv1.CreateLLMConnectionRequest) (*authv1.CreateLLMConnectionResponse, error) {
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
@@ -92,7 +92,7 @@ func (s *Server) CreateLLMConnection(ctx context.Context, req *authv1.CreateLLMC
 
 // ListLLMConnections implements authv1.SettingsServiceServer.
 func (s *Server) ListLLMConnections(ctx context.Context, req *authv1.ListLLMConnectionsRequest) (*authv1.ListLLMConnectionsResponse, error) {
-	projectID, err := optionalID("project_id", req.GetProjectId())
+	projectID, err := tenancy.OptionalID("project_id", req.GetProjectId())
 	if err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
@@ -109,7 +109,7 @@ func (s *Server) ListLLMConnections(ctx context.Context, req *authv1.ListLLMConn
 
 // UpdateLLMConnection implements authv1.SettingsServiceServer.
 func (s *Server) UpdateLLMConnection(ctx context.Context, req *authv1.UpdateLLMConnectionRequest) (*authv1.UpdateLLMConnectionResponse, error) {
-	id, err := requiredID("id", req.GetId())
+	id, err := tenancy.RequiredID("id", req.GetId())
 	if err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
@@ -127,7 +127,7 @@ func (s *Server) UpdateLLMConnection(ctx context.Context, req *authv1.UpdateLLMC
 
 // DeleteLLMConnection implements authv1.SettingsServiceServer.
 func (s *Server) DeleteLLMConnection(ctx context.Context, req *authv1.DeleteLLMConnectionRequest) (*authv1.DeleteLLMConnectionResponse, error) {
-	id, err := requiredID("id", req.GetId())
+	id, err := tenancy.RequiredID("id", req.GetId())
 	if err != nil {
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
@@ -135,24 +135,6 @@ func (s *Server) DeleteLLMConnection(ctx context.Context, req *authv1.DeleteLLMC
 		return nil, grpcstatus.Of(ctx, s.log, err)
 	}
 	return &authv1.DeleteLLMConnectionResponse{}, nil
-}
-
-func optionalID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, nil
-	}
-	return requiredID(field, s)
-}
-
-func requiredID(field, s string) (uuid.UUID, error) {
-	if s == "" {
-		return uuid.Nil, grpcstatus.Field(field, "required")
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, grpcstatus.Field(field, "must be a UUID")
-	}
-	return id, nil
 }
 
 func settingsProto(ps settings.ProjectSettings) *authv1.ProjectSettings {
