@@ -2,13 +2,8 @@ package audit
 
 import (
 	"context"
-	"net"
-	"net/netip"
-	"strings"
 
 	"github.com/google/uuid"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 )
@@ -45,47 +40,12 @@ type Origin struct {
 	UserAgent string
 }
 
-// OriginFromContext reads the client address and user agent of a gRPC call.
-//
-// The address is the first hop of x-forwarded-for, which the gateway sets
-// from the HTTP request (appending the address it saw to any list the client
-// sent), else the peer's address. The first hop is what the outermost proxy
-// was told; it identifies the client when the gateway sits behind trusted
-// proxies only, as it does in the chart. Anything that does not parse as an
-// IP address is ignored rather than recorded.
+// OriginFromContext reads the client address and user agent of a gRPC call
+// (authn.ClientIP, authn.UserAgent), the agent cut to what the audit log keeps.
 func OriginFromContext(ctx context.Context) Origin {
-	md, _ := metadata.FromIncomingContext(ctx)
-	var o Origin
-	if xff := md.Get("x-forwarded-for"); len(xff) > 0 {
-		first, _, _ := strings.Cut(xff[0], ",")
-		if ip, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
-			o.ClientIP = ip.Unmap().String()
-		}
-	}
-	if o.ClientIP == "" {
-		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-			o.ClientIP = peerIP(p.Addr)
-		}
-	}
-	// The gateway moves the HTTP client's User-Agent to
-	// grpcgateway-user-agent; user-agent is then its own gRPC client's.
-	for _, key := range []string{"grpcgateway-user-agent", "user-agent"} {
-		if v := md.Get(key); len(v) > 0 && v[0] != "" {
-			o.UserAgent = truncate(v[0], maxUserAgentLen)
-			break
-		}
+	o := Origin{ClientIP: authn.ClientIP(ctx)}
+	if ua := authn.UserAgent(ctx); ua != "" {
+		o.UserAgent = truncate(ua, maxUserAgentLen)
 	}
 	return o
-}
-
-func peerIP(a net.Addr) string {
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		host = a.String()
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return "" // a unix socket or in-memory listener has no IP
-	}
-	return ip.Unmap().String()
 }
