@@ -1,12 +1,11 @@
 package otlphttp
 
 import (
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -29,13 +28,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, enc *encodi
 		httpStatus = http.StatusForbidden
 	case codes.ResourceExhausted:
 		httpStatus = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st)))
+		w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
 	case codes.Unavailable:
 		// Often the gateway's own failure to reach ingest, whose message
 		// names internal addresses: logged, not returned.
 		h.cfg.Log.WarnContext(r.Context(), "backend unavailable", "err", msg, "route", r.URL.Path)
 		httpStatus, msg = http.StatusServiceUnavailable, unavailableMessage
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st)))
+		w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
 	case codes.DeadlineExceeded:
 		httpStatus, msg = http.StatusGatewayTimeout, "ingest did not answer in time; retry later"
 	case codes.Canceled:
@@ -72,20 +71,4 @@ func writeStatusCode(w http.ResponseWriter, enc *encoding, httpStatus int, code 
 	w.Header().Del("Content-Length")
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
-}
-
-// retryAfterSeconds honours a RetryInfo detail (rounded up to whole
-// seconds, as Retry-After requires) and defaults to one second.
-func retryAfterSeconds(st *status.Status) int {
-	for _, d := range st.Details() {
-		ri, ok := d.(*errdetails.RetryInfo)
-		if !ok || ri.GetRetryDelay() == nil {
-			continue
-		}
-		secs := math.Ceil(ri.GetRetryDelay().AsDuration().Seconds())
-		if secs >= 1 && secs <= math.MaxInt32 {
-			return int(secs)
-		}
-	}
-	return 1
 }

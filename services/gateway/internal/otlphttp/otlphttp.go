@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 )
 
 // Paths are the URL paths the receiver serves: the OTLP default, and the
@@ -93,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var header metadata.MD
 	resp, err := h.cfg.Client.Export(metadata.NewOutgoingContext(r.Context(), forwardedMetadata(r)), req, grpc.Header(&header))
-	copyRateLimitHeaders(w, header)
+	grpchttp.CopyRateLimitHeaders(w, header)
 	if err != nil {
 		h.writeError(w, r, enc, err)
 		return
@@ -132,20 +133,4 @@ func forwardedMetadata(r *http.Request) metadata.MD {
 		md.Set("x-forwarded-for", xff)
 	}
 	return md
-}
-
-// rateLimitHeaders are the backends' rate limit metadata and the HTTP
-// headers they become, as on the REST routes.
-var rateLimitHeaders = map[string]string{
-	"x-ratelimit-limit":     "X-RateLimit-Limit",
-	"x-ratelimit-remaining": "X-RateLimit-Remaining",
-	"x-ratelimit-reset":     "X-RateLimit-Reset",
-}
-
-func copyRateLimitHeaders(w http.ResponseWriter, md metadata.MD) {
-	for key, h := range rateLimitHeaders {
-		if vs := md.Get(key); len(vs) > 0 {
-			w.Header().Set(h, vs[0])
-		}
-	}
 }

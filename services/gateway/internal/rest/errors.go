@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -67,7 +67,7 @@ func errorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 			msg = unavailableMessage
 			w.Header().Set("Retry-After", "1")
 		case codes.ResourceExhausted:
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(st)))
+			w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
 		}
 		writeError(w, httpStatus, errorDetail{
 			Code:            code.Code(st.Code()).String(),
@@ -137,20 +137,4 @@ func fieldViolations(st *status.Status) []fieldViolation {
 		}
 	}
 	return out
-}
-
-// retryAfterSeconds honours a RetryInfo detail (rounded up to whole
-// seconds, as Retry-After requires) and defaults to one second.
-func retryAfterSeconds(st *status.Status) int {
-	for _, d := range st.Details() {
-		ri, ok := d.(*errdetails.RetryInfo)
-		if !ok || ri.GetRetryDelay() == nil {
-			continue
-		}
-		secs := math.Ceil(ri.GetRetryDelay().AsDuration().Seconds())
-		if secs >= 1 && secs <= math.MaxInt32 {
-			return int(secs)
-		}
-	}
-	return 1
 }

@@ -4,17 +4,9 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 )
-
-// rateLimitHeaders are the response header metadata the backends' rate
-// limiter sends on allowed and refused calls alike, and the HTTP headers
-// they become.
-var rateLimitHeaders = map[string]string{
-	"x-ratelimit-limit":     "X-RateLimit-Limit",
-	"x-ratelimit-remaining": "X-RateLimit-Remaining",
-	"x-ratelimit-reset":     "X-RateLimit-Reset",
-}
 
 // outgoingHeaderMatcher decides which backend header metadata reach the
 // HTTP response of a successful call. Rate limit metadata keeps its
@@ -22,7 +14,7 @@ var rateLimitHeaders = map[string]string{
 // derives Retry-After from the status's RetryInfo; the rest keeps
 // grpc-gateway's default Grpc-Metadata- prefix.
 func outgoingHeaderMatcher(key string) (string, bool) {
-	if h, ok := rateLimitHeaders[key]; ok {
+	if h, ok := grpchttp.RateLimitHeaders[key]; ok {
 		return h, true
 	}
 	if key == "retry-after" {
@@ -39,9 +31,5 @@ func setRateLimitHeaders(ctx context.Context, w http.ResponseWriter) {
 	if !ok {
 		return
 	}
-	for key, h := range rateLimitHeaders {
-		if vs := md.HeaderMD.Get(key); len(vs) > 0 {
-			w.Header().Set(h, vs[0])
-		}
-	}
+	grpchttp.CopyRateLimitHeaders(w, md.HeaderMD)
 }
