@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/retry"
 )
 
 // Config is how a service reaches ClickHouse.
@@ -64,20 +65,20 @@ func Open(ctx context.Context, cfg Config, db string) (driver.Conn, error) {
 // OpenRetry opens cfg.Database like Open, retrying with a growing pause (up
 // to 10 s) until ClickHouse answers and the database exists or ctx ends, so
 // a service can start before ClickHouse or its migrations and report
-// not-ready meanwhile.
+// not-ready meanwhile. Every error is retried: a wrong password may be fixed
+// by a rolled-out Secret, and the service must not die of it meanwhile.
 func OpenRetry(ctx context.Context, log *slog.Logger, cfg Config) (driver.Conn, error) {
-	for attempt := 1; ; attempt++ {
-		conn, err := Open(ctx, cfg, "")
-		if err == nil {
-			return conn, nil
-		}
-		log.WarnContext(ctx, "clickhouse not ready; retrying", "attempt", attempt, "err", err)
-		t := time.NewTimer(min(time.Duration(attempt)*time.Second, 10*time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("connect clickhouse: %w (last error: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
+	var conn driver.Conn
+	p := retry.Policy{First: time.Second, Max: 10 * time.Second, OnRetry: func(attempt int, err error, pause time.Duration) {
+		log.WarnContext(ctx, "clickhouse not ready; retrying", "attempt", attempt, "retry_in", pause, "err", err)
+	}}
+	err := p.Do(ctx, func(ctx context.Context) error {
+		var err error
+		conn, err = Open(ctx, cfg, "")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect clickhouse: %w", err)
 	}
+	return conn, nil
 }
