@@ -37,6 +37,11 @@ type Config struct {
 	InvitationTTL time.Duration `env:"INVITATION_TTL" envDefault:"168h"`
 	// Identity sets token lifetimes and login limits (identity.go).
 	Identity IdentityConfig
+	// MigrateWait is how long `migrate up` waits for PostgreSQL to answer,
+	// retrying only failures that waiting can cure (nothing listening yet,
+	// the database system starting up); 0 tries once. In a cluster the
+	// migration Job starts together with the database.
+	MigrateWait time.Duration `env:"MIGRATE_WAIT" envDefault:"0s"`
 }
 
 // DefaultConfig is the configuration before the environment is applied:
@@ -59,6 +64,8 @@ const usage = `usage: agenttrace-auth [command]
 commands:
   serve (default)                        run the auth service
   migrate up                             create the database if missing, apply migrations
+                                         (waits AGENTTRACE_MIGRATE_WAIT for PostgreSQL; a
+                                         schema newer than this binary is left alone)
   migrate down [N]                       revert the last N migrations (default 1)
   migrate version                        print the applied schema version
   migrate force VERSION                  mark VERSION applied and clean (after a manual repair)
@@ -69,7 +76,8 @@ commands:
   secrets reencrypt                      seal every stored secret again with the current
                                          encryption key (after a rotation); prints the count
 
-configuration comes from AGENTTRACE_* environment variables (AGENTTRACE_POSTGRES_URL, ...).
+configuration comes from AGENTTRACE_* environment variables (AGENTTRACE_POSTGRES_URL,
+AGENTTRACE_POSTGRES_PASSWORD, ...).
 `
 
 // Run executes the command in args. Only command output goes to stdout

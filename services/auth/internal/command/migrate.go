@@ -2,10 +2,13 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 
+	"github.com/agenttrace/agenttrace/pkg/retry"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 )
@@ -22,13 +25,7 @@ func runMigrate(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		if len(rest) > 0 {
 			return fmt.Errorf("migrate up takes no arguments")
 		}
-		created, err := pgstore.EnsureDatabase(ctx, cfg.Postgres.URL)
-		if err != nil {
-			return err
-		}
-		if created {
-			log.InfoContext(ctx, "database created")
-		}
+		return migrateUp(ctx, log, cfg)
 	case "down":
 		if len(rest) > 1 {
 			return fmt.Errorf("migrate down takes at most one argument, the number of steps")
@@ -45,17 +42,13 @@ func runMigrate(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		return fmt.Errorf("unknown migrate subcommand %q\n\n%s", sub, usage)
 	}
 
-	m, err := pgstore.NewMigrator(cfg.Postgres.URL)
+	m, err := pgstore.NewMigrator(cfg.Postgres)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 
 	switch sub {
-	case "up":
-		if err := m.Up(ctx); err != nil {
-			return err
-		}
 	case "down":
 		steps := 1
 		if len(rest) == 1 {
@@ -77,16 +70,63 @@ func runMigrate(ctx context.Context, cfg Config, args []string, stdout, stderr i
 			return err
 		}
 	}
-	v, dirty, err := m.Version()
-	if err != nil {
-		return err
-	}
 	if sub == "version" {
+		v, dirty, err := m.Version()
+		if err != nil {
+			return err
+		}
 		suffix := ""
 		if dirty {
 			suffix = " (dirty)"
 		}
-		_, err := fmt.Fprintf(stdout, "%d%s\n", v, suffix)
+		_, err = fmt.Fprintf(stdout, "%d%s\n", v, suffix)
+		return err
+	}
+	return logVersion(ctx, log, m, sub)
+}
+
+// migrateUp creates the database when it is missing and applies the
+// migrations. It waits up to AGENTTRACE_MIGRATE_WAIT for PostgreSQL to
+// answer, since in a cluster the migration Job starts with the database.
+func migrateUp(ctx context.Context, log *slog.Logger, cfg Config) error {
+	var m *pgstore.Migrator
+	wait := retry.Wait{
+		Store: "PostgreSQL", For: cfg.MigrateWait, Setting: "AGENTTRACE_MIGRATE_WAIT",
+		Retryable: pgstore.Transient, Log: log,
+	}
+	err := wait.Do(ctx, func(ctx context.Context) error {
+		created, err := pgstore.EnsureDatabase(ctx, cfg.Postgres)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.InfoContext(ctx, "database created")
+		}
+		m, err = pgstore.NewMigrator(cfg.Postgres)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	var newer *pgstore.NewerSchemaError
+	switch err := m.Up(ctx); {
+	case errors.As(err, &newer):
+		// A rollback to older images runs their Job again: the newer
+		// schema still serves them (migrations only add), so succeed.
+		log.WarnContext(ctx, "schema is newer than this binary; left as it is",
+			"version", newer.Version, "latest", newer.Latest)
+		return nil
+	case err != nil:
+		return err
+	}
+	return logVersion(ctx, log, m, "up")
+}
+
+func logVersion(ctx context.Context, log *slog.Logger, m *pgstore.Migrator, sub string) error {
+	v, dirty, err := m.Version()
+	if err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "schema migrated", "command", sub, "version", v, "dirty", dirty, "latest", pgstore.LatestVersion())

@@ -9,19 +9,17 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/agenttrace/agenttrace/pkg/config"
 )
 
 // maintenanceDB is the database every PostgreSQL server has, used to create
 // the service's own.
 const maintenanceDB = "postgres"
 
-// EnsureDatabase creates the database named in url when it does not exist,
+// EnsureDatabase creates the database cfg names when it does not exist,
 // connecting to the server's "postgres" database to do so. It reports
 // whether it created it.
-func EnsureDatabase(ctx context.Context, url config.Secret) (bool, error) {
-	cc, err := parseURL(url)
+func EnsureDatabase(ctx context.Context, cfg Config) (bool, error) {
+	cc, err := cfg.connConfig()
 	if err != nil {
 		return false, err
 	}

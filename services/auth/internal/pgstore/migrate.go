@@ -12,8 +12,6 @@ import (
 	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/agenttrace/agenttrace/pkg/config"
 )
 
 // migrationsTable is golang-migrate's bookkeeping table; CheckSchema reads it.
@@ -27,10 +25,10 @@ type Migrator struct {
 	m *migrate.Migrate
 }
 
-// NewMigrator connects to the database in url (which must exist; see
+// NewMigrator connects to the database cfg names (which must exist; see
 // EnsureDatabase). Close it when done.
-func NewMigrator(url config.Secret) (*Migrator, error) {
-	cc, err := parseURL(url)
+func NewMigrator(cfg Config) (*Migrator, error) {
+	cc, err := cfg.connConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +56,29 @@ func (g *Migrator) Close() error {
 	return errors.Join(srcErr, dbErr)
 }
 
+// NewerSchemaError is Up's answer when the database's schema is newer than
+// the newest migration this binary embeds: after a rollback to older images
+// the older migration Job runs again, and must leave the schema alone.
+type NewerSchemaError struct {
+	Version, Latest uint
+}
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("schema is newer than this binary: database at version %d, newest migration here %d", e.Version, e.Latest)
+}
+
 // Up applies every pending migration. Concurrent runs are serialized by an
-// advisory lock, so replicas may all run it at startup.
+// advisory lock, so replicas may all run it at startup. A clean schema newer
+// than this binary is left as it is, with a *NewerSchemaError; golang-migrate
+// would fail on it, not finding the applied version among its files.
 func (g *Migrator) Up(ctx context.Context) error {
+	v, dirty, err := g.Version()
+	if err != nil {
+		return err
+	}
+	if latest := LatestVersion(); !dirty && v > latest {
+		return &NewerSchemaError{Version: v, Latest: latest}
+	}
 	return g.run(ctx, g.m.Up)
 }
 

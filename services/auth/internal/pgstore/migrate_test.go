@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgtest"
@@ -17,7 +19,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func migrator(t *testing.T, u config.Secret) *pgstore.Migrator {
 	t.Helper()
-	m, err := pgstore.NewMigrator(u)
+	m, err := pgstore.NewMigrator(pgstore.Config{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +39,11 @@ func TestMigrationsLifecycle(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.FreshURL(t)
 
-	created, err := pgstore.EnsureDatabase(ctx, u)
+	created, err := pgstore.EnsureDatabase(ctx, pgstore.Config{URL: u})
 	if err != nil || !created {
 		t.Fatalf("EnsureDatabase = %v, %v; want created", created, err)
 	}
-	created, err = pgstore.EnsureDatabase(ctx, u)
+	created, err = pgstore.EnsureDatabase(ctx, pgstore.Config{URL: u})
 	if err != nil || created {
 		t.Fatalf("second EnsureDatabase = %v, %v; want existing", created, err)
 	}
@@ -100,7 +102,7 @@ func TestMigrationsLifecycle(t *testing.T) {
 func TestMigrateStopsWhenCancelled(t *testing.T) {
 	u := pgtest.FreshURL(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := pgstore.EnsureDatabase(ctx, u); err != nil {
+	if _, err := pgstore.EnsureDatabase(ctx, pgstore.Config{URL: u}); err != nil {
 		t.Fatal(err)
 	}
 	m := migrator(t, u)
@@ -128,12 +130,12 @@ func TestEnsureDatabaseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := pgstore.EnsureDatabase(ctx, tt.url); err == nil {
+			if _, err := pgstore.EnsureDatabase(ctx, pgstore.Config{URL: tt.url}); err == nil {
 				t.Fatal("want an error")
 			}
 		})
 	}
-	if _, err := pgstore.NewMigrator("postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1"); err == nil {
+	if _, err := pgstore.NewMigrator(pgstore.Config{URL: "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=1"}); err == nil {
 		t.Fatal("NewMigrator against an unreachable server: want an error")
 	}
 }
@@ -167,5 +169,82 @@ func TestLatestVersion(t *testing.T) {
 	}
 	if got := pgstore.LatestVersion(); got != uint(len(ups)) {
 		t.Fatalf("LatestVersion = %d, want %d", got, len(ups))
+	}
+}
+
+// TestUpLeavesANewerSchemaAlone: after a rollback to an older binary, its
+// `migrate up` finds a schema newer than its newest migration and must
+// leave it exactly as it is (golang-migrate alone would fail on it).
+func TestUpLeavesANewerSchemaAlone(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.FreshURL(t)
+	if _, err := pgstore.EnsureDatabase(ctx, pgstore.Config{URL: u}); err != nil {
+		t.Fatal(err)
+	}
+	m := migrator(t, u)
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pool := pgtest.Pool(t, u)
+	newer := pgstore.LatestVersion() + 2
+	if _, err := pool.Exec(ctx, "UPDATE schema_migrations SET version = $1", newer); err != nil {
+		t.Fatal(err)
+	}
+	before := schemaSnapshot(t, pool)
+
+	err := m.Up(ctx)
+	var ne *pgstore.NewerSchemaError
+	if !errors.As(err, &ne) || ne.Version != newer || ne.Latest != pgstore.LatestVersion() {
+		t.Fatalf("Up on a newer schema = %v, want a NewerSchemaError for %d > %d", err, newer, pgstore.LatestVersion())
+	}
+	if !contains(err.Error(), "schema is newer than this binary") {
+		t.Errorf("error %q", err)
+	}
+	wantVersion(t, m, newer, false)
+	if after := schemaSnapshot(t, pool); after != before {
+		t.Errorf("the schema changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if err := pgstore.CheckSchema(ctx, pool); err != nil {
+		t.Errorf("CheckSchema on a newer schema: %v; an older replica must stay ready", err)
+	}
+	// A newer schema left dirty by the newer binary needs an operator.
+	if _, err := pool.Exec(ctx, "UPDATE schema_migrations SET dirty = true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Up(ctx); err == nil || errors.As(err, &ne) {
+		t.Fatalf("Up on a dirty newer schema = %v, want a failure", err)
+	}
+}
+
+// schemaSnapshot lists the public tables and columns, and the version row.
+func schemaSnapshot(t *testing.T, pool interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) string {
+	t.Helper()
+	var s string
+	err := pool.QueryRow(context.Background(), `SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name, column_name)
+		|| ' ' || (SELECT version || '/' || dirty FROM schema_migrations)
+		FROM information_schema.columns WHERE table_schema = 'public'`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Readiness shows these messages: each names the state and the command.
+func TestSchemaErrorsSayWhatToRun(t *testing.T) {
+	for _, tt := range []struct {
+		err   error
+		state string
+	}{
+		{pgstore.ErrSchemaMissing, "missing"},
+		{pgstore.ErrSchemaOutdated, "out of date"},
+		{pgstore.ErrSchemaDirty, "dirty"},
+	} {
+		t.Run(tt.state, func(t *testing.T) {
+			if msg := tt.err.Error(); !contains(msg, tt.state) || !contains(msg, "`agenttrace-auth migrate up`") {
+				t.Errorf("%q does not name %q and `agenttrace-auth migrate up`", msg, tt.state)
+			}
+		})
 	}
 }

@@ -17,6 +17,11 @@ import (
 type Config struct {
 	// URL may carry a password, hence a Secret.
 	URL config.Secret `env:"POSTGRES_URL" envDefault:"postgres://postgres@127.0.0.1:5432/agenttrace?sslmode=disable"`
+	// Password, when set, replaces whatever password URL carries. A
+	// deployment passes it on its own (URL without a password), so that a
+	// generated password with URL-reserved characters (/ + = @ : ? #) needs
+	// no escaping.
+	Password config.Secret `env:"POSTGRES_PASSWORD"`
 	// MaxConns caps the pool; every replica holds up to this many.
 	MaxConns int32 `env:"POSTGRES_MAX_CONNS" envDefault:"10"`
 	// MinConns are kept open while idle.
@@ -30,35 +35,54 @@ type Config struct {
 	ConnectTimeout time.Duration `env:"POSTGRES_CONNECT_TIMEOUT" envDefault:"5s"`
 }
 
-// parseURL parses a connection URL without ever echoing it: it may hold a
-// password, and pgx's redaction of malformed input is best effort.
-func parseURL(url config.Secret) (*pgx.ConnConfig, error) {
-	cc, err := pgx.ParseConfig(url.Value())
+// poolConfig is the one reading of Config into pgx's settings: every
+// connection auth makes (the pool, the migrator, database creation) starts
+// from it, so the password override and the timeouts apply to all of them.
+// It never echoes the URL: it may hold a password, and pgx's redaction of
+// malformed input is best effort.
+func (c Config) poolConfig() (*pgxpool.Config, error) {
+	pc, err := pgxpool.ParseConfig(c.URL.Value())
 	if err != nil {
 		return nil, fmt.Errorf("parse AGENTTRACE_POSTGRES_URL: malformed connection URL")
 	}
-	return cc, nil
+	if c.Password != "" {
+		// Set after parsing, so the password is never URL-decoded: it is
+		// used exactly as given.
+		pc.ConnConfig.Password = c.Password.Value()
+	}
+	if c.ConnectTimeout > 0 {
+		pc.ConnConfig.ConnectTimeout = c.ConnectTimeout
+	}
+	if c.MaxConns > 0 {
+		pc.MaxConns = c.MaxConns
+	}
+	pc.MinConns = c.MinConns
+	if c.MaxConnLifetime > 0 {
+		pc.MaxConnLifetime = c.MaxConnLifetime
+	}
+	if c.MaxConnIdleTime > 0 {
+		pc.MaxConnIdleTime = c.MaxConnIdleTime
+	}
+	return pc, nil
+}
+
+// connConfig is poolConfig for a single connection. It comes from the pool's
+// parse so that pool settings in the URL (pool_max_conns) are understood
+// rather than sent to the server as runtime parameters.
+func (c Config) connConfig() (*pgx.ConnConfig, error) {
+	pc, err := c.poolConfig()
+	if err != nil {
+		return nil, err
+	}
+	return pc.ConnConfig, nil
 }
 
 // Open builds the connection pool. It does not connect: a database that is
 // down at startup makes the service not ready, not dead.
 func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
-	pc, err := pgxpool.ParseConfig(cfg.URL.Value())
+	pc, err := cfg.poolConfig()
 	if err != nil {
-		return nil, fmt.Errorf("parse AGENTTRACE_POSTGRES_URL: malformed connection URL")
-	}
-	if cfg.MaxConns > 0 {
-		pc.MaxConns = cfg.MaxConns
-	}
-	pc.MinConns = cfg.MinConns
-	if cfg.MaxConnLifetime > 0 {
-		pc.MaxConnLifetime = cfg.MaxConnLifetime
-	}
-	if cfg.MaxConnIdleTime > 0 {
-		pc.MaxConnIdleTime = cfg.MaxConnIdleTime
-	}
-	if cfg.ConnectTimeout > 0 {
-		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

@@ -15,7 +15,8 @@ var (
 	// ErrSchemaOutdated: the schema is older than this binary needs.
 	ErrSchemaOutdated = errors.New("database schema is out of date: run `agenttrace-auth migrate up`")
 	// ErrSchemaDirty: a migration failed half way and needs an operator.
-	ErrSchemaDirty = errors.New("database schema is dirty after a failed migration: repair it by hand, then run `agenttrace-auth migrate force VERSION`")
+	ErrSchemaDirty = errors.New("database schema is dirty after a failed migration: repair it by hand, " +
+		"run `agenttrace-auth migrate force VERSION`, then `agenttrace-auth migrate up`")
 )
 
 // Querier is what CheckSchema needs of a pool or connection.

@@ -122,7 +122,7 @@ func urlFor(db string) (config.Secret, error) {
 }
 
 func create(ctx context.Context, u config.Secret) error {
-	created, err := pgstore.EnsureDatabase(ctx, u)
+	created, err := pgstore.EnsureDatabase(ctx, pgstore.Config{URL: u})
 	if err == nil && !created {
 		err = errors.New("test database already existed")
 	}
@@ -130,7 +130,7 @@ func create(ctx context.Context, u config.Secret) error {
 }
 
 func migrateUp(ctx context.Context, u config.Secret) error {
-	m, err := pgstore.NewMigrator(u)
+	m, err := pgstore.NewMigrator(pgstore.Config{URL: u})
 	if err != nil {
 		return err
 	}

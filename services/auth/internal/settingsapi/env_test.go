@@ -75,10 +75,10 @@ func freshDatabase(t *testing.T) config.Secret {
 	t.Helper()
 	u := pgtest.FreshURL(t)
 	ctx := context.Background()
-	if _, err := pgstore.EnsureDatabase(ctx, u); err != nil {
+	if _, err := pgstore.EnsureDatabase(ctx, pgstore.Config{URL: u}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := pgstore.NewMigrator(u)
+	m, err := pgstore.NewMigrator(pgstore.Config{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
