@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
@@ -25,6 +26,10 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/settingsapi"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
+
+// schemaCheckTTL is how long a passing schema check is trusted before the
+// version table is read again; probes come every few seconds.
+const schemaCheckTTL = 30 * time.Second
 
 // serve runs the auth service until ctx ends.
 func serve(ctx context.Context, cfg Config) error {
@@ -113,6 +118,11 @@ func newShell(ctx context.Context, cfg Config) (_ *service.Shell, err error) {
 		return nil, err
 	}
 	sh.AddCheck("postgres", store.Ping)
+	// Migrations run beside the service (a Job in a cluster): until the
+	// schema is there, auth is up but not ready.
+	sh.AddCheck("schema", service.CachePassing(func(ctx context.Context) error {
+		return pgstore.CheckSchema(ctx, pool)
+	}, schemaCheckTTL))
 	if err := sh.Registry().Register(pgstore.NewPoolCollector(pool)); err != nil {
 		return nil, fmt.Errorf("serve: pool metrics: %w", err)
 	}
