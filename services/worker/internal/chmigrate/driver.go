@@ -11,12 +11,13 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/golang-migrate/migrate/v4/database"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
-// VersionTable records applied migrations. Its layout is that of
-// golang-migrate's own clickhouse driver (one row per version change, the
-// newest sequence wins), so either driver can read the other's history.
-const VersionTable = "schema_migrations"
+// VersionTable records applied migrations (see chschema.VersionTable, which
+// readers check the schema through).
+const VersionTable = chschema.VersionTable
 
 // statementTimeout bounds one migration statement; golang-migrate's driver
 // interface carries no context.

@@ -72,8 +72,29 @@ func CreateDatabase(ctx context.Context, cfg clickhousedb.Config) error {
 	return nil
 }
 
-// Up applies every pending migration; nothing pending is not an error.
+// NewerSchemaError is Up's answer when the database's schema is newer than
+// the newest migration this binary embeds: after a rollback to older images
+// the older migration Job runs again, and must leave the schema alone.
+type NewerSchemaError struct {
+	Version, Latest uint
+}
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("schema is newer than this binary: database at version %d, newest migration here %d", e.Version, e.Latest)
+}
+
+// Up applies every pending migration; nothing pending is not an error. A
+// clean schema newer than this binary is left as it is, with a
+// *NewerSchemaError; golang-migrate would fail on it, not finding the
+// applied version among its files.
 func (m *Migrator) Up() error {
+	st, err := m.Status()
+	if err != nil {
+		return err
+	}
+	if latest := chschema.LatestVersion(); st.Applied && !st.Dirty && st.Version > latest {
+		return &NewerSchemaError{Version: st.Version, Latest: latest}
+	}
 	if err := m.m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate up: %w", err)
 	}

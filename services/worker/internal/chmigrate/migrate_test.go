@@ -2,6 +2,7 @@ package chmigrate_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -135,3 +136,48 @@ func tables(t *testing.T, conn driver.Conn) []string {
 }
 
 func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
+
+// TestUpLeavesANewerSchemaAlone: after a rollback to an older binary, its
+// `migrate up` finds a schema newer than its newest migration and must
+// leave it exactly as it is (golang-migrate alone would fail on it).
+func TestUpLeavesANewerSchemaAlone(t *testing.T) {
+	cfg, conn := testinfra.ClickHouse(t)
+	latest := chschema.LatestVersion()
+	newer := latest + 2
+	d, err := chmigrate.NewDriver(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetVersion(int(newer), false); err != nil {
+		t.Fatal(err)
+	}
+	before := tables(t, conn)
+
+	m, err := chmigrate.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	err = m.Up()
+	var ne *chmigrate.NewerSchemaError
+	if !errors.As(err, &ne) || ne.Version != newer || ne.Latest != latest ||
+		!strings.Contains(err.Error(), "schema is newer than this binary") {
+		t.Fatalf("Up on a newer schema = %v, want a NewerSchemaError for %d > %d", err, newer, latest)
+	}
+	if st, err := m.Status(); err != nil || st.Version != newer || st.Dirty {
+		t.Fatalf("status after = %+v, %v; want version %d untouched", st, err, newer)
+	}
+	if after := tables(t, conn); !equal(after, before) {
+		t.Errorf("tables changed: %v -> %v", before, after)
+	}
+	if err := chschema.Check(context.Background(), conn); err != nil {
+		t.Errorf("Check on a newer schema: %v; an older replica must stay ready", err)
+	}
+	// A newer schema left dirty by the newer binary needs an operator.
+	if err := d.SetVersion(int(newer), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Up(); err == nil || errors.As(err, &ne) {
+		t.Fatalf("Up on a dirty newer schema = %v, want a failure", err)
+	}
+}

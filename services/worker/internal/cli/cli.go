@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
+	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
 	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
@@ -23,7 +26,9 @@ import (
 // Usage is printed for unknown commands.
 const Usage = `usage:
   agenttrace-worker [serve]                      run the worker
-  agenttrace-worker migrate up                   apply the ClickHouse migrations
+  agenttrace-worker migrate up                   apply the ClickHouse migrations (waits
+                                                 AGENTTRACE_MIGRATE_WAIT for ClickHouse; a
+                                                 schema newer than this binary is left alone)
   agenttrace-worker migrate down [N | --all]     revert the newest N migrations (default 1)
   agenttrace-worker migrate version              print the schema version
   agenttrace-worker dlq list [--limit N]         print dead letters, oldest first
@@ -54,6 +59,11 @@ type Config struct {
 	// for ClickHouse to finish applying it before the worker moves on; the
 	// deletion completes in the background regardless. 0: do not wait.
 	MutationWait time.Duration `env:"WORKER_MUTATION_WAIT" envDefault:"10s"`
+	// MigrateWait is how long `migrate up` waits for ClickHouse to answer,
+	// retrying only failures that waiting can cure (nothing listening yet,
+	// timeouts); 0 tries once. In a cluster the migration Job starts
+	// together with ClickHouse.
+	MigrateWait time.Duration `env:"MIGRATE_WAIT" envDefault:"0s"`
 }
 
 // DefaultConfig is the configuration before the environment is applied:
@@ -86,6 +96,18 @@ func (c Config) validateMutationWait() error {
 // App runs commands, writing their output to Stdout.
 type App struct {
 	Stdout io.Writer
+	// Stderr receives the logs of the one-shot commands (migrate); nil
+	// means os.Stderr. serve logs to os.Stderr through the service shell.
+	Stderr io.Writer
+}
+
+// logger is the one-shot commands' logger.
+func (a *App) logger(cfg Config) *slog.Logger {
+	w := a.Stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	return service.NewLogger(w, "worker", cfg.LogLevel, cfg.LogFormat)
 }
 
 // Run dispatches args (without the program name).

@@ -32,11 +32,15 @@ func TestConfigCommandPrintsVariables(t *testing.T) {
 		"AGENTTRACE_NATS_PASSWORD":        true,
 		"AGENTTRACE_WORKER_MUTATION_WAIT": false,
 		"AGENTTRACE_ADMIN_ADDR":           false,
+		"AGENTTRACE_MIGRATE_WAIT":         false,
 	} {
 		v, ok := got[name]
 		if !ok || v.Secret != secret {
 			t.Errorf("%s: listed %v, secret %v; want listed, secret %v", name, ok, v.Secret, secret)
 		}
+	}
+	if d := got["AGENTTRACE_MIGRATE_WAIT"].Default; d != "0s" {
+		t.Errorf("MIGRATE_WAIT default = %q, want 0s (one attempt)", d)
 	}
 	if got["AGENTTRACE_ADMIN_ADDR"].Default != ":9184" {
 		t.Errorf("ADMIN_ADDR default = %q, want :9184", got["AGENTTRACE_ADMIN_ADDR"].Default)

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
+	"github.com/agenttrace/agenttrace/pkg/retry"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
 )
 
@@ -30,14 +33,34 @@ func (a *App) migrate(ctx context.Context, cfg Config, args []string) error {
 		return usageError("unknown migrate command %q", args)
 	}
 
-	m, err := chmigrate.Open(ctx, cfg.ClickHouse)
+	log := a.logger(cfg)
+	// Only up waits: in a cluster its Job starts together with ClickHouse;
+	// the other subcommands are run by hand against a running server.
+	wait := retry.Wait{Store: "ClickHouse", Setting: "AGENTTRACE_MIGRATE_WAIT", Retryable: clickhousedb.Transient, Log: log}
+	if sub == "up" {
+		wait.For = cfg.MigrateWait
+	}
+	var m *chmigrate.Migrator
+	err := wait.Do(ctx, func(ctx context.Context) error {
+		var err error
+		m, err = chmigrate.Open(ctx, cfg.ClickHouse)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	var newer *chmigrate.NewerSchemaError
 	switch sub {
 	case "up":
 		err = m.Up()
+		if errors.As(err, &newer) {
+			// A rollback to older images runs their Job again: the newer
+			// schema still serves them (migrations only add), so succeed.
+			log.WarnContext(ctx, "schema is newer than this binary; left as it is",
+				"database", cfg.ClickHouse.Database, "version", newer.Version, "latest", newer.Latest)
+			err = nil
+		}
 	case "down":
 		err = m.Down(steps)
 	}
