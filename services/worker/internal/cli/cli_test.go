@@ -18,7 +18,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
-	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
 	"github.com/agenttrace/agenttrace/services/worker/internal/cli"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
 )
@@ -191,13 +190,15 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // TestServeDeadLetterReplayRoundTrip runs the service, lets a message fail
-// into the dead-letter stream while the tables are missing, lists it,
+// into the dead-letter stream while the tables are missing (reverted after
+// the worker started, which waits for them only at start), lists it,
 // migrates, replays it and sees it stored.
 func TestServeDeadLetterReplayRoundTrip(t *testing.T) {
 	scfg, _, js := testinfra.NATS(t)
 	ch := testinfra.ClickHouseConfig(t)
-	if err := chmigrate.CreateDatabase(context.Background(), ch); err != nil {
-		t.Fatal(err)
+	t.Setenv("AGENTTRACE_CLICKHOUSE_DATABASE", ch.Database)
+	if out, err := run(t, "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v %s", err, out)
 	}
 	admin := freeAddr(t)
 	for k, v := range map[string]string{
@@ -234,6 +235,9 @@ func TestServeDeadLetterReplayRoundTrip(t *testing.T) {
 		}
 	}()
 	eventually(t, "readiness", func() bool { code, _ := get(t, "http://"+admin+"/ready"); return code == http.StatusOK })
+	if out, err := run(t, "migrate", "down", "--all"); err != nil {
+		t.Fatalf("migrate down: %v %s", err, out)
+	}
 
 	env := &ingestv1.EventEnvelope{ProjectId: "proj-r", ReceivedAt: timestamppb.Now(), Events: []*ingestv1.IngestEvent{{
 		Id: "ev-1", Timestamp: timestamppb.Now(), Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE,

@@ -79,6 +79,7 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		}
 		return (*c).Ping(ctx)
 	})
+	sh.AddCheck("schema", schemaCheck(&ch))
 	sh.AddCheck("nats", stream.Check(js, cfg.Stream))
 
 	writerMetrics := chstore.NewMetrics(sh.Registry())
@@ -103,6 +104,9 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 			return err
 		}
 		ch.Store(&conn)
+		if err := waitForSchema(ctx, log, conn, "consumer"); err != nil {
+			return err
+		}
 		if prices != nil && !prices.WaitLoaded(ctx, cfg.Prices.FirstLoadWait) && ctx.Err() == nil {
 			log.WarnContext(ctx, "consuming without model prices: generations are stored without computed costs until the prices load",
 				"waited", cfg.Prices.FirstLoadWait)
@@ -158,6 +162,9 @@ func (a *App) serveRetention(sh *service.Shell, cfg Config, authConn grpc.Client
 			return err
 		}
 		defer conn.Close()
+		if err := waitForSchema(ctx, log, conn, "retention"); err != nil {
+			return err
+		}
 		client := authclient.New(authConn, authCallTimeout)
 		job := retention.New(retention.Deps{
 			Log:      log,
