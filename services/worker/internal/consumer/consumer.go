@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/agenttrace/agenttrace/pkg/retry"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
@@ -68,21 +69,24 @@ func Declare(ctx context.Context, d Deps, cfg Config) (*Consumer, error) {
 		FilterSubject: d.Stream.EventsSubjects(),
 		MaxAckPending: cfg.maxAckPending(),
 	}
-	for attempt := 1; ; attempt++ {
-		err := stream.EnsureStreams(ctx, d.JS, d.Stream)
-		if err == nil {
-			var cons jetstream.Consumer
-			cons, err = d.JS.CreateOrUpdateConsumer(ctx, d.Stream.EventsStream(), cc)
-			if err == nil {
-				return &Consumer{Deps: d, cfg: cfg, cons: cons}, nil
-			}
-			err = fmt.Errorf("declare consumer %s: %w", cfg.Durable, err)
+	var cons jetstream.Consumer
+	p := retry.Policy{First: time.Second, Max: 10 * time.Second, OnRetry: func(attempt int, err error, pause time.Duration) {
+		d.Log.WarnContext(ctx, "jetstream not ready; retrying", "attempt", attempt, "retry_in", pause, "err", err)
+	}}
+	err := p.Do(ctx, func(ctx context.Context) error {
+		if err := stream.EnsureStreams(ctx, d.JS, d.Stream); err != nil {
+			return err
 		}
-		d.Log.WarnContext(ctx, "jetstream not ready; retrying", "attempt", attempt, "err", err)
-		if sleep(ctx, min(time.Duration(attempt)*time.Second, 10*time.Second)) != nil {
-			return nil, fmt.Errorf("declare streams: %w (last error: %v)", ctx.Err(), err)
+		var err error
+		if cons, err = d.JS.CreateOrUpdateConsumer(ctx, d.Stream.EventsStream(), cc); err != nil {
+			return fmt.Errorf("declare consumer %s: %w", cfg.Durable, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declare streams: %w", err)
 	}
+	return &Consumer{Deps: d, cfg: cfg, cons: cons}, nil
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, flushes what it
