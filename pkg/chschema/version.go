@@ -18,6 +18,11 @@ import (
 // history.
 const VersionTable = "schema_migrations"
 
+// CreateVersionTable is VersionTable's DDL. TinyLog: a handful of rows,
+// written rarely; available on every release.
+const CreateVersionTable = "CREATE TABLE IF NOT EXISTS " + VersionTable +
+	" (version Int64, dirty UInt8, sequence UInt64) ENGINE = TinyLog"
+
 var (
 	// ErrSchemaMissing: the database, its version table or every migration
 	// is missing.

@@ -89,7 +89,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"no version table", func() {}, chschema.ErrSchemaMissing, ""},
 		{"empty version table", func() {
-			if err := conn.Exec(ctx, "CREATE TABLE "+chschema.VersionTable+" (version Int64, dirty UInt8, sequence UInt64) ENGINE = TinyLog"); err != nil {
+			if err := conn.Exec(ctx, chschema.CreateVersionTable); err != nil {
 				t.Fatal(err)
 			}
 		}, chschema.ErrSchemaMissing, ""},

@@ -35,10 +35,7 @@ var _ database.Driver = (*Driver)(nil)
 // NewDriver prepares conn, which must be connected to the target database,
 // for migrations by creating the version table when it is missing.
 func NewDriver(ctx context.Context, conn driver.Conn) (*Driver, error) {
-	// TinyLog: a handful of rows, written rarely; available on every release.
-	q := "CREATE TABLE IF NOT EXISTS " + VersionTable +
-		" (version Int64, dirty UInt8, sequence UInt64) ENGINE = TinyLog"
-	if err := conn.Exec(ctx, q); err != nil {
+	if err := conn.Exec(ctx, chschema.CreateVersionTable); err != nil {
 		return nil, fmt.Errorf("create %s: %w", VersionTable, err)
 	}
 	return &Driver{conn: conn}, nil
