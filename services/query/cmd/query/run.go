@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
@@ -28,6 +29,9 @@ type Config struct {
 	// RateLimit limits calls per project and per key (in Redis).
 	RateLimit ratelimit.Config
 }
+
+// schemaCheckTTL is how long a passing schema check is trusted.
+const schemaCheckTTL = 30 * time.Second
 
 // defaultConfig is the configuration before the environment is applied:
 // query's port defaults (the rest come from envDefault tags).
@@ -97,6 +101,9 @@ func run(ctx context.Context, args []string) error {
 	store := chstore.NewPending().WithMetrics(chMetrics)
 	sh.OnClose("clickhouse", func(context.Context) error { return store.Close() })
 	sh.AddCheck("clickhouse", store.Ping)
+	// Passing is cached: probes come every few seconds and the version
+	// table need not be read that often.
+	sh.AddCheck("schema", service.CachePassing(store.CheckSchema, schemaCheckTTL))
 	sh.Go("clickhouse connection", func(ctx context.Context) error {
 		conn, err := clickhousedb.OpenRetry(ctx, sh.Log(), cfg.ClickHouse)
 		if err != nil {

@@ -24,6 +24,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
+	"github.com/agenttrace/agenttrace/pkg/retry"
 )
 
 // version orders the versions of one object: the event timestamp, then the
@@ -37,9 +39,14 @@ type Store struct {
 	metrics *Metrics // nil: reads are not timed
 }
 
-// ErrNotConnected: the store has no connection yet (ClickHouse, or the
-// database that `worker migrate up` creates, is not there yet).
-var ErrNotConnected = errors.New("clickhouse not connected yet")
+var (
+	// ErrUnavailable: ClickHouse cannot answer now (not connected yet, not
+	// reachable, or its schema not migrated yet); a retry may succeed.
+	ErrUnavailable = errors.New("trace storage unavailable")
+	// ErrNotConnected: the store has no connection yet (ClickHouse, or the
+	// database that `worker migrate up` creates, is not there yet).
+	ErrNotConnected = fmt.Errorf("%w: clickhouse not connected yet", ErrUnavailable)
+)
 
 // New reads through conn.
 func New(conn driver.Conn) *Store {
@@ -73,6 +80,29 @@ func (s *Store) connection() (driver.Conn, error) {
 		return nil, ErrNotConnected
 	}
 	return *c, nil
+}
+
+// unavailable reports whether a read failed because ClickHouse is not
+// there for it (the tables not migrated yet, the server not reachable)
+// rather than because of the read itself. The caller's own deadline is the
+// caller's business, not an outage.
+func unavailable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	return clickhousedb.IsCode(err, clickhousedb.CodeUnknownTable) ||
+		clickhousedb.IsCode(err, clickhousedb.CodeUnknownDatabase) ||
+		retry.Unreachable(err)
+}
+
+// CheckSchema reports whether the database holds the schema this build
+// reads (chschema.Check); it backs readiness.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	conn, err := s.connection()
+	if err != nil {
+		return err
+	}
+	return chschema.Check(ctx, conn)
 }
 
 // Ping reports whether ClickHouse answers; it backs readiness.
@@ -117,6 +147,9 @@ func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
 	rows, err := conn.Query(ctx, q.String(), q.args...)
 	if err != nil {
 		s.metrics.observe(q.name, start, err)
+		if unavailable(ctx, err) {
+			return nil, fmt.Errorf("query %s: %w: %w", q.name, ErrUnavailable, err)
+		}
 		return nil, fmt.Errorf("query %s: %w", q.name, err)
 	}
 	if s.metrics == nil {

@@ -29,10 +29,47 @@ func Config() clickhousedb.Config {
 	return clickhousedb.Config{Addr: addr, User: "default", MaxOpenConns: 4, DialTimeout: 5 * time.Second, QueryTimeout: 60 * time.Second}
 }
 
-// NewDB creates a uniquely named database holding the migrated schema and
-// drops it when the test ends. Without ClickHouse the test fails (it skips
-// only under -short).
+// NewDB creates a uniquely named database holding the migrated schema, its
+// version recorded as the worker's `migrate up` records it, and drops it
+// when the test ends. Without ClickHouse the test fails (it skips only
+// under -short).
 func NewDB(tb testing.TB) driver.Conn {
+	tb.Helper()
+	conn := NewEmptyDB(tb)
+	ctx := context.Background()
+	files, err := fs.Glob(chschema.Migrations, "migrations/*.up.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		sql, err := fs.ReadFile(chschema.Migrations, f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := conn.Exec(ctx, strings.TrimSpace(string(sql))); err != nil {
+			tb.Fatalf("migration %s: %v", f, err)
+		}
+	}
+	if err := conn.Exec(ctx, chschema.CreateVersionTable); err != nil {
+		tb.Fatal(err)
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+chschema.VersionTable+" (version, dirty, sequence)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := batch.Append(int64(chschema.LatestVersion()), uint8(0), uint64(time.Now().UnixNano())); err != nil {
+		tb.Fatal(err)
+	}
+	if err := batch.Send(); err != nil {
+		tb.Fatal(err)
+	}
+	return conn
+}
+
+// NewEmptyDB is NewDB without the schema: a database whose migrations have
+// not run yet.
+func NewEmptyDB(tb testing.TB) driver.Conn {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("ClickHouse integration test; skipped with -short")
@@ -60,19 +97,5 @@ func NewDB(tb testing.TB) driver.Conn {
 		tb.Fatalf("open %s: %v", db, err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	files, err := fs.Glob(chschema.Migrations, "migrations/*.up.sql")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	slices.Sort(files)
-	for _, f := range files {
-		sql, err := fs.ReadFile(chschema.Migrations, f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := conn.Exec(ctx, strings.TrimSpace(string(sql))); err != nil {
-			tb.Fatalf("migration %s: %v", f, err)
-		}
-	}
 	return conn
 }

@@ -31,9 +31,10 @@ type Store interface {
 var (
 	// ErrNotFound: the trace or session does not exist in the project.
 	ErrNotFound = errors.New("not found")
-	// ErrUnavailable: the store cannot answer yet (ClickHouse is not
-	// connected); the caller should retry.
-	ErrUnavailable = chstore.ErrNotConnected
+	// ErrUnavailable: the store cannot answer now (ClickHouse not
+	// connected or reachable, its schema not migrated yet); the caller
+	// should retry.
+	ErrUnavailable = chstore.ErrUnavailable
 	// ErrInvalidArgument: the request is malformed; errors.As gives the *FieldError.
 	ErrInvalidArgument = errors.New("invalid argument")
 )

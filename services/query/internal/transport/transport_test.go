@@ -7,7 +7,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -17,8 +19,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/tcpproxy"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -182,5 +186,56 @@ func TestNotConnectedIsUnavailable(t *testing.T) {
 	}
 	if err := store.Close(); err != nil {
 		t.Fatalf("Close without a connection: %v", err)
+	}
+}
+
+// TestSchemaMissingIsUnavailable: connected to a database whose migrations
+// have not run yet, calls fail with Unavailable (retry), not Internal.
+func TestSchemaMissingIsUnavailable(t *testing.T) {
+	client := serve(t, chstore.New(chtest.NewEmptyDB(t)), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	calls := map[string]func() error{
+		"GetTrace": func() error {
+			_, err := client.GetTrace(as("sk-a"), &queryv1.GetTraceRequest{TraceId: "t1"})
+			return err
+		},
+		"ListTraces": func() error { _, err := client.ListTraces(as("sk-a"), &queryv1.ListTracesRequest{}); return err },
+		"ListScores": func() error { _, err := client.ListScores(as("sk-a"), &queryv1.ListScoresRequest{}); return err },
+	}
+	for name, call := range calls {
+		if err := call(); status.Code(err) != codes.Unavailable {
+			t.Errorf("%s without the schema = %v, want Unavailable", name, err)
+		}
+	}
+}
+
+// TestClickHouseGoneIsUnavailable: ClickHouse going away after the store
+// connected is an outage (Unavailable), not a bug (Internal).
+func TestClickHouseGoneIsUnavailable(t *testing.T) {
+	chtest.NewDB(t) // the -short rule and a server to reach
+	addr, err := tcpproxy.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := tcpproxy.Start(addr, chtest.Config().Addr, 0)
+	cfg := chtest.Config()
+	cfg.Addr, cfg.Database, cfg.DialTimeout = addr, "default", time.Second
+	var conn driver.Conn
+	for range 50 { // until the proxy listens
+		if conn, err = clickhousedb.Open(context.Background(), cfg, ""); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := serve(t, chstore.New(conn), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := proxy.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.ListTraces(as("sk-a"), &queryv1.ListTracesRequest{})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("ListTraces with ClickHouse gone = %v, want Unavailable", err)
 	}
 }
