@@ -100,7 +100,7 @@ func unavailable(ctx context.Context, err error) bool {
 func (s *Store) CheckSchema(ctx context.Context) error {
 	conn, err := s.connection()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (its database is created by `agenttrace-worker migrate up`)", err)
 	}
 	return chschema.Check(ctx, conn)
 }

@@ -18,6 +18,10 @@ import (
 // version table is read again; probes come every few seconds.
 const schemaCheckTTL = 30 * time.Second
 
+// errNoConnection: OpenRetry is still trying, e.g. because the database
+// does not exist yet, which is `migrate up`'s first step.
+var errNoConnection = errors.New("not connected to clickhouse yet (its database is created by `agenttrace-worker migrate up`)")
+
 // schemaCheck backs /ready's "schema" check: the database must hold the
 // schema this build writes (chschema.Check), on the connection once the
 // consumer has one.
@@ -25,7 +29,7 @@ func schemaCheck(ch *atomic.Pointer[driver.Conn]) service.Check {
 	return service.CachePassing(func(ctx context.Context) error {
 		c := ch.Load()
 		if c == nil {
-			return errors.New("not connected to clickhouse yet")
+			return errNoConnection
 		}
 		return chschema.Check(ctx, *c)
 	}, schemaCheckTTL)
