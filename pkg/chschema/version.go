@@ -30,7 +30,10 @@ var (
 	// ErrSchemaOutdated: the schema is older than this binary needs.
 	ErrSchemaOutdated = errors.New("clickhouse schema is out of date: run `agenttrace-worker migrate up`")
 	// ErrSchemaDirty: a migration failed half way and needs an operator.
-	ErrSchemaDirty = errors.New("clickhouse schema is dirty after a failed migration: repair it by hand, then run `agenttrace-worker migrate up`")
+	// The worker has no `migrate force` (yet): marking the version clean is
+	// a row in VersionTable with dirty = 0 and a higher sequence.
+	ErrSchemaDirty = errors.New("clickhouse schema is dirty after a failed migration: repair it by hand, " +
+		"record the version as clean in " + VersionTable + ", then run `agenttrace-worker migrate up`")
 )
 
 // LatestVersion is the version of the newest embedded migration: the schema
