@@ -18,59 +18,9 @@ PID_DIR="$RUN_DIR/deps"
 TIMEOUT=${AGENTTRACE_DEPS_TIMEOUT:-60}
 PG_URL_DEFAULT="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-log() { printf 'deps: %s\n' "$*" >&2; }
-die() { printf 'deps: ERROR: %s\n' "$*" >&2; exit 1; }
-
-# as_root runs a command as root, through sudo when the script is not root.
-as_root() {
-  if [[ $EUID -eq 0 ]]; then
-    "$@"
-  elif command -v sudo >/dev/null; then
-    sudo -n "$@" || die "need root for: $* (run as root or configure passwordless sudo)"
-  else
-    die "need root for: $* (run as root)"
-  fi
-}
-
-tcp_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-
-# wait_for NAME CMD... polls CMD once a second until it succeeds or TIMEOUT passes.
-wait_for() {
-  local name=$1; shift
-  local deadline=$((SECONDS + TIMEOUT))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      return 1
-    fi
-    sleep 1
-  done
-  log "$name is ready"
-}
-
-APT_UPDATED=
-apt_install() {
-  command -v apt-get >/dev/null || die "missing $* and no apt-get to install it: install it by hand"
-  if [[ -z $APT_UPDATED ]]; then
-    log "apt-get update"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
-    APT_UPDATED=1
-  fi
-  # Keep the packages' maintainer scripts from starting the servers through
-  # init scripts (which need systemd or fail in containers): this script
-  # starts them itself below, and records that it did. An existing policy is
-  # left as it is.
-  local policy=/usr/sbin/policy-rc.d own_policy=
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\n# Temporary, from agenttrace scripts/deps.sh.\nexit 101\n' | as_root tee "$policy" >/dev/null
-    as_root chmod 755 "$policy"
-    own_policy=1
-  fi
-  log "apt-get install $*"
-  local rc=0
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" </dev/null || rc=$?
-  if [[ -n $own_policy ]]; then as_root rm -f "$policy"; fi
-  ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
-}
+LOG_PREFIX=deps
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 record_started() {
   mkdir -p "$RUN_DIR"
