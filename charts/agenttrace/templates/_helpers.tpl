@@ -110,10 +110,56 @@ http: 9184
 {{- end -}}
 {{- end -}}
 
+{{/*
+A service's image: <registry>/<repository>:<tag>, where the registry is
+image.registry or global.imageRegistry. A repository with a "/" is already
+complete (skaffold's --default-repo) and is used as it is. AgentTrace
+publishes no images, so without a registry the chart refuses to render
+(instead of installing pods that end in ImagePullBackOff) unless
+image.local says the images are on the nodes already (kind load, ctr import).
+*/}}
 {{- define "agenttrace.image" -}}
-{{- $svc := index .root.Values .component -}}
-{{- $tag := $svc.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- $v := .root.Values -}}
+{{- $svc := index $v .component -}}
+{{- $tag := $svc.image.tag | default $v.image.tag | default .root.Chart.AppVersion -}}
+{{- $registry := $v.image.registry | default $v.global.imageRegistry | trimSuffix "/" -}}
+{{- if contains "/" $svc.image.repository -}}
 {{- printf "%s:%s" $svc.image.repository $tag -}}
+{{- else if $registry -}}
+{{- printf "%s/%s:%s" $registry $svc.image.repository $tag -}}
+{{- else if $v.image.local -}}
+{{- printf "%s:%s" $svc.image.repository $tag -}}
+{{- else -}}
+{{- fail "image.registry is not set. AgentTrace publishes no images yet: build the five service images and push them to a registry the cluster pulls from (`make images IMAGE_PREFIX=<registry>/ IMAGE_TAG=<tag>` then docker push, or `KO_DOCKER_REPO=<registry> ko build --bare ...`; see charts/agenttrace/README.md, Images), then install with --set image.registry=<registry> --set image.tag=<tag>. Images already on the nodes under their bare names (kind load, ctr import): --set image.local=true." -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An image given as "repository:tag" (stores, backups, the test pod), behind global.imageRegistry when set. */}}
+{{- define "agenttrace.otherImage" -}}
+{{- $registry := .root.Values.global.imageRegistry | trimSuffix "/" -}}
+{{- if $registry }}{{ printf "%s/%s" $registry .image }}{{ else }}{{ .image }}{{ end -}}
+{{- end -}}
+
+{{/* imagePullSecrets of every pod of the release (global.imagePullSecrets); call with the root or a subchart's context. */}}
+{{- define "agenttrace.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The ServiceAccount of a component (the services, migrations, backup):
+<component>.serviceAccount.name, or "<fullname>-<component>" when the chart
+creates it. Call with (dict "root" $ "component" "gateway").
+*/}}
+{{- define "agenttrace.serviceAccountName" -}}
+{{- $sa := (index .root.Values .component).serviceAccount | default dict -}}
+{{- if $sa.create -}}
+{{- $sa.name | default (include "agenttrace.componentName" .) -}}
+{{- else -}}
+{{- $sa.name | default "default" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -178,7 +224,7 @@ keys its service reads (agenttrace.configKeys).
 {{- $_ := set $d "AGENTTRACE_RATELIMIT_QUERY_KEY_BURST" $c.rateLimit.queryKeyBurst -}}
 {{- /* NATS */ -}}
 {{- $_ := set $d "AGENTTRACE_NATS_URL" (printf "nats://%s" (include "agenttrace.storeAddr" (dict "root" . "store" "nats"))) -}}
-{{- if .Values.nats.user }}{{ $_ := set $d "AGENTTRACE_NATS_USER" .Values.nats.user }}{{ end -}}
+{{- if include "agenttrace.natsAuth" . }}{{ $_ := set $d "AGENTTRACE_NATS_USER" .Values.nats.user }}{{ end -}}
 {{- $_ := set $d "AGENTTRACE_NATS_NAMESPACE" $c.nats.namespace -}}
 {{- $_ := set $d "AGENTTRACE_NATS_STREAM_REPLICAS" $c.nats.streamReplicas -}}
 {{- $_ := set $d "AGENTTRACE_NATS_DUPLICATE_WINDOW" $c.nats.duplicateWindow -}}
@@ -244,23 +290,22 @@ ConfigMap (optional, unset) are skipped.
 {{- end -}}
 
 {{/*
-The secret env vars each service reads, as secretKeyRefs. POSTGRES_PASSWORD
-(no AGENTTRACE_ prefix: no service reads it) only feeds the $(...) expansion
-that builds AGENTTRACE_POSTGRES_URL, so the URL with its password never sits
-in a ConfigMap or in the pod spec.
+The secret env vars each service reads, as secretKeyRefs. Passwords never
+go into a URL: auth gets AGENTTRACE_POSTGRES_PASSWORD beside a URL without
+one, so any password works (openssl rand -base64 32 gives "/", "+", "=").
 */}}
 {{- define "agenttrace.secretEnv" -}}
 {{- $root := .root -}}
 {{- $shared := include "agenttrace.secretName" $root -}}
 {{- $c := .component -}}
 {{- if has $c (list "auth") }}
-- name: POSTGRES_PASSWORD
+- name: AGENTTRACE_POSTGRES_URL
+  value: {{ include "agenttrace.postgresURL" $root | quote }}
+- name: AGENTTRACE_POSTGRES_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "agenttrace.storeSecretName" (dict "root" $root "store" "postgres") }}
       key: {{ $root.Values.postgres.passwordKey }}
-- name: AGENTTRACE_POSTGRES_URL
-  value: {{ include "agenttrace.postgresURL" $root | quote }}
 - name: AGENTTRACE_ENCRYPTION_KEY
   valueFrom:
     secretKeyRef:
@@ -288,7 +333,7 @@ in a ConfigMap or in the pod spec.
       name: {{ include "agenttrace.storeSecretName" (dict "root" $root "store" "redis") }}
       key: {{ $root.Values.redis.passwordKey }}
 {{- end }}
-{{- if and (has $c (list "ingest" "query" "auth" "worker")) $root.Values.nats.user }}
+{{- if and (has $c (list "ingest" "query" "auth" "worker")) (include "agenttrace.natsAuth" $root) }}
 - name: AGENTTRACE_NATS_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -297,10 +342,10 @@ in a ConfigMap or in the pod spec.
 {{- end }}
 {{- end -}}
 
-{{/* The PostgreSQL URL with the password left as $(POSTGRES_PASSWORD) for Kubernetes to expand. */}}
+{{/* The PostgreSQL URL, without the password (AGENTTRACE_POSTGRES_PASSWORD carries it). */}}
 {{- define "agenttrace.postgresURL" -}}
 {{- $p := .Values.postgres -}}
-{{- printf "postgres://%s:$(POSTGRES_PASSWORD)@%s/%s?sslmode=%s" $p.user (include "agenttrace.storeAddr" (dict "root" . "store" "postgres")) $p.database $p.sslmode -}}
+{{- printf "postgres://%s@%s/%s?sslmode=%s" (urlquery $p.user) (include "agenttrace.storeAddr" (dict "root" . "store" "postgres")) (urlquery $p.database) $p.sslmode -}}
 {{- end -}}
 
 {{/* env of a service container: ConfigMap keys, then secrets, then extraEnv. */}}
@@ -335,8 +380,9 @@ checksum/config: {{ include "agenttrace.configData" . | sha256sum }}
 {{- end -}}
 
 {{/*
-env of a hook container: like agenttrace.env but with the ConfigMap's values
-inline, because a pre-upgrade hook runs before the new ConfigMap is applied.
+env of the migrations: like agenttrace.env but with the ConfigMap's values
+inline, so that the Job's pod template (and with it the Job's name) changes
+with every setting the migrations read.
 */}}
 {{- define "agenttrace.inlineEnv" -}}
 {{- $root := .root -}}
@@ -348,4 +394,36 @@ inline, because a pre-upgrade hook runs before the new ConfigMap is applied.
 {{- end }}
 {{- end }}
 {{- include "agenttrace.secretEnv" . }}
+{{- end -}}
+
+{{/* The migrations Job's pod template (migrations-job.yaml names the Job after its hash). */}}
+{{- define "agenttrace.migrationsPod" -}}
+{{- $ctx := dict "root" . "component" "migrations" -}}
+metadata:
+  labels:
+    {{- include "agenttrace.componentLabels" $ctx | nindent 4 }}
+spec:
+  restartPolicy: OnFailure
+  serviceAccountName: {{ include "agenttrace.serviceAccountName" $ctx }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  {{- include "agenttrace.imagePullSecrets" . | nindent 2 }}
+  securityContext:
+    {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  containers:
+    {{- range $store, $svc := dict "postgres" "auth" "clickhouse" "worker" }}
+    - name: {{ $store }}
+      image: {{ include "agenttrace.image" (dict "root" $ "component" $svc) | quote }}
+      imagePullPolicy: {{ $.Values.image.pullPolicy }}
+      args: ["migrate", "up"]
+      env:
+        {{- include "agenttrace.inlineEnv" (dict "root" $ "component" $svc) | trim | nindent 8 }}
+        # Until the store answers (it may be starting with the release).
+        - name: AGENTTRACE_MIGRATE_WAIT
+          value: {{ $.Values.migrations.waitTimeout | quote }}
+      resources:
+        {{- toYaml $.Values.migrations.resources | nindent 8 }}
+      securityContext:
+        {{- toYaml $.Values.containerSecurityContext | nindent 8 }}
+    {{- end }}
 {{- end -}}
