@@ -1,6 +1,8 @@
 package chart
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -48,7 +50,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs, err := Decode([]Manifest{{Source: source(tt.yaml), YAML: tt.yaml}})
+			objs, err := Decode([]Manifest{{Source: "agenttrace/templates/deployment.yaml", YAML: tt.yaml}})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
@@ -76,10 +78,44 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-func TestSplitSkipsEmptyDocuments(t *testing.T) {
-	ms := split("---\n# Source: a.yaml\n# only a comment\n---\n"+deploymentYAML, true)
-	if len(ms) != 1 || !ms[0].Hook || ms[0].Source != "agenttrace/templates/deployment.yaml" {
-		t.Errorf("split = %+v", ms)
+// TestSortRendered: the engine's files become documents as Helm sorts
+// them: NOTES.txt and partials dropped, comment-only documents skipped,
+// hooks marked with their events, the template path as the source.
+func TestSortRendered(t *testing.T) {
+	files := map[string]string{
+		"agenttrace/templates/NOTES.txt":       "Thank you for installing.\n",
+		"agenttrace/templates/_helpers.tpl":    "",
+		"agenttrace/templates/validate.yaml":   "# renders nothing\n",
+		"agenttrace/templates/deployment.yaml": "---\n# only a comment\n---\n" + deploymentYAML,
+		"agenttrace/templates/tests/t.yaml":    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations:\n    helm.sh/hook: test\n",
+	}
+	ms, err := sortRendered(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 {
+		t.Fatalf("sortRendered = %+v, want the Deployment and the hook", ms)
+	}
+	if ms[0].Hook || ms[0].Source != "agenttrace/templates/deployment.yaml" {
+		t.Errorf("first document %+v, want the Deployment, not a hook", ms[0])
+	}
+	if !ms[1].Hook || ms[1].Source != "agenttrace/templates/tests/t.yaml" || strings.Join(ms[1].HookEvents, ",") != "test" {
+		t.Errorf("second document %+v, want the test hook", ms[1])
+	}
+	if _, err := sortRendered(map[string]string{"a/templates/x.yaml": "kind: [\n"}); err == nil {
+		t.Error("a document that is not YAML: want an error")
+	}
+}
+
+func TestMergeValues(t *testing.T) {
+	base := map[string]any{"image": map[string]any{"registry": "r", "tag": "1"}, "a": 1}
+	got := mergeValues(base, map[string]any{"image": map[string]any{"registry": ""}, "b": map[string]any{"c": true}})
+	want := map[string]any{"image": map[string]any{"registry": "", "tag": "1"}, "a": 1, "b": map[string]any{"c": true}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("mergeValues = %v, want %v", got, want)
+	}
+	if base["image"].(map[string]any)["registry"] != "r" {
+		t.Error("mergeValues changed its base")
 	}
 }
 
@@ -97,6 +133,11 @@ func TestSecretSource(t *testing.T) {
 		{"interpolates a plain variable", corev1.EnvVar{Value: "postgres://u:$(PLAIN)@db"}, false},
 		{"mixed", corev1.EnvVar{Value: "$(PGPASS)$(PLAIN)"}, false},
 		{"unterminated", corev1.EnvVar{Value: "x$(PGPASS"}, false},
+		{"URL without a password", corev1.EnvVar{Value: "postgres://agenttrace@db:5432/x?sslmode=disable"}, true},
+		{"URL with a password", corev1.EnvVar{Value: "postgres://u:hunter2@db:5432/x"}, false},
+		{"URL with a password parameter", corev1.EnvVar{Value: "postgres://u@db:5432/x?password=hunter2"}, false},
+		{"URL expanding a plain variable", corev1.EnvVar{Value: "postgres://u@db/$(PLAIN)"}, false},
+		{"not a URL", corev1.EnvVar{Value: "db:5432"}, false},
 	} {
 		if got := secretSource(tt.env, fromSecret); got != tt.want {
 			t.Errorf("%s: secretSource = %v, want %v", tt.name, got, tt.want)
@@ -109,8 +150,14 @@ func FuzzSecretSource(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if secretSource(corev1.EnvVar{Value: v}, map[string]bool{}) {
+		// With no secret variables only a URL without a password passes.
+		if secretSource(corev1.EnvVar{Value: v}, map[string]bool{}) && !passwordlessURL(v) {
 			t.Errorf("%q counted as secret with no secret variables", v)
+		}
+		if u, err := url.Parse(v); err == nil && u.User != nil && passwordlessURL(v) {
+			if _, set := u.User.Password(); set {
+				t.Errorf("%q has a password but counts as passwordless", v)
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ func serviceContracts(t *testing.T) map[string]map[string]Var {
 // (docs/ARCHITECTURE.md and the issue-5 brief): the services check them in
 // code at serve time, not with `required` tags, so they are listed here.
 var requiredSecrets = map[string][]string{
-	"auth":    {"AGENTTRACE_JWT_SECRET", "AGENTTRACE_ENCRYPTION_KEY", "AGENTTRACE_POSTGRES_URL", "AGENTTRACE_REDIS_PASSWORD", "AGENTTRACE_NATS_PASSWORD"},
+	"auth":    {"AGENTTRACE_JWT_SECRET", "AGENTTRACE_ENCRYPTION_KEY", "AGENTTRACE_POSTGRES_URL", "AGENTTRACE_POSTGRES_PASSWORD", "AGENTTRACE_REDIS_PASSWORD", "AGENTTRACE_NATS_PASSWORD"},
 	"ingest":  {"AGENTTRACE_JWT_SECRET", "AGENTTRACE_REDIS_PASSWORD", "AGENTTRACE_NATS_PASSWORD"},
 	"query":   {"AGENTTRACE_CLICKHOUSE_PASSWORD", "AGENTTRACE_REDIS_PASSWORD", "AGENTTRACE_NATS_PASSWORD"},
 	"worker":  {"AGENTTRACE_JWT_SECRET", "AGENTTRACE_CLICKHOUSE_PASSWORD", "AGENTTRACE_NATS_PASSWORD"},
@@ -162,11 +163,16 @@ func TestEnvContract(t *testing.T) {
 	})
 }
 
-// secretSource: the variable comes from a Secret directly, or its literal
-// value only interpolates variables that do (a URL holding a password).
+// secretSource: the variable comes from a Secret directly, its literal
+// value only interpolates variables that do (a URL holding a password), or
+// it is a URL that holds no password (auth's PostgreSQL URL, whose password
+// comes in AGENTTRACE_POSTGRES_PASSWORD).
 func secretSource(e corev1.EnvVar, fromSecret map[string]bool) bool {
 	if e.ValueFrom != nil {
 		return e.ValueFrom.SecretKeyRef != nil
+	}
+	if passwordlessURL(e.Value) {
+		return true
 	}
 	refs := 0
 	rest := e.Value
@@ -186,4 +192,66 @@ func secretSource(e corev1.EnvVar, fromSecret map[string]bool) bool {
 		rest = rest[i+j+1:]
 	}
 	return refs > 0
+}
+
+// passwordlessURL: v is a URL with a scheme and a host, no password in its
+// user info and no password parameter, and no $( ) expansion.
+func passwordlessURL(v string) bool {
+	if strings.Contains(v, "$(") {
+		return false
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return false
+	}
+	if u.User != nil {
+		if _, set := u.User.Password(); set {
+			return false
+		}
+	}
+	for k := range u.Query() {
+		if strings.Contains(strings.ToLower(k), "password") {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPostgresPasswordBesideURL: auth's PostgreSQL URL carries no password
+// (any password works, "/" and "+" included), and the password comes from
+// the Secret and key the postgres values name, in every scenario.
+func TestPostgresPasswordBesideURL(t *testing.T) {
+	forEachScenario(t, func(t *testing.T, s *scenario) {
+		d := serviceDeployments(s.objs)["auth"]
+		if d == nil {
+			t.Fatal("no auth Deployment")
+		}
+		env := map[string]corev1.EnvVar{}
+		for _, e := range mainContainer(t, "auth", d.Spec.Template.Spec).Env {
+			env[e.Name] = e
+		}
+		pgURL := env["AGENTTRACE_POSTGRES_URL"]
+		if pgURL.ValueFrom != nil || !passwordlessURL(pgURL.Value) {
+			t.Errorf("AGENTTRACE_POSTGRES_URL = %+v, want a literal URL without a password", pgURL)
+		} else if u, _ := url.Parse(pgURL.Value); u.User.Username() != s.str("postgres.user") || u.Path != "/"+s.str("postgres.database") {
+			t.Errorf("AGENTTRACE_POSTGRES_URL %s: want user %s and database %s", pgURL.Value, s.str("postgres.user"), s.str("postgres.database"))
+		}
+		wantSecret := s.str("postgres.existingSecret")
+		if wantSecret == "" {
+			wantSecret = s.str("global.existingSecret")
+		}
+		if wantSecret == "" {
+			wantSecret = ReleaseName + "-secrets"
+		}
+		pw := env["AGENTTRACE_POSTGRES_PASSWORD"]
+		if pw.ValueFrom == nil || pw.ValueFrom.SecretKeyRef == nil ||
+			pw.ValueFrom.SecretKeyRef.Name != wantSecret || pw.ValueFrom.SecretKeyRef.Key != s.str("postgres.passwordKey") {
+			t.Errorf("AGENTTRACE_POSTGRES_PASSWORD = %+v, want Secret %s key %s", pw, wantSecret, s.str("postgres.passwordKey"))
+		}
+		for name, e := range env {
+			if !strings.HasPrefix(name, "AGENTTRACE_") && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				t.Errorf("%s takes a secret into a variable the service does not read (the old $(POSTGRES_PASSWORD) expansion?)", name)
+			}
+		}
+	})
 }

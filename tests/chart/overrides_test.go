@@ -1,26 +1,49 @@
 package chart
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"helm.sh/helm/v3/pkg/chartutil"
 )
 
-// renderWith renders the chart over one extra values document.
+// renderWith renders the chart over one extra values document, into a
+// fresh namespace.
 func renderWith(t *testing.T, values string) ([]Object, error) {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "values.yaml")
-	if err := os.WriteFile(f, []byte(values), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ms, _, err := Render(chartDir, f)
+	return renderInput(t, Input{Values: yamlValues(t, values)})
+}
+
+// renderInput renders and decodes one variant of the chart.
+func renderInput(t *testing.T, in Input) ([]Object, error) {
+	t.Helper()
+	ms, _, err := Render(chartDir, in)
 	if err != nil {
 		return nil, err
 	}
 	return Decode(ms)
+}
+
+// mustRender renders and decodes, failing the test on an error.
+func mustRender(t *testing.T, in Input) []Object {
+	t.Helper()
+	objs, err := renderInput(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// yamlValues parses a values document written in a test.
+func yamlValues(t *testing.T, doc string) map[string]any {
+	t.Helper()
+	v, err := chartutil.ReadValues([]byte(doc))
+	if err != nil {
+		t.Fatalf("values %q: %v", doc, err)
+	}
+	return v.AsMap()
 }
 
 // TestSchemaRejectsBadValues: values.schema.json refuses wrong types and
@@ -75,10 +98,10 @@ func TestServiceMonitorExtraLabels(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
-	if _, _, err := Render(filepath.Join(t.TempDir(), "nochart"), ""); err == nil || !strings.Contains(err.Error(), "load chart") {
+	if _, _, err := Render(filepath.Join(t.TempDir(), "nochart"), Input{}); err == nil || !strings.Contains(err.Error(), "load chart") {
 		t.Errorf("missing chart: err = %v", err)
 	}
-	if _, _, err := Render(chartDir, filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "read missing.yaml") {
+	if _, _, err := Render(chartDir, Input{ValuesFile: filepath.Join(t.TempDir(), "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "read missing.yaml") {
 		t.Errorf("missing values file: err = %v", err)
 	}
 }

@@ -43,7 +43,7 @@ var renderAll = sync.OnceValues(func() ([]*scenario, error) {
 		if f != "" {
 			name = strings.TrimSuffix(filepath.Base(f), "-values.yaml")
 		}
-		ms, vals, err := Render(chartDir, f)
+		ms, vals, err := Render(chartDir, Input{ValuesFile: f})
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", name, err)
 		}
