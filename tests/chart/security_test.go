@@ -121,3 +121,81 @@ func TestNamespacePodSecurityLabels(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceAccounts: every workload runs as its component's own
+// ServiceAccount, rendered by the chart, and nothing mounts an API token
+// (nothing in AgentTrace talks to the Kubernetes API). The helm test pod
+// runs as the namespace's default account, without a token either.
+func TestServiceAccounts(t *testing.T) {
+	check := func(t *testing.T, objs []Object) map[string]string {
+		t.Helper()
+		accounts := map[string]*corev1.ServiceAccount{}
+		for _, sa := range All[*corev1.ServiceAccount](objs) {
+			accounts[sa.Name] = sa
+			if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+				t.Errorf("ServiceAccount %s mounts its token", sa.Name)
+			}
+		}
+		byComponent := map[string]string{} // component -> account
+		owner := map[string]string{}       // account -> component
+		for _, p := range PodTemplates(objs) {
+			if p.Spec.AutomountServiceAccountToken == nil || *p.Spec.AutomountServiceAccountToken {
+				t.Errorf("%s mounts a ServiceAccount token", p.Owner)
+			}
+			component := p.Meta.Labels["app.kubernetes.io/component"]
+			if component == "test" {
+				continue
+			}
+			sa := p.Spec.ServiceAccountName
+			if accounts[sa] == nil {
+				t.Errorf("%s runs as ServiceAccount %q, which the chart does not render", p.Owner, sa)
+			}
+			if other, ok := owner[sa]; ok && other != component {
+				t.Errorf("ServiceAccount %s is shared by %s and %s", sa, other, component)
+			}
+			owner[sa], byComponent[component] = component, sa
+		}
+		return byComponent
+	}
+	forEachScenario(t, func(t *testing.T, s *scenario) { check(t, s.objs) })
+
+	t.Run("names and annotations from the values", func(t *testing.T) {
+		objs := mustRender(t, Input{Values: yamlValues(t, everyPodValues+`
+gateway: {serviceAccount: {create: true, name: gw, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::1:role/gw"}}}
+backup: {serviceAccount: {create: true, name: "", annotations: {iam.gke.io/gcp-service-account: b@p.iam.gserviceaccount.com}}}
+postgres: {serviceAccount: {create: true, name: pg}}
+`)})
+		got := check(t, objs)
+		for component, want := range map[string]string{
+			"gateway": "gw", "ingest": ReleaseName + "-ingest", "migrations": ReleaseName + "-migrations",
+			"backup": ReleaseName + "-backup", "postgres": "pg", "clickhouse": ReleaseName + "-clickhouse",
+		} {
+			if got[component] != want {
+				t.Errorf("%s runs as %q, want %q", component, got[component], want)
+			}
+		}
+		for _, sa := range All[*corev1.ServiceAccount](objs) {
+			switch sa.Name {
+			case "gw":
+				if sa.Annotations["eks.amazonaws.com/role-arn"] == "" {
+					t.Errorf("ServiceAccount gw annotations %v", sa.Annotations)
+				}
+			case ReleaseName + "-backup":
+				if sa.Annotations["iam.gke.io/gcp-service-account"] == "" {
+					t.Errorf("ServiceAccount %s annotations %v", sa.Name, sa.Annotations)
+				}
+			}
+		}
+	})
+	t.Run("an account the operator made", func(t *testing.T) {
+		objs := mustRender(t, Input{Values: yamlValues(t, "worker: {serviceAccount: {create: false, name: ops-worker}}")})
+		for _, sa := range All[*corev1.ServiceAccount](objs) {
+			if sa.Name == "ops-worker" || sa.Name == ReleaseName+"-worker" {
+				t.Errorf("ServiceAccount %s rendered with worker.serviceAccount.create false", sa.Name)
+			}
+		}
+		if d := serviceDeployments(objs)["worker"]; d == nil || d.Spec.Template.Spec.ServiceAccountName != "ops-worker" {
+			t.Error("worker does not run as ops-worker")
+		}
+	})
+}
