@@ -176,6 +176,14 @@ func TestScenariosRender(t *testing.T) {
 		if len(serviceDeployments(s.objs)) != len(Services) {
 			t.Errorf("%s: Deployments for %v, want all of %v", s.name, keys(serviceDeployments(s.objs)), Services)
 		}
+		// The only hook left is `helm test`'s pod: everything else, the
+		// migrations included, is created with the release, so that
+		// `helm install --wait` and GitOps tools see one set of objects.
+		for _, o := range s.objs {
+			if o.Hook && (o.Kind != "Pod" || strings.Join(o.HookEvents, ",") != "test") {
+				t.Errorf("%s: %s %s is a %v hook; only the helm test pod should be one", s.name, o.Kind, o.Name, o.HookEvents)
+			}
+		}
 	}
 }
 
