@@ -137,3 +137,144 @@ func TestSourceMetricNames(t *testing.T) {
 		t.Errorf("baseMetric of an unknown base = %s", b)
 	}
 }
+
+// guideAlerts are the deployment guide's alert thresholds: the comparison
+// each alert's expression makes, the prometheusRule value that sets its
+// number, and for the latency ones the quantile.
+var guideAlerts = map[string]struct {
+	op        string
+	value     string // under prometheusRule
+	threshold float64
+	quantile  float64 // 0: not a histogram_quantile alert
+}{
+	"AgentTraceAPIErrorRateHigh":      {">", "errorRateThreshold", 0.01, 0},
+	"AgentTraceGRPCErrorRateHigh":     {">", "errorRateThreshold", 0.01, 0},
+	"AgentTraceAPILatencyP99High":     {">", "latencyP99Seconds", 0.5, 0.99},
+	"AgentTraceGRPCLatencyP99High":    {">", "latencyP99Seconds", 0.5, 0.99},
+	"AgentTraceWorkerQueueDepthHigh":  {">", "queueDepthThreshold", 1000, 0},
+	"AgentTraceClickHouseQuerySlow":   {">", "clickhouseQuerySeconds", 10, 0.99},
+	"AgentTracePostgresPoolExhausted": {">=", "postgresPoolUsage", 0.9, 0},
+}
+
+// guideFor is how long a condition must hold before the guide's alerts fire.
+const guideFor = "5m"
+
+// TestGuideAlertThresholds: the values' defaults are the guide's numbers,
+// the rendered expressions compare against them, and against other
+// numbers when the values change (a template that ignored its value, or
+// compared the wrong way, fails here).
+func TestGuideAlertThresholds(t *testing.T) {
+	s := defaultScenario(t)
+	guide := map[string]float64{}
+	for _, a := range guideAlerts {
+		guide[a.value] = a.threshold
+	}
+	for name, want := range guide {
+		if got, ok := s.value("prometheusRule." + name).(float64); !ok || got != want {
+			t.Errorf("values.yaml prometheusRule.%s = %v, want the guide's %v", name, s.value("prometheusRule."+name), want)
+		}
+	}
+	if got := s.str("prometheusRule.for"); got != guideFor {
+		t.Errorf("values.yaml prometheusRule.for = %q, want %s", got, guideFor)
+	}
+	t.Run("defaults", func(t *testing.T) { checkThresholds(t, s.objs, guide, guideFor) })
+
+	other := map[string]float64{"errorRateThreshold": 0.02, "latencyP99Seconds": 0.75, "queueDepthThreshold": 5000, "clickhouseQuerySeconds": 3, "postgresPoolUsage": 0.8}
+	vals := map[string]any{"for": "10m"}
+	for k, v := range other {
+		vals[k] = v
+	}
+	t.Run("changed values", func(t *testing.T) {
+		checkThresholds(t, mustRender(t, Input{Values: map[string]any{"prometheusRule": vals}}), other, "10m")
+	})
+}
+
+// checkThresholds: each of guideAlerts is rendered, holds for forWant, and
+// compares with the number thresholds gives for its value.
+func checkThresholds(t *testing.T, objs []Object, thresholds map[string]float64, forWant string) {
+	t.Helper()
+	p := parser.NewParser(parser.Options{})
+	seen := map[string]bool{}
+	for _, pr := range All[*monitoringv1.PrometheusRule](objs) {
+		for _, g := range pr.Spec.Groups {
+			for _, r := range g.Rules {
+				want, ok := guideAlerts[r.Alert]
+				if !ok {
+					continue
+				}
+				seen[r.Alert] = true
+				if r.For == nil || string(*r.For) != forWant {
+					t.Errorf("%s: for %v, want %s", r.Alert, r.For, forWant)
+				}
+				expr, err := p.ParseExpr(r.Expr.String())
+				if err != nil {
+					t.Errorf("%s: %v", r.Alert, err)
+					continue
+				}
+				cmp := thresholdComparison(expr)
+				if cmp == nil {
+					t.Errorf("%s: no comparison with a number in %s", r.Alert, r.Expr.String())
+					continue
+				}
+				got := cmp.RHS.(*parser.NumberLiteral).Val
+				if cmp.Op.String() != want.op || got != thresholds[want.value] {
+					t.Errorf("%s: compares %s %v, want %s %v (prometheusRule.%s)", r.Alert, cmp.Op, got, want.op, thresholds[want.value], want.value)
+				}
+				if want.quantile != 0 {
+					if q := quantileOf(cmp.LHS); q != want.quantile {
+						t.Errorf("%s: histogram_quantile(%v, ...), want %v", r.Alert, q, want.quantile)
+					}
+				}
+			}
+		}
+	}
+	for name := range guideAlerts {
+		if !seen[name] {
+			t.Errorf("alert %s is not rendered", name)
+		}
+	}
+}
+
+// thresholdComparison finds the comparison of an alert with its number:
+// the expression itself, or the left side of an and/unless/or chain.
+func thresholdComparison(e parser.Expr) *parser.BinaryExpr {
+	for {
+		switch x := e.(type) {
+		case *parser.ParenExpr:
+			e = x.Expr
+		case *parser.BinaryExpr:
+			if x.Op.IsComparisonOperator() {
+				if _, ok := x.RHS.(*parser.NumberLiteral); ok {
+					return x
+				}
+				return nil
+			}
+			if x.Op.IsSetOperator() {
+				e = x.LHS
+				continue
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+}
+
+// quantileOf is the quantile of a histogram_quantile call (0 if e is none).
+func quantileOf(e parser.Expr) float64 {
+	for {
+		p, ok := e.(*parser.ParenExpr)
+		if !ok {
+			break
+		}
+		e = p.Expr
+	}
+	call, ok := e.(*parser.Call)
+	if !ok || call.Func.Name != "histogram_quantile" || len(call.Args) != 2 {
+		return 0
+	}
+	if n, ok := call.Args[0].(*parser.NumberLiteral); ok {
+		return n.Val
+	}
+	return 0
+}
