@@ -97,15 +97,37 @@ type container struct {
 	Command []string `json:"command"`
 }
 
+// renderSecret stands in for the generated Secret in these renders: helm
+// template cannot see a cluster, and the chart refuses to generate
+// passwords there (they would change on every render). skaffold installs
+// with cluster access, where the chart generates the Secret itself;
+// tests/chart covers that path.
+const renderSecret = "agenttrace-secrets"
+
 // TestSkaffoldKindDeploymentRendersWithBuiltImages renders the chart as
 // `skaffold dev -p kind` installs it (the kind overlay plus the evaluated
 // setValueTemplates) and checks that every service workload runs the image
 // skaffold built, through the image's ENTRYPOINT, that the port-forward
-// targets exist, and that the overlay drops what kind cannot run.
+// targets exist, and that the overlay drops what kind cannot run. The
+// images are named as skaffold names them on kind (bare names loaded into
+// the nodes, which the overlay's image.local allows) and with a
+// --default-repo (a repository with a "/", used as it is).
 func TestSkaffoldKindDeploymentRendersWithBuiltImages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs helm; skipped with -short")
 	}
+	for _, tt := range []struct {
+		name  string
+		built func(svc string) string
+	}{
+		{"kind, images loaded into the nodes", imageName},
+		{"--default-repo", func(svc string) string { return "localhost:5000/dev/" + imageName(svc) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkKindRender(t, tt.built) })
+	}
+}
+
+func checkKindRender(t *testing.T, built func(svc string) string) {
 	helm := helmBinary(t)
 	cfg := loadSkaffold(t)
 	rel := cfg.Deploy.Helm.Releases[0]
@@ -115,9 +137,12 @@ func TestSkaffoldKindDeploymentRendersWithBuiltImages(t *testing.T) {
 	}
 
 	const tag = "skaffold-test"
-	built := func(svc string) string { return "localhost/" + imageName(svc) }
 	args := []string{"template", rel.Name, repoPath(rel.ChartPath), "--kube-version", kubeVersion,
-		"-f", repoPath("deploy/kind/values.yaml")}
+		"-f", repoPath("deploy/kind/values.yaml"), "--set", "global.existingSecret=" + renderSecret,
+		// As if the operator's API were there: the chart would then render
+		// ServiceMonitors and the PrometheusRule, so the check below sees
+		// the overlay (not the missing API) leave them out.
+		"--api-versions", "monitoring.coreos.com/v1/ServiceMonitor", "--api-versions", "monitoring.coreos.com/v1/PrometheusRule"}
 	args = append(args, skaffoldSetValues(t, rel.SetValueTemplates, built, tag)...)
 	cmd := exec.CommandContext(t.Context(), helm, args...)
 	var stderr bytes.Buffer
