@@ -90,6 +90,11 @@ clean_ipsets() {
   done
 }
 
+# up.sh's guard_services rule.
+clean_rules() {
+  while ip rule del from "$POD_CIDR" to "$SERVICE_CIDR" unreachable 2>/dev/null; do :; done
+}
+
 clean_links() {
   ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && ip link delete "$CNI_BRIDGE"
   local l
@@ -113,6 +118,7 @@ leftovers() {
   done
   command -v ipset >/dev/null && ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router)' | sed 's/^/ipset /'
   ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && echo "bridge $CNI_BRIDGE"
+  ip rule show | grep "to $SERVICE_CIDR" | sed 's/^/ip rule /'
   [[ -e $STATE || -e $RUNDIR ]] && echo "directory $STATE or $RUNDIR"
   return 0
 }
@@ -135,6 +141,7 @@ main() {
   if [[ -x $CACHE_BIN/kube-proxy ]]; then "$CACHE_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
   clean_iptables
   clean_ipsets
+  clean_rules
   clean_links
   rm -rf "$STATE" "$RUNDIR"
   local left

@@ -236,7 +236,7 @@ setup_none() { :; }
 # nc, ...) as links, like the official image.
 busybox_standin() {
   local st d deb
-  st="busybox-static $(apt-cache policy busybox-static 2>/dev/null | awk '/Candidate/ {print $2}')"
+  st="busybox-static $(apt-cache policy busybox-static 2>/dev/null | awk '/Candidate/ {print $2}') $(cat "$STANDIN"/busybox-* | sha256sum | cut -c1-16)"
   fresh "$BUSYBOX_IMAGE" "$st" && return 0
   log "building the stand-in $BUSYBOX_IMAGE from Debian's busybox-static"
   d=$(mktemp -d "$CACHE_ROOTFS/.standin.XXXXXX")
@@ -250,6 +250,8 @@ busybox_standin() {
   for a in $("$d/root/bin/busybox" --list); do
     [[ -e $d/root/bin/$a ]] || ln -s busybox "$d/root/bin/$a"
   done
+  rm -f "$d/root/bin/wget"
+  install -m 0755 "$STANDIN/busybox-wget" "$d/root/bin/wget"
   mkdir -p "$d/root/etc" "$d/root/tmp"
   chmod 1777 "$d/root/tmp"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$d/root/etc/passwd"

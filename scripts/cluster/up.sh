@@ -299,6 +299,19 @@ EOF
   need kubelet node_ready
 }
 
+# guard_services makes a pod's connection to a Service address that
+# kube-proxy has not translated (yet) fail at once: a Service created a
+# moment ago, or one without endpoints. On a real network such packets die;
+# on this machine's network a transparent proxy answers every TCP
+# connection, so a pod that connects before kube-proxy's rules land gets a
+# "connection" to that proxy, and a gRPC client keeps it (HTTP 404s)
+# instead of retrying. The routing decision for a pod's packet comes after
+# kube-proxy's DNAT, so translated traffic never meets the rule.
+guard_services() {
+  ip rule show | grep -q "from $POD_CIDR to $SERVICE_CIDR unreachable" ||
+    ip rule add from "$POD_CIDR" to "$SERVICE_CIDR" unreachable priority 100
+}
+
 start_kube_proxy() {
   cat >"$STATE/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
@@ -370,6 +383,8 @@ main() {
   "$ROOT/scripts/cluster/images.sh"
   if running kube-apiserver && apiserver_ready && running containerd; then
     log "the cluster is already up; importing the current service images"
+    NODE_IP=$(cat "$STATE/node-ip")
+    guard_services
     import_images
     write_env
     return
@@ -382,6 +397,7 @@ main() {
   start_containerd
   import_images
   start_kubelet
+  guard_services
   start_kube_proxy
   start_kube_router
   apply_addons
