@@ -56,7 +56,7 @@ var (
 	// ErrNoKey: the configuration has no encryption key.
 	ErrNoKey = errors.New("AGENTTRACE_ENCRYPTION_KEY is not set: generate one with `openssl rand -base64 32`")
 	// ErrInvalidKey: a configured key is not 32 bytes in base64 or hex.
-	ErrInvalidKey = errors.New("encryption key must be 32 bytes written as base64 or as 64 hex digits")
+	ErrInvalidKey = errors.New("encryption key must be 32 bytes written as base64 or as 64 hex digits (`openssl rand -base64 32`)")
 	// ErrOpen: a ciphertext did not open: malformed, sealed under a key
 	// not configured, tampered with, or bound to other associated data.
 	// Deliberately one error for all, so that nothing tells them apart.

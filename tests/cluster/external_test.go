@@ -6,63 +6,41 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agenttrace/agenttrace/pkg/tcpproxy"
 )
 
 // The stores `make test` runs on this machine (scripts/deps.sh), on loopback.
 var hostStores = map[string]int{"postgres": 5432, "clickhouse": 9000, "redis": 6379, "nats": 4222}
 
-// forwarder makes a loopback-only server reachable from the pods: it
-// listens on the node's address and copies each connection to 127.0.0.1.
-type forwarder struct {
-	ln net.Listener
-	wg sync.WaitGroup
-}
-
-func forward(addr, target string) (*forwarder, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	f := &forwarder{ln: ln}
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			f.wg.Add(1)
-			go func() {
-				defer f.wg.Done()
-				defer c.Close()
-				s, err := net.DialTimeout("tcp", target, 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer s.Close()
-				done := make(chan struct{}, 2)
-				go func() { io.Copy(s, c); done <- struct{}{} }()
-				go func() { io.Copy(c, s); done <- struct{}{} }()
-				<-done
-			}()
+// forward makes a loopback-only server of the host reachable from the
+// pods: it listens on the node's address and forwards to 127.0.0.1.
+func forward(t *testing.T, addr, target string) {
+	t.Helper()
+	p := tcpproxy.Start(addr, target, 0)
+	t.Cleanup(func() { p.Close() })
+	err := eventually(t.Context(), 10*time.Second, 100*time.Millisecond, func(context.Context) error {
+		if err := p.Err(); err != nil {
+			return err
 		}
-	}()
-	return f, nil
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+	if err != nil {
+		t.Fatalf("forward %s to %s for the pods: %v", addr, target, err)
+	}
 }
-
-// close stops accepting; open connections end with their peers.
-func (f *forwarder) close() { f.ln.Close() }
 
 // guideSecret is the shared Secret as charts/agenttrace/README.md tells an
 // operator to make it with openssl: base64 passwords (with "/", "+" and
@@ -106,11 +84,7 @@ func hostCommand(ctx context.Context, name string, args ...string) error {
 func (r *run) externalStores(t *testing.T) {
 	ctx := t.Context()
 	for _, port := range hostStores {
-		f, err := forward(fmt.Sprintf("%s:%d", r.env.NodeIP, port), fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			t.Fatalf("forward the host's port %d to the pods: %v", port, err)
-		}
-		t.Cleanup(f.close)
+		forward(t, fmt.Sprintf("%s:%d", r.env.NodeIP, port), fmt.Sprintf("127.0.0.1:%d", port))
 	}
 	// A database, a role with a password that needs URL escaping, a
 	// ClickHouse database and a NATS namespace of this run only.
