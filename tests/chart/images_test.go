@@ -88,7 +88,7 @@ func TestServiceImageRefs(t *testing.T) {
 			job := migrationsJob(t, objs)
 			for _, c := range job.Spec.Template.Spec.Containers {
 				svc := imageService(c.Image)
-				if svc != "auth" && svc != "worker" || c.Image != tt.want(svc) {
+				if (svc != "auth" && svc != "worker") || c.Image != tt.want(svc) {
 					t.Errorf("migrations container %s runs %s, want the auth or worker image as the Deployments name it", c.Name, c.Image)
 				}
 			}

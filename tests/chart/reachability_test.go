@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -148,14 +149,6 @@ func TestNetworkPolicyReachability(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("allowed connections of the release:\n%s", joinLines(got))
+		t.Logf("allowed connections of the release:\n  %s", strings.Join(got, "\n  "))
 	}
-}
-
-func joinLines(lines []string) string {
-	out := ""
-	for _, l := range lines {
-		out += "  " + l + "\n"
-	}
-	return out
 }
