@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -67,8 +68,9 @@ func TestGuideServiceDefaults(t *testing.T) {
 			if hpa == nil {
 				t.Fatal("no HorizontalPodAutoscaler targets the Deployment")
 			}
-			if d.Spec.Replicas != nil {
-				t.Errorf("replicas = %d with the HPA on; leave it out so upgrades do not reset the scale", *d.Spec.Replicas)
+			// A first install starts the HPA's minimum (TestHPAReplicas).
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != wantMin {
+				t.Errorf("replicas = %v on a first install, want the HPA's minimum %d", deref(d.Spec.Replicas), wantMin)
 			}
 			if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != wantMin || hpa.Spec.MaxReplicas != 10 {
 				t.Errorf("HPA bounds %v–%d, want %d–10", deref(hpa.Spec.MinReplicas), hpa.Spec.MaxReplicas, wantMin)
@@ -165,7 +167,8 @@ func pdbFor(t *testing.T, pdbs []*policyv1.PodDisruptionBudget, d *appsv1.Deploy
 }
 
 // TestReplicasFollowAutoscaling: in every scenario a Deployment has either
-// an HPA (and no replicas) or its values' replicas.
+// an HPA (and, on a first install, its minimum as replicas) or its values'
+// replicas.
 func TestReplicasFollowAutoscaling(t *testing.T) {
 	forEachScenario(t, func(t *testing.T, s *scenario) {
 		hpas := All[*autoscalingv2.HorizontalPodAutoscaler](s.objs)
@@ -175,8 +178,8 @@ func TestReplicasFollowAutoscaling(t *testing.T) {
 			switch {
 			case hpaOn && hpa == nil:
 				t.Errorf("%s: autoscaling.enabled but no HPA", svc)
-			case hpaOn && d.Spec.Replicas != nil:
-				t.Errorf("%s: replicas set although the HPA owns the scale", svc)
+			case hpaOn && fmt.Sprint(deref(d.Spec.Replicas)) != fmt.Sprint(s.value(svc+".autoscaling.minReplicas")):
+				t.Errorf("%s: replicas %v on a first install, want the HPA's minimum %v", svc, deref(d.Spec.Replicas), s.value(svc+".autoscaling.minReplicas"))
 			case !hpaOn && hpa != nil:
 				t.Errorf("%s: autoscaling disabled but HPA %s rendered", svc, hpa.Name)
 			case !hpaOn:
@@ -316,3 +319,42 @@ func TestImageService(t *testing.T) {
 		}
 	}
 }
+
+// TestHPAReplicas: with the HPA on, a render that sees the cluster keeps
+// the scale the cluster runs (an upgrade must not undo the HPA) and starts
+// a new Deployment at the HPA's minimum (so `helm install --wait` waits for
+// those pods); a render without cluster access leaves replicas to the HPA.
+func TestHPAReplicas(t *testing.T) {
+	running := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: ReleaseName + "-gateway", Namespace: Namespace},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr(int32(7))},
+	}
+	offline := Offline()
+	tests := []struct {
+		name    string
+		cluster *Cluster
+		values  map[string]any
+		want    map[string]string // service -> replicas ("none": left out)
+	}{
+		{"first install", nil, nil, map[string]string{"gateway": "3", "worker": "2"}},
+		{"upgrade keeps the HPA's scale", withObjects(running), nil, map[string]string{"gateway": "7", "worker": "2"}},
+		{"no cluster access", offline, map[string]any{"global": map[string]any{"existingSecret": "s"}},
+			map[string]string{"gateway": "none", "worker": "none"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			deps := serviceDeployments(mustRender(t, Input{Cluster: tt.cluster, Values: tt.values}))
+			for svc, want := range tt.want {
+				got := "none"
+				if r := deps[svc].Spec.Replicas; r != nil {
+					got = fmt.Sprint(*r)
+				}
+				if got != want {
+					t.Errorf("%s: replicas %s, want %s", svc, got, want)
+				}
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

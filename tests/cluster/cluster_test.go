@@ -80,6 +80,7 @@ func TestCluster(t *testing.T) {
 	env := requireCluster(t)
 	r := &run{k: &kube{env: env}, env: env, ns: "agenttrace", release: "agenttrace"}
 	ext := &run{k: &kube{env: env}, env: env, ns: "agenttrace-external", release: "agenttrace"}
+	clearLeftovers(t, r.k, r.ns, ext.ns, "monitoring")
 	runSteps(t, []step{
 		{"1-install", r.install},
 		{"2-end-to-end", r.endToEnd},
@@ -90,6 +91,26 @@ func TestCluster(t *testing.T) {
 		{"7-uninstall", r.uninstall},
 		{"6-external-stores", ext.externalStores},
 	})
+}
+
+// clearLeftovers removes what an interrupted earlier run on the same
+// cluster left (releases and namespaces), so that every run starts clean.
+func clearLeftovers(t *testing.T, k *kube, namespaces ...string) {
+	t.Helper()
+	ctx := t.Context()
+	for _, ns := range namespaces {
+		out, _ := k.helm(ctx, "list", "-n", ns, "-q")
+		for _, release := range strings.Fields(string(out)) {
+			t.Logf("removing release %s left in %s by an earlier run", release, ns)
+			if _, err := k.helm(ctx, "uninstall", release, "-n", ns, "--wait", "--timeout", "3m"); err != nil {
+				t.Log(err)
+			}
+		}
+	}
+	args := append([]string{"delete", "namespace", "--ignore-not-found", "--timeout=5m"}, namespaces...)
+	if _, err := k.kubectl(ctx, args...); err != nil {
+		t.Fatalf("removing what an earlier run left: %v", err)
+	}
 }
 
 // storeImage splits an image reference into the chart's repository and tag.

@@ -374,6 +374,25 @@ one, so any password works (openssl rand -base64 32 gives "/", "+", "=").
 checksum/config: {{ include "agenttrace.configData" . | sha256sum }}
 {{- end -}}
 
+{{/*
+replicas of a Deployment whose HPA owns the scale. A render that sees the
+cluster writes what the cluster runs now (so an upgrade keeps the HPA's
+choice), or minReplicas for a Deployment not created yet, so that the first
+`helm install --wait` waits for that many pods rather than for the one a
+Deployment without replicas starts with. A render that cannot see the
+cluster (helm template, Argo CD) leaves replicas out and the HPA alone.
+*/}}
+{{- define "agenttrace.hpaReplicas" -}}
+{{- $ns := .root.Release.Namespace -}}
+{{- if lookup "v1" "ConfigMap" $ns "kube-root-ca.crt" -}}
+{{- with lookup "apps/v1" "Deployment" $ns (include "agenttrace.componentName" .) -}}
+{{- .spec.replicas -}}
+{{- else -}}
+{{- (index .root.Values .component).autoscaling.minReplicas -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The components, in a stable order. */}}
 {{- define "agenttrace.components" -}}
 {{- toYaml (list "gateway" "ingest" "query" "auth" "worker") -}}
