@@ -249,6 +249,11 @@ func TestNATSPasswordOptional(t *testing.T) {
 						if e.Name == "AGENTTRACE_NATS_PASSWORD" || e.Name == "NATS_PASSWORD" {
 							found = append(found, p.Owner+" "+e.Name)
 						}
+						// nats-server parses $NATS_PASSWORD as configuration:
+						// only a quoted value is a string whatever it holds.
+						if e.Name == "NATS_PASSWORD" && e.Value != `"$(NATS_PASSWORD_VALUE)"` {
+							t.Errorf("%s: NATS_PASSWORD = %q, want the secret quoted for nats.conf", p.Owner, e.Value)
+						}
 						if e.Name == "AGENTTRACE_NATS_USER" && strings.HasPrefix(p.Owner, "Deployment/") {
 							users++
 						}
