@@ -44,7 +44,7 @@ apt_install() {
   command -v apt-get >/dev/null || die "missing $* and no apt-get to install it: install it by hand"
   if [[ -z $APT_UPDATED ]]; then
     log "apt-get update"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq </dev/null
     APT_UPDATED=1
   fi
   # Keep the packages' maintainer scripts from starting servers through init
@@ -58,7 +58,9 @@ apt_install() {
   fi
   log "apt-get install $*"
   local rc=0
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null || rc=$?
+  # Another script may be installing at the same time (make test prepares
+  # the cluster beside the module tests): wait for dpkg's lock.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" </dev/null || rc=$?
   if [[ -n $own_policy ]]; then as_root rm -f "$policy"; fi
   ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
 }

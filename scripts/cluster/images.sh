@@ -241,7 +241,7 @@ busybox_standin() {
   log "building the stand-in $BUSYBOX_IMAGE from Debian's busybox-static"
   d=$(mktemp -d "$CACHE_ROOTFS/.standin.XXXXXX")
   (cd "$d" && apt-get download -qq busybox-static >/dev/null 2>&1) ||
-    { as_root apt-get update -qq && (cd "$d" && apt-get download -qq busybox-static >/dev/null 2>&1); } ||
+    { as_root apt-get -o DPkg::Lock::Timeout=600 update -qq && (cd "$d" && apt-get download -qq busybox-static >/dev/null 2>&1); } ||
     die "cannot download Debian's busybox-static"
   deb=$(ls "$d"/busybox-static_*.deb)
   mkdir -p "$d/root"

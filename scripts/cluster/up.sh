@@ -11,7 +11,9 @@
 # It builds what is missing first (build.sh, images.sh: cached, so only the
 # first run compiles) and imports the images into the node's containerd.
 # Running it again while the cluster is up only re-imports the service
-# images. The admin kubeconfig is $KUBECONFIG_ADMIN.
+# images. The admin kubeconfig is $KUBECONFIG_ADMIN. `up.sh --prepare` does
+# only the installing and building (make test runs it beside the module
+# tests, at low priority).
 #
 # Needs root, Debian's etcd-server, containerd, runc,
 # containernetworking-plugins, iptables, ipset, conntrack, socat and openssl
@@ -50,10 +52,13 @@ need() {
 
 # ---- host preparation ----------------------------------------------------
 
-prepare_host() {
+install_packages() {
   local missing=() p
   for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+prepare_host() {
   modprobe br_netfilter 2>/dev/null || true
   modprobe overlay 2>/dev/null || true
   sysctl -qw net.ipv4.ip_forward=1
@@ -375,15 +380,23 @@ EOF
 
 main() {
   [[ $EUID -eq 0 ]] || die "the local cluster needs root (containerd, iptables, mounts)"
+  case ${1:-} in
+  "" | --prepare) ;;
+  *) die "usage: up.sh [--prepare]   (--prepare: install, build and make the images, start nothing)" ;;
+  esac
   local started=$SECONDS
   exec 8>"/tmp/agenttrace-cluster.lock"
-  flock -w 600 8 || die "another scripts/cluster script holds /tmp/agenttrace-cluster.lock"
-  prepare_host
+  flock -w 3600 8 || die "another scripts/cluster script holds /tmp/agenttrace-cluster.lock"
+  install_packages
   "$ROOT/scripts/cluster/build.sh"
   "$ROOT/scripts/cluster/images.sh"
+  if [[ ${1:-} == --prepare ]]; then
+    log "prepared in $((SECONDS - started))s: binaries and images are in $CACHE"
+    return
+  fi
+  prepare_host
   if running kube-apiserver && apiserver_ready && running containerd; then
     log "the cluster is already up; importing the current service images"
-    NODE_IP=$(cat "$STATE/node-ip")
     guard_services
     import_images
     write_env
