@@ -51,12 +51,29 @@ func scoreSource(s string) commonv1.ScoreSource {
 	return commonv1.ScoreSource(commonv1.ScoreSource_value["SCORE_SOURCE_"+s])
 }
 
-// usage builds a Usage, nil when no field is set.
+// usage builds a merged Usage, nil when no field is set. A missing total
+// is filled by usageTotal.
 func usage(in, out, total *int64, details map[string]int64) *commonv1.Usage {
 	if in == nil && out == nil && total == nil && len(details) == 0 {
 		return nil
 	}
-	return &commonv1.Usage{Input: in, Output: out, Total: total, Details: details}
+	return &commonv1.Usage{Input: in, Output: out, Total: usageTotal(in, out, total), Details: details}
+}
+
+// usageTotal is effectiveUsageTotal (see there for why it is applied on
+// read) for one merged observation.
+func usageTotal(in, out, total *int64) *int64 {
+	switch {
+	case total != nil:
+		return total
+	case in != nil && out != nil:
+		sum := *in + *out
+		return &sum
+	case in != nil:
+		return in
+	default:
+		return out
+	}
 }
 
 // cost builds a Cost, nil when no field is set.

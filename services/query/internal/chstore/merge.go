@@ -33,6 +33,24 @@ func mergeMapVersions(prefix string) string {
 	return fmt.Sprintf("groupArrayIf((event_ts, event_id, %[1]s_keys, %[1]s_values), notEmpty(%[1]s_keys)) AS m_%[1]s", prefix)
 }
 
+// effectiveUsageTotal is an observation's total tokens after its versions
+// are merged (over the m_usage_* aliases): the total a client sent, else
+// input + output, else whichever of the two is set, else NULL. usageTotal
+// is the same rule in Go.
+//
+// It is applied here, at read time, and not when the worker writes a row,
+// because a row is one partial version: a create may carry input only and a
+// later update output only, so no single event knows whether the total is
+// missing or what it adds up to. Only the merge sees the whole observation;
+// a total that any version sent always wins over the sum.
+//
+// Usage details are never added: every detail the API and the OTel mapping
+// know (cached_input, cache_creation_input, reasoning_output, audio_*) is a
+// breakdown already counted in input or output, as GenAI's conventions
+// count them, so none is exclusive of them and adding one would count it
+// twice. Details alone (no input, no output) make no total.
+const effectiveUsageTotal = "coalesce(m_usage_total, m_usage_input + m_usage_output, m_usage_input, m_usage_output)"
+
 // mergeTags: the union of the tags of every version.
 const mergeTags = "arraySort(groupUniqArrayArray(tags)) AS m_tags"
 

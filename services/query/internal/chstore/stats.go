@@ -19,8 +19,10 @@ type TraceStats struct {
 
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
+// Each observation's total is effectiveUsageTotal, so one that reported
+// input and output but no total still counts.
 var traceTotals = "SELECT trace_id, toInt64(count()) AS n," +
-	" toNullable(sum(m_usage_input)), toNullable(sum(m_usage_output)), toNullable(sum(m_usage_total))," +
+	" toNullable(sum(m_usage_input)), toNullable(sum(m_usage_output)), toNullable(sum(" + effectiveUsageTotal + "))," +
 	" toNullable(sum(m_cost_input)), toNullable(sum(m_cost_output)), toNullable(sum(m_cost_total))," +
 	" minIf(m_start_time, m_start_time != 0), max(m_end_time), max(m_updated)" +
 	" FROM (SELECT trace_id, id, " + columns(

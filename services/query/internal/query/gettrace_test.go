@@ -128,7 +128,7 @@ func TestGetTraceTreeAndDerivedFields(t *testing.T) {
 		t.Errorf("tree\n got %s\nwant %s", got, wantShape)
 	}
 	tr := resp.GetTrace()
-	wantUsage := &commonv1.Usage{Input: proto.Int64(101), Output: proto.Int64(20), Total: proto.Int64(120),
+	wantUsage := &commonv1.Usage{Input: proto.Int64(101), Output: proto.Int64(20), Total: proto.Int64(121), // b: input 1, no total
 		Details: map[string]int64{"cached_input": 50, "reasoning": 5}}
 	if !proto.Equal(tr.GetUsage(), wantUsage) {
 		t.Errorf("usage = %v, want %v", tr.GetUsage(), wantUsage)
