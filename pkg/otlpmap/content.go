@@ -11,11 +11,11 @@ import (
 
 // content finds a span's input and output. Each side takes the first
 // source present, in the order of inputSources/outputSources: explicit
-// agenttrace attributes, the current GenAI message attributes, the
-// flattened message attributes of OpenInference and OpenLLMetry, the
-// generic OpenInference values, OpenLLMetry's entity values, GenAI tool
-// arguments/results, and last the GenAI span events of older
-// instrumentations. Sources not chosen stay in metadata (or remain EVENT
+// agenttrace attributes, Langfuse's, the current GenAI message
+// attributes, the flattened message attributes of OpenInference and
+// OpenLLMetry, the generic OpenInference values, OpenLLMetry's entity
+// values, GenAI tool arguments/results, the Vercel AI SDK's ai.* values,
+// and last the GenAI span events of older instrumentations. Sources not chosen stay in metadata (or remain EVENT
 // observations), so nothing is lost when several are present.
 type content struct {
 	a      *attrs
@@ -28,6 +28,7 @@ type source func(c *content) (any, bool)
 
 var inputSources = []source{
 	attrSource("agenttrace.observation.input"),
+	attrSource("langfuse.observation.input"),
 	genAIMessages("gen_ai.input.messages", true),
 	flatList("llm.input_messages.", "message"),
 	flatList("gen_ai.prompt.", ""),
@@ -35,11 +36,17 @@ var inputSources = []source{
 	valueWithMime("input.value", "input.mime_type"),
 	jsonSource("traceloop.entity.input"),
 	attrSource("gen_ai.tool.call.arguments"),
+	jsonSource("ai.prompt.messages"),
+	jsonSource("ai.prompt"),
+	jsonSource("ai.toolCall.args"),
+	jsonSource("ai.value"),
+	jsonListSource("ai.values"),
 	eventMessages(true),
 }
 
 var outputSources = []source{
 	attrSource("agenttrace.observation.output"),
+	attrSource("langfuse.observation.output"),
 	genAIMessages("gen_ai.output.messages", false),
 	flatList("llm.output_messages.", "message"),
 	flatList("gen_ai.completion.", ""),
@@ -47,6 +54,10 @@ var outputSources = []source{
 	valueWithMime("output.value", "output.mime_type"),
 	jsonSource("traceloop.entity.output"),
 	attrSource("gen_ai.tool.call.result"),
+	vercelResponse,
+	jsonSource("ai.toolCall.result"),
+	jsonSource("ai.embedding"),
+	jsonListSource("ai.embeddings"),
 	eventMessages(false),
 }
 
@@ -346,4 +357,52 @@ func eventMessages(input bool) source {
 		}
 		return msgs, len(msgs) > 0
 	}
+}
+
+// jsonListSource reads an array whose elements its convention JSON-encodes
+// one by one (the Vercel AI SDK's ai.values and ai.embeddings); each
+// element is decoded, elements that are not JSON kept as they are.
+func jsonListSource(key string) source {
+	return func(c *content) (any, bool) {
+		v, ok := c.a.get(key)
+		if !ok {
+			return nil, false
+		}
+		c.a.use(key)
+		list, isList := native(v, 0).([]any)
+		if !isList {
+			return structured(v), true
+		}
+		for i, e := range list {
+			if s, isStr := e.(string); isStr {
+				if parsed, ok := parseJSON(s); ok {
+					list[i] = parsed
+				}
+			}
+		}
+		return list, true
+	}
+}
+
+// vercelResponse is the output of a Vercel AI SDK call. A response with
+// tool calls becomes one assistant message, {"role":"assistant",
+// "content":<ai.response.text, when set>,"tool_calls":<ai.response.toolCalls
+// as the SDK sent them>}, as Langfuse shows it; otherwise the text as it
+// is, else the generated object (ai.response.object, JSON).
+func vercelResponse(c *content) (any, bool) {
+	text, haveText := c.a.get("ai.response.text")
+	if calls, ok := c.a.get("ai.response.toolCalls"); ok {
+		c.a.use("ai.response.toolCalls")
+		msg := map[string]any{"role": "assistant", "tool_calls": structured(calls)}
+		if haveText {
+			c.a.use("ai.response.text")
+			msg["content"] = native(text, 0)
+		}
+		return msg, true
+	}
+	if haveText {
+		c.a.use("ai.response.text")
+		return native(text, 0), true
+	}
+	return jsonSource("ai.response.object")(c)
 }

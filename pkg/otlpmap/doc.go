@@ -15,10 +15,15 @@
 // Observations. Every span becomes one OBSERVATION_CREATE event versioned at
 // its end time: name, start and end (nanoseconds kept), type, level, model,
 // parameters, usage, cost, input, output, metadata. The type comes from
-// agenttrace.observation.type, else openinference.span.kind, else
-// gen_ai.operation.name, else traceloop.span.kind, else llm.request.type,
-// else what the attributes imply (a model: GENERATION; a tool name: TOOL;
-// an agent name: AGENT), else SPAN. Usage and cost are read for GENERATION
+// agenttrace.observation.type, else langfuse.observation.type (Langfuse's
+// SDKs), else openinference.span.kind, else gen_ai.operation.name, else
+// traceloop.span.kind, else llm.request.type, else the Vercel AI SDK's
+// operation (ai.operationId: its provider calls are GENERATION or
+// EMBEDDING, ai.toolCall TOOL, the outer calls SPAN), else what the
+// attributes imply (a model: GENERATION; a tool name: TOOL; an agent name:
+// AGENT), else SPAN. Within each field, explicit agenttrace.* values come
+// first, Langfuse's langfuse.* next, then the open conventions, the
+// Vercel AI SDK's ai.* after the GenAI names it sets beside them. Usage and cost are read for GENERATION
 // and EMBEDDING observations only: agent and chain spans that report the
 // totals of their model calls would otherwise be counted twice.
 // Span events become EVENT observations under their span, except
@@ -42,8 +47,12 @@
 //
 // Resources. deployment.environment.name (or deployment.environment) gives
 // the environment of the trace and its observations, service.version the
-// release and version; every resource attribute is trace metadata
-// "resource.<key>", and each observation records resource.service.name.
+// release and version; resource attributes are trace metadata
+// "resource.<key>", except those describing where the process runs
+// (process.*, host.*, os.*, telemetry.*, container.*, k8s.*, cloud.*, ...),
+// kept together as one JSON object "resource.runtime" so they do not bury
+// what the application stated; each observation records
+// resource.service.name.
 //
 // Metadata. An attribute is consumed only when its value became a typed
 // field verbatim (the chosen model, token counts, input and output

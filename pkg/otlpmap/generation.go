@@ -7,19 +7,24 @@ import (
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
-// model is the model name: the one that answered before the one asked for,
-// since providers resolve aliases ("gpt-4o" -> "gpt-4o-2024-08-06") and
-// prices follow the resolved name.
+// model is the model name: an explicit one (agenttrace.model, Langfuse's
+// langfuse.observation.model.name), else the one that answered before the
+// one asked for, since providers resolve aliases ("gpt-4o" ->
+// "gpt-4o-2024-08-06") and prices follow the resolved name. The Vercel AI
+// SDK's ai.response.model / ai.model.id rank after the GenAI names it sets
+// beside them (with the same values).
 func model(a *attrs) string {
-	m, _ := a.str("agenttrace.model", "gen_ai.response.model", "gen_ai.request.model",
+	m, _ := a.str("agenttrace.model", "langfuse.observation.model.name",
+		"gen_ai.response.model", "ai.response.model", "gen_ai.request.model", "ai.model.id",
 		"llm.model_name", "embedding.model_name")
 	return clip(m, maxNameBytes)
 }
 
 // modelParameters collects the request parameters: gen_ai.request.*
 // (without the prefix; the model itself is not a parameter), the keys of
-// OpenInference's llm.invocation_parameters JSON and agenttrace.model_parameters.*.
-// Later sources win a key.
+// OpenInference's llm.invocation_parameters JSON, the Vercel AI SDK's
+// ai.settings.*, the keys of Langfuse's langfuse.observation.model.parameters
+// JSON and agenttrace.model_parameters.*. Later sources win a key.
 func modelParameters(a *attrs) map[string]string {
 	out := map[string]string{}
 	for _, k := range a.withPrefix("gen_ai.request.") {
@@ -36,6 +41,17 @@ func modelParameters(a *attrs) map[string]string {
 			for k, pv := range obj {
 				out[clip(k, maxNameBytes)] = clipText(plainText(pv))
 			}
+		}
+	}
+	for _, k := range a.withPrefix("ai.settings.") {
+		v, _ := a.get(k)
+		a.use(k)
+		out[clip(strings.TrimPrefix(k, "ai.settings."), maxNameBytes)] = clipText(text(v))
+	}
+	if obj, ok := jsonObject(a, langfuseModelParameters); ok {
+		a.use(langfuseModelParameters)
+		for k, pv := range obj {
+			out[clip(k, maxNameBytes)] = clipText(plainText(pv))
 		}
 	}
 	for _, k := range a.withPrefix("agenttrace.model_parameters.") {
@@ -67,6 +83,7 @@ var usageDetails = []struct {
 	{"cached_input", []string{
 		"gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
 		"gen_ai.usage.input_tokens.cached", "llm.token_count.prompt_details.cache_read",
+		"ai.usage.cachedInputTokens",
 	}},
 	{"cache_creation_input", []string{
 		"gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
@@ -75,31 +92,67 @@ var usageDetails = []struct {
 	{"reasoning_output", []string{
 		"gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.output_tokens.reasoning",
 		"gen_ai.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning",
+		"ai.usage.reasoningTokens",
 	}},
 	{"audio_input", []string{"llm.token_count.prompt_details.audio"}},
 	{"audio_output", []string{"llm.token_count.completion_details.audio"}},
 }
 
-// usage reads token counts: input and output from the GenAI names, their
-// older prompt/completion names, OpenInference's llm.token_count.* and
-// OpenLLMetry's llm.usage.*; total as sent, else input+output. Counts are
-// kept as the convention reports them (GenAI's input_tokens includes
-// cached tokens); details are named like the native API's.
-func usage(a *attrs) *commonv1.Usage {
+// usage reads token counts: the explicit agenttrace.usage.*, then
+// Langfuse's usage_details JSON, then input and output from the GenAI
+// names, their older prompt/completion names, OpenInference's
+// llm.token_count.*, OpenLLMetry's llm.usage.* and the Vercel AI SDK's
+// ai.usage.* (v5 inputTokens, v4 promptTokens; an embedding's
+// ai.usage.tokens counts its input); total as sent, else input+output.
+// Counts are kept as the convention reports them (GenAI's input_tokens
+// includes cached tokens); details are named like the native API's, and
+// Langfuse's detail keys are kept as sent.
+func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 	var u commonv1.Usage
-	if n, ok := a.count("agenttrace.usage.input", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-		"llm.token_count.prompt", "llm.usage.prompt_tokens"); ok {
-		u.Input = &n
+	lf, complete := map[string]int64(nil), false
+	if obj, ok := jsonObject(a, langfuseUsageDetails); ok {
+		lf, complete = detailCounts(obj)
+		if complete {
+			a.use(langfuseUsageDetails)
+		}
 	}
-	if n, ok := a.count("agenttrace.usage.output", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-		"llm.token_count.completion", "llm.usage.completion_tokens"); ok {
-		u.Output = &n
+	// pick takes the explicit count, else Langfuse's, else the first
+	// convention's.
+	pick := func(explicit, lfKey string, keys ...string) *int64 {
+		if n, ok := a.count(explicit); ok {
+			return &n
+		}
+		if n, ok := lf[lfKey]; ok {
+			return &n
+		}
+		if n, ok := a.count(keys...); ok {
+			return &n
+		}
+		return nil
 	}
-	if n, ok := a.count("agenttrace.usage.total", "gen_ai.usage.total_tokens", "llm.token_count.total",
-		"llm.usage.total_tokens"); ok {
-		u.Total = &n
+	inputKeys := []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
+		"llm.token_count.prompt", "llm.usage.prompt_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens"}
+	if t == commonv1.ObservationType_OBSERVATION_TYPE_EMBEDDING {
+		inputKeys = append(inputKeys, "ai.usage.tokens")
+	}
+	u.Input = pick("agenttrace.usage.input", "input", inputKeys...)
+	u.Output = pick("agenttrace.usage.output", "output", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+		"llm.token_count.completion", "llm.usage.completion_tokens", "ai.usage.outputTokens", "ai.usage.completionTokens")
+	u.Total = pick("agenttrace.usage.total", "total", "gen_ai.usage.total_tokens", "llm.token_count.total",
+		"llm.usage.total_tokens", "ai.usage.totalTokens")
+	for k, n := range lf {
+		if k == "input" || k == "output" || k == "total" {
+			continue
+		}
+		if u.Details == nil {
+			u.Details = map[string]int64{}
+		}
+		u.Details[k] = n
 	}
 	for _, d := range usageDetails {
+		if _, have := u.Details[d.name]; have {
+			continue
+		}
 		if n, ok := a.count(d.keys...); ok {
 			if u.Details == nil {
 				u.Details = map[string]int64{}
@@ -119,21 +172,43 @@ func usage(a *attrs) *commonv1.Usage {
 	return &u
 }
 
-// cost reads a cost the client computed (USD): OpenInference's llm.cost.*,
-// gen_ai.usage.cost and agenttrace.cost.*. A total missing beside its parts
-// is their sum. Costs from prices are the worker's business, not this
-// package's.
+// cost reads a cost the client computed (USD): agenttrace.cost.*, then
+// Langfuse's cost_details JSON ({"input":..,"output":..,"total":..}), then
+// OpenInference's llm.cost.* and gen_ai.usage.cost. A total missing beside
+// its parts is their sum. Costs from prices are the worker's business, not
+// this package's.
 func cost(a *attrs) *commonv1.Cost {
 	var c commonv1.Cost
-	if f, ok := a.amount("agenttrace.cost.input", "llm.cost.prompt"); ok {
-		c.Input = &f
+	lf := map[string]float64{}
+	if obj, ok := jsonObject(a, langfuseCostDetails); ok {
+		complete := true
+		for k, v := range obj {
+			f, ok := jsonAmount(v)
+			if !ok || (k != "input" && k != "output" && k != "total") {
+				complete = false // kept whole in metadata
+				continue
+			}
+			lf[k] = f
+		}
+		if complete {
+			a.use(langfuseCostDetails)
+		}
 	}
-	if f, ok := a.amount("agenttrace.cost.output", "llm.cost.completion"); ok {
-		c.Output = &f
+	pick := func(explicit, lfKey string, keys ...string) *float64 {
+		if f, ok := a.amount(explicit); ok {
+			return &f
+		}
+		if f, ok := lf[lfKey]; ok {
+			return &f
+		}
+		if f, ok := a.amount(keys...); ok {
+			return &f
+		}
+		return nil
 	}
-	if f, ok := a.amount("agenttrace.cost.total", "llm.cost.total", "gen_ai.usage.cost"); ok {
-		c.Total = &f
-	}
+	c.Input = pick("agenttrace.cost.input", "input", "llm.cost.prompt")
+	c.Output = pick("agenttrace.cost.output", "output", "llm.cost.completion")
+	c.Total = pick("agenttrace.cost.total", "total", "llm.cost.total", "gen_ai.usage.cost")
 	if c.Input == nil && c.Output == nil && c.Total == nil {
 		return nil
 	}

@@ -2,9 +2,9 @@ package otlpmap
 
 import (
 	"encoding/hex"
+	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	commonotlp "go.opentelemetry.io/proto/otlp/common/v1"
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -34,6 +34,9 @@ type mappedSpan struct {
 	explicit traceFields
 	// input and output of the observation, which a root hands to its trace.
 	input, output any
+	// name is the trace name a root implies: the Vercel AI SDK's function
+	// id when it is set, else the observation's name.
+	name string
 }
 
 // exceptionInfo is the first exception event of a span.
@@ -59,13 +62,29 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 
 	// The type is read before anything is consumed: it looks at attributes
 	// that other steps take.
-	typ := observationType(a)
+	typ := observationType(a, s.GetName())
 	m.explicit = explicitTraceFields(a)
 	environment := firstSet(m.explicit.environment, o.resource.environment)
 	version := firstSet(m.explicit.version, o.resource.version)
 
 	c := &content{a: a, events: s.GetEvents(), used: map[int]bool{}}
 	m.input, m.output = c.first(inputSources), c.first(outputSources)
+
+	name := s.GetName()
+	if typ == commonv1.ObservationType_OBSERVATION_TYPE_TOOL && a.peekStr("ai.operationId") == "ai.toolCall" {
+		// Every tool call of the Vercel AI SDK is named "ai.toolCall"; the
+		// tool's name tells them apart in a trace.
+		if tool, ok := a.str("ai.toolCall.name"); ok {
+			name = tool
+		}
+	}
+	name = clip(name, maxNameBytes)
+	m.name = name
+	if m.root {
+		if fn := a.peekStr("ai.telemetry.functionId"); fn != "" {
+			m.name = clip(fn, maxNameBytes)
+		}
+	}
 
 	meta := map[string]string{}
 	exc := exceptions(s.GetEvents(), meta)
@@ -74,7 +93,7 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 		Id:                  spanID,
 		TraceId:             traceID,
 		Type:                typ,
-		Name:                optional(clip(s.GetName(), maxNameBytes)),
+		Name:                optional(name),
 		StartTime:           stamp(m.start),
 		EndTime:             stampSet(m.end),
 		CompletionStartTime: completionStart(a, m.start),
@@ -86,7 +105,7 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 		Environment:         optional(environment),
 	}
 	if countsUsage(typ) {
-		body.Usage, body.Cost = usage(a), cost(a)
+		body.Usage, body.Cost = usage(a, typ), cost(a)
 	}
 	if hasParent(s) {
 		body.ParentObservationId = proto.String(hex.EncodeToString(s.GetParentSpanId()))
@@ -96,6 +115,14 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	}
 	if m.output != nil {
 		body.Output = toValue(m.output)
+	}
+	prefixedMetadata(a, "langfuse.observation.metadata", "metadata", meta)
+	for key, as := range map[string]string{
+		"langfuse.observation.prompt.name": "prompt.name", "langfuse.observation.prompt.version": "prompt.version",
+	} {
+		if v, ok := a.str(key); ok {
+			meta[as] = clipText(v)
+		}
 	}
 	for _, k := range a.withPrefix("agenttrace.observation.metadata.") {
 		meta[clip(strings.TrimPrefix(k, "agenttrace.observation.metadata."), maxNameBytes)] = clipText(a.peekStr(k))
@@ -251,26 +278,38 @@ func spanMetadata(s *tracev1.Span, o *origin, meta map[string]string) {
 	}
 }
 
-// completionStart reads agenttrace.completion_start_time (Unix nanoseconds
-// or RFC 3339), the time of the first streamed token; a value before the
-// span's start or out of range is left in metadata.
+// completionStart reads the time of the first streamed token:
+// agenttrace.completion_start_time (Unix nanoseconds or RFC 3339), else
+// Langfuse's langfuse.observation.completion_start_time (RFC 3339, as the
+// SDKs send it JSON-quoted), else the Vercel AI SDK's
+// ai.response.msToFirstChunk (milliseconds after the start). A value
+// before the span's start or out of range is left in metadata.
 func completionStart(a *attrs, start uint64) *timestamppb.Timestamp {
-	const key = "agenttrace.completion_start_time"
-	v, ok := a.get(key)
-	if !ok {
-		return nil
+	for _, key := range []string{"agenttrace.completion_start_time", langfuseCompletionStart} {
+		v, ok := a.get(key)
+		if !ok {
+			continue
+		}
+		var at uint64
+		if n, isInt := integer(v); isInt && n > 0 {
+			at = uint64(n)
+		} else if t, ok := parseTime(text(v)); ok {
+			at = t
+		}
+		if at >= start && at > 0 && at <= maxUnixNano {
+			a.use(key)
+			return stamp(at)
+		}
 	}
-	var at uint64
-	if n, isInt := integer(v); isInt && n > 0 {
-		at = uint64(n)
-	} else if t, err := time.Parse(time.RFC3339Nano, text(v)); err == nil && t.Year() >= 1970 && t.Year() < 2262 {
-		at = uint64(t.UnixNano())
+	const msKey = "ai.response.msToFirstChunk"
+	if ms, ok := a.amount(msKey); ok {
+		if ns := ms * 1e6; ns <= float64(maxUnixNano-start) {
+			return stamp(start + uint64(math.Round(ns)))
+		}
+		// amount consumed it; out of range, it stays metadata.
+		delete(a.used, msKey)
 	}
-	if at < start || at > maxUnixNano {
-		return nil
-	}
-	a.use(key)
-	return stamp(at)
+	return nil
 }
 
 // stamp converts Unix nanoseconds (checked to be in range) to a Timestamp.

@@ -78,30 +78,39 @@ func unite(a, b []string) []string {
 
 const associationPrefix = "traceloop.association.properties."
 
-// explicitTraceFields reads what a span states about its trace:
+const vercelMetadataPrefix = "ai.telemetry.metadata."
+
+// explicitTraceFields reads what a span states about its trace (Langfuse's
+// SDKs and the Vercel AI SDK state them on every span, not on the root):
 //
-//	name        agenttrace.trace.name
-//	user_id     agenttrace.user.id, user.id (OpenInference), traceloop.association.properties.user_id, enduser.id
-//	session_id  agenttrace.session.id, session.id (OpenInference), traceloop.association.properties.session_id, gen_ai.conversation.id
-//	tags        agenttrace.tags and tag.tags (OpenInference), united
-//	metadata    agenttrace.metadata.<k>, the OpenInference metadata JSON object, other traceloop.association.properties.<k>
-//	environment, release, version   agenttrace.environment / .release / .version
-//	input, output                   agenttrace.trace.input / .output
+//	name        agenttrace.trace.name, langfuse.trace.name
+//	user_id     agenttrace.user.id, langfuse.user.id, user.id (OpenInference, Langfuse),
+//	            ai.telemetry.metadata.userId, traceloop.association.properties.user_id, enduser.id
+//	session_id  agenttrace.session.id, langfuse.session.id, session.id, ai.telemetry.metadata.sessionId,
+//	            traceloop.association.properties.session_id, gen_ai.conversation.id
+//	tags        agenttrace.tags, langfuse.trace.tags, ai.telemetry.metadata.tags and tag.tags, united
+//	metadata    the OpenInference metadata JSON object, other traceloop.association.properties.<k>,
+//	            langfuse.trace.metadata(.<k>), langfuse.trace.public as "public",
+//	            other ai.telemetry.metadata.<k>, agenttrace.metadata.<k> (later ones win a key)
+//	environment, release, version   agenttrace.environment / .release / .version, then langfuse.*
+//	input, output                   agenttrace.trace.input / .output, then langfuse.trace.*
 func explicitTraceFields(a *attrs) traceFields {
 	var f traceFields
-	f.name, _ = a.str("agenttrace.trace.name")
+	f.name, _ = a.str("agenttrace.trace.name", "langfuse.trace.name")
 	f.name = clip(f.name, maxNameBytes)
-	f.userID, _ = a.str("agenttrace.user.id", "user.id", associationPrefix+"user_id", "enduser.id")
+	f.userID, _ = a.str("agenttrace.user.id", "langfuse.user.id", "user.id", vercelMetadataPrefix+"userId",
+		associationPrefix+"user_id", "enduser.id")
 	f.userID = clip(f.userID, maxIDBytes)
-	f.sessionID, _ = a.str("agenttrace.session.id", "session.id", associationPrefix+"session_id", "gen_ai.conversation.id")
+	f.sessionID, _ = a.str("agenttrace.session.id", "langfuse.session.id", "session.id", vercelMetadataPrefix+"sessionId",
+		associationPrefix+"session_id", "gen_ai.conversation.id")
 	f.sessionID = clip(f.sessionID, maxIDBytes)
-	f.environment, _ = a.str("agenttrace.environment")
+	f.environment, _ = a.str("agenttrace.environment", "langfuse.environment")
 	f.environment = clip(f.environment, maxNameBytes)
-	f.release, _ = a.str("agenttrace.release")
+	f.release, _ = a.str("agenttrace.release", "langfuse.release")
 	f.release = clip(f.release, maxNameBytes)
-	f.version, _ = a.str("agenttrace.version")
+	f.version, _ = a.str("agenttrace.version", "langfuse.version")
 	f.version = clip(f.version, maxNameBytes)
-	for _, k := range []string{"agenttrace.tags", "tag.tags"} {
+	for _, k := range []string{"agenttrace.tags", "langfuse.trace.tags", vercelMetadataPrefix + "tags", "tag.tags"} {
 		if v, ok := a.get(k); ok {
 			a.use(k)
 			f.tags = unite(f.tags, tagsOf(v))
@@ -118,26 +127,29 @@ func explicitTraceFields(a *attrs) traceFields {
 			meta["metadata"] = clipText(text(v))
 		}
 	}
-	for _, prefix := range []string{associationPrefix, "agenttrace.metadata."} {
-		for _, k := range a.withPrefix(prefix) {
-			if a.used[k] {
-				continue // user_id and session_id, taken above
-			}
-			v, _ := a.get(k)
-			a.use(k)
-			meta[clip(strings.TrimPrefix(k, prefix), maxNameBytes)] = clipText(text(v))
-		}
+	prefixedMetadata(a, "traceloop.association.properties", "", meta)
+	prefixedMetadata(a, "langfuse.trace.metadata", "metadata", meta)
+	if v, ok := a.str("langfuse.trace.public"); ok {
+		meta["public"] = clipText(v)
 	}
+	prefixedMetadata(a, "ai.telemetry.metadata", "", meta)
+	prefixedMetadata(a, "agenttrace.metadata", "", meta)
 	if len(meta) > 0 {
 		f.metadata = meta
 	}
-	if v, ok := a.get("agenttrace.trace.input"); ok {
-		a.use("agenttrace.trace.input")
-		f.input, f.hasInput = structured(v), true
+	for _, k := range []string{"agenttrace.trace.input", "langfuse.trace.input"} {
+		if v, ok := a.get(k); ok {
+			a.use(k)
+			f.input, f.hasInput = structured(v), true
+			break
+		}
 	}
-	if v, ok := a.get("agenttrace.trace.output"); ok {
-		a.use("agenttrace.trace.output")
-		f.output, f.hasOutput = structured(v), true
+	for _, k := range []string{"agenttrace.trace.output", "langfuse.trace.output"} {
+		if v, ok := a.get(k); ok {
+			a.use(k)
+			f.output, f.hasOutput = structured(v), true
+			break
+		}
 	}
 	return f
 }
@@ -165,10 +177,35 @@ func tagsOf(v *commonv1.AnyValue) []string {
 	return tags
 }
 
+// runtimeNamespaces are the resource attribute namespaces that describe
+// where a process runs (SDK, process, host, OS, container, cluster, cloud)
+// rather than what it is: OTel SDKs and detectors add them to every
+// export, and among the trace's own metadata they would bury what the
+// application stated.
+var runtimeNamespaces = []string{
+	"process.", "host.", "os.", "telemetry.", "container.", "k8s.", "cloud.", "faas.",
+	"device.", "browser.", "webengine.", "aws.", "gcp.", "azure.", "heroku.",
+}
+
+// runtimeResourceKey is the trace metadata entry that holds a resource's
+// runtime attributes, as one JSON object.
+const runtimeResourceKey = "resource.runtime"
+
+func isRuntimeAttribute(key string) bool {
+	for _, ns := range runtimeNamespaces {
+		if strings.HasPrefix(key, ns) {
+			return true
+		}
+	}
+	return false
+}
+
 // resourceFields reads what a resource implies for the traces of its spans:
 // environment from deployment.environment.name (or the older
-// deployment.environment), release and version from service.version, and
-// every resource attribute as metadata "resource.<key>".
+// deployment.environment), release and version from service.version; as
+// trace metadata, each resource attribute as "resource.<key>", except the
+// runtime ones (runtimeNamespaces), which are kept together as one JSON
+// object under "resource.runtime".
 func resourceFields(r *resourcev1.Resource) traceFields {
 	a := newAttrs(r.GetAttributes())
 	var f traceFields
@@ -176,11 +213,23 @@ func resourceFields(r *resourcev1.Resource) traceFields {
 	f.environment = clip(env, maxNameBytes)
 	v, _ := a.str("service.version")
 	f.release, f.version = clip(v, maxNameBytes), clip(v, maxNameBytes)
-	if len(a.byKey) > 0 {
-		f.metadata = make(map[string]string, len(a.byKey))
-		for k, val := range a.byKey {
-			f.metadata[clip("resource."+k, maxNameBytes)] = clipText(text(val))
+	if len(a.byKey) == 0 {
+		return f
+	}
+	f.metadata = make(map[string]string, len(a.byKey))
+	var runtime map[string]any
+	for k, val := range a.byKey {
+		if isRuntimeAttribute(k) {
+			if runtime == nil {
+				runtime = map[string]any{}
+			}
+			runtime[k] = native(val, 1)
+			continue
 		}
+		f.metadata[clip("resource."+k, maxNameBytes)] = clipText(text(val))
+	}
+	if runtime != nil {
+		f.metadata[runtimeResourceKey] = clipText(jsonText(runtime))
 	}
 	return f
 }

@@ -23,8 +23,8 @@ import (
 //     the root's end, which outranks anything its descendants imply.
 //   - The fallback event is versioned at the root's start (or, without the
 //     root, the earliest start). With the root it carries the names and
-//     values only implied by the root span: its name and its input and
-//     output; explicit statements, versioned at a span's end, override them
+//     values only implied by the root span: its name (the Vercel AI SDK's
+//     function id when set) and its input and output; explicit statements, versioned at a span's end, override them
 //     even when they arrive in another request. Without the root it carries
 //     the earliest start as timestamp and that span's resource fields, so a
 //     trace whose root never arrives is still listed; the root's primary
@@ -80,7 +80,7 @@ func traceEvents(spans []*mappedSpan) []*ingestv1.IngestEvent {
 	var fallbackTS uint64
 	if root != nil {
 		fallbackTS = root.start
-		fallback.Name = optional(clip(rootName(root), maxNameBytes))
+		fallback.Name = optional(root.name)
 		fill(fallback, &traceFields{input: root.input, hasInput: root.input != nil, output: root.output, hasOutput: root.output != nil})
 	} else {
 		earliest := spans[0]
@@ -98,11 +98,6 @@ func traceEvents(spans []*mappedSpan) []*ingestv1.IngestEvent {
 		events = append(events, traceEvent(traceID, fallbackTS, fallback))
 	}
 	return events
-}
-
-// rootName is the name of the root's observation.
-func rootName(root *mappedSpan) string {
-	return root.events[0].GetObservation().GetName()
 }
 
 // byEnd returns spans ordered by end time, request order breaking ties.
