@@ -1,24 +1,30 @@
 // Package app assembles the gateway: the service shell (admin HTTP, its own
 // gRPC health and reflection), connections to ingest, query and auth, the
-// REST API and the OTLP/HTTP receiver on their own HTTP server, and
-// readiness that follows the backends.
+// REST API, the OTLP/HTTP receiver and the Langfuse front door on their own
+// HTTP server, and readiness that follows the backends.
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+
 	"github.com/agenttrace/agenttrace/pkg/config"
 	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/langfuse"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/otlphttp"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/rest"
 )
@@ -83,9 +89,10 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		closeAll(conns)
 		return nil, err
 	}
-	raw := make(map[string]http.Handler, len(otlphttp.Paths))
-	for _, p := range otlphttp.Paths {
-		raw[p] = otlp
+	raw, err := rawRoutes(conns, otlp, cfg, sh.Log())
+	if err != nil {
+		closeAll(conns)
+		return nil, err
 	}
 	api, err := rest.New(ctx, rest.Config{
 		Log:            sh.Log(),
@@ -155,6 +162,42 @@ func serve(ctx context.Context, srv *http.Server, lis net.Listener, timeout time
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
+}
+
+// rawRoutes are the paths served ahead of the REST routes, each reading
+// its body itself: the OTLP/HTTP receiver and the Langfuse front door
+// (whose OTel endpoint is the same receiver).
+func rawRoutes(conns map[string]*grpc.ClientConn, otlp http.Handler, cfg Config, log *slog.Logger) (map[string]http.Handler, error) {
+	lf, err := langfuse.New(langfuse.Config{
+		Ingest:       ingestv1.NewIngestServiceClient(conns["ingest"]),
+		Auth:         authv1.NewAuthServiceClient(conns["auth"]),
+		OTLP:         otlp,
+		Log:          log,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Version:      buildVersion(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	raw := make(map[string]http.Handler)
+	for _, p := range otlphttp.Paths {
+		raw[p] = otlp
+	}
+	for _, routes := range []map[string]http.Handler{lf.Exact, lf.Prefix} {
+		for p, h := range routes {
+			raw[p] = h
+		}
+	}
+	return raw, nil
+}
+
+// buildVersion is the gateway module's version as the Go toolchain
+// recorded it ("(devel)" for a build from a checkout).
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 // servingCheck reports a backend ready when its gRPC health says SERVING.

@@ -44,7 +44,8 @@ type Config struct {
 	// Raw serves these exact paths ahead of the REST routes, with the
 	// request body unread: their handlers apply their own limits,
 	// encodings and error format (OTLP/HTTP). They are instrumented like
-	// every route, with the path as the route label.
+	// every route, with the path as the route label. A key ending in "/"
+	// serves the paths beneath it, labelled with the key.
 	Raw map[string]http.Handler
 }
 
@@ -60,8 +61,9 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	marshaler := newJSONMarshaler()
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 		runtime.WithErrorHandler(errorHandler(cfg.Log)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
@@ -72,8 +74,13 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		// same path; the API has no such routes, so it gets a plain 405.
 		runtime.WithDisablePathLengthFallback(),
 	)
-	if err := ingestv1.RegisterIngestServiceHandlerClient(ctx, mux, ingestv1.NewIngestServiceClient(cfg.Ingest)); err != nil {
+	ingest := ingestv1.NewIngestServiceClient(cfg.Ingest)
+	if err := ingestv1.RegisterIngestServiceHandlerClient(ctx, mux, ingest); err != nil {
 		return nil, fmt.Errorf("register ingest routes: %w", err)
+	}
+	// Replaces the generated batch route: events are decoded one by one.
+	if err := registerIngestBatch(mux, ingest, marshaler); err != nil {
+		return nil, fmt.Errorf("register ingest batch route: %w", err)
 	}
 	if err := queryv1.RegisterQueryServiceHandlerClient(ctx, mux, queryv1.NewQueryServiceClient(cfg.Query)); err != nil {
 		return nil, fmt.Errorf("register query routes: %w", err)
