@@ -98,6 +98,11 @@ var usageDetails = []struct {
 	{"audio_output", []string{"llm.token_count.completion_details.audio"}},
 }
 
+// inputCountKeys name the input count, the last (ai.usage.tokens) for
+// embeddings only.
+var inputCountKeys = []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
+	"llm.token_count.prompt", "llm.usage.prompt_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens", "ai.usage.tokens"}
+
 // usage reads token counts: the explicit agenttrace.usage.*, then
 // Langfuse's usage_details JSON, then input and output from the GenAI
 // names, their older prompt/completion names, OpenInference's
@@ -130,10 +135,9 @@ func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 		}
 		return nil
 	}
-	inputKeys := []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-		"llm.token_count.prompt", "llm.usage.prompt_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens"}
+	inputKeys := inputCountKeys[:len(inputCountKeys)-1]
 	if t == commonv1.ObservationType_OBSERVATION_TYPE_EMBEDDING {
-		inputKeys = append(inputKeys, "ai.usage.tokens")
+		inputKeys = inputCountKeys
 	}
 	u.Input = pick("agenttrace.usage.input", "input", inputKeys...)
 	u.Output = pick("agenttrace.usage.output", "output", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
@@ -179,8 +183,9 @@ func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 // this package's.
 func cost(a *attrs) *commonv1.Cost {
 	var c commonv1.Cost
-	lf := map[string]float64{}
+	var lf map[string]float64
 	if obj, ok := jsonObject(a, langfuseCostDetails); ok {
+		lf = make(map[string]float64, len(obj))
 		complete := true
 		for k, v := range obj {
 			f, ok := jsonAmount(v)

@@ -81,28 +81,31 @@ func parseTime(s string) (uint64, bool) {
 	return uint64(t.UnixNano()), true
 }
 
-// prefixedMetadata moves the attributes under prefix into meta, keyed by
-// the rest of their name. With a wholeKey, the attribute named like the
-// prefix itself (a whole metadata object; Langfuse's SDKs send metadata
-// that is not a map so) adds its keys, or is kept under wholeKey when it
-// is not an object.
+// prefixedMetadata moves the attributes under prefix (which ends in a
+// dot) into meta, keyed by the rest of their name. With a wholeKey, the
+// attribute named like the prefix without its dot (a whole metadata
+// object; Langfuse's SDKs send metadata that is not a map so) adds its
+// keys, or is kept under wholeKey when it is not an object.
 func prefixedMetadata(a *attrs, prefix, wholeKey string, meta map[string]string) {
-	if v, ok := a.get(prefix); ok && wholeKey != "" {
-		a.use(prefix)
-		if obj, isObj := structured(v).(map[string]any); isObj {
-			for k, mv := range obj {
-				meta[clip(k, maxNameBytes)] = clipText(plainText(mv))
+	if wholeKey != "" {
+		whole := prefix[:len(prefix)-1]
+		if v, ok := a.get(whole); ok {
+			a.use(whole)
+			if obj, isObj := structured(v).(map[string]any); isObj {
+				for k, mv := range obj {
+					meta[clip(k, maxNameBytes)] = clipText(plainText(mv))
+				}
+			} else {
+				meta[wholeKey] = clipText(text(v))
 			}
-		} else {
-			meta[wholeKey] = clipText(text(v))
 		}
 	}
-	for _, k := range a.withPrefix(prefix + ".") {
+	for _, k := range a.withPrefix(prefix) {
 		if a.used[k] {
 			continue
 		}
 		v, _ := a.get(k)
 		a.use(k)
-		meta[clip(k[len(prefix)+1:], maxNameBytes)] = clipText(text(v))
+		meta[clip(k[len(prefix):], maxNameBytes)] = clipText(text(v))
 	}
 }

@@ -116,12 +116,12 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	if m.output != nil {
 		body.Output = toValue(m.output)
 	}
-	prefixedMetadata(a, "langfuse.observation.metadata", "metadata", meta)
-	for key, as := range map[string]string{
-		"langfuse.observation.prompt.name": "prompt.name", "langfuse.observation.prompt.version": "prompt.version",
+	prefixedMetadata(a, "langfuse.observation.metadata.", "metadata", meta)
+	for _, p := range [...]struct{ key, as string }{
+		{"langfuse.observation.prompt.name", "prompt.name"}, {"langfuse.observation.prompt.version", "prompt.version"},
 	} {
-		if v, ok := a.str(key); ok {
-			meta[as] = clipText(v)
+		if v, ok := a.str(p.key); ok {
+			meta[p.as] = clipText(v)
 		}
 	}
 	for _, k := range a.withPrefix("agenttrace.observation.metadata.") {

@@ -127,13 +127,13 @@ func explicitTraceFields(a *attrs) traceFields {
 			meta["metadata"] = clipText(text(v))
 		}
 	}
-	prefixedMetadata(a, "traceloop.association.properties", "", meta)
-	prefixedMetadata(a, "langfuse.trace.metadata", "metadata", meta)
+	prefixedMetadata(a, associationPrefix, "", meta)
+	prefixedMetadata(a, "langfuse.trace.metadata.", "metadata", meta)
 	if v, ok := a.str("langfuse.trace.public"); ok {
 		meta["public"] = clipText(v)
 	}
-	prefixedMetadata(a, "ai.telemetry.metadata", "", meta)
-	prefixedMetadata(a, "agenttrace.metadata", "", meta)
+	prefixedMetadata(a, vercelMetadataPrefix, "", meta)
+	prefixedMetadata(a, "agenttrace.metadata.", "", meta)
 	if len(meta) > 0 {
 		f.metadata = meta
 	}
