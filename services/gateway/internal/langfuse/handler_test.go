@@ -200,7 +200,10 @@ func decodeResult(t *testing.T, a answer) batchResult {
 }
 
 func TestIngestionMixedBatch(t *testing.T) {
-	f := &fakes{reject: map[string][2]string{"e-rej": {"observation.start_time", "2400-01-01T00:00:00Z is out of range"}}}
+	f := &fakes{reject: map[string][2]string{
+		"e-rej":  {"observation.start_time", "2400-01-01T00:00:00Z is out of range"},
+		"e-span": {"observation.end_time", "must not be before observation.start_time"},
+	}}
 	ts := serve(t, f, nil)
 	body := batchOf(
 		event("e-trace", "trace-create", `{"id":"t1","name":"chat"}`),
@@ -217,7 +220,7 @@ func TestIngestionMixedBatch(t *testing.T) {
 	if got := a.header.Get("X-RateLimit-Remaining"); got != "9" {
 		t.Errorf("rate limit header %q", got)
 	}
-	wantOK := []string{"e-trace", "e-span", "e-orphan", "e-log", "e-score"}
+	wantOK := []string{"e-trace", "e-orphan", "e-log", "e-score"}
 	if len(r.Successes) != len(wantOK) {
 		t.Fatalf("successes %+v", r.Successes)
 	}
@@ -229,6 +232,7 @@ func TestIngestionMixedBatch(t *testing.T) {
 	wantErr := map[string]string{
 		"e-bad":     "body.level: must be one of",
 		"e-rej":     "body.startTime: 2400-01-01T00:00:00Z is out of range",
+		"e-span":    "body.endTime: must not be before body.startTime",
 		"e-unknown": `type: unknown event type "prompt-create"`,
 	}
 	if len(r.Errors) != len(wantErr) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -129,7 +130,9 @@ func outcome(items []item, results []*ingestv1.EventResult) batchResult {
 			out.Successes = append(out.Successes, success{ID: it.id, Status: http.StatusCreated})
 			continue
 		}
-		msg := rejected.GetError()
+		// Ingest's messages may name other native fields ("must not be
+		// before observation.start_time"): spell them as the SDK does too.
+		msg := nativeFieldRE.ReplaceAllStringFunc(rejected.GetError(), langfuseField)
 		if f := langfuseField(rejected.GetField()); f != "" {
 			msg = f + ": " + msg
 		}
@@ -151,6 +154,9 @@ var nativeFields = map[string]string{
 	"observation.cost.output": "body.costDetails.output",
 	"observation.cost.total":  "body.costDetails.total",
 }
+
+// nativeFieldRE matches a native field path in a message.
+var nativeFieldRE = regexp.MustCompile(`\b(trace|observation|score)\.[a-z_]+(\.[a-z_]+)*\b`)
 
 // langfuseField names a native field (a proto-name path within the native
 // event, "observation.start_time") as the SDK spells it ("body.startTime").
