@@ -77,15 +77,17 @@ deps: ## start PostgreSQL, Redis, NATS and ClickHouse if they are not running
 # ---- tests ---------------------------------------------------------------
 # The end-to-end test's second OTLP client: the OpenTelemetry JS SDK from npm.
 OTEL_JS := tests/e2e/otel-js
+# The real Langfuse (v5, v3) and Vercel AI SDKs, run unmodified (TestSDK*).
+SDK_JS  := tests/e2e/sdk-js
 
 .PHONY: node-deps
-node-deps: $(OTEL_JS)/node_modules/.package-lock.json ## install the e2e Node.js client's packages (npm ci)
+node-deps: $(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json ## install the e2e Node.js clients' packages (npm ci)
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when
 # the manifest or the lock file changed.
-$(OTEL_JS)/node_modules/.package-lock.json: $(OTEL_JS)/package.json $(OTEL_JS)/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the end-to-end test needs Node.js >= 20.6 with npm for its OpenTelemetry JS client"; exit 1; }
-	npm ci --prefix $(OTEL_JS) --no-audit --no-fund
+$(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json: %/node_modules/.package-lock.json: %/package.json %/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the end-to-end test needs Node.js >= 20.6 with npm for its JS clients"; exit 1; }
+	npm ci --prefix $* --no-audit --no-fund
 
 # make test runs every module's tests (tests/chart, the rest of chart-test,
 # among them), then the chart on a real cluster (cluster-test), and prints
