@@ -109,11 +109,11 @@ func TestMalformedJSONIs400(t *testing.T) {
 	tests := []struct {
 		name, body, wantMsg string
 	}{
-		{"truncated", `{"batch":[`, "malformed JSON body: unexpected EOF"},
-		{"not an object", `[1,2]`, "malformed JSON body: syntax error (line 1:1): unexpected token ["},
-		{"wrong type", `{"batch":"x"}`, `malformed JSON body: syntax error (line 1:10): unexpected token "x"`},
-		{"bad timestamp", `{"batch":[{"timestamp":"yesterday"}]}`, `invalid google.protobuf.Timestamp value "yesterday"`},
-		{"not json at all", `hello`, "malformed JSON body: syntax error (line 1:1): invalid value hello"},
+		{"truncated", `{"batch":[`, "malformed JSON body: syntax error at byte 10: unexpected end of JSON input"},
+		{"not an object", `[1,2]`, `malformed JSON body: the body must be a JSON object with a "batch" array`},
+		{"null", `null`, `malformed JSON body: the body must be a JSON object with a "batch" array`},
+		{"wrong type", `{"batch":"x"}`, `malformed JSON body: the body must be a JSON object with a "batch" array`},
+		{"not json at all", `hello`, "malformed JSON body: syntax error at byte 1: invalid character 'h'"},
 		{"trailing garbage", `{"batch":[]} x`, "malformed JSON body"},
 	}
 	h := newHarness(t)
