@@ -240,9 +240,12 @@ func (x *SignupRequest) GetInvitationToken() string {
 }
 
 type SignupResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Tokens        *Tokens                `protobuf:"bytes,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	User   *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Tokens *Tokens                `protobuf:"bytes,2,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// The organization the user belongs to after signing up: the one the
+	// first user of an installation created, or the one the invitation was for.
+	Organization  *Organization `protobuf:"bytes,3,opt,name=organization,proto3" json:"organization,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +290,13 @@ func (x *SignupResponse) GetUser() *User {
 func (x *SignupResponse) GetTokens() *Tokens {
 	if x != nil {
 		return x.Tokens
+	}
+	return nil
+}
+
+func (x *SignupResponse) GetOrganization() *Organization {
+	if x != nil {
+		return x.Organization
 	}
 	return nil
 }
@@ -733,10 +743,11 @@ const file_agenttrace_auth_v1_identity_proto_rawDesc = "" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12+\n" +
 	"\x11organization_name\x18\x04 \x01(\tR\x10organizationName\x12)\n" +
-	"\x10invitation_token\x18\x05 \x01(\tR\x0finvitationToken\"r\n" +
+	"\x10invitation_token\x18\x05 \x01(\tR\x0finvitationToken\"\xb8\x01\n" +
 	"\x0eSignupResponse\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.agenttrace.auth.v1.UserR\x04user\x122\n" +
-	"\x06tokens\x18\x02 \x01(\v2\x1a.agenttrace.auth.v1.TokensR\x06tokens\"@\n" +
+	"\x06tokens\x18\x02 \x01(\v2\x1a.agenttrace.auth.v1.TokensR\x06tokens\x12D\n" +
+	"\forganization\x18\x03 \x01(\v2 .agenttrace.auth.v1.OrganizationR\forganization\"@\n" +
 	"\fLoginRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\"q\n" +
@@ -794,7 +805,8 @@ var file_agenttrace_auth_v1_identity_proto_goTypes = []any{
 	(*Membership)(nil),             // 11: agenttrace.auth.v1.Membership
 	(*GetCurrentUserResponse)(nil), // 12: agenttrace.auth.v1.GetCurrentUserResponse
 	(*timestamppb.Timestamp)(nil),  // 13: google.protobuf.Timestamp
-	(Role)(0),                      // 14: agenttrace.auth.v1.Role
+	(*Organization)(nil),           // 14: agenttrace.auth.v1.Organization
+	(Role)(0),                      // 15: agenttrace.auth.v1.Role
 }
 var file_agenttrace_auth_v1_identity_proto_depIdxs = []int32{
 	13, // 0: agenttrace.auth.v1.User.created_at:type_name -> google.protobuf.Timestamp
@@ -802,27 +814,28 @@ var file_agenttrace_auth_v1_identity_proto_depIdxs = []int32{
 	13, // 2: agenttrace.auth.v1.Tokens.refresh_token_expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: agenttrace.auth.v1.SignupResponse.user:type_name -> agenttrace.auth.v1.User
 	1,  // 4: agenttrace.auth.v1.SignupResponse.tokens:type_name -> agenttrace.auth.v1.Tokens
-	0,  // 5: agenttrace.auth.v1.LoginResponse.user:type_name -> agenttrace.auth.v1.User
-	1,  // 6: agenttrace.auth.v1.LoginResponse.tokens:type_name -> agenttrace.auth.v1.Tokens
-	1,  // 7: agenttrace.auth.v1.RefreshTokenResponse.tokens:type_name -> agenttrace.auth.v1.Tokens
-	14, // 8: agenttrace.auth.v1.Membership.role:type_name -> agenttrace.auth.v1.Role
-	0,  // 9: agenttrace.auth.v1.GetCurrentUserResponse.user:type_name -> agenttrace.auth.v1.User
-	11, // 10: agenttrace.auth.v1.GetCurrentUserResponse.memberships:type_name -> agenttrace.auth.v1.Membership
-	2,  // 11: agenttrace.auth.v1.IdentityService.Signup:input_type -> agenttrace.auth.v1.SignupRequest
-	4,  // 12: agenttrace.auth.v1.IdentityService.Login:input_type -> agenttrace.auth.v1.LoginRequest
-	6,  // 13: agenttrace.auth.v1.IdentityService.RefreshToken:input_type -> agenttrace.auth.v1.RefreshTokenRequest
-	8,  // 14: agenttrace.auth.v1.IdentityService.Logout:input_type -> agenttrace.auth.v1.LogoutRequest
-	10, // 15: agenttrace.auth.v1.IdentityService.GetCurrentUser:input_type -> agenttrace.auth.v1.GetCurrentUserRequest
-	3,  // 16: agenttrace.auth.v1.IdentityService.Signup:output_type -> agenttrace.auth.v1.SignupResponse
-	5,  // 17: agenttrace.auth.v1.IdentityService.Login:output_type -> agenttrace.auth.v1.LoginResponse
-	7,  // 18: agenttrace.auth.v1.IdentityService.RefreshToken:output_type -> agenttrace.auth.v1.RefreshTokenResponse
-	9,  // 19: agenttrace.auth.v1.IdentityService.Logout:output_type -> agenttrace.auth.v1.LogoutResponse
-	12, // 20: agenttrace.auth.v1.IdentityService.GetCurrentUser:output_type -> agenttrace.auth.v1.GetCurrentUserResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 5: agenttrace.auth.v1.SignupResponse.organization:type_name -> agenttrace.auth.v1.Organization
+	0,  // 6: agenttrace.auth.v1.LoginResponse.user:type_name -> agenttrace.auth.v1.User
+	1,  // 7: agenttrace.auth.v1.LoginResponse.tokens:type_name -> agenttrace.auth.v1.Tokens
+	1,  // 8: agenttrace.auth.v1.RefreshTokenResponse.tokens:type_name -> agenttrace.auth.v1.Tokens
+	15, // 9: agenttrace.auth.v1.Membership.role:type_name -> agenttrace.auth.v1.Role
+	0,  // 10: agenttrace.auth.v1.GetCurrentUserResponse.user:type_name -> agenttrace.auth.v1.User
+	11, // 11: agenttrace.auth.v1.GetCurrentUserResponse.memberships:type_name -> agenttrace.auth.v1.Membership
+	2,  // 12: agenttrace.auth.v1.IdentityService.Signup:input_type -> agenttrace.auth.v1.SignupRequest
+	4,  // 13: agenttrace.auth.v1.IdentityService.Login:input_type -> agenttrace.auth.v1.LoginRequest
+	6,  // 14: agenttrace.auth.v1.IdentityService.RefreshToken:input_type -> agenttrace.auth.v1.RefreshTokenRequest
+	8,  // 15: agenttrace.auth.v1.IdentityService.Logout:input_type -> agenttrace.auth.v1.LogoutRequest
+	10, // 16: agenttrace.auth.v1.IdentityService.GetCurrentUser:input_type -> agenttrace.auth.v1.GetCurrentUserRequest
+	3,  // 17: agenttrace.auth.v1.IdentityService.Signup:output_type -> agenttrace.auth.v1.SignupResponse
+	5,  // 18: agenttrace.auth.v1.IdentityService.Login:output_type -> agenttrace.auth.v1.LoginResponse
+	7,  // 19: agenttrace.auth.v1.IdentityService.RefreshToken:output_type -> agenttrace.auth.v1.RefreshTokenResponse
+	9,  // 20: agenttrace.auth.v1.IdentityService.Logout:output_type -> agenttrace.auth.v1.LogoutResponse
+	12, // 21: agenttrace.auth.v1.IdentityService.GetCurrentUser:output_type -> agenttrace.auth.v1.GetCurrentUserResponse
+	17, // [17:22] is the sub-list for method output_type
+	12, // [12:17] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_auth_v1_identity_proto_init() }
