@@ -51,6 +51,12 @@ type Request struct {
 	// project is named (the project's organization): organization-scoped
 	// methods never honour project overrides.
 	OrganizationRole bool
+	// DefaultOrganization: the call names neither a project nor an
+	// organization, and its method acts on the caller's only organization
+	// then (authz.Rule.DefaultOrganization). For users, the authenticator
+	// resolves it, or refuses with a *TargetError when there is no single
+	// one.
+	DefaultOrganization bool
 }
 
 // Authenticator resolves a request to a principal. It returns
@@ -81,6 +87,23 @@ var (
 	// The two are deliberately not told apart.
 	ErrNoAccess = errors.New("no access to the named project or organization")
 )
+
+// ErrTargetRequired: the call acts on a project or organization that the
+// request does not name and that cannot be assumed. It is the caller's to
+// fix (InvalidArgument), unlike ErrNoAccess; a *TargetError says how.
+var ErrTargetRequired = errors.New("the call needs a project or organization")
+
+// TargetError names the request field or header that must name the call's
+// project or organization, and why.
+type TargetError struct {
+	Field  string
+	Reason string
+}
+
+func (e *TargetError) Error() string { return e.Field + ": " + e.Reason }
+
+// Is makes every TargetError an ErrTargetRequired.
+func (e *TargetError) Is(target error) bool { return target == ErrTargetRequired }
 
 type principalKey struct{}
 

@@ -57,6 +57,9 @@ func cacheKey(r Request) [32]byte {
 	if r.OrganizationRole {
 		role = "1"
 	}
+	if r.DefaultOrganization {
+		role += "d"
+	}
 	return sha256.Sum256([]byte(r.Authorization + "\x00" + r.ProjectID + "\x00" + r.OrganizationID + "\x00" + role))
 }
 

@@ -191,6 +191,7 @@ func TestCacheKeyCoversTheRequest(t *testing.T) {
 		{Authorization: "Bearer jwt-carol", ProjectID: "p1", OrganizationRole: true},
 		{Authorization: "Bearer jwt-carol", OrganizationID: "o1"},
 		{Authorization: "Bearer jwt-carol"},
+		{Authorization: "Bearer jwt-carol", DefaultOrganization: true},
 		{Authorization: "Bearer sk-alice"},
 		{Authorization: "Bearer sk-alice\x00p1"}, // no confusion with a separator
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -83,6 +84,9 @@ func authorize(ctx context.Context, a Authenticator, method string, req any) (co
 		return nil, status.Error(codes.Unauthenticated, ErrInvalidCredentials.Error())
 	case errors.Is(err, ErrNoAccess):
 		return nil, status.Error(codes.PermissionDenied, ErrNoAccess.Error())
+	case errors.Is(err, ErrTargetRequired):
+		// Like a missing field, not a refusal: the caller can fix it.
+		return nil, targetStatus(err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return nil, status.FromContextError(err).Err()
 	default:
@@ -92,20 +96,47 @@ func authorize(ctx context.Context, a Authenticator, method string, req any) (co
 		return nil, status.Error(codes.Unavailable, "cannot verify credentials now; retry")
 	}
 	if err := authz.Check(method, p); err != nil {
-		return nil, status.Error(codes.PermissionDenied, deniedMessage(rule, p))
+		if te := missingTarget(rule, p, req); te != nil {
+			// A user who named no project or organization has no role to
+			// judge: what is missing is the name, not a permission.
+			return nil, targetStatus(te)
+		}
+		return nil, status.Error(codes.PermissionDenied,
+			fmt.Sprintf("permission denied: this call needs %s, which this %s does not have", rule.Permission, p.Kind))
 	}
 	return WithPrincipal(ctx, p), nil
 }
 
-// deniedMessage names the missing permission, and for a user who named
-// nothing to hold a role in, how to name it.
-func deniedMessage(rule authz.Rule, p Principal) string {
-	msg := fmt.Sprintf("permission denied: this call needs %s, which this %s does not have", rule.Permission, p.Kind)
-	if p.Kind == KindUser && p.OrganizationID == "" && rule.Permission != authz.Internal {
-		if rule.OrganizationScoped {
-			return msg + " (name the organization in the request)"
-		}
-		return msg + " (name the project with the " + ProjectHeader + " header)"
+// missingTarget says how to name the project or organization a user's call
+// acts on, when they named none and a role there could grant the call; nil
+// otherwise.
+func missingTarget(rule authz.Rule, p Principal, req any) *TargetError {
+	if p.Kind != KindUser || p.OrganizationID != "" || !authz.RoleGrantable(rule.Permission) {
+		return nil
 	}
-	return msg
+	if rule.OrganizationScoped || rule.DefaultOrganization {
+		return &TargetError{Field: "organization_id", Reason: "this call acts on an organization; name it in the request's organization_id field"}
+	}
+	reason := "this call acts on a project; name it with the X-AgentTrace-Project header (REST) or the " + ProjectHeader + " metadata key (gRPC)"
+	if _, ok := req.(projectNamer); ok {
+		reason += ", or in the request's project_id field"
+	}
+	return &TargetError{Field: ProjectHeader, Reason: reason}
+}
+
+// targetStatus is InvalidArgument naming the field (or header) in a
+// BadRequest detail, the shape every service gives a bad field.
+func targetStatus(err error) error {
+	var te *TargetError
+	if !errors.As(err, &te) {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	st := status.New(codes.InvalidArgument, te.Error())
+	detailed, derr := st.WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: te.Field, Description: te.Reason}},
+	})
+	if derr != nil {
+		return st.Err()
+	}
+	return detailed.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -21,12 +22,14 @@ func incoming(headers ...string) context.Context {
 }
 
 const (
-	getTrace    = "/agenttrace.query.v1.QueryService/GetTrace"
-	ingestBatch = "/agenttrace.ingest.v1.IngestService/IngestBatch"
-	createKey   = "/agenttrace.auth.v1.AuthService/CreateAPIKey"
-	listMembers = "/agenttrace.auth.v1.OrganizationService/ListMembers"
-	currentUser = "/agenttrace.auth.v1.IdentityService/GetCurrentUser"
-	retention   = "/agenttrace.auth.v1.SettingsService/ListRetentionPolicies"
+	getTrace     = "/agenttrace.query.v1.QueryService/GetTrace"
+	ingestBatch  = "/agenttrace.ingest.v1.IngestService/IngestBatch"
+	createKey    = "/agenttrace.auth.v1.AuthService/CreateAPIKey"
+	listMembers  = "/agenttrace.auth.v1.OrganizationService/ListMembers"
+	currentUser  = "/agenttrace.auth.v1.IdentityService/GetCurrentUser"
+	retention    = "/agenttrace.auth.v1.SettingsService/ListRetentionPolicies"
+	updateRole   = "/agenttrace.auth.v1.OrganizationService/UpdateMemberRole"
+	listProjects = "/agenttrace.auth.v1.AuthService/ListProjects"
 )
 
 var (
@@ -58,6 +61,9 @@ func (a *roleAuth) Authenticate(ctx context.Context, r Request) (Principal, erro
 		p.ProjectID, p.OrganizationID, p.Role = r.ProjectID, "o1", authv1.Role_ROLE_ADMIN
 	case r.OrganizationID != "":
 		p.OrganizationID, p.Role = r.OrganizationID, authv1.Role_ROLE_VIEWER
+	case r.DefaultOrganization:
+		// carol belongs to two organizations: none to default to.
+		return Principal{}, &TargetError{Field: "organization_id", Reason: "required: this user belongs to 2 organizations"}
 	}
 	return p, nil
 }
@@ -115,7 +121,13 @@ func interceptorCases() []interceptorCase {
 		{name: "user names a project", method: getTrace, ctx: incoming("authorization", "Bearer jwt-carol", ProjectHeader, "p1"), auth: a,
 			wantCode: codes.OK, wantP: carolIn("p1", "o1", authv1.Role_ROLE_ADMIN)},
 		{name: "user names no project", method: getTrace, ctx: incoming("authorization", "Bearer jwt-carol"), auth: a,
-			wantCode: codes.PermissionDenied, wantMsg: "x-agenttrace-project"},
+			wantCode: codes.InvalidArgument, wantMsg: "x-agenttrace-project: this call acts on a project; name it with the X-AgentTrace-Project header (REST) or the x-agenttrace-project metadata key (gRPC)"},
+		{name: "user in the project lacks the permission", method: retention, ctx: incoming("authorization", "Bearer jwt-carol", ProjectHeader, "p1"), auth: a,
+			wantCode: codes.PermissionDenied, wantMsg: "needs INTERNAL, which this user does not have"},
+		{name: "user in the organization lacks the role", method: updateRole, ctx: incoming("authorization", "Bearer jwt-carol", ProjectHeader, "p1"), auth: a,
+			wantCode: codes.PermissionDenied, wantMsg: "permission denied: this call needs MEMBERS_MANAGE, which this user does not have"},
+		{name: "no organization to default to", method: listProjects, ctx: incoming("authorization", "Bearer jwt-carol"), auth: a,
+			wantCode: codes.InvalidArgument, wantMsg: "organization_id: required: this user belongs to 2 organizations"},
 		{name: "user outside the project", method: getTrace, ctx: incoming("authorization", "Bearer jwt-carol", ProjectHeader, "p-none"), auth: a,
 			wantCode: codes.PermissionDenied, wantMsg: ErrNoAccess.Error()},
 		{name: "user without project may ask who they are", method: currentUser, ctx: incoming("authorization", "Bearer jwt-carol"), auth: a,
@@ -130,7 +142,7 @@ func interceptorCases() []interceptorCase {
 		{name: "org-scoped uses the org role", method: listMembers, ctx: incoming("authorization", "Bearer jwt-carol", ProjectHeader, "p1"), auth: a,
 			wantCode: codes.OK, wantP: carolIn("p1", "o1", authv1.Role_ROLE_VIEWER)},
 		{name: "org-scoped without anything named", method: listMembers, ctx: incoming("authorization", "Bearer jwt-carol"), auth: a,
-			wantCode: codes.PermissionDenied, wantMsg: "name the organization"},
+			wantCode: codes.InvalidArgument, wantMsg: "organization_id: this call acts on an organization; name it in the request's organization_id field"},
 	}
 }
 
@@ -149,6 +161,36 @@ func TestUnaryServerInterceptor(t *testing.T) {
 				t.Fatalf("response %v not passed through", resp)
 			}
 		})
+	}
+}
+
+// A request that can name its project says so too (streams have no request
+// when the interceptor decides).
+func TestMissingProjectNamesTheRequestField(t *testing.T) {
+	_, err := UnaryServerInterceptor(newRoleAuth())(incoming("authorization", "Bearer jwt-carol"), &authv1.CreateAPIKeyRequest{},
+		&grpc.UnaryServerInfo{FullMethod: createKey}, func(context.Context, any) (any, error) { return nil, nil })
+	if status.Code(err) != codes.InvalidArgument || !strings.HasSuffix(status.Convert(err).Message(), "or in the request's project_id field") {
+		t.Fatalf("err = %v, want InvalidArgument naming project_id", err)
+	}
+}
+
+// A missing target is a bad field, detailed like every other one, so that
+// the gateway's JSON error names it.
+func TestMissingTargetNamesTheField(t *testing.T) {
+	for method, field := range map[string]string{getTrace: ProjectHeader, listMembers: "organization_id", listProjects: "organization_id"} {
+		_, err := UnaryServerInterceptor(newRoleAuth())(incoming("authorization", "Bearer jwt-carol"), nil,
+			&grpc.UnaryServerInfo{FullMethod: method}, func(context.Context, any) (any, error) { return nil, nil })
+		var got []string
+		for _, d := range status.Convert(err).Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					got = append(got, v.GetField())
+				}
+			}
+		}
+		if status.Code(err) != codes.InvalidArgument || len(got) != 1 || got[0] != field {
+			t.Errorf("%s: %v with fields %v, want InvalidArgument naming %s", method, err, got, field)
+		}
 	}
 }
 
@@ -225,6 +267,9 @@ func TestInterceptorTargets(t *testing.T) {
 		{name: "org-scoped through a project", method: "/agenttrace.auth.v1.OrganizationService/SetProjectRole",
 			req: &authv1.SetProjectRoleRequest{ProjectId: "p3"}, want: Request{ProjectID: "p3", OrganizationRole: true}},
 		{name: "nothing named", method: currentUser, req: &authv1.GetCurrentUserRequest{}, want: Request{}},
+		{name: "default organization", method: listProjects, req: &authv1.ListProjectsRequest{}, want: Request{DefaultOrganization: true}},
+		{name: "no default when a project is named", method: listProjects, header: "p1", req: &authv1.ListProjectsRequest{}, want: Request{ProjectID: "p1"}},
+		{name: "no default for org-scoped methods", method: listMembers, req: &authv1.ListMembersRequest{}, want: Request{OrganizationRole: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

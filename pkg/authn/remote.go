@@ -29,7 +29,7 @@ func NewRemote(conn grpc.ClientConnInterface) *Remote {
 // Authenticate asks auth. Unauthenticated means ErrInvalidCredentials;
 // PermissionDenied and NotFound mean ErrNoAccess.
 func (r *Remote) Authenticate(ctx context.Context, req Request) (Principal, error) {
-	if req.OrganizationID != "" || req.OrganizationRole {
+	if req.OrganizationID != "" || req.OrganizationRole || req.DefaultOrganization {
 		return Principal{}, errOrganizationTarget
 	}
 	resp, err := r.client.Authenticate(ctx, &authv1.AuthenticateRequest{

@@ -103,6 +103,7 @@ func TestRemoteRefusesOrganizationTargets(t *testing.T) {
 	for _, req := range []Request{
 		{Authorization: "Bearer jwt", OrganizationID: "o1"},
 		{Authorization: "Bearer jwt", ProjectID: "p1", OrganizationRole: true},
+		{Authorization: "Bearer jwt", DefaultOrganization: true},
 	} {
 		if _, err := r.Authenticate(context.Background(), req); !errors.Is(err, errOrganizationTarget) {
 			t.Errorf("Authenticate(%+v) = %v, want errOrganizationTarget", req, err)

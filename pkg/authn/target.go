@@ -19,7 +19,8 @@ type organizationNamer interface{ GetOrganizationId() string }
 // target reads what a call acts on into r: the project named by the header
 // or by the request's project_id, else the organization named by its
 // organization_id. Organization-scoped methods prefer the organization and
-// ask for the organization role. req is nil for streams.
+// ask for the organization role; methods that default to the caller's
+// organization ask for it when nothing is named. req is nil for streams.
 func target(rule authz.Rule, md metadata.MD, req any) (Request, error) {
 	var r Request
 	if v := md.Get(ProjectHeader); len(v) > 0 {
@@ -40,8 +41,10 @@ func target(rule authz.Rule, md metadata.MD, req any) (Request, error) {
 		return Request{OrganizationID: org, OrganizationRole: true}, nil
 	case rule.OrganizationScoped:
 		r.OrganizationRole = true
-	case r.ProjectID == "":
+	case r.ProjectID == "" && org != "":
 		r.OrganizationID = org
+	case r.ProjectID == "" && rule.DefaultOrganization:
+		r.DefaultOrganization = true
 	}
 	return r, nil
 }

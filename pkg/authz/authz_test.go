@@ -225,6 +225,21 @@ func TestOrganizationScopedRules(t *testing.T) {
 	}
 }
 
+// TestDefaultOrganizationRules: the project calls fall back to the user's
+// only organization, as their requests' organization_id promises.
+func TestDefaultOrganizationRules(t *testing.T) {
+	want := map[string]bool{"CreateProject": true, "ListProjects": true}
+	for m, r := range Table() {
+		name := m[strings.LastIndex(m, "/")+1:]
+		if r.DefaultOrganization != want[name] {
+			t.Errorf("%s: DefaultOrganization = %v, want %v", m, r.DefaultOrganization, want[name])
+		}
+		if r.DefaultOrganization && r.OrganizationScoped {
+			t.Errorf("%s: both DefaultOrganization and OrganizationScoped", m)
+		}
+	}
+}
+
 func TestTableIsACopy(t *testing.T) {
 	m := "/agenttrace.query.v1.QueryService/GetTrace"
 	Table()[m] = Rule{Permission: Public}

@@ -64,6 +64,17 @@ func RoleGrants(role authv1.Role, p Permission) bool {
 	return slices.Contains(rolePermissions[role], p)
 }
 
+// RoleGrantable reports whether some role grants p: a user without a role
+// (who named no project or organization) might hold it where they name one.
+func RoleGrantable(p Permission) bool {
+	for _, perms := range rolePermissions {
+		if slices.Contains(perms, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // ScopesGrant reports whether any of scopes grants p.
 func ScopesGrant(scopes []authv1.APIKeyScope, p Permission) bool {
 	for _, s := range scopes {

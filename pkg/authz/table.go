@@ -19,10 +19,18 @@ type Rule struct {
 	// organization, never by a project override, which could otherwise lift
 	// a viewer to managing the organization's members.
 	OrganizationScoped bool
+	// DefaultOrganization methods act on the organization their request
+	// names (organization_id), else on the project's: a user who names
+	// neither acts in their only organization, and must name one when they
+	// belong to several.
+	DefaultOrganization bool
 }
 
 func rule(p Permission) Rule    { return Rule{Permission: p} }
 func orgRule(p Permission) Rule { return Rule{Permission: p, OrganizationScoped: true} }
+func defaultOrgRule(p Permission) Rule {
+	return Rule{Permission: p, DefaultOrganization: true}
+}
 
 // table maps the full name of every method any AgentTrace server serves to
 // its rule. A method missing here is refused: adding an RPC without deciding
@@ -48,8 +56,8 @@ var table = map[string]Rule{
 	queryv1.QueryService_ListScores_FullMethodName:       rule(TracesRead),
 
 	// Projects and keys.
-	authv1.AuthService_CreateProject_FullMethodName: rule(ProjectsManage),
-	authv1.AuthService_ListProjects_FullMethodName:  rule(ProjectsRead),
+	authv1.AuthService_CreateProject_FullMethodName: defaultOrgRule(ProjectsManage),
+	authv1.AuthService_ListProjects_FullMethodName:  defaultOrgRule(ProjectsRead),
 	authv1.AuthService_CreateAPIKey_FullMethodName:  rule(KeysManage),
 	authv1.AuthService_ListAPIKeys_FullMethodName:   rule(KeysRead),
 	authv1.AuthService_RevokeAPIKey_FullMethodName:  rule(KeysManage),
