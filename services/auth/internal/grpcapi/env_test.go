@@ -61,6 +61,7 @@ type env struct {
 	svc    *tenancy.Service
 	store  *pgstore.Store
 	nc     *nats.Conn
+	ring   *jwtkeys.Ring // signs user tokens the server accepts
 }
 
 type envOptions struct {
@@ -132,7 +133,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		cancel()
 		<-trackerDone
 	})
-	return &env{client: authv1.NewAuthServiceClient(conn), conn: conn, svc: svc, store: store, nc: nc}
+	return &env{client: authv1.NewAuthServiceClient(conn), conn: conn, svc: svc, store: store, nc: nc, ring: ring}
 }
 
 // tenant is an organization with a project and a key, bootstrapped directly.

@@ -3,6 +3,7 @@ package principal
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,7 @@ func TestRolesFromPostgreSQL(t *testing.T) {
 		{name: "another tenant's project", req: authn.Request{Authorization: bearer, ProjectID: foreign.ID.String()}, wantErr: authn.ErrNoAccess},
 		{name: "another tenant's organization", req: authn.Request{Authorization: bearer, OrganizationID: foreign.OrganizationID.String()}, wantErr: authn.ErrNoAccess},
 		{name: "no such project", req: authn.Request{Authorization: bearer, ProjectID: uuid.NewString()}, wantErr: authn.ErrNoAccess},
+		{name: "only organization by default", req: authn.Request{Authorization: bearer, DefaultOrganization: true}, wantRole: authv1.Role_ROLE_VIEWER},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +91,16 @@ func TestRolesFromPostgreSQL(t *testing.T) {
 				t.Fatalf("Authenticate = %+v, %v; want role %v in %s", p, err, tt.wantRole, org.ID)
 			}
 		})
+	}
+
+	// In a second organization: no default any more.
+	second, _, _ := mk(t)
+	if _, err := store.CreateMembership(ctx, identity.Membership{OrganizationID: second.ID, UserID: u.ID, Role: authv1.Role_ROLE_OWNER}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := res.Authenticate(ctx, authn.Request{Authorization: bearer, DefaultOrganization: true}); !errors.Is(err, authn.ErrTargetRequired) ||
+		!strings.Contains(err.Error(), "belongs to 2 organizations") {
+		t.Errorf("two organizations: %+v, %v; want ErrTargetRequired naming 2 organizations", got, err)
 	}
 
 	// Removed from the organization (the override goes with it): no access.

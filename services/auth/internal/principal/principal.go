@@ -43,6 +43,8 @@ type Roles interface {
 	EffectiveProjectRole(ctx context.Context, userID, projectID uuid.UUID) (uuid.UUID, authv1.Role, error)
 	// GetMembership returns the user's membership of the organization.
 	GetMembership(ctx context.Context, orgID, userID uuid.UUID) (identity.Membership, error)
+	// ListUserMemberships returns every membership of the user.
+	ListUserMemberships(ctx context.Context, userID uuid.UUID) ([]identity.Membership, error)
 }
 
 // Config holds the Resolver's dependencies.
@@ -124,8 +126,32 @@ func (r *Resolver) user(ctx context.Context, claims jwtkeys.UserClaims, req auth
 			return authn.Principal{}, noAccess(err)
 		}
 		p.OrganizationID, p.Role = orgID.String(), m.Role
+	case req.DefaultOrganization:
+		m, err := r.onlyMembership(ctx, userID)
+		if err != nil {
+			return authn.Principal{}, err
+		}
+		p.OrganizationID, p.Role = m.OrganizationID.String(), m.Role
 	}
 	return p, nil
+}
+
+// onlyMembership is the user's membership when they belong to exactly one
+// organization. With several, acting on any of them would be a guess.
+func (r *Resolver) onlyMembership(ctx context.Context, userID uuid.UUID) (identity.Membership, error) {
+	ms, err := r.roles.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return identity.Membership{}, fmt.Errorf("list memberships: %w", err)
+	}
+	switch len(ms) {
+	case 1:
+		return ms[0], nil
+	case 0:
+		return identity.Membership{}, &authn.TargetError{Field: "organization_id",
+			Reason: "required: this user belongs to no organization (create one, or accept an invitation)"}
+	}
+	return identity.Membership{}, &authn.TargetError{Field: "organization_id",
+		Reason: fmt.Sprintf("required: this user belongs to %d organizations; name one (ListOrganizations, GET /api/v1/organizations, lists them)", len(ms))}
 }
 
 // noAccess turns "no such membership or project" into authn.ErrNoAccess

@@ -30,6 +30,7 @@ var (
 	orgID     = uuid.MustParse("0190a000-0000-7000-8000-0000000000a1")
 	projectID = uuid.MustParse("0190a000-0000-7000-8000-0000000000b1")
 	brokenID  = uuid.MustParse("0190a000-0000-7000-8000-0000000000ee") // the database fails for it
+	busyID    = uuid.MustParse("0190a000-0000-7000-8000-000000000002") // a user in two organizations
 	keyP      = authn.Principal{Kind: authn.KindAPIKey, KeyID: "k1", PublicKey: "pk-at-x", ProjectID: "p", OrganizationID: "o",
 		Scopes: []authv1.APIKeyScope{authv1.APIKeyScope_API_KEY_SCOPE_INGEST}}
 	errDB = errors.New("database gone")
@@ -70,6 +71,18 @@ func (fakeRoles) GetMembership(_ context.Context, o, u uuid.UUID) (identity.Memb
 	return identity.Membership{}, tenancy.ErrNotFound
 }
 
+func (fakeRoles) ListUserMemberships(_ context.Context, u uuid.UUID) ([]identity.Membership, error) {
+	switch u {
+	case brokenID:
+		return nil, errDB
+	case userID:
+		return []identity.Membership{{OrganizationID: orgID, UserID: u, Role: authv1.Role_ROLE_VIEWER}}, nil
+	case busyID:
+		return []identity.Membership{{OrganizationID: orgID, UserID: u}, {OrganizationID: uuid.New(), UserID: u}}, nil
+	}
+	return nil, nil
+}
+
 func ring(t testing.TB, s string) *jwtkeys.Ring {
 	t.Helper()
 	r, err := jwtkeys.NewRing(jwtkeys.Config{Secret: config.Secret(s)})
@@ -92,6 +105,8 @@ func TestAuthenticate(t *testing.T) {
 	expired, _ := r.MintUserToken(userID.String(), "u@example.com", "jti-4", now.Add(-time.Hour), time.Minute)
 	foreign, _ := ring(t, otherSecret).MintUserToken(userID.String(), "u@example.com", "jti-5", now, time.Minute)
 	svcTok, _ := r.MintServiceToken("worker", now)
+	busyTok, _ := r.MintUserToken(busyID.String(), "b@example.com", "jti-6", now, time.Minute)
+	brokenTok, _ := r.MintUserToken(brokenID.String(), "x@example.com", "jti-7", now, time.Minute)
 
 	user := func(project, org string, role authv1.Role) authn.Principal {
 		return authn.Principal{Kind: authn.KindUser, UserID: userID.String(), Email: "u@example.com", ProjectID: project, OrganizationID: org, Role: role}
@@ -101,6 +116,7 @@ func TestAuthenticate(t *testing.T) {
 		req     authn.Request
 		want    authn.Principal
 		wantErr error // errDB: any error that is not a refusal
+		wantMsg string
 	}{
 		{name: "bearer key", req: authn.Request{Authorization: "Bearer " + keySecret}, want: keyP},
 		{name: "basic key", req: authn.Request{Authorization: basic("pk-at-x", keySecret)}, want: keyP},
@@ -126,6 +142,16 @@ func TestAuthenticate(t *testing.T) {
 		{name: "malformed organization", req: authn.Request{Authorization: "Bearer " + userTok, OrganizationID: "o1"}, wantErr: authn.ErrNoAccess},
 		{name: "project lookup fails", req: authn.Request{Authorization: "Bearer " + userTok, ProjectID: brokenID.String()}, wantErr: errDB},
 		{name: "organization lookup fails", req: authn.Request{Authorization: "Bearer " + userTok, OrganizationID: brokenID.String()}, wantErr: errDB},
+		{name: "user's only organization by default", req: authn.Request{Authorization: "Bearer " + userTok, DefaultOrganization: true},
+			want: user("", orgID.String(), authv1.Role_ROLE_VIEWER)},
+		{name: "named organization wins over the default", req: authn.Request{Authorization: "Bearer " + strangerTok, OrganizationID: orgID.String(), DefaultOrganization: true},
+			wantErr: authn.ErrNoAccess},
+		{name: "no default among two organizations", req: authn.Request{Authorization: "Bearer " + busyTok, DefaultOrganization: true},
+			wantErr: authn.ErrTargetRequired, wantMsg: "organization_id: required: this user belongs to 2 organizations; name one"},
+		{name: "no default without organizations", req: authn.Request{Authorization: "Bearer " + strangerTok, DefaultOrganization: true},
+			wantErr: authn.ErrTargetRequired, wantMsg: "organization_id: required: this user belongs to no organization"},
+		{name: "memberships lookup fails", req: authn.Request{Authorization: "Bearer " + brokenTok, DefaultOrganization: true}, wantErr: errDB},
+		{name: "key ignores the default", req: authn.Request{Authorization: "Bearer " + keySecret, DefaultOrganization: true}, want: keyP},
 		{name: "user subject not an id", req: authn.Request{Authorization: "Bearer " + badSubject}, wantErr: authn.ErrInvalidCredentials},
 		{name: "expired user token", req: authn.Request{Authorization: "Bearer " + expired}, wantErr: authn.ErrInvalidCredentials},
 		{name: "token of another installation", req: authn.Request{Authorization: "Bearer " + foreign}, wantErr: authn.ErrInvalidCredentials},
@@ -145,8 +171,8 @@ func TestAuthenticate(t *testing.T) {
 					t.Fatalf("Authenticate = %+v, %v; want the database error", got, err)
 				}
 			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Authenticate = %+v, %v; want %v", got, err, tt.wantErr)
+				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
+					t.Fatalf("Authenticate = %+v, %v; want %v (%q)", got, err, tt.wantErr, tt.wantMsg)
 				}
 			default:
 				if err != nil || !reflect.DeepEqual(got, tt.want) {
