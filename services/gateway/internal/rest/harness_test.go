@@ -49,6 +49,7 @@ type backend struct {
 	calls      []call
 	err        error
 	ingestResp *ingestv1.IngestBatchResponse
+	traceResp  *queryv1.GetTraceResponse // GetTrace's answer when set
 	// header is sent as response header metadata, as a backend's rate
 	// limiter does.
 	header metadata.MD
@@ -122,7 +123,13 @@ func (f fakeQuery) GetTrace(ctx context.Context, req *queryv1.GetTraceRequest) (
 		<-ctx.Done() // until the caller gives up
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
-	return &queryv1.GetTraceResponse{}, f.record(ctx, "GetTrace", req)
+	err := f.record(ctx, "GetTrace", req)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.traceResp != nil {
+		return f.traceResp, err
+	}
+	return &queryv1.GetTraceResponse{}, err
 }
 
 func (f fakeQuery) ListTraces(ctx context.Context, req *queryv1.ListTracesRequest) (*queryv1.ListTracesResponse, error) {

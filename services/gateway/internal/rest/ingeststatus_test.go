@@ -42,7 +42,7 @@ func TestIngestionStatusFollowsResults(t *testing.T) {
 			name:       "empty batch",
 			resp:       &ingestv1.IngestBatchResponse{},
 			wantStatus: http.StatusOK,
-			wantBody:   `{}`,
+			wantBody:   `{"results":[]}`, // an empty list is [], not left out
 		},
 	}
 	h := newHarness(t)

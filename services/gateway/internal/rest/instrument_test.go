@@ -98,7 +98,7 @@ func TestAccessLog(t *testing.T) {
 	if line == nil {
 		t.Fatalf("no access log line in %s", h.logs.String())
 	}
-	want := map[string]any{"level": "INFO", "method": "GET", "route": "/api/v1/sessions/{session_id}", "status": 200.0, "request_id": "req-7", "bytes": 2.0}
+	want := map[string]any{"level": "INFO", "method": "GET", "route": "/api/v1/sessions/{session_id}", "status": 200.0, "request_id": "req-7", "bytes": 25.0} // {"traces":[],"scores":[]}
 	for k, v := range want {
 		if line[k] != v {
 			t.Errorf("log %s = %v, want %v (line %v)", k, line[k], v, line)

@@ -40,34 +40,40 @@ func TestEveryRouteReachesItsRPC(t *testing.T) {
 		{
 			method: "GET", path: "/api/v1/traces/tr-1",
 			wantRPC: "GetTrace", wantReq: &queryv1.GetTraceRequest{TraceId: "tr-1"},
+			wantBody: `{"observations":[],"scores":[]}`,
 		},
 		{
 			method: "GET", path: "/api/v1/traces?page_size=10&tags=a&tags=b&user_id=u1&from_time=" + from.Format(time.RFC3339Nano),
 			wantRPC:  "ListTraces",
 			wantReq:  &queryv1.ListTracesRequest{PageSize: 10, Tags: []string{"a", "b"}, UserId: "u1", FromTime: timestamppb.New(from)},
-			wantBody: `{"next_page_token":"next"}`,
+			wantBody: `{"traces":[],"next_page_token":"next"}`,
 		},
 		{
 			method: "GET", path: "/api/v1/observations?trace_id=t1&type=OBSERVATION_TYPE_GENERATION&model=gpt-4o",
-			wantRPC: "ListObservations",
-			wantReq: &queryv1.ListObservationsRequest{TraceId: "t1", Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION, Model: "gpt-4o"},
+			wantRPC:  "ListObservations",
+			wantReq:  &queryv1.ListObservationsRequest{TraceId: "t1", Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION, Model: "gpt-4o"},
+			wantBody: `{"observations":[]}`,
 		},
 		{
 			method: "GET", path: "/api/v1/observations?type=2",
-			wantRPC: "ListObservations",
-			wantReq: &queryv1.ListObservationsRequest{Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION},
+			wantRPC:  "ListObservations",
+			wantReq:  &queryv1.ListObservationsRequest{Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION},
+			wantBody: `{"observations":[]}`,
 		},
 		{
 			method: "GET", path: "/api/v1/sessions?user_id=u1&page_token=abc",
 			wantRPC: "ListSessions", wantReq: &queryv1.ListSessionsRequest{UserId: "u1", PageToken: "abc"},
+			wantBody: `{"sessions":[]}`,
 		},
 		{
 			method: "GET", path: "/api/v1/sessions/s%201",
 			wantRPC: "GetSession", wantReq: &queryv1.GetSessionRequest{SessionId: "s 1"},
+			wantBody: `{"traces":[],"scores":[]}`,
 		},
 		{
 			method: "GET", path: "/api/v1/scores?trace_id=t1&source=SCORE_SOURCE_API",
 			wantRPC: "ListScores", wantReq: &queryv1.ListScoresRequest{TraceId: "t1", Source: commonv1.ScoreSource_SCORE_SOURCE_API},
+			wantBody: `{"scores":[]}`,
 		},
 		{
 			method: "POST", path: "/api/v1/projects", body: `{"name":"agents"}`,
@@ -77,6 +83,7 @@ func TestEveryRouteReachesItsRPC(t *testing.T) {
 		{
 			method: "GET", path: "/api/v1/projects",
 			wantRPC: "ListProjects", wantReq: &authv1.ListProjectsRequest{},
+			wantBody: `{"projects":[]}`,
 		},
 		{
 			method: "POST", path: "/api/v1/api-keys", body: `{"project_id":"p1","note":"ci"}`,
@@ -85,6 +92,7 @@ func TestEveryRouteReachesItsRPC(t *testing.T) {
 		{
 			method: "GET", path: "/api/v1/api-keys?project_id=p1",
 			wantRPC: "ListAPIKeys", wantReq: &authv1.ListAPIKeysRequest{ProjectId: "p1"},
+			wantBody: `{"api_keys":[]}`,
 		},
 		{
 			method: "DELETE", path: "/api/v1/api-keys/k1",
