@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
 // User is a person who signs in. PasswordHash is the argon2id PHC string; it
@@ -129,12 +130,15 @@ func newToken(prefix string) (string, TokenHash, error) {
 	return t, HashToken(t), nil
 }
 
-// Signup is what a signup created: the user, their membership and, for an
-// invited user, the invitation they accepted.
+// Signup is what a signup created: the user, their membership, the
+// organization it is in (the one a first user created, or the one the
+// invitation was for) and, for an invited user, the invitation they
+// accepted.
 type Signup struct {
-	User       User
-	Membership Membership
-	Invitation *Invitation
+	User         User
+	Membership   Membership
+	Organization tenancy.Organization
+	Invitation   *Invitation
 }
 
 // SignupHook runs inside a signup's transaction once its rows are written;

@@ -119,6 +119,9 @@ type Tokens struct {
 type Session struct {
 	User   User
 	Tokens Tokens
+	// Organization is the organization a signup joined the user to; zero
+	// for a login, which may be into several.
+	Organization tenancy.Organization
 }
 
 // CurrentUser returns the user with id and their memberships.

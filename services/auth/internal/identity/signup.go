@@ -71,7 +71,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{User: signup.User, Tokens: tokens}, nil
+	return Session{User: signup.User, Tokens: tokens, Organization: signup.Organization}, nil
 }
 
 func (s *Service) signupFirst(ctx context.Context, u User, in SignupInput) (Signup, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
+	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
 )
 
 // Server implements authv1.IdentityServiceServer.
@@ -54,7 +55,8 @@ func (s *Server) Signup(ctx context.Context, req *authv1.SignupRequest) (*authv1
 	if err != nil {
 		return nil, s.status(ctx, err)
 	}
-	return &authv1.SignupResponse{User: userProto(sess.User), Tokens: tokensProto(sess.Tokens)}, nil
+	return &authv1.SignupResponse{User: userProto(sess.User), Tokens: tokensProto(sess.Tokens),
+		Organization: organizationProto(sess.Organization)}, nil
 }
 
 // Login implements authv1.IdentityServiceServer.
@@ -111,6 +113,10 @@ func (s *Server) GetCurrentUser(ctx context.Context, _ *authv1.GetCurrentUserReq
 
 func userProto(u identity.User) *authv1.User {
 	return &authv1.User{Id: u.ID.String(), Email: u.Email, Name: u.Name, CreatedAt: timestamppb.New(u.CreatedAt)}
+}
+
+func organizationProto(o tenancy.Organization) *authv1.Organization {
+	return &authv1.Organization{Id: o.ID.String(), Name: o.Name, CreatedAt: timestamppb.New(o.CreatedAt)}
 }
 
 func tokensProto(t identity.Tokens) *authv1.Tokens {

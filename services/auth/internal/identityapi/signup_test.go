@@ -77,6 +77,10 @@ func TestFirstUserAndInvitations(t *testing.T) {
 		t.Fatalf("GetCurrentUser = %v", me)
 	}
 	orgID := me.GetMemberships()[0].GetOrganizationId()
+	// The first user learns the organization they created from the signup.
+	if o := first.GetOrganization(); o.GetId() != orgID || o.GetName() != "Acme" || o.GetCreatedAt() == nil {
+		t.Fatalf("first signup's organization = %v, want %s (Acme)", o, orgID)
+	}
 
 	// Later signups need an invitation, whatever else they send.
 	_, err = e.client.Signup(ctx, &authv1.SignupRequest{Email: "second@example.com", Password: pw, OrganizationName: "Other"})
@@ -122,6 +126,11 @@ func TestFirstUserAndInvitations(t *testing.T) {
 	if err != nil || len(me.GetMemberships()) != 1 || me.GetMemberships()[0].GetRole() != authv1.Role_ROLE_MEMBER ||
 		me.GetMemberships()[0].GetOrganizationId() != orgID {
 		t.Fatalf("invited user: %v, %v", me, err)
+	}
+	// An invited user learns the organization the invitation was for.
+	if o := member.GetOrganization(); o.GetId() != orgID || o.GetName() != "Acme" ||
+		!o.GetCreatedAt().AsTime().Equal(first.GetOrganization().GetCreatedAt().AsTime()) {
+		t.Fatalf("invited signup's organization = %v, want %v", o, first.GetOrganization())
 	}
 	_, err = e.client.Signup(ctx, &authv1.SignupRequest{Email: "member@example.com", Password: pw, InvitationToken: memberToken})
 	wantCode(t, err, codes.PermissionDenied, "already accepted")

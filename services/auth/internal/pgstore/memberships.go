@@ -125,6 +125,16 @@ func insertOrganization(ctx context.Context, db identityDB, o tenancy.Organizati
 	return o, wrap(err, "insert organization")
 }
 
+// getOrganization returns the organization with id, or ErrNotFound.
+func getOrganization(ctx context.Context, db identityDB, id uuid.UUID) (tenancy.Organization, error) {
+	o := tenancy.Organization{}
+	err := db.QueryRow(ctx, `SELECT id, name, created_at FROM organizations WHERE id = $1`, id).Scan(&o.ID, &o.Name, &o.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenancy.Organization{}, fmt.Errorf("organization %s: %w", id, tenancy.ErrNotFound)
+	}
+	return o, wrap(err, "get organization")
+}
+
 // GetMembership returns the user's membership in the organization, or
 // ErrNotFound.
 func (s *Store) GetMembership(ctx context.Context, orgID, userID uuid.UUID) (identity.Membership, error) {

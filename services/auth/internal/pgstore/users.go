@@ -101,7 +101,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u identity.User, org tenanc
 		if err != nil {
 			return err
 		}
-		out = identity.Signup{User: u, Membership: m}
+		out = identity.Signup{User: u, Membership: m, Organization: org}
 		return runHook(ctx, tx, hook, out)
 	})
 	if err != nil {
@@ -143,7 +143,11 @@ func (s *Store) CreateInvitedUser(ctx context.Context, u identity.User, hash ide
 		if err != nil {
 			return err
 		}
-		out = identity.Signup{User: u, Membership: m, Invitation: &inv}
+		org, err := getOrganization(ctx, tx, m.OrganizationID)
+		if err != nil {
+			return err
+		}
+		out = identity.Signup{User: u, Membership: m, Organization: org, Invitation: &inv}
 		return runHook(ctx, tx, hook, out)
 	})
 	if err != nil {
