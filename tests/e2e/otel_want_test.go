@@ -145,6 +145,21 @@ func attrText(v attribute.Value) string {
 	return string(b)
 }
 
+// isRuntimeResourceKey: the resource attributes that describe where the
+// code ran (docs/otel-mapping.md) are kept together as one JSON object,
+// trace metadata "resource.runtime", not one entry each.
+func isRuntimeResourceKey(k string) bool {
+	for _, ns := range []string{
+		"process.", "host.", "os.", "telemetry.", "container.", "k8s.", "cloud.", "faas.",
+		"device.", "browser.", "webengine.", "aws.", "gcp.", "azure.", "heroku.",
+	} {
+		if strings.HasPrefix(k, ns) {
+			return true
+		}
+	}
+	return false
+}
+
 // traceSide is what a span states about its trace.
 type traceSide struct {
 	userID, sessionID string
@@ -189,8 +204,20 @@ func wantTraceOf(project string, spans []sdktrace.ReadOnlySpan, prices *priceBoo
 		ObservationCount: int64(len(obs)),
 	}
 	tr.Version = tr.Release
+	runtime := map[string]any{}
 	for _, kv := range res.Attributes() {
+		if isRuntimeResourceKey(string(kv.Key)) {
+			runtime[string(kv.Key)] = kv.Value.AsInterface()
+			continue
+		}
 		tr.Metadata["resource."+string(kv.Key)] = attrText(kv.Value)
+	}
+	if len(runtime) > 0 {
+		b, err := json.Marshal(runtime)
+		if err != nil {
+			panic(fmt.Sprintf("runtime resource attributes do not marshal: %v", err))
+		}
+		tr.Metadata["resource.runtime"] = string(b)
 	}
 	if root != nil {
 		tr.Name, tr.Timestamp = root.Name(), timestamppb.New(root.StartTime())

@@ -73,9 +73,10 @@ type sdkRun struct {
 
 // sdkSpan is a span as the SDK's tracer provider saw it end.
 type sdkSpan struct {
-	ID     string `json:"id"`
-	Parent string `json:"parent"`
-	Name   string `json:"name"`
+	ID     string   `json:"id"`
+	Parent string   `json:"parent"`
+	Name   string   `json:"name"`
+	Events []string `json:"events"` // the names of its span events
 }
 
 // runSDKScript runs one script of sdk-js against the stack with the
@@ -201,6 +202,28 @@ func (v *traceView) observation(id string) map[string]any {
 	return nil
 }
 
+func (v *traceView) child(parent, name string) map[string]any {
+	for _, o := range v.obs {
+		if str(o, "_parent") == parent && str(o, "name") == name {
+			return o
+		}
+	}
+	return nil
+}
+
+// summary is one line per observation, for failure messages.
+func (v *traceView) summary() string {
+	var b strings.Builder
+	b.WriteString("the API shows:\n")
+	tb, _ := json.Marshal(v.trace)
+	fmt.Fprintf(&b, "  trace %s\n", tb)
+	for _, o := range v.obs {
+		fmt.Fprintf(&b, "  %s %q %s parent=%s model=%q usage=%v cost=%v\n", str(o, "id"), str(o, "name"), str(o, "type"),
+			str(o, "_parent"), str(o, "model"), o["usage"], o["cost"])
+	}
+	return b.String()
+}
+
 func (v *traceView) score(name string) map[string]any {
 	for _, s := range v.scores {
 		if str(s, "name") == name {
@@ -235,9 +258,11 @@ type sdkTrace struct {
 	rollup bool
 }
 
-// sdkObs is one observation of the trace, found by id.
+// sdkObs is one observation of the trace, found by id, or by name and
+// parent when the id is the mapping's (a span event's).
 type sdkObs struct {
 	id, parent, name, typ string
+	completionStart       bool // completion_start_time must be set
 	model                 string
 	modelParams           map[string]any // values compared as text: a map of strings today
 	input, output         any
@@ -305,6 +330,9 @@ func (w *sdkTrace) check(v *traceView, project string, prices *priceBook) proble
 	var sumCost float64
 	for _, wo := range w.observations {
 		o := v.observation(wo.id)
+		if wo.id == "" {
+			o = v.child(wo.parent, wo.name)
+		}
 		what := fmt.Sprintf("observation %q (%s)", wo.name, wo.id)
 		if o == nil {
 			p.addf("%s: missing", what)
@@ -341,6 +369,9 @@ func (wo *sdkObs) check(p *problems, what string, o map[string]any, project stri
 		p.addf("%s parent_observation_id: want %q, got %q", what, wo.parent, got)
 	}
 	eq("model", wo.model, str(o, "model"))
+	if wo.completionStart && str(o, "completion_start_time") == "" {
+		p.addf("%s: want a completion_start_time, got none", what)
+	}
 	eq("level", wo.level, str(o, "level"))
 	eq("status_message", wo.statusMessage, str(o, "status_message"))
 	if wo.modelParams != nil {
@@ -412,7 +443,11 @@ func checkUsage(p *problems, what string, want *sdkUsage, got map[string]any) {
 }
 
 func checkCost(p *problems, what string, want float64, cost map[string]any, key string) {
-	n, ok := cost[key].(json.Number)
+	g, present := cost[key]
+	if !present && want == 0 {
+		return // proto3 JSON leaves a zero out
+	}
+	n, ok := g.(json.Number)
 	if !ok {
 		p.addf("%s: want %.9g USD, got %#v (cost %v)", what, want, cost[key], cost)
 		return
@@ -518,21 +553,34 @@ func checkScores(p *problems, v *traceView, traceID string, want []sdkScore) {
 }
 
 // waitSDKTrace polls GetTrace until the trace shows want (and, when given,
-// scores), then returns what it showed.
+// scores), then returns what it showed; on timeout it fails with every
+// problem and what the API showed.
 func waitSDKTrace(t *testing.T, p sdkProject, w *sdkTrace, scores []sdkScore) *traceView {
 	t.Helper()
-	var last *traceView
-	eventually(t, "trace "+w.id+" ("+w.name+") visible and mapped", visibleTimeout, func() problems {
+	start := time.Now()
+	for {
 		v, err := getTraceView(t, p.c, w.id)
+		var pr problems
 		if err != nil {
-			return problems{err.Error()}
+			pr = problems{err.Error()}
+		} else {
+			pr = w.check(v, p.key.ProjectID, p.prices)
+			checkScores(&pr, v, w.id, scores)
 		}
-		last = v
-		pr := w.check(v, p.key.ProjectID, p.prices)
-		checkScores(&pr, v, w.id, scores)
-		return pr
-	})
-	return last
+		if len(pr) == 0 {
+			t.Logf("trace %s (%s) visible and mapped after %s", w.id, str(v.trace, "name"), time.Since(start).Round(10*time.Millisecond))
+			return v
+		}
+		if time.Since(start) > visibleTimeout {
+			shown := ""
+			if v != nil {
+				shown = v.summary()
+			}
+			t.Fatalf("trace %s: still wrong after %s (%d problems):\n  %s\n%s", w.id, visibleTimeout, len(pr),
+				strings.Join(pr, "\n  "), shown)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // checkSDKSession checks GET /api/v1/sessions/{id}: the session holds

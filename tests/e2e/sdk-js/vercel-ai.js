@@ -12,7 +12,8 @@
 //   streamText    a streamed answer (simulateReadableStream);
 //   embed         an embedding.
 // Each call is one trace. Prints {mode, traces: {functionId: trace id},
-// spans: {functionId: [{id, parent, name}]}, versions} as JSON (ids in hex).
+// spans: {functionId: [{id, parent, name, events}]}, versions} as JSON (ids
+// in hex).
 
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
@@ -105,7 +106,7 @@ main(async () => {
       const fn = span.attributes['ai.telemetry.functionId'];
       if (!fn) return;
       const parent = span.parentSpanContext ? span.parentSpanContext.spanId : '';
-      (spans[fn] = spans[fn] || []).push({ id: span.spanContext().spanId, parent, name: span.name });
+      (spans[fn] = spans[fn] || []).push({ id: span.spanContext().spanId, parent, name: span.name, events: span.events.map((e) => e.name) });
       if (!parent) traces[fn] = span.spanContext().traceId;
     },
     forceFlush: async () => {},
