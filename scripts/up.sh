@@ -6,7 +6,9 @@
 # binaries first; scripts/down.sh stops what this started.
 #
 # State lives in .run/: logs/<svc>.log, pids/<svc>.pid, credentials.json and
-# secrets.env. secrets.env (mode 600) holds the installation's secrets, made
+# secrets.env. credentials.json (mode 600) holds the demo key; a later run
+# reuses it while it still authenticates, so `make up` prints the same key
+# every time, and says so loudly when it had to make a new one. secrets.env (mode 600) holds the installation's secrets, made
 # on the first run and reused on every later one: AGENTTRACE_JWT_SECRET signs
 # user and service tokens, AGENTTRACE_ENCRYPTION_KEY encrypts the secrets auth
 # stores (LLM API keys), so it must stay the same for as long as the
@@ -189,6 +191,59 @@ wait_for_trace() {
   log "the demo trace is queryable"
 }
 
+# ensure_demo_key sets PUBLIC_KEY and SECRET_KEY: the demo key saved in
+# $CREDENTIALS by an earlier run, when it still authenticates for the demo
+# project, else a new one from `agenttrace-auth bootstrap`, saved there.
+# KEY_STATUS says which, for the summary.
+ensure_demo_key() {
+  local old="" why="" status project
+  if [[ -f $CREDENTIALS ]]; then
+    PUBLIC_KEY=$(json_field public_key <"$CREDENTIALS")
+    SECRET_KEY=$(json_field secret_key <"$CREDENTIALS")
+    project=$(json_field project_id <"$CREDENTIALS")
+    old=${PUBLIC_KEY:-"(unreadable)"}
+    if [[ $PUBLIC_KEY == pk-at-* && $SECRET_KEY == sk-at-* && -n $project ]]; then
+      # The key's own organization's projects: 200 only for a valid key,
+      # and the saved project among them only for the demo key.
+      status=$(curl -sS -o "$RUN_DIR/demo-key-check.json" -w '%{http_code}' --max-time 10 \
+        -u "$PUBLIC_KEY:$SECRET_KEY" "$GATEWAY_URL/api/v1/projects") ||
+        die "checking the saved demo key (GET $GATEWAY_URL/api/v1/projects) failed"
+      case $status in
+      200)
+        if grep -q "\"$project\"" "$RUN_DIR/demo-key-check.json"; then
+          log "reusing the demo key $PUBLIC_KEY saved in $CREDENTIALS (it still authenticates)"
+          KEY_STATUS="the same key as the last make up (saved in .run/credentials.json)"
+          return
+        fi
+        why="it no longer belongs to the demo project $project"
+        ;;
+      401 | 403) why="it no longer authenticates (HTTP $status: revoked, or the database was reset)" ;;
+      *) die "checking the saved demo key: GET /api/v1/projects answered $status: $(head -c 500 "$RUN_DIR/demo-key-check.json")" ;;
+      esac
+    else
+      why="$CREDENTIALS does not hold a demo key"
+    fi
+  fi
+
+  log "bootstrapping organization 'demo' and project 'demo' with a new API key"
+  local creds
+  creds=$("$BIN/agenttrace-auth" bootstrap --org demo --project demo --note "make up demo key") || die "agenttrace-auth bootstrap failed"
+  PUBLIC_KEY=$(json_field public_key <<<"$creds")
+  SECRET_KEY=$(json_field secret_key <<<"$creds")
+  [[ $PUBLIC_KEY == pk-at-* && $SECRET_KEY == sk-at-* ]] || die "unexpected bootstrap output: $(sed 's/sk-at-[A-Za-z0-9_-]*/sk-at-.../g' <<<"$creds")"
+  local tmp
+  tmp=$(mktemp "$RUN_DIR/.credentials.XXXXXX")
+  chmod 600 "$tmp"
+  printf '%s\n' "$creds" >"$tmp"
+  mv "$tmp" "$CREDENTIALS"
+  if [[ -n $old ]]; then
+    log "WARNING: the demo key $old from the last make up was REPLACED by $PUBLIC_KEY: $why. Update whatever uses the old key."
+    KEY_STATUS="NEW: replaces $old, as $why"
+  else
+    KEY_STATUS="new (saved in .run/credentials.json; later make up runs reuse it)"
+  fi
+}
+
 print_summary() {
   local basic
   basic=$(printf '%s:%s' "$PUBLIC_KEY" "$SECRET_KEY" | base64 -w0)
@@ -200,7 +255,7 @@ AgentTrace is running.
   OpenAPI          $GATEWAY_URL/api/v1/openapi.json
   Public key       $PUBLIC_KEY
   Secret key       $SECRET_KEY
-                   (also in .run/credentials.json; shown once, keep it private)
+                   $KEY_STATUS; keep it private
   Demo trace       $TRACE_ID  ("demo-agent-run", 6 observations, 1 score)
   Server secrets   .run/secrets.env (JWT secret, encryption key; kept across restarts)
 
@@ -243,15 +298,7 @@ main() {
     wait_ready "$svc"
   done
 
-  log "bootstrapping organization 'demo' and project 'demo' with a new API key"
-  local creds
-  creds=$("$BIN/agenttrace-auth" bootstrap --org demo --project demo) || die "agenttrace-auth bootstrap failed"
-  (umask 077 && printf '%s\n' "$creds" >"$CREDENTIALS")
-  chmod 600 "$CREDENTIALS"
-  PUBLIC_KEY=$(json_field public_key <<<"$creds")
-  SECRET_KEY=$(json_field secret_key <<<"$creds")
-  [[ $PUBLIC_KEY == pk-at-* && $SECRET_KEY == sk-at-* ]] || die "unexpected bootstrap output (see $CREDENTIALS)"
-
+  ensure_demo_key
   send_demo_trace
   wait_for_trace
   print_summary
