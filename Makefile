@@ -51,6 +51,9 @@ generate: $(TOOLS) ## regenerate pkg/gen from proto/ (offline, local plugins)
 	buf lint
 	rm -rf pkg/gen/agenttrace pkg/gen/openapi/*.json
 	buf generate
+	@# Routes not generated from the protos (OTLP/HTTP, Langfuse), and int64
+	@# schemas as the gateway writes them: proto/openapi-routes.json.
+	cd pkg && go run ./gen/openapi/internal/openapimerge -doc gen/openapi/agenttrace.swagger.json -routes ../proto/openapi-routes.json
 
 .PHONY: check-generate
 check-generate: generate ## fail if generated code differs from what is committed
