@@ -25,6 +25,7 @@ import (
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -318,7 +319,7 @@ func TestIngestionRequestErrors(t *testing.T) {
 		{name: "too many events", body: batchOf(strings.Repeat(event("e", "trace-create", `{}`)+",", 10) + event("e", "trace-create", `{}`)), status: 413, message: "at most 10"},
 		{name: "bad encoding", body: []byte(`{}`), header: map[string]string{"Content-Encoding": "br"}, status: 415, message: "Content-Encoding"},
 		{name: "bad gzip", body: []byte(`{}`), header: map[string]string{"Content-Encoding": "gzip"}, status: 400, message: "gzip"},
-		{name: "ingest unavailable", f: &fakes{ingestEr: status.Error(codes.Unavailable, "dial tcp 10.0.0.1:9000")}, body: batchOf(event("e", "trace-create", `{}`)), status: 503, message: unavailableMessage, retry: true},
+		{name: "ingest unavailable", f: &fakes{ingestEr: status.Error(codes.Unavailable, "dial tcp 10.0.0.1:9000")}, body: batchOf(event("e", "trace-create", `{}`)), status: 503, message: grpchttp.UnavailableMessage, retry: true},
 		{name: "wrong key", f: &fakes{ingestEr: status.Error(codes.Unauthenticated, "invalid, expired or revoked credentials")}, body: batchOf(event("e", "trace-create", `{}`)), status: 401, message: "invalid"},
 		{name: "key without ingest scope", f: &fakes{ingestEr: status.Error(codes.PermissionDenied, "missing TRACES_WRITE")}, body: batchOf(event("e", "trace-create", `{}`)), status: 403, message: "TRACES_WRITE"},
 		{name: "rate limited", f: &fakes{ingestEr: status.Error(codes.ResourceExhausted, "slow down")}, body: batchOf(event("e", "trace-create", `{}`)), status: 429, message: "slow down", retry: true},

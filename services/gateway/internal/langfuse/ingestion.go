@@ -1,7 +1,6 @@
 package langfuse
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -50,9 +49,9 @@ func (h *ingestion) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, http.MethodPost)
 		return
 	}
-	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	body, err := reqbody.FromRequest(w, r, h.cfg.MaxBodyBytes)
 	if err != nil {
-		writeMessage(w, bodyErrorStatus(err), err.Error())
+		writeMessage(w, reqbody.HTTPStatus(err), err.Error())
 		return
 	}
 	b, err := decodeBatch(body)
@@ -70,7 +69,7 @@ func (h *ingestion) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, it := range b.items {
 		events = append(events, it.events...)
 	}
-	ctx := metadata.NewOutgoingContext(r.Context(), outgoingMetadata(r))
+	ctx := metadata.NewOutgoingContext(r.Context(), grpchttp.OutgoingMetadata(r))
 	results := make([]*ingestv1.EventResult, 0, len(events))
 	if len(events) == 0 {
 		// Nothing reaches ingest, whose interceptor would have checked the
@@ -206,24 +205,4 @@ func (h *ingestion) logBatch(r *http.Request, b *batch) {
 		}
 	}
 	log.DebugContext(ctx, "langfuse batch", append(sdkAttrs(r), "events", len(b.items), "metadata", clip(string(b.metadata)))...)
-}
-
-// readBody reads r's body, at most limit bytes as sent and as inflated.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", reqbody.ErrTooLarge, r.ContentLength, limit)
-	}
-	return reqbody.Read(http.MaxBytesReader(w, r.Body, limit), r.Header.Get("Content-Encoding"), limit)
-}
-
-// bodyErrorStatus is the HTTP status of a readBody error.
-func bodyErrorStatus(err error) int {
-	switch {
-	case errors.Is(err, reqbody.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, reqbody.ErrUnsupportedEncoding):
-		return http.StatusUnsupportedMediaType
-	default: // a malformed gzip body, or the client went away or stalled
-		return http.StatusBadRequest
-	}
 }

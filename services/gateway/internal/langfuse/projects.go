@@ -9,6 +9,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 )
 
 // projects serves GET /api/public/projects: the project of the caller's
@@ -47,7 +48,7 @@ func (h *projects) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, http.MethodGet)
 		return
 	}
-	ctx := metadata.NewOutgoingContext(r.Context(), outgoingMetadata(r))
+	ctx := metadata.NewOutgoingContext(r.Context(), grpchttp.OutgoingMetadata(r))
 	resp, err := h.cfg.Auth.Authenticate(ctx, &authv1.AuthenticateRequest{
 		Authorization: r.Header.Get("Authorization"),
 		ProjectId:     r.Header.Get(authn.ProjectHeader),

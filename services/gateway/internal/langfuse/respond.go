@@ -3,16 +3,9 @@ package langfuse
 import (
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-
-	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 )
 
@@ -57,68 +50,11 @@ func methodNotAllowed(w http.ResponseWriter, allow ...string) {
 	writeMessage(w, http.StatusMethodNotAllowed, "Method not allowed")
 }
 
-const unavailableMessage = "service temporarily unavailable; retry later"
-
-// writeBackendError maps a backend's gRPC error to Langfuse's error shape.
-// It is the one place this package turns gRPC codes into HTTP statuses.
-// Statuses the SDKs retry (429, 5xx) carry Retry-After.
+// writeBackendError answers a backend's gRPC error in Langfuse's error
+// shape (grpchttp.AnswerFor maps it).
 func writeBackendError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	st := status.Convert(err)
-	msg := st.Message()
-	var httpStatus int
-	switch st.Code() {
-	case codes.InvalidArgument:
-		httpStatus = http.StatusBadRequest
-	case codes.Unauthenticated:
-		httpStatus = http.StatusUnauthorized
-	case codes.PermissionDenied:
-		httpStatus = http.StatusForbidden
-	case codes.NotFound:
-		httpStatus = http.StatusNotFound
-	case codes.ResourceExhausted:
-		httpStatus = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
-	case codes.Unavailable:
-		// Often the gateway's own failure to reach a backend, whose message
-		// names internal addresses: logged, not returned.
-		log.WarnContext(r.Context(), "backend unavailable", "err", msg, "route", r.URL.Path)
-		httpStatus, msg = http.StatusServiceUnavailable, unavailableMessage
-		w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
-	case codes.DeadlineExceeded:
-		httpStatus, msg = http.StatusGatewayTimeout, "the backend did not answer in time; retry later"
-	case codes.Canceled:
-		httpStatus, msg = 499, "request canceled" // nginx's "client closed request"
-	default:
-		log.ErrorContext(r.Context(), "langfuse route failed", "code", st.Code().String(), "err", msg, "route", r.URL.Path)
-		httpStatus, msg = http.StatusInternalServerError, "internal error"
-	}
-	writeMessage(w, httpStatus, msg)
-}
-
-// outgoingMetadata is what the backends learn about the HTTP request: the
-// credentials and the project a user names (authn decides), the request id
-// and the client address, as the REST routes forward them. The SDK's
-// X-Langfuse-* headers are not forwarded: the public key they repeat is
-// already in Authorization, and nothing downstream reads them.
-func outgoingMetadata(r *http.Request) metadata.MD {
-	md := metadata.MD{}
-	if v := r.Header.Get("Authorization"); v != "" {
-		md.Set("authorization", v)
-	}
-	if v := r.Header.Get(authn.ProjectHeader); v != "" {
-		md.Set(authn.ProjectHeader, v)
-	}
-	if v := r.Header.Get("X-Request-Id"); v != "" {
-		md.Set("x-request-id", v)
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		xff := host
-		if prior := r.Header.Get("X-Forwarded-For"); prior != "" {
-			xff = prior + ", " + host
-		}
-		md.Set("x-forwarded-for", xff)
-	}
-	return md
+	a := grpchttp.AnswerFor(w, r, log, err)
+	writeMessage(w, a.HTTPStatus, a.Message)
 }
 
 // sdkAttrs are the SDK's self-description for logs, kept short and

@@ -2,48 +2,18 @@ package otlphttp
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
-const unavailableMessage = "service temporarily unavailable; retry later"
-
-// writeError maps ingest's gRPC status to the OTLP/HTTP answer. This is the
-// one place the receiver turns gRPC codes into HTTP statuses.
+// writeError answers ingest's gRPC error as OTLP/HTTP asks: the status
+// grpchttp.AnswerFor maps it to, with a google.rpc.Status body.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, enc *encoding, err error) {
-	st := status.Convert(err)
-	code, msg := st.Code(), st.Message()
-	var httpStatus int
-	switch code {
-	case codes.InvalidArgument:
-		httpStatus = http.StatusBadRequest
-	case codes.Unauthenticated:
-		httpStatus = http.StatusUnauthorized
-	case codes.PermissionDenied:
-		httpStatus = http.StatusForbidden
-	case codes.ResourceExhausted:
-		httpStatus = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
-	case codes.Unavailable:
-		// Often the gateway's own failure to reach ingest, whose message
-		// names internal addresses: logged, not returned.
-		h.cfg.Log.WarnContext(r.Context(), "backend unavailable", "err", msg, "route", r.URL.Path)
-		httpStatus, msg = http.StatusServiceUnavailable, unavailableMessage
-		w.Header().Set("Retry-After", strconv.Itoa(grpchttp.RetryAfterSeconds(st)))
-	case codes.DeadlineExceeded:
-		httpStatus, msg = http.StatusGatewayTimeout, "ingest did not answer in time; retry later"
-	case codes.Canceled:
-		httpStatus, msg = 499, "request canceled" // nginx's "client closed request"
-	default:
-		h.cfg.Log.ErrorContext(r.Context(), "otlp export failed", "code", code.String(), "err", msg)
-		code, httpStatus, msg = codes.Internal, http.StatusInternalServerError, "internal error"
-	}
-	writeStatusCode(w, enc, httpStatus, code, msg)
+	a := grpchttp.AnswerFor(w, r, h.cfg.Log, err)
+	writeStatusCode(w, enc, a.HTTPStatus, a.Code, a.Message)
 }
 
 // writeStatus answers a request refused before it reached ingest, with the

@@ -24,15 +24,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/reqbody"
 )
 
 // Paths are the URL paths the receiver serves: the OTLP default, and the
@@ -81,9 +80,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("unsupported Content-Type %q: use %s or %s", r.Header.Get("Content-Type"), contentTypeProtobuf, contentTypeJSON))
 		return
 	}
-	body, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	body, err := reqbody.FromRequest(w, r, h.cfg.MaxBodyBytes)
 	if err != nil {
-		writeStatus(w, enc, bodyErrorStatus(err), err.Error())
+		writeStatus(w, enc, reqbody.HTTPStatus(err), err.Error())
 		return
 	}
 	req, err := enc.decode(body)
@@ -110,27 +109,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// forwardedMetadata is what ingest learns about the HTTP request: the
-// credentials and named project (authn decides), the request id, the client
-// address (x-forwarded-for, as grpc-gateway sends it for the REST routes)
-// and the transport.
+// forwardedMetadata is what ingest learns about the HTTP request: what
+// every route forwards (grpchttp.OutgoingMetadata) and the transport.
 func forwardedMetadata(r *http.Request) metadata.MD {
-	md := metadata.Pairs(transportHeader, "http")
-	if v := r.Header.Get("Authorization"); v != "" {
-		md.Set("authorization", v)
-	}
-	if v := r.Header.Get(authn.ProjectHeader); v != "" {
-		md.Set(authn.ProjectHeader, v)
-	}
-	if v := r.Header.Get("X-Request-Id"); v != "" {
-		md.Set("x-request-id", v)
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		xff := host
-		if prior := r.Header.Get("X-Forwarded-For"); prior != "" {
-			xff = prior + ", " + host
-		}
-		md.Set("x-forwarded-for", xff)
-	}
+	md := grpchttp.OutgoingMetadata(r)
+	md.Set(transportHeader, "http")
 	return md
 }

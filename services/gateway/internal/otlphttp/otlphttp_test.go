@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -301,8 +302,8 @@ func TestIngestErrorsMapped(t *testing.T) {
 		{"bad request", status.Error(codes.InvalidArgument, "bad project header"), 400, codes.InvalidArgument, "", "bad project header"},
 		{"rate limited", withRetry(codes.ResourceExhausted, "rate limit exceeded", 2500*time.Millisecond), 429, codes.ResourceExhausted, "3", "rate limit exceeded"},
 		{"rate limited without retry info", status.Error(codes.ResourceExhausted, "slow down"), 429, codes.ResourceExhausted, "1", "slow down"},
-		{"stream down", withRetry(codes.Unavailable, "event stream unavailable, retry", time.Second), 503, codes.Unavailable, "1", unavailableMessage},
-		{"ingest unreachable", status.Error(codes.Unavailable, "dial tcp 10.0.0.7:9081: connection refused"), 503, codes.Unavailable, "1", unavailableMessage},
+		{"stream down", withRetry(codes.Unavailable, "event stream unavailable, retry", time.Second), 503, codes.Unavailable, "1", grpchttp.UnavailableMessage},
+		{"ingest unreachable", status.Error(codes.Unavailable, "dial tcp 10.0.0.7:9081: connection refused"), 503, codes.Unavailable, "1", grpchttp.UnavailableMessage},
 		{"timeout", status.Error(codes.DeadlineExceeded, "context deadline exceeded"), 504, codes.DeadlineExceeded, "", "did not answer in time"},
 		{"internal", status.Error(codes.Internal, "internal error"), 500, codes.Internal, "", "internal error"},
 		{"unexpected code", status.Error(codes.DataLoss, "disk on fire at /var/lib"), 500, codes.Internal, "", "internal error"},

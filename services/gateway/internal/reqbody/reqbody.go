@@ -66,3 +66,25 @@ func readLimited(src io.Reader, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// FromRequest reads r's body, at most limit bytes as sent and as inflated,
+// undoing its Content-Encoding. A declared Content-Length over the limit is
+// refused before anything is read.
+func FromRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, r.ContentLength, limit)
+	}
+	return Read(http.MaxBytesReader(w, r.Body, limit), r.Header.Get("Content-Encoding"), limit)
+}
+
+// HTTPStatus is the HTTP status of a FromRequest (or Read) error.
+func HTTPStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrUnsupportedEncoding):
+		return http.StatusUnsupportedMediaType
+	default: // a malformed gzip body, or the client went away or stalled
+		return http.StatusBadRequest
+	}
+}

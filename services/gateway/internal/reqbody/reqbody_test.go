@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -101,4 +102,41 @@ func FuzzRead(f *testing.F) {
 			t.Fatal(fmt.Sprintf("identity body changed: %q -> %q", body, out))
 		}
 	})
+}
+
+func TestFromRequestAndHTTPStatus(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		length     int64 // declared Content-Length; -1 unknown
+		encoding   string
+		want       string
+		httpStatus int // of the error; 0 when none
+	}{
+		{"plain", "hello", 5, "", "hello", 0},
+		{"declared too large", "hello", 1 << 20, "", "", http.StatusRequestEntityTooLarge},
+		{"sent too large", strings.Repeat("x", 20), -1, "", "", http.StatusRequestEntityTooLarge},
+		{"unknown encoding", "hello", 5, "br", "", http.StatusUnsupportedMediaType},
+		{"bad gzip", "hello", 5, "gzip", "", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+			r.ContentLength = tt.length
+			r.Header.Set("Content-Encoding", tt.encoding)
+			got, err := FromRequest(httptest.NewRecorder(), r, 10)
+			if tt.httpStatus == 0 {
+				if err != nil || string(got) != tt.want {
+					t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want HTTP %d", tt.httpStatus)
+			}
+			if s := HTTPStatus(err); s != tt.httpStatus {
+				t.Errorf("HTTPStatus(%v) = %d, want %d", err, s, tt.httpStatus)
+			}
+		})
+	}
 }
