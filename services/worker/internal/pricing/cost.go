@@ -3,7 +3,8 @@ package pricing
 import (
 	"maps"
 	"slices"
-	"strings"
+
+	"github.com/agenttrace/agenttrace/pkg/tokenusage"
 )
 
 // Usage is what an observation counted; nil counts are unset.
@@ -20,30 +21,15 @@ type Cost struct {
 // Usage types with a meaning of their own; every other price is for the
 // usage detail of the same name.
 const (
-	typeInput  = "input"
-	typeOutput = "output"
-	typeTotal  = "total"
+	typeInput  = tokenusage.Input
+	typeOutput = tokenusage.Output
+	typeTotal  = tokenusage.Total
 )
 
-// side says which count a usage detail is part of: details named
-// "<kind>_input" or "input_<kind>" ("cached_input", "cache_creation_input",
-// "audio_input") are parts of the input count, "<kind>_output" or
-// "output_<kind>" ("reasoning_output") parts of the output count; other
-// details ("web_search", "image") are units of their own.
-func side(detail string) string {
-	switch {
-	case strings.HasSuffix(detail, "_"+typeInput), strings.HasPrefix(detail, typeInput+"_"):
-		return typeInput
-	case strings.HasSuffix(detail, "_"+typeOutput), strings.HasPrefix(detail, typeOutput+"_"):
-		return typeOutput
-	}
-	return ""
-}
-
-// Compute prices usage. It follows the convention of OpenAI and the OTel
-// GenAI semantic conventions that usage.input counts every input token,
-// the cached ones included, and usage.output every output token, the
-// reasoning ones included:
+// Compute prices usage. It follows the native convention (package
+// tokenusage): usage.input counts every input token, the cached ones
+// included, usage.output every output token, the reasoning ones included,
+// and a detail's side is tokenusage.SideOf:
 //
 //	cost.input  = Σ details[k] × prices[k]   for input-side details k with a price
 //	            + max(0, input − Σ those details[k]) × prices["input"]
@@ -76,11 +62,11 @@ func Compute(u Usage, prices map[string]float64) (cost Cost, ok bool) {
 			continue
 		}
 		c := float64(n) * p
-		switch side(k) {
-		case typeInput:
+		switch tokenusage.SideOf(k) {
+		case tokenusage.InputSide:
 			in, inPriced = in+c, true
 			rest[typeInput] -= n
-		case typeOutput:
+		case tokenusage.OutputSide:
 			out, outPriced = out+c, true
 			rest[typeOutput] -= n
 		default:

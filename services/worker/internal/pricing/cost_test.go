@@ -23,6 +23,9 @@ func TestCompute(t *testing.T) {
 			400*2.5e-6 + 600*1.25e-6, 200 * 10e-6, 400*2.5e-6 + 600*1.25e-6 + 200*10e-6, true, true, true},
 		{"cache reads and writes", Usage{Input: n(10000), Output: n(100), Details: map[string]int64{"cached_input": 6000, "cache_creation_input": 3000}}, anthropic,
 			1000*3e-6 + 6000*0.3e-6 + 3000*3.75e-6, 100 * 15e-6, 1000*3e-6 + 6000*0.3e-6 + 3000*3.75e-6 + 100*15e-6, true, true, true},
+		{"a detail named the Anthropic way is on its side", Usage{Input: n(1000), Details: map[string]int64{"cache_read_input_tokens": 600}},
+			map[string]float64{"input": 3e-6, "cache_read_input_tokens": 0.3e-6},
+			400*3e-6 + 600*0.3e-6, 0, 400*3e-6 + 600*0.3e-6, true, false, true},
 		{"a detail without its own price stays at the side's price", Usage{Input: n(1000), Details: map[string]int64{"cache_creation_input": 500}}, openai,
 			1000 * 2.5e-6, 0, 1000 * 2.5e-6, true, false, true},
 		{"reasoning not priced separately is output", Usage{Input: n(0), Output: n(500), Details: map[string]int64{"reasoning_output": 300}}, openai,
@@ -77,15 +80,3 @@ func TestCompute(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
-
-func TestSide(t *testing.T) {
-	for k, want := range map[string]string{
-		"cached_input": "input", "cache_creation_input": "input", "audio_input": "input", "input_image": "input",
-		"reasoning_output": "output", "audio_output": "output", "output_image": "output",
-		"web_search": "", "image": "", "inputs": "", "xinput": "",
-	} {
-		if got := side(k); got != want {
-			t.Errorf("side(%q) = %q, want %q", k, got, want)
-		}
-	}
-}
