@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/pkg/tokenusage"
 )
 
 // model is the model name: an explicit one (agenttrace.model, Langfuse's
@@ -109,9 +110,11 @@ var inputCountKeys = []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_
 // llm.token_count.*, OpenLLMetry's llm.usage.* and the Vercel AI SDK's
 // ai.usage.* (v5 inputTokens, v4 promptTokens; an embedding's
 // ai.usage.tokens counts its input); total as sent, else input+output.
-// Counts are kept as the convention reports them (GenAI's input_tokens
-// includes cached tokens); details are named like the native API's, and
-// Langfuse's detail keys are kept as sent.
+// The open conventions already count the native way (GenAI's input_tokens
+// includes cached tokens) and are kept as reported; Langfuse's
+// usage_details counts every key separately, so it is converted
+// (tokenusage.FromExclusive: its input-side details are added to input,
+// its well-known detail names become the native ones).
 func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 	var u commonv1.Usage
 	lf, complete := map[string]int64(nil), false
@@ -120,6 +123,7 @@ func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 		if complete {
 			a.use(langfuseUsageDetails)
 		}
+		lf = tokenusage.FromExclusive(lf)
 	}
 	// pick takes the explicit count, else Langfuse's, else the first
 	// convention's.
