@@ -104,25 +104,36 @@ func TestDecodeEventTypes(t *testing.T) {
 			}}},
 		},
 		{
-			name: "generation-update with usageDetails and costDetails",
+			name: "generation-update with usageDetails (each key a unit: details added to input and output) and costDetails",
 			raw: event("e6", "generation-update", `{"id":"g1","traceId":"t1","usage":{"input":1,"output":2},
-				"usageDetails":{"input":7,"output":3,"total":10,"cache_read":"4","bad":-1,"f":1.5,"nil":null},
+				"usageDetails":{"input":7,"output":3,"total":14,"input_cached_tokens":"4","web_search":1,"bad":-1,"f":1.5,"nil":null},
 				"costDetails":{"input":0.5,"total":1,"cache_read":0.25,"neg":-2}}`),
 			want: []*ingestv1.IngestEvent{{Id: "e6", Timestamp: at, Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_UPDATE, Observation: &ingestv1.ObservationBody{
 				Id: "g1", TraceId: "t1",
-				Usage:    &commonv1.Usage{Input: ptr[int64](7), Output: ptr[int64](3), Total: ptr[int64](10), Details: map[string]int64{"cache_read": 4}},
+				Usage: &commonv1.Usage{Input: ptr[int64](11), Output: ptr[int64](3), Total: ptr[int64](14),
+					Details: map[string]int64{"cached_input": 4, "web_search": 1}},
 				Cost:     &commonv1.Cost{Input: ptr(0.5), Total: ptr(1.0)},
 				Metadata: map[string]string{metaCostPrefix + "cache_read": "0.25"},
 			}}},
 		},
 		{
-			name: "generation-create with an OpenAI completion usage object",
+			name: "generation-create with an OpenAI completion usage object (its counts include the details)",
 			raw: event("e7", "generation-create", `{"id":"g2","traceId":"t1","usageDetails":{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150,
 				"prompt_tokens_details":{"cached_tokens":30,"audio_tokens":null},"completion_tokens_details":{"reasoning_tokens":20}}}`),
 			want: []*ingestv1.IngestEvent{{Id: "e7", Timestamp: at, Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE, Observation: &ingestv1.ObservationBody{
 				Id: "g2", TraceId: "t1", Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION,
-				Usage: &commonv1.Usage{Input: ptr[int64](70), Output: ptr[int64](30), Total: ptr[int64](150),
-					Details: map[string]int64{"input_cached_tokens": 30, "output_reasoning_tokens": 20}},
+				Usage: &commonv1.Usage{Input: ptr[int64](100), Output: ptr[int64](50), Total: ptr[int64](150),
+					Details: map[string]int64{"cached_input": 30, "reasoning_output": 20}},
+			}}},
+		},
+		{
+			name: "generation-create with Anthropic's cache counts in usageDetails beside the older usage",
+			raw: event("e6a", "generation-create", `{"id":"g4","traceId":"t1","usage":{"input":10,"output":5},
+				"usageDetails":{"cache_read_input_tokens":300,"cache_creation_input_tokens":200,"output_reasoning_tokens":2}}`),
+			want: []*ingestv1.IngestEvent{{Id: "e6a", Timestamp: at, Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE, Observation: &ingestv1.ObservationBody{
+				Id: "g4", TraceId: "t1", Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION,
+				Usage: &commonv1.Usage{Input: ptr[int64](510), Output: ptr[int64](7),
+					Details: map[string]int64{"cached_input": 300, "cache_creation_input": 200, "reasoning_output": 2}},
 			}}},
 		},
 		{

@@ -8,25 +8,36 @@ import (
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/tokenusage"
 )
 
 // usage maps a generation's usage, usageDetails and costDetails. usage is
 // Langfuse's older shape ({input, output, total, unit, inputCost, ...} or
 // OpenAI's {promptTokens, completionTokens, totalTokens}); usageDetails and
 // costDetails are the newer free-form maps and win where both say the same.
+// Langfuse counts every usage key as a separate unit; the counts are
+// stored in the native convention (package tokenusage), where input and
+// output include their details.
 func (m *mapper) usage(o *ingestv1.ObservationBody) {
 	b := m.body
 	u := &commonv1.Usage{}
 	c := &commonv1.Cost{}
+	lf := map[string]int64{} // Langfuse's counts, each key a separate unit
 	if raw := b.get("usage"); raw != nil {
 		uo, ferr := newObject(raw, "body.usage", "body.usage.")
 		if ferr != nil {
 			b.fail("usage", "must be a JSON object, got %s", kindOf(raw))
 			return
 		}
-		u.Input = firstSet(uo.integer("input"), uo.integer("promptTokens"))
-		u.Output = firstSet(uo.integer("output"), uo.integer("completionTokens"))
-		u.Total = firstSet(uo.integer("total"), uo.integer("totalTokens"))
+		for k, n := range map[string]*int64{
+			tokenusage.Input:  firstSet(uo.integer("input"), uo.integer("promptTokens")),
+			tokenusage.Output: firstSet(uo.integer("output"), uo.integer("completionTokens")),
+			tokenusage.Total:  firstSet(uo.integer("total"), uo.integer("totalTokens")),
+		} {
+			if n != nil {
+				lf[k] = *n
+			}
+		}
 		c.Input, c.Output, c.Total = uo.number("inputCost"), uo.number("outputCost"), uo.number("totalCost")
 		if unit := uo.str("unit"); unit != nil && *unit != "" {
 			o.Metadata = with(o.Metadata, metaUsageUnit, *unit)
@@ -36,8 +47,8 @@ func (m *mapper) usage(o *ingestv1.ObservationBody) {
 			return
 		}
 	}
-	if d := b.rawObject("usageDetails"); d != nil {
-		usageDetails(u, d)
+	for k, n := range nativeCounts(lf, b.rawObject("usageDetails")) {
+		setCount(u, k, n)
 	}
 	if d := b.rawObject("costDetails"); d != nil {
 		for k, v := range d {
@@ -66,66 +77,74 @@ func (m *mapper) usage(o *ingestv1.ObservationBody) {
 	}
 }
 
-// usageDetails reads Langfuse's usageDetails: a map of unit name to count
-// ("input", "output", "total" and any detail such as "cache_read"), or an
-// OpenAI usage object of the Chat Completions or Responses API as the SDKs
-// pass it through, whose *_details become input_*/output_* details
-// subtracted from the plain counts, as Langfuse does.
-func usageDetails(u *commonv1.Usage, d map[string]json.RawMessage) {
-	if openAI(u, d, "prompt_tokens", "completion_tokens") || openAI(u, d, "input_tokens", "output_tokens") {
-		return
+// nativeCounts merges Langfuse's usageDetails into lf (the counts of the
+// older usage object) and returns them in the native convention. d is a
+// map of unit name to count ("input", "output", "total" and any detail
+// such as "input_cached_tokens"), each a separate unit as Langfuse counts
+// them, so they are converted (tokenusage.FromExclusive); or an OpenAI
+// usage object of the Chat Completions or Responses API as the SDKs pass it
+// through, whose counts already include their *_details (the native
+// convention), taken as they are.
+func nativeCounts(lf map[string]int64, d map[string]json.RawMessage) map[string]int64 {
+	if d != nil {
+		if n, ok := openAI(d, "prompt_tokens", "completion_tokens"); ok {
+			return n
+		}
+		if n, ok := openAI(d, "input_tokens", "output_tokens"); ok {
+			return n
+		}
 	}
 	for k, v := range d {
 		n, ok := count(v)
 		if !ok {
 			continue // as Langfuse: values that are not counts are dropped
 		}
-		setCount(u, k, n)
+		lf[k] = n
 	}
+	return tokenusage.FromExclusive(lf)
 }
 
 // openAI reads d as an OpenAI usage object with the given input and output
-// count names, and reports whether it was one.
-func openAI(u *commonv1.Usage, d map[string]json.RawMessage, in, out string) bool {
+// count names, and reports whether it was one. Its *_details become
+// details named input_<name> / output_<name> (or their native names:
+// "cached_tokens" of the input is "cached_input"), left inside the counts.
+func openAI(d map[string]json.RawMessage, in, out string) (map[string]int64, bool) {
 	allowed := map[string]bool{in: true, out: true, "total_tokens": true, in + "_details": true, out + "_details": true}
 	for k := range d {
 		if !allowed[k] {
-			return false
+			return nil, false
 		}
 	}
 	inN, ok1 := count(d[in])
 	outN, ok2 := count(d[out])
 	total, ok3 := count(d["total_tokens"])
 	if !ok1 || !ok2 || !ok3 {
-		return false
+		return nil, false
 	}
-	details := func(key, prefix string, base *int64) {
+	counts := map[string]int64{tokenusage.Input: inN, tokenusage.Output: outN, tokenusage.Total: total}
+	details := func(key, prefix string) {
 		var m map[string]json.RawMessage
 		if json.Unmarshal(d[key], &m) != nil {
 			return
 		}
 		for k, v := range m {
-			n, ok := count(v)
-			if !ok {
-				continue
+			if n, ok := count(v); ok {
+				counts[tokenusage.NativeName(prefix+k)] = n
 			}
-			setCount(u, prefix+k, n)
-			*base = max(*base-n, 0)
 		}
 	}
-	details(in+"_details", "input_", &inN)
-	details(out+"_details", "output_", &outN)
-	u.Input, u.Output, u.Total = &inN, &outN, &total
-	return true
+	details(in+"_details", "input_")
+	details(out+"_details", "output_")
+	return counts, true
 }
 
 func setCount(u *commonv1.Usage, key string, n int64) {
 	switch key {
-	case "input":
+	case tokenusage.Input:
 		u.Input = &n
-	case "output":
+	case tokenusage.Output:
 		u.Output = &n
-	case "total":
+	case tokenusage.Total:
 		u.Total = &n
 	default:
 		if u.Details == nil {
