@@ -22,7 +22,8 @@ const (
 // @langfuse/tracing over the LangfuseSpanProcessor to
 // /api/public/otel/v1/traces, scores through @langfuse/client to
 // /api/public/ingestion) and reads the trace back through the query API:
-// every langfuse.* attribute the SDK wrote lands in its field.
+// every langfuse.* attribute the SDK wrote lands in its field, and its
+// usage_details (each key a separate unit) become the native counts.
 func TestSDKLangfuseV5(t *testing.T) {
 	s := requireStack(t)
 	p := newSDKProject(t, s, "sdk-langfuse-v5")
@@ -63,8 +64,10 @@ func TestSDKLangfuseV5(t *testing.T) {
 				modelParams: map[string]any{"temperature": 0.2, "max_tokens": 300},
 				input:       messages,
 				output:      map[string]any{"role": "assistant", "content": "I will call cancel_order for order 7."},
-				usage:       &sdkUsage{input: 1200, output: 300, total: 1500},
-				priced:      true,
+				// The SDK sent Langfuse's {input: 400, input_cached_tokens: 800,
+				// output: 300, total: 1500}: input includes the cached tokens.
+				usage:  &sdkUsage{input: 1200, output: 300, total: 1500, cachedInput: 800},
+				priced: true,
 			},
 			{
 				id: ids["cancel_order"], parent: ids["support-agent"], name: "cancel_order", typ: typeTool,
@@ -88,7 +91,8 @@ func TestSDKLangfuseV5(t *testing.T) {
 // TestSDKLangfuseV3 runs the Langfuse v3 JS SDK (`langfuse` 3.x,
 // sdk-js/langfuse-v3.js), which batches creates and updates to
 // POST /api/public/ingestion, and reads the trace back: updates merged into
-// their creates, metadata kept as JSON, a usage without total totalled.
+// their creates, metadata kept as JSON, a usage without total totalled,
+// usageDetails with Anthropic's cache reads made native counts.
 func TestSDKLangfuseV3(t *testing.T) {
 	s := requireStack(t)
 	p := newSDKProject(t, s, "sdk-langfuse-v3")
@@ -128,7 +132,9 @@ func TestSDKLangfuseV3(t *testing.T) {
 					{"role": "user", "content": "Where is order 9?"},
 				},
 				output: map[string]any{"role": "assistant", "content": "Order 9 ships tomorrow."},
-				usage:  &sdkUsage{input: 2000, output: 500, total: 2500},
+				// usageDetails {input: 1500, cache_read_input_tokens: 500,
+				// output: 500} beside usage {input: 2000, output: 500}.
+				usage:  &sdkUsage{input: 2000, output: 500, total: 2500, cachedInput: 500},
 				priced: true,
 			},
 			{

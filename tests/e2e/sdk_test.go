@@ -273,7 +273,9 @@ type sdkObs struct {
 	priced bool
 }
 
-type sdkUsage struct{ input, output, total int64 }
+// sdkUsage is an observation's native usage: input includes cachedInput,
+// which must be the detail "cached_input" when set.
+type sdkUsage struct{ input, output, total, cachedInput int64 }
 
 // check compares v with w and the cost with prices.
 func (w *sdkTrace) check(v *traceView, project string, prices *priceBook) problems {
@@ -347,7 +349,7 @@ func (w *sdkTrace) check(v *traceView, project string, prices *priceBook) proble
 		}
 	}
 	if w.rollup {
-		checkUsage(&p, "trace usage", &sdkUsage{sumIn, sumOut, sumTotal}, obj(tr, "usage"))
+		checkUsage(&p, "trace usage", &sdkUsage{input: sumIn, output: sumOut, total: sumTotal}, obj(tr, "usage"))
 		checkCost(&p, "trace cost total", sumCost, obj(tr, "cost"), "total")
 	}
 	return p
@@ -406,7 +408,10 @@ type costFigures struct {
 }
 
 // sdkCost is usage × the price of wo.model in effect at o's start, with
-// the prices the project sees through GET /api/v1/model-prices.
+// the prices the project sees through GET /api/v1/model-prices, priced as
+// the worker documents it (docs/ARCHITECTURE.md, "Usage counts"): the
+// cached input tokens at the "cached_input" price when the model has one,
+// the rest of the input at the input price.
 func sdkCost(prices *priceBook, project string, wo sdkObs, o map[string]any) costFigures {
 	at, err := time.Parse(time.RFC3339Nano, str(o, "start_time"))
 	if err != nil {
@@ -416,8 +421,16 @@ func sdkCost(prices *priceBook, project string, wo sdkObs, o map[string]any) cos
 	if pr == nil {
 		return costFigures{missing: fmt.Sprintf("no price for model %q in the price table: the expected cost is unknown", wo.model)}
 	}
-	in := float64(wo.usage.input) * pr.GetPrices()["input"]
-	out := float64(wo.usage.output) * pr.GetPrices()["output"]
+	price := pr.GetPrices()
+	in := float64(wo.usage.input) * price["input"]
+	if c := wo.usage.cachedInput; c > 0 {
+		cached, ok := price["cached_input"]
+		if !ok {
+			return costFigures{missing: fmt.Sprintf("no cached_input price for model %q: cached tokens could not be told from the rest by their cost", wo.model)}
+		}
+		in = float64(wo.usage.input-c)*price["input"] + float64(c)*cached
+	}
+	out := float64(wo.usage.output) * price["output"]
 	return costFigures{input: in, output: out, total: in + out}
 }
 
@@ -438,6 +451,11 @@ func checkUsage(p *problems, what string, want *sdkUsage, got map[string]any) {
 			p.addf("%s.%s: want the JSON number %d, got %#v (a %T)", what, f.key, f.want, g, g)
 		case n.String() != fmt.Sprint(f.want):
 			p.addf("%s.%s: want %d, got %s", what, f.key, f.want, n)
+		}
+	}
+	if want.cachedInput > 0 {
+		if g := fmt.Sprint(obj(got, "details")["cached_input"]); g != fmt.Sprint(want.cachedInput) {
+			p.addf("%s.details.cached_input: want %d, got %s (usage %v)", what, want.cachedInput, g, got)
 		}
 	}
 }

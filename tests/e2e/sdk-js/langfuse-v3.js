@@ -5,10 +5,10 @@
 // and keys point at AgentTrace.
 //
 // The trace: span "retrieve" > generation "answer-llm" (usage without a
-// total, model parameters, chat messages), event "feedback-shown" on the
-// trace, a score, and updates after the creates (generation.end,
-// span.end, trace.update). Prints {traceId, observations: {name: id},
-// versions} as JSON.
+// total, usageDetails with cache reads, model parameters, chat messages),
+// event "feedback-shown" on the trace, a score, and updates after the
+// creates (generation.end, span.end, trace.update). Prints
+// {traceId, observations: {name: id}, versions} as JSON.
 
 const { Langfuse } = require('langfuse');
 const { settings, versions, main } = require('./common');
@@ -44,6 +44,11 @@ main(async () => {
       { role: 'user', content: 'Where is order 9?' },
     ],
     usage: { input: 2000, output: 500 },
+    // The newer usageDetails win over usage, in Langfuse's convention (each
+    // key a separate unit): Anthropic's cache reads beside the uncached
+    // input. On the create, since only an event that names the model is
+    // priced.
+    usageDetails: { input: 1500, cache_read_input_tokens: 500, output: 500 },
   });
   gen.end({ output: { role: 'assistant', content: 'Order 9 ships tomorrow.' } });
   span.end({ output: { documents: 1 } });

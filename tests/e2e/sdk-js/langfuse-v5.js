@@ -60,7 +60,9 @@ main(async () => {
       ids['plan-llm'] = gen.id;
       gen.update({
         output: { role: 'assistant', content: 'I will call cancel_order for order 7.' },
-        usageDetails: { input: 1200, output: 300, total: 1500 },
+        // Langfuse's convention: every key a separate unit (input leaves
+        // out the cached tokens; total is the sum of all keys).
+        usageDetails: { input: 400, input_cached_tokens: 800, output: 300, total: 1500 },
       }).end();
       chain.update({ output: { tool: 'cancel_order' } });
     }, { asType: 'chain' });
