@@ -19,6 +19,11 @@ type ClientConfig struct {
 	// CacheTTL bounds how long an answer is trusted without asking auth
 	// again; invalidation notices evict sooner, as they are announced.
 	CacheTTL time.Duration `env:"AUTH_CACHE_TTL" envDefault:"10s"`
+	// CacheStaleFor bounds how long past CacheTTL a caller auth validated
+	// before is still let in while auth cannot answer (its database is
+	// down, it is restarting); 0 turns this off. Revocations announced
+	// meanwhile still apply at once.
+	CacheStaleFor time.Duration `env:"AUTH_CACHE_STALE_FOR" envDefault:"5m"`
 }
 
 // Client is the authentication every service but auth installs: a lazy
@@ -35,11 +40,16 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.CacheTTL < 0 {
 		return nil, fmt.Errorf("AGENTTRACE_AUTH_CACHE_TTL must not be negative, got %v", cfg.CacheTTL)
 	}
+	if cfg.CacheStaleFor < 0 {
+		return nil, fmt.Errorf("AGENTTRACE_AUTH_CACHE_STALE_FOR must not be negative, got %v", cfg.CacheStaleFor)
+	}
 	conn, err := service.Dial(cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, cache: NewCache(NewRemote(conn), cfg.CacheTTL)}, nil
+	cache := NewCache(NewRemote(conn), cfg.CacheTTL)
+	cache.SetStaleFor(cfg.CacheStaleFor)
+	return &Client{conn: conn, cache: cache}, nil
 }
 
 // Interceptors is the shell option that authenticates and authorizes every

@@ -39,13 +39,6 @@ var errEmptyNotice = errors.New("invalidation notice names nothing")
 
 func (n Notice) empty() bool { return n == Notice{} }
 
-func (n Notice) matches(p Principal) bool {
-	return (n.PublicKey != "" && n.PublicKey == p.PublicKey) ||
-		(n.KeyID != "" && n.KeyID == p.KeyID) ||
-		(n.UserID != "" && n.UserID == p.UserID) ||
-		(n.OrganizationID != "" && n.OrganizationID == p.OrganizationID)
-}
-
 // DecodeNotice reads a notice from the wire. Unknown fields are ignored, so
 // that a newer auth can add some; a notice naming nothing is an error.
 func DecodeNotice(b []byte) (Notice, error) {
