@@ -1,7 +1,10 @@
-// Package chschema is the ClickHouse schema of traces, observations and
-// scores: the versioned migrations the worker applies (`worker migrate up`)
-// and that query's tests load. It is the storage contract between the worker,
-// which writes these tables, and query, which reads them; see
+// Package chschema is the one place that knows the ClickHouse storage of
+// traces, observations and scores: the versioned migrations the worker
+// applies (`worker migrate up`), the row types and column lists of the
+// tables (in DDL order), the value encodings (nanosecond times, enum names,
+// JSON text, parallel key/value arrays, nullable usage and cost) and the
+// read-side merge expressions that resolve the append-only versions of an
+// object. The worker's writer and query's reader both build on it; see
 // docs/ARCHITECTURE.md for the versioning model.
 package chschema
 

@@ -4,8 +4,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/jsonvalue"
 )
 
 // timestamp turns stored nanoseconds into a Timestamp at full precision; 0 is unset.
@@ -16,21 +16,8 @@ func timestamp(ns uint64) *timestamppb.Timestamp {
 	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
 }
 
-// jsonValue reads the protojson text of a google.protobuf.Value; ” is unset.
-// Text that does not parse (written by something other than the worker) is
-// returned as a string value rather than failing the whole read.
-// jsonvalue reads what protojson reads, several times faster, which matters
-// for a trace of thousands of observations.
-func jsonValue(text string) *structpb.Value {
-	if text == "" {
-		return nil
-	}
-	v, err := jsonvalue.Parse(text)
-	if err != nil {
-		return structpb.NewStringValue(text)
-	}
-	return v
-}
+// jsonValue reads the stored JSON text of a value (chschema.JSONValue).
+func jsonValue(text string) *structpb.Value { return chschema.JSONValue(text) }
 
 // Enums are stored as their names without the type prefix ('' = unset);
 // unknown names read as unspecified.

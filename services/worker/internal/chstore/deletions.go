@@ -5,6 +5,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 )
 
@@ -16,15 +17,15 @@ func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) er
 	if len(dels) == 0 {
 		return nil
 	}
-	tables := make([]string, len(deleteTables))
-	for i, t := range deleteTables {
-		tables[i] = t.name
+	tables := make([]string, len(chschema.TraceTables))
+	for i, t := range chschema.TraceTables {
+		tables[i] = t.Name
 		for _, chunk := range chunkDeletions(dels) {
 			var where predicate
 			for _, g := range chunk {
-				where.or("project_id = ? AND "+t.traceColumn+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
+				where.or(chschema.ColProjectID+" = ? AND "+t.TraceColumn+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
 			}
-			if err := w.mutate(ctx, t.name, where.sql.String(), where.args); err != nil {
+			if err := w.mutate(ctx, t.Name, where.sql.String(), where.args); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
@@ -20,12 +21,12 @@ import (
 // every row stamped with eventTS.
 func traceRows(project, trace, tag string, eventTS uint64) eventrows.Batch {
 	return eventrows.Batch{
-		Traces: []eventrows.Trace{{ProjectID: project, ID: trace, EventID: tag + "-t", EventTS: eventTS,
+		Traces: []chschema.Trace{{ProjectID: project, ID: trace, EventID: tag + "-t", EventTS: eventTS,
 			Tags: []string{}, MetadataKeys: []string{}, MetadataValues: []string{}}},
-		Observations: []eventrows.Observation{{ProjectID: project, TraceID: trace, ID: trace + "-ob", EventID: tag + "-o", EventTS: eventTS,
+		Observations: []chschema.Observation{{ProjectID: project, TraceID: trace, ID: trace + "-ob", EventID: tag + "-o", EventTS: eventTS,
 			ModelParametersKeys: []string{}, ModelParametersValues: []string{}, UsageDetailsKeys: []string{}, UsageDetailsValues: []int64{},
 			MetadataKeys: []string{}, MetadataValues: []string{}}},
-		Scores: []eventrows.Score{{ProjectID: project, ID: trace + "-sc", TraceID: trace, EventID: tag + "-s", EventTS: eventTS,
+		Scores: []chschema.Score{{ProjectID: project, ID: trace + "-sc", TraceID: trace, EventID: tag + "-s", EventTS: eventTS,
 			MetadataKeys: []string{}, MetadataValues: []string{}}},
 	}
 }

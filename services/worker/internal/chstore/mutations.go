@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-
-	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
 // Deleting from a MergeTree table is a mutation, `ALTER TABLE t DELETE
@@ -18,13 +16,6 @@ import (
 // applied in the background; it affects only the rows that existed when it
 // was registered, so rows inserted later survive it. Mutations of one table
 // are applied in order.
-
-// deleteTables names each table and the column holding its trace id.
-var deleteTables = []struct{ name, traceColumn string }{
-	{chschema.Traces, "id"},
-	{chschema.Observations, "trace_id"},
-	{chschema.Scores, "trace_id"},
-}
 
 // maxPredicateBytes keeps one mutation's WHERE well below ClickHouse's
 // max_query_size (256 KiB by default); longer lists go in several mutations.

@@ -14,9 +14,7 @@ import (
 // than the cutoff is ever deleted. The date rather than event_ts lets
 // ClickHouse skip whole partitions, and keeps the expired set unchanged
 // within a day (see package retention).
-const expiredClause = "project_id = ? AND event_date < toDate(toDateTime(?))"
-
-var retentionTables = []string{chschema.Traces, chschema.Observations, chschema.Scores}
+const expiredClause = chschema.ColProjectID + " = ? AND " + chschema.ColEventDate + " < toDate(toDateTime(?))"
 
 func expiredWhere(cutoffs []retention.Cutoff) predicate {
 	var where predicate
@@ -33,14 +31,11 @@ func (w *Writer) Expired(ctx context.Context, cutoffs []retention.Cutoff) (map[s
 		return out, nil
 	}
 	where := expiredWhere(cutoffs)
-	for _, table := range retentionTables {
+	for _, t := range chschema.TraceTables {
+		table := t.Name
 		// Distinct traces: the trace id column of each table.
-		traceCol := "trace_id"
-		if table == chschema.Traces {
-			traceCol = "id"
-		}
-		rows, err := w.conn.Query(ctx, "SELECT project_id, count(), uniqExact("+traceCol+") FROM "+table+
-			" WHERE "+where.sql.String()+" GROUP BY project_id", where.args...)
+		rows, err := w.conn.Query(ctx, "SELECT "+chschema.ColProjectID+", count(), uniqExact("+t.TraceColumn+") FROM "+table+
+			" WHERE "+where.sql.String()+" GROUP BY "+chschema.ColProjectID, where.args...)
 		if err != nil {
 			return nil, fmt.Errorf("count expired rows of %s: %w", table, classify(err))
 		}
@@ -79,11 +74,13 @@ func (w *Writer) Purge(ctx context.Context, cutoffs []retention.Cutoff) error {
 		return nil
 	}
 	where := expiredWhere(cutoffs)
-	for _, table := range retentionTables {
-		if err := w.mutate(ctx, table, where.sql.String(), where.args); err != nil {
+	tables := make([]string, len(chschema.TraceTables))
+	for i, t := range chschema.TraceTables {
+		tables[i] = t.Name
+		if err := w.mutate(ctx, t.Name, where.sql.String(), where.args); err != nil {
 			return err
 		}
 	}
-	w.awaitMutations(ctx, retentionTables)
+	w.awaitMutations(ctx, tables)
 	return nil
 }

@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 )
 
@@ -56,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.deletedTraces.WithLabelValues(reasonRequest)
 	m.deletedTraces.WithLabelValues(reasonRetention)
-	for _, table := range []string{traces.name, observations.name, scores.name} {
+	for _, table := range []string{chschema.Traces, chschema.Observations, chschema.Scores} {
 		m.rowsWritten.WithLabelValues(table)
 		m.errors.WithLabelValues(table)
 	}
@@ -98,71 +98,37 @@ func NewWriter(conn driver.Conn, m *Metrics, opts ...Option) *Writer {
 // rows buffered before a deletion are deleted with the rest.
 func (w *Writer) Write(ctx context.Context, b eventrows.Batch) error {
 	ingestedAt := uint64(w.now().UnixNano())
-	if err := insert(ctx, w, traces, b.Traces, ingestedAt); err != nil {
+	if err := insert(ctx, w, chschema.TraceTable, b.Traces, ingestedAt); err != nil {
 		return err
 	}
-	if err := insert(ctx, w, observations, b.Observations, ingestedAt); err != nil {
+	if err := insert(ctx, w, chschema.ObservationTable, b.Observations, ingestedAt); err != nil {
 		return err
 	}
-	if err := insert(ctx, w, scores, b.Scores, ingestedAt); err != nil {
+	if err := insert(ctx, w, chschema.ScoreTable, b.Scores, ingestedAt); err != nil {
 		return err
 	}
 	return w.deleteTraces(ctx, b.Deletions)
 }
 
-func insert[R any](ctx context.Context, w *Writer, t table[R], rows []R, ingestedAt uint64) error {
+func insert[R any](ctx context.Context, w *Writer, t chschema.Table[R], rows []R, ingestedAt uint64) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := t.send(ctx, w.conn, rows, ingestedAt); err != nil {
-		w.metrics.errors.WithLabelValues(t.name).Inc()
-		return fmt.Errorf("insert into %s: %w", t.name, err)
+	if err := t.Insert(ctx, w.conn, rows, ingestedAt); err != nil {
+		w.metrics.errors.WithLabelValues(t.Name).Inc()
+		return fmt.Errorf("insert into %s: %w", t.Name, classify(err))
 	}
-	w.metrics.rowsWritten.WithLabelValues(t.name).Add(float64(len(rows)))
+	w.metrics.rowsWritten.WithLabelValues(t.Name).Add(float64(len(rows)))
 	return nil
 }
 
-// table describes how rows of type R map to the columns of one table.
-type table[R any] struct {
-	name    string
-	columns []string
-	// values lists the column values of r in the order of columns.
-	values func(r *R, ingestedAt uint64) []any
-}
-
-func (t table[R]) query() string {
-	return "INSERT INTO " + t.name + " (" + strings.Join(t.columns, ", ") + ")"
-}
-
-func (t table[R]) send(ctx context.Context, conn driver.Conn, rows []R, ingestedAt uint64) (err error) {
-	batch, err := conn.PrepareBatch(ctx, t.query())
-	if err != nil {
-		return classify(err)
-	}
-	defer func() {
-		if err != nil {
-			_ = batch.Abort()
-		}
-	}()
-	for i := range rows {
-		if err := batch.Append(t.values(&rows[i], ingestedAt)...); err != nil {
-			// The driver could not convert a value: a property of the row,
-			// not of the connection.
-			return fmt.Errorf("%w: row %d: %w", eventrows.ErrRejected, i, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return classify(err)
-	}
-	return nil
-}
-
-// classify marks server-side exceptions (unknown table, bad value) as
-// rejections; everything else (dial, timeout, broken connection) is left as
-// a transient failure.
+// classify marks rows the store refused as rejections: a value the driver
+// could not convert (a property of the row, not of the connection) and
+// server-side exceptions (unknown table, bad value); everything else
+// (dial, timeout, broken connection) is left as a transient failure.
 func classify(err error) error {
 	var exc *clickhouse.Exception
-	if errors.As(err, &exc) {
+	if errors.Is(err, chschema.ErrValue) || errors.As(err, &exc) {
 		return fmt.Errorf("%w: %w", eventrows.ErrRejected, err)
 	}
 	return err

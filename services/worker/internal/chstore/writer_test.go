@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
@@ -18,12 +19,12 @@ import (
 
 func fullBatch() eventrows.Batch {
 	return eventrows.Batch{
-		Traces: []eventrows.Trace{{
+		Traces: []chschema.Trace{{
 			ProjectID: "p", ID: "tr", Timestamp: 1, Name: "n", UserID: "u", SessionID: "s", Tags: []string{"a", "b"},
 			MetadataKeys: []string{"k"}, MetadataValues: []string{"v"}, Input: `{"a":1}`, Output: `"o"`,
 			Release: "r", Version: "v", Environment: "e", EventID: "ev1", EventTS: 1_700_000_000_000_000_001,
 		}},
-		Observations: []eventrows.Observation{{
+		Observations: []chschema.Observation{{
 			ProjectID: "p", TraceID: "tr", ID: "ob", ParentObservationID: "pa", Type: "GENERATION", Name: "n",
 			StartTime: 2, EndTime: 3, CompletionStartTime: 4, Level: "ERROR", StatusMessage: "sm", Model: "m",
 			ModelParametersKeys: []string{"t"}, ModelParametersValues: []string{"0.1"},
@@ -33,7 +34,7 @@ func fullBatch() eventrows.Batch {
 			Input: "[1]", Output: "null", MetadataKeys: []string{}, MetadataValues: []string{},
 			Version: "v", Environment: "e", EventID: "ev2", EventTS: 1_700_000_000_000_000_002,
 		}},
-		Scores: []eventrows.Score{{
+		Scores: []chschema.Score{{
 			ProjectID: "p", ID: "sc", TraceID: "tr", ObservationID: "ob", SessionID: "s", Name: "q",
 			DataType: "NUMERIC", Value: proto.Float64(0.5), StringValue: "sv", Comment: "c", Source: "API",
 			Timestamp: 9, MetadataKeys: []string{"x"}, MetadataValues: []string{"y"}, Environment: "e",

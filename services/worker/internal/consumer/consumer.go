@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/retry"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
@@ -30,7 +31,7 @@ type DeadLetters interface {
 // are buffered: the worker's cost computation (pricing.Enricher). It must
 // not block: ingestion never waits for prices.
 type Costs interface {
-	Enrich(project string, rows []eventrows.Observation)
+	Enrich(project string, rows []chschema.Observation)
 }
 
 // Deps are what a Consumer works with.

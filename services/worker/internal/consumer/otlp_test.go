@@ -15,6 +15,7 @@ import (
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
@@ -181,10 +182,10 @@ func TestOTLPEnvelopeIsExpandedIntoRows(t *testing.T) {
 	// Each row is stored twice or, once ClickHouse has merged the parts,
 	// once; either way no row differs from those of the first export.
 	again := testinfra.ReadRows(t, h.conn)
-	if traces := slices.CompactFunc(again.Traces, same[eventrows.Trace]); !reflect.DeepEqual(traces, got.Traces) {
+	if traces := slices.CompactFunc(again.Traces, same[chschema.Trace]); !reflect.DeepEqual(traces, got.Traces) {
 		t.Errorf("trace rows after the resend differ:\n got: %+v\nwant: %+v", traces, got.Traces)
 	}
-	if obs := slices.CompactFunc(again.Observations, same[eventrows.Observation]); !reflect.DeepEqual(obs, got.Observations) {
+	if obs := slices.CompactFunc(again.Observations, same[chschema.Observation]); !reflect.DeepEqual(obs, got.Observations) {
 		t.Errorf("observation rows after the resend differ:\n got: %+v\nwant: %+v", obs, got.Observations)
 	}
 	if after := mergedTree(t, h, "proj-otlp"); !reflect.DeepEqual(after, before) {
@@ -241,10 +242,10 @@ func TestOTLPEnvelopeWithAnInvalidSpanIsDeadLettered(t *testing.T) {
 
 // sortRows orders b like testinfra.ReadRows reads the tables.
 func sortRows(b *eventrows.Batch) {
-	slices.SortFunc(b.Traces, func(x, y eventrows.Trace) int {
+	slices.SortFunc(b.Traces, func(x, y chschema.Trace) int {
 		return strings.Compare(x.ProjectID+"\x00"+x.ID+"\x00"+x.EventID, y.ProjectID+"\x00"+y.ID+"\x00"+y.EventID)
 	})
-	slices.SortFunc(b.Observations, func(x, y eventrows.Observation) int {
+	slices.SortFunc(b.Observations, func(x, y chschema.Observation) int {
 		return strings.Compare(x.ProjectID+"\x00"+x.TraceID+"\x00"+x.ID+"\x00"+x.EventID,
 			y.ProjectID+"\x00"+y.TraceID+"\x00"+y.ID+"\x00"+y.EventID)
 	})

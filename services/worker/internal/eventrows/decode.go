@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 )
 
@@ -43,7 +44,7 @@ func FromEnvelope(env *ingestv1.EventEnvelope) (Batch, error) {
 	}
 	// Ingest stamps every event's timestamp; received_at covers an older
 	// publisher that did not.
-	fallback, err := nanos(env.GetReceivedAt())
+	fallback, err := chschema.Nanos(env.GetReceivedAt())
 	if err != nil {
 		return Batch{}, fmt.Errorf("%w: received_at: %v", ErrUndecodable, err)
 	}
@@ -68,7 +69,7 @@ func appendEvent(b *Batch, project string, fallbackTS uint64, ev *ingestv1.Inges
 	if ev.GetId() == "" {
 		return fmt.Errorf("missing id")
 	}
-	ts, err := nanos(ev.GetTimestamp())
+	ts, err := chschema.Nanos(ev.GetTimestamp())
 	if err != nil {
 		return fmt.Errorf("timestamp: %v", err)
 	}
@@ -78,13 +79,13 @@ func appendEvent(b *Batch, project string, fallbackTS uint64, ev *ingestv1.Inges
 	if ts == 0 {
 		return fmt.Errorf("no timestamp and no received_at")
 	}
-	meta := eventMeta{project: project, id: ev.GetId(), ts: ts}
+	meta := chschema.Event{ProjectID: project, ID: ev.GetId(), TS: ts}
 	switch ev.GetType() {
 	case ingestv1.EventType_EVENT_TYPE_TRACE_CREATE, ingestv1.EventType_EVENT_TYPE_TRACE_UPDATE:
 		if ev.GetTrace() == nil {
 			return fmt.Errorf("%s without trace body", ev.GetType())
 		}
-		row, err := traceRow(meta, ev.GetTrace())
+		row, err := chschema.TraceRow(meta, ev.GetTrace())
 		if err != nil {
 			return err
 		}
@@ -93,7 +94,7 @@ func appendEvent(b *Batch, project string, fallbackTS uint64, ev *ingestv1.Inges
 		if ev.GetObservation() == nil {
 			return fmt.Errorf("%s without observation body", ev.GetType())
 		}
-		row, err := observationRow(meta, ev.GetObservation())
+		row, err := chschema.ObservationRow(meta, ev.GetObservation())
 		if err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func appendEvent(b *Batch, project string, fallbackTS uint64, ev *ingestv1.Inges
 		if ev.GetScore() == nil {
 			return fmt.Errorf("%s without score body", ev.GetType())
 		}
-		row, err := scoreRow(meta, ev.GetScore())
+		row, err := chschema.ScoreRow(meta, ev.GetScore())
 		if err != nil {
 			return err
 		}

@@ -3,14 +3,16 @@
 // (docs/ARCHITECTURE.md, "ClickHouse model") and defines the contract of the
 // store that writes them.
 //
-// Every event becomes exactly one row that holds only the fields the event
-// sets; ” / 0 / nil / empty slices mean "not set by this event". Readers merge
-// the rows of one id by event_ts, so the worker never reads to write.
+// Every event becomes exactly one row (pkg/chschema's row types and
+// encodings) that holds only the fields the event sets; readers merge the
+// rows of one id by event_ts, so the worker never reads to write.
 package eventrows
 
 import (
 	"context"
 	"errors"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
 var (
@@ -23,81 +25,6 @@ var (
 	ErrRejected = errors.New("rows rejected by the store")
 )
 
-// Trace is one version of a trace (table traces).
-type Trace struct {
-	ProjectID      string
-	ID             string
-	Timestamp      uint64
-	Name           string
-	UserID         string
-	SessionID      string
-	Tags           []string
-	MetadataKeys   []string
-	MetadataValues []string
-	Input          string
-	Output         string
-	Release        string
-	Version        string
-	Environment    string
-	EventID        string
-	EventTS        uint64
-}
-
-// Observation is one version of an observation (table observations).
-type Observation struct {
-	ProjectID             string
-	TraceID               string
-	ID                    string
-	ParentObservationID   string
-	Type                  string
-	Name                  string
-	StartTime             uint64
-	EndTime               uint64
-	CompletionStartTime   uint64
-	Level                 string
-	StatusMessage         string
-	Model                 string
-	ModelParametersKeys   []string
-	ModelParametersValues []string
-	UsageInput            *int64
-	UsageOutput           *int64
-	UsageTotal            *int64
-	UsageDetailsKeys      []string
-	UsageDetailsValues    []int64
-	CostInput             *float64
-	CostOutput            *float64
-	CostTotal             *float64
-	Input                 string
-	Output                string
-	MetadataKeys          []string
-	MetadataValues        []string
-	Version               string
-	Environment           string
-	EventID               string
-	EventTS               uint64
-}
-
-// Score is one version of a score (table scores).
-type Score struct {
-	ProjectID      string
-	ID             string
-	TraceID        string
-	ObservationID  string
-	SessionID      string
-	Name           string
-	DataType       string
-	Value          *float64
-	StringValue    string
-	Comment        string
-	Source         string
-	Timestamp      uint64
-	MetadataKeys   []string
-	MetadataValues []string
-	Environment    string
-	EventID        string
-	EventTS        uint64
-}
-
 // Deletion asks for a trace to be deleted with its observations and scores
 // (EVENT_TYPE_TRACE_DELETE, published by ingest's DeleteTrace).
 type Deletion struct {
@@ -108,9 +35,9 @@ type Deletion struct {
 // Batch is the rows of one or more messages, grouped by table, and the
 // deletions that follow them.
 type Batch struct {
-	Traces       []Trace
-	Observations []Observation
-	Scores       []Score
+	Traces       []chschema.Trace
+	Observations []chschema.Observation
+	Scores       []chschema.Score
 	// Deletions apply after the rows above are stored, and to them too.
 	Deletions []Deletion
 }

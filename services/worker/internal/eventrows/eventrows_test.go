@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
@@ -56,7 +57,7 @@ func TestFromEnvelopeMapsEveryField(t *testing.T) {
 					Release: proto.String("r1"), Version: proto.String("v1"), Environment: proto.String("prod"),
 				},
 			},
-			want: eventrows.Batch{Traces: []eventrows.Trace{{
+			want: eventrows.Batch{Traces: []chschema.Trace{{
 				ProjectID: "proj-1", ID: "tr-1", Timestamp: ns(-time.Minute), Name: "agent run",
 				UserID: "u-1", SessionID: "s-1", Tags: []string{"b", "a"},
 				MetadataKeys: []string{"a", "z"}, MetadataValues: []string{"1", "26"},
@@ -70,7 +71,7 @@ func TestFromEnvelopeMapsEveryField(t *testing.T) {
 				Id: "ev-2", Type: ingestv1.EventType_EVENT_TYPE_TRACE_UPDATE,
 				Trace: &ingestv1.TraceBody{Id: "tr-1", Output: structValue(t, nil)},
 			},
-			want: eventrows.Batch{Traces: []eventrows.Trace{{
+			want: eventrows.Batch{Traces: []chschema.Trace{{
 				ProjectID: "proj-1", ID: "tr-1", Tags: []string{}, MetadataKeys: []string{}, MetadataValues: []string{},
 				Output: "null", EventID: "ev-2", EventTS: uint64(received.UnixNano()),
 			}}},
@@ -92,7 +93,7 @@ func TestFromEnvelopeMapsEveryField(t *testing.T) {
 					Metadata: map[string]string{"k": "v"}, Version: proto.String("v2"), Environment: proto.String("dev"),
 				},
 			},
-			want: eventrows.Batch{Observations: []eventrows.Observation{{
+			want: eventrows.Batch{Observations: []chschema.Observation{{
 				ProjectID: "proj-1", TraceID: "tr-1", ID: "ob-1", ParentObservationID: "ob-0", Type: "GENERATION", Name: "llm",
 				StartTime: ns(time.Second), EndTime: ns(2 * time.Second), CompletionStartTime: ns(1500 * time.Millisecond),
 				Level: "ERROR", StatusMessage: "boom", Model: "gpt-4o",
@@ -110,7 +111,7 @@ func TestFromEnvelopeMapsEveryField(t *testing.T) {
 				Id: "ev-4", Timestamp: ts(3 * time.Second), Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_UPDATE,
 				Observation: &ingestv1.ObservationBody{Id: "ob-1", TraceId: "tr-1", EndTime: ts(3 * time.Second)},
 			},
-			want: eventrows.Batch{Observations: []eventrows.Observation{{
+			want: eventrows.Batch{Observations: []chschema.Observation{{
 				ProjectID: "proj-1", TraceID: "tr-1", ID: "ob-1", EndTime: ns(3 * time.Second),
 				ModelParametersKeys: []string{}, ModelParametersValues: []string{},
 				UsageDetailsKeys: []string{}, UsageDetailsValues: []int64{},
@@ -130,7 +131,7 @@ func TestFromEnvelopeMapsEveryField(t *testing.T) {
 					Metadata: map[string]string{"m": "1"}, Environment: proto.String("prod"),
 				},
 			},
-			want: eventrows.Batch{Scores: []eventrows.Score{{
+			want: eventrows.Batch{Scores: []chschema.Score{{
 				ProjectID: "proj-1", ID: "sc-1", TraceID: "tr-1", ObservationID: "ob-1", SessionID: "s-1",
 				Name: "quality", DataType: "NUMERIC", Value: proto.Float64(0), StringValue: "good", Comment: "ok",
 				Source: "API", Timestamp: ns(time.Hour), MetadataKeys: []string{"m"}, MetadataValues: []string{"1"},
@@ -144,7 +145,7 @@ func TestFromEnvelopeMapsEveryField(t *testing.T) {
 				Score: &ingestv1.ScoreBody{Id: "sc-2", SessionId: proto.String("s-1"),
 					DataType: commonv1.ScoreDataType_SCORE_DATA_TYPE_CATEGORICAL, Source: commonv1.ScoreSource_SCORE_SOURCE_ANNOTATION},
 			},
-			want: eventrows.Batch{Scores: []eventrows.Score{{
+			want: eventrows.Batch{Scores: []chschema.Score{{
 				ProjectID: "proj-1", ID: "sc-2", SessionID: "s-1", DataType: "CATEGORICAL", Source: "ANNOTATION",
 				MetadataKeys: []string{}, MetadataValues: []string{}, EventID: "ev-6", EventTS: t0ns,
 			}}},
@@ -282,8 +283,8 @@ func TestDecodeDeletions(t *testing.T) {
 
 func TestBatchAppend(t *testing.T) {
 	var b eventrows.Batch
-	b.Append(eventrows.Batch{Traces: make([]eventrows.Trace, 2), Scores: make([]eventrows.Score, 1)})
-	b.Append(eventrows.Batch{Observations: make([]eventrows.Observation, 3)})
+	b.Append(eventrows.Batch{Traces: make([]chschema.Trace, 2), Scores: make([]chschema.Score, 1)})
+	b.Append(eventrows.Batch{Observations: make([]chschema.Observation, 3)})
 	b.Append(eventrows.Batch{Deletions: make([]eventrows.Deletion, 2)})
 	if b.Len() != 8 || b.Rows() != 6 || len(b.Traces) != 2 || len(b.Observations) != 3 || len(b.Scores) != 1 || len(b.Deletions) != 2 {
 		t.Fatalf("Append = %d/%d/%d/%d", len(b.Traces), len(b.Observations), len(b.Scores), len(b.Deletions))

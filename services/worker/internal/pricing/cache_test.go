@@ -19,11 +19,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/worker/internal/authclient"
-	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
 )
 
@@ -269,7 +269,7 @@ func TestCacheAuthDownAtStart(t *testing.T) {
 	}
 	m := pricing.NewMetrics(prometheus.NewRegistry())
 	in := int64(10)
-	rows := []eventrows.Observation{{ID: "o", Model: "m-a", UsageInput: &in, EventTS: uint64(time.Now().UnixNano())}}
+	rows := []chschema.Observation{{ID: "o", Model: "m-a", UsageInput: &in, EventTS: uint64(time.Now().UnixNano())}}
 	pricing.NewEnricher(e.cache, m).Enrich("p1", rows)
 	if rows[0].CostTotal != nil {
 		t.Fatal("priced without prices")

@@ -3,7 +3,7 @@ package pricing
 import (
 	"time"
 
-	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
 // Tables gives the price table in use (a Cache); nil when none is loaded.
@@ -29,7 +29,7 @@ func NewEnricher(tables Tables, m *Metrics) *Enricher {
 // worker never reads stored rows, so an update that carries usage but not
 // the model (which its create named) cannot be priced; the model must
 // travel with the usage.
-func (e *Enricher) Enrich(project string, rows []eventrows.Observation) {
+func (e *Enricher) Enrich(project string, rows []chschema.Observation) {
 	table := e.tables.Table()
 	for i := range rows {
 		if outcome := price(table, project, &rows[i]); outcome != "" {
@@ -40,7 +40,7 @@ func (e *Enricher) Enrich(project string, rows []eventrows.Observation) {
 
 // price settles one row's cost and says how ("" when the row has neither
 // model nor usage, i.e. nothing to price).
-func price(table *Table, project string, o *eventrows.Observation) string {
+func price(table *Table, project string, o *chschema.Observation) string {
 	u := usageOf(o)
 	counted := u.Input != nil || u.Output != nil || u.Total != nil || len(u.Details) > 0
 	switch {
@@ -65,7 +65,7 @@ func price(table *Table, project string, o *eventrows.Observation) string {
 	return OutcomeComputed
 }
 
-func usageOf(o *eventrows.Observation) Usage {
+func usageOf(o *chschema.Observation) Usage {
 	u := Usage{Input: o.UsageInput, Output: o.UsageOutput, Total: o.UsageTotal}
 	if len(o.UsageDetailsKeys) > 0 && len(o.UsageDetailsKeys) == len(o.UsageDetailsValues) {
 		u.Details = make(map[string]int64, len(o.UsageDetailsKeys))
@@ -78,7 +78,7 @@ func usageOf(o *eventrows.Observation) Usage {
 
 // observedAt is when the observation happened, for choosing its price:
 // its start time, else its event's timestamp (which ingest always sets).
-func observedAt(o *eventrows.Observation) time.Time {
+func observedAt(o *chschema.Observation) time.Time {
 	if o.StartTime != 0 {
 		return time.Unix(0, int64(o.StartTime))
 	}

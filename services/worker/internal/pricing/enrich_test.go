@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
 // fixedTables serves one table (nil: none loaded).
@@ -24,8 +24,8 @@ func nanos(t time.Time) uint64 {
 
 // generation is an observation row as eventrows makes it from an event of
 // 2025-03-01 (start is zero for an event without start_time).
-func generation(model string, start time.Time, u Usage) eventrows.Observation {
-	o := eventrows.Observation{ProjectID: "p", TraceID: "tr", ID: "ob", Type: "GENERATION", Model: model,
+func generation(model string, start time.Time, u Usage) chschema.Observation {
+	o := chschema.Observation{ProjectID: "p", TraceID: "tr", ID: "ob", Type: "GENERATION", Model: model,
 		StartTime: nanos(start), EventTS: nanos(day("2025-03-01")),
 		UsageInput: u.Input, UsageOutput: u.Output, UsageTotal: u.Total,
 		UsageDetailsKeys: []string{}, UsageDetailsValues: []int64{}}
@@ -38,7 +38,7 @@ func generation(model string, start time.Time, u Usage) eventrows.Observation {
 
 func f(v float64) *float64 { return &v }
 
-func withCost(o eventrows.Observation, in, out, total *float64) eventrows.Observation {
+func withCost(o chschema.Observation, in, out, total *float64) chschema.Observation {
 	o.CostInput, o.CostOutput, o.CostTotal = in, out, total
 	return o
 }
@@ -49,7 +49,7 @@ func TestEnrich(t *testing.T) {
 	tests := []struct {
 		name    string
 		project string
-		row     eventrows.Observation
+		row     chschema.Observation
 		outcome string
 		in, out *float64 // the cost after enrichment; nil for unset
 		total   *float64
@@ -78,7 +78,7 @@ func TestEnrich(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := NewMetrics(prometheus.NewRegistry())
-			rows := []eventrows.Observation{tt.row}
+			rows := []chschema.Observation{tt.row}
 			NewEnricher(fixedTables{table}, m).Enrich(tt.project, rows)
 			got := rows[0]
 			for _, c := range []struct {
@@ -107,7 +107,7 @@ func TestEnrich(t *testing.T) {
 
 func TestEnrichWithoutTable(t *testing.T) {
 	m := NewMetrics(prometheus.NewRegistry())
-	rows := []eventrows.Observation{generation("gpt-4o", day("2025-01-01"), Usage{Input: n(10)})}
+	rows := []chschema.Observation{generation("gpt-4o", day("2025-01-01"), Usage{Input: n(10)})}
 	NewEnricher(fixedTables{}, m).Enrich("p0", rows)
 	if rows[0].CostTotal != nil {
 		t.Fatal("priced without a table")

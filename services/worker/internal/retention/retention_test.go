@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
@@ -134,12 +135,12 @@ var now = time.Now()
 func rows(project, trace string, age time.Duration) eventrows.Batch {
 	ts := uint64(now.Add(-age).UnixNano())
 	return eventrows.Batch{
-		Traces: []eventrows.Trace{{ProjectID: project, ID: trace, EventID: trace + "-t", EventTS: ts,
+		Traces: []chschema.Trace{{ProjectID: project, ID: trace, EventID: trace + "-t", EventTS: ts,
 			Tags: []string{}, MetadataKeys: []string{}, MetadataValues: []string{}}},
-		Observations: []eventrows.Observation{{ProjectID: project, TraceID: trace, ID: "ob", EventID: trace + "-o", EventTS: ts,
+		Observations: []chschema.Observation{{ProjectID: project, TraceID: trace, ID: "ob", EventID: trace + "-o", EventTS: ts,
 			ModelParametersKeys: []string{}, ModelParametersValues: []string{}, UsageDetailsKeys: []string{}, UsageDetailsValues: []int64{},
 			MetadataKeys: []string{}, MetadataValues: []string{}}},
-		Scores: []eventrows.Score{{ProjectID: project, ID: "sc", TraceID: trace, EventID: trace + "-s", EventTS: ts,
+		Scores: []chschema.Score{{ProjectID: project, ID: "sc", TraceID: trace, EventID: trace + "-s", EventTS: ts,
 			MetadataKeys: []string{}, MetadataValues: []string{}}},
 	}
 }

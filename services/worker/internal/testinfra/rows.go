@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 )
 
@@ -22,45 +23,28 @@ type Stored struct {
 func ReadRows(t testing.TB, conn driver.Conn) Stored {
 	t.Helper()
 	var s Stored
-	query(t, conn, `SELECT project_id, id, timestamp, name, user_id, session_id, tags, metadata_keys,
-		metadata_values, input, output, release, version, environment, event_id, event_ts, ingested_at
-		FROM traces ORDER BY project_id, id, event_id`, func(scan func(...any) error) error {
-		var r eventrows.Trace
-		var at uint64
-		err := scan(&r.ProjectID, &r.ID, &r.Timestamp, &r.Name, &r.UserID, &r.SessionID, &r.Tags, &r.MetadataKeys,
-			&r.MetadataValues, &r.Input, &r.Output, &r.Release, &r.Version, &r.Environment, &r.EventID, &r.EventTS, &at)
-		s.Traces, s.IngestedAt = append(s.Traces, r), append(s.IngestedAt, at)
-		return err
-	})
-	query(t, conn, `SELECT project_id, trace_id, id, parent_observation_id, type, name, start_time, end_time,
-		completion_start_time, level, status_message, model, model_parameters_keys, model_parameters_values,
-		usage_input, usage_output, usage_total, usage_details_keys, usage_details_values,
-		cost_input, cost_output, cost_total, input, output, metadata_keys, metadata_values, version, environment,
-		event_id, event_ts, ingested_at
-		FROM observations ORDER BY project_id, trace_id, id, event_id`, func(scan func(...any) error) error {
-		var r eventrows.Observation
-		var at uint64
-		err := scan(&r.ProjectID, &r.TraceID, &r.ID, &r.ParentObservationID, &r.Type, &r.Name, &r.StartTime, &r.EndTime,
-			&r.CompletionStartTime, &r.Level, &r.StatusMessage, &r.Model, &r.ModelParametersKeys, &r.ModelParametersValues,
-			&r.UsageInput, &r.UsageOutput, &r.UsageTotal, &r.UsageDetailsKeys, &r.UsageDetailsValues,
-			&r.CostInput, &r.CostOutput, &r.CostTotal, &r.Input, &r.Output, &r.MetadataKeys, &r.MetadataValues,
-			&r.Version, &r.Environment, &r.EventID, &r.EventTS, &at)
-		s.Observations, s.IngestedAt = append(s.Observations, r), append(s.IngestedAt, at)
-		return err
-	})
-	query(t, conn, `SELECT project_id, id, trace_id, observation_id, session_id, name, data_type, value,
-		string_value, comment, source, timestamp, metadata_keys, metadata_values, environment,
-		event_id, event_ts, ingested_at
-		FROM scores ORDER BY project_id, trace_id, id, event_id`, func(scan func(...any) error) error {
-		var r eventrows.Score
-		var at uint64
-		err := scan(&r.ProjectID, &r.ID, &r.TraceID, &r.ObservationID, &r.SessionID, &r.Name, &r.DataType, &r.Value,
-			&r.StringValue, &r.Comment, &r.Source, &r.Timestamp, &r.MetadataKeys, &r.MetadataValues, &r.Environment,
-			&r.EventID, &r.EventTS, &at)
-		s.Scores, s.IngestedAt = append(s.Scores, r), append(s.IngestedAt, at)
-		return err
-	})
+	s.Traces, s.IngestedAt = readTable(t, conn, chschema.TraceTable, s.IngestedAt)
+	s.Observations, s.IngestedAt = readTable(t, conn, chschema.ObservationTable, s.IngestedAt)
+	s.Scores, s.IngestedAt = readTable(t, conn, chschema.ScoreTable, s.IngestedAt)
 	return s
+}
+
+// readTable reads every row of table in sort-key order (by project, trace,
+// id and event id), appending each row's ingested_at to at.
+func readTable[R any](t testing.TB, conn driver.Conn, table chschema.Table[R], at []uint64) ([]R, []uint64) {
+	t.Helper()
+	var out []R
+	order := " ORDER BY " + chschema.ColProjectID + ", " + table.TraceColumn + ", " + chschema.ColID + ", " + chschema.ColEventID
+	query(t, conn, table.SelectSQL()+order, func(scan func(...any) error) error {
+		var (
+			r  R
+			in uint64
+		)
+		err := scan(table.ScanDest(&r, &in)...)
+		out, at = append(out, r), append(at, in)
+		return err
+	})
+	return out, at
 }
 
 func query(t testing.TB, conn driver.Conn, q string, row func(scan func(...any) error) error) {
@@ -123,15 +107,12 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labelPairs ...stri
 func RowKeys(t testing.TB, conn driver.Conn) []string {
 	t.Helper()
 	var keys []string
-	for _, q := range []string{
-		"SELECT 'traces', project_id, id, event_id FROM traces",
-		"SELECT 'observations', project_id, trace_id, event_id FROM observations",
-		"SELECT 'scores', project_id, trace_id, event_id FROM scores",
-	} {
+	for _, table := range chschema.TraceTables {
+		q := "SELECT '" + table.Name + "', " + chschema.ColProjectID + ", " + table.TraceColumn + ", " + chschema.ColEventID + " FROM " + table.Name
 		query(t, conn, q, func(scan func(...any) error) error {
-			var table, project, trace, event string
-			err := scan(&table, &project, &trace, &event)
-			keys = append(keys, table+" "+project+" "+trace+" "+event)
+			var name, project, trace, event string
+			err := scan(&name, &project, &trace, &event)
+			keys = append(keys, name+" "+project+" "+trace+" "+event)
 			return err
 		})
 	}

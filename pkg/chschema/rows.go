@@ -1,0 +1,245 @@
+package chschema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Every row is one version of an object: it holds only the fields its
+// event sets; '' / 0 / nil / empty slices mean "not set by this event".
+// Readers merge the versions of one id (see merge.go); rows are never
+// updated in place. Slices are never nil when written: ClickHouse arrays
+// are [] when empty.
+
+// Trace is one version of a trace (table traces).
+type Trace struct {
+	ProjectID      string
+	ID             string
+	Timestamp      uint64
+	Name           string
+	UserID         string
+	SessionID      string
+	Tags           []string
+	MetadataKeys   []string
+	MetadataValues []string
+	Input          string
+	Output         string
+	Release        string
+	Version        string
+	Environment    string
+	EventID        string
+	EventTS        uint64
+}
+
+// Observation is one version of an observation (table observations).
+type Observation struct {
+	ProjectID             string
+	TraceID               string
+	ID                    string
+	ParentObservationID   string
+	Type                  string
+	Name                  string
+	StartTime             uint64
+	EndTime               uint64
+	CompletionStartTime   uint64
+	Level                 string
+	StatusMessage         string
+	Model                 string
+	ModelParametersKeys   []string
+	ModelParametersValues []string
+	UsageInput            *int64
+	UsageOutput           *int64
+	UsageTotal            *int64
+	UsageDetailsKeys      []string
+	UsageDetailsValues    []int64
+	CostInput             *float64
+	CostOutput            *float64
+	CostTotal             *float64
+	Input                 string
+	Output                string
+	MetadataKeys          []string
+	MetadataValues        []string
+	Version               string
+	Environment           string
+	EventID               string
+	EventTS               uint64
+}
+
+// Score is one version of a score (table scores).
+type Score struct {
+	ProjectID      string
+	ID             string
+	TraceID        string
+	ObservationID  string
+	SessionID      string
+	Name           string
+	DataType       string
+	Value          *float64
+	StringValue    string
+	Comment        string
+	Source         string
+	Timestamp      uint64
+	MetadataKeys   []string
+	MetadataValues []string
+	Environment    string
+	EventID        string
+	EventTS        uint64
+}
+
+// Table maps rows of type R to the columns of one table.
+type Table[R any] struct {
+	// Name is the table's name.
+	Name string
+	// Columns are every column a writer names, in DDL order: all but
+	// event_date, which its DEFAULT fills.
+	Columns []string
+	// TraceColumn holds the id of the trace a row belongs to (deletion
+	// and retention count and delete by it).
+	TraceColumn string
+	// fields lists pointers to r's fields and to ingestedAt in the order
+	// of Columns: values to append when writing, destinations to scan
+	// into when reading rows back.
+	fields func(r *R, ingestedAt *uint64) []any
+}
+
+// The three tables.
+var (
+	TraceTable = Table[Trace]{
+		Name:        Traces,
+		TraceColumn: ColID,
+		Columns: []string{
+			ColProjectID, ColID, ColTimestamp, ColName, ColUserID, ColSessionID, ColTags,
+			Metadata.Keys, Metadata.Values, ColInput, ColOutput, ColRelease, ColVersion,
+			ColEnvironment, ColEventID, ColEventTS, ColIngestedAt,
+		},
+		fields: func(r *Trace, at *uint64) []any {
+			return []any{
+				&r.ProjectID, &r.ID, &r.Timestamp, &r.Name, &r.UserID, &r.SessionID, &r.Tags,
+				&r.MetadataKeys, &r.MetadataValues, &r.Input, &r.Output, &r.Release, &r.Version,
+				&r.Environment, &r.EventID, &r.EventTS, at,
+			}
+		},
+	}
+	ObservationTable = Table[Observation]{
+		Name:        Observations,
+		TraceColumn: ColTraceID,
+		Columns: []string{
+			ColProjectID, ColTraceID, ColID, ColParentObservationID, ColType, ColName,
+			ColStartTime, ColEndTime, ColCompletionStartTime, ColLevel, ColStatusMessage,
+			ColModel, ModelParameters.Keys, ModelParameters.Values,
+			ColUsageInput, ColUsageOutput, ColUsageTotal, UsageDetails.Keys, UsageDetails.Values,
+			ColCostInput, ColCostOutput, ColCostTotal, ColInput, ColOutput,
+			Metadata.Keys, Metadata.Values, ColVersion, ColEnvironment,
+			ColEventID, ColEventTS, ColIngestedAt,
+		},
+		fields: func(r *Observation, at *uint64) []any {
+			return []any{
+				&r.ProjectID, &r.TraceID, &r.ID, &r.ParentObservationID, &r.Type, &r.Name,
+				&r.StartTime, &r.EndTime, &r.CompletionStartTime, &r.Level, &r.StatusMessage,
+				&r.Model, &r.ModelParametersKeys, &r.ModelParametersValues,
+				&r.UsageInput, &r.UsageOutput, &r.UsageTotal, &r.UsageDetailsKeys, &r.UsageDetailsValues,
+				&r.CostInput, &r.CostOutput, &r.CostTotal, &r.Input, &r.Output,
+				&r.MetadataKeys, &r.MetadataValues, &r.Version, &r.Environment,
+				&r.EventID, &r.EventTS, at,
+			}
+		},
+	}
+	ScoreTable = Table[Score]{
+		Name:        Scores,
+		TraceColumn: ColTraceID,
+		Columns: []string{
+			ColProjectID, ColID, ColTraceID, ColObservationID, ColSessionID, ColName,
+			ColDataType, ColValue, ColStringValue, ColComment, ColSource, ColTimestamp,
+			Metadata.Keys, Metadata.Values, ColEnvironment,
+			ColEventID, ColEventTS, ColIngestedAt,
+		},
+		fields: func(r *Score, at *uint64) []any {
+			return []any{
+				&r.ProjectID, &r.ID, &r.TraceID, &r.ObservationID, &r.SessionID, &r.Name,
+				&r.DataType, &r.Value, &r.StringValue, &r.Comment, &r.Source, &r.Timestamp,
+				&r.MetadataKeys, &r.MetadataValues, &r.Environment,
+				&r.EventID, &r.EventTS, at,
+			}
+		},
+	}
+)
+
+// TraceTables names each table with the column holding its trace id, for
+// what works on all three alike (trace deletion, retention).
+var TraceTables = []struct{ Name, TraceColumn string }{
+	{TraceTable.Name, TraceTable.TraceColumn},
+	{ObservationTable.Name, ObservationTable.TraceColumn},
+	{ScoreTable.Name, ScoreTable.TraceColumn},
+}
+
+// InsertSQL is the explicit-column INSERT of the table (the form both
+// ClickHouse 18.16 and current releases take over the native protocol).
+func (t Table[R]) InsertSQL() string {
+	return "INSERT INTO " + t.Name + " (" + strings.Join(t.Columns, ", ") + ")"
+}
+
+// SelectSQL reads the stored rows of the table, every column of Columns
+// (for tests and tools; reads of merged objects use the merge expressions).
+func (t Table[R]) SelectSQL() string {
+	return "SELECT " + strings.Join(t.Columns, ", ") + " FROM " + t.Name
+}
+
+// Values are r's column values in the order of Columns.
+func (t Table[R]) Values(r *R, ingestedAt uint64) []any {
+	ptrs := t.fields(r, &ingestedAt)
+	out := make([]any, len(ptrs))
+	for i, p := range ptrs {
+		out[i] = deref(p)
+	}
+	return out
+}
+
+// ScanDest are the destinations a row of SelectSQL scans into.
+func (t Table[R]) ScanDest(r *R, ingestedAt *uint64) []any { return t.fields(r, ingestedAt) }
+
+func deref(p any) any {
+	switch p := p.(type) {
+	case *string:
+		return *p
+	case *uint64:
+		return *p
+	case *[]string:
+		return *p
+	case *[]int64:
+		return *p
+	case **int64:
+		return *p
+	case **float64:
+		return *p
+	}
+	panic(fmt.Sprintf("chschema: no column type for %T", p))
+}
+
+// ErrValue marks a row the driver could not convert to its columns: a
+// property of the row, not of the connection.
+var ErrValue = errors.New("row value does not fit its column")
+
+// Insert writes rows in one batch, every row stamped with ingestedAt.
+// Errors from the driver's conversion of a row wrap ErrValue; any other
+// error is the server's or the connection's.
+func (t Table[R]) Insert(ctx context.Context, conn driver.Conn, rows []R, ingestedAt uint64) (err error) {
+	batch, err := conn.PrepareBatch(ctx, t.InsertSQL())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = batch.Abort()
+		}
+	}()
+	for i := range rows {
+		if err := batch.Append(t.Values(&rows[i], ingestedAt)...); err != nil {
+			return fmt.Errorf("%w: row %d: %w", ErrValue, i, err)
+		}
+	}
+	return batch.Send()
+}
