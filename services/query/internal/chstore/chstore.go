@@ -1,13 +1,11 @@
 // Package chstore reads traces, observations, scores and sessions from
 // ClickHouse, merging the append-only versions of each object at read time.
 //
-// Every row is one event that sets some fields (” / 0 / NULL / [] mean
-// unset). A merged object takes, per scalar field, the value of the newest
-// version that set it (argMaxIf over (event_ts, event_id), so equal event
-// timestamps still resolve the same way every time), the union of tags, and
-// per map key the value of the newest version holding that key. Merges are
-// always scoped to one trace or one page of ids; lists first select the page
-// on a few narrow merged columns, then merge every column of the page only.
+// Every row is one event that sets some fields; pkg/chschema holds the
+// columns, encodings and merge expressions (per field, the newest version
+// that set it wins). Merges are always scoped to one trace or one page of
+// ids; lists first select the page on a few narrow merged columns, then
+// merge every column of the page only.
 //
 // All SQL is built from constant fragments; caller input reaches ClickHouse
 // only as bound parameters (clickhouse-go `?` binding), which 18.16 accepts
@@ -27,11 +25,6 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/retry"
 )
-
-// version orders the versions of one object: the event timestamp, then the
-// event id so that two events with the same timestamp merge deterministically.
-// Copies of one event (redeliveries) share both and are identical rows.
-const version = "(event_ts, event_id)"
 
 // Store reads one ClickHouse database holding the chschema tables.
 type Store struct {
@@ -164,3 +157,18 @@ const (
 	observationsTable = chschema.Observations
 	scoresTable       = chschema.Scores
 )
+
+// The SQL here names columns through chschema only; these spell the
+// fragments it repeats.
+var (
+	// inProject scopes a read to the caller's project.
+	inProject = chschema.ColProjectID + " = ?"
+	// byID groups the rows of one object by its id.
+	byID = "GROUP BY " + chschema.ColID
+	// mTimestamp is the merged timestamp of traces and scores, the order
+	// of their lists.
+	mTimestamp = chschema.Merged(chschema.ColTimestamp)
+)
+
+// eq is "col = ?".
+func eq(col string) string { return col + " = ?" }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
 // A list is read in two steps. pageKeys selects the page: it merges only the
@@ -32,17 +34,18 @@ type filter struct {
 type listSpec struct {
 	name     string
 	table    string
-	key      string // GROUP BY key: "id", or "trace_id, id" for observations
-	tie      string // third sort column: "trace_id" for observations, else "''"
+	key      string // GROUP BY key: the id, or chschema.ObservationKey
+	tie      string // third sort column: the trace id for observations, else "''"
 	sortCol  string // alias of the merged sort column
 	sortExpr string // its merge expression
-	where    conds  // conditions on raw rows that hold for every version (e.g. trace_id)
+	where    conds  // conditions on raw rows that hold for every version (an observation's trace id)
 	filters  []filter
 }
 
 // pageKeys returns the (sort value, id, tie) of the rows of one page, in order.
 func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page Page) ([]Cursor, error) {
-	selects := []string{spec.sortExpr, "id", spec.tie + " AS m_tie"}
+	id := chschema.ColID
+	selects := []string{spec.sortExpr, id, spec.tie + " AS m_tie"}
 	var having conds
 	for _, f := range spec.filters {
 		if f.merged != "" && !slices.Contains(selects, f.merged) {
@@ -51,16 +54,16 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 		having.add(f.having, f.args...)
 	}
 	if page.After != nil {
-		having.add(fmt.Sprintf("(%s, id, m_tie) < (?, ?, ?)", spec.sortCol), page.After.TS, page.After.ID, page.After.Tie)
+		having.add(fmt.Sprintf("(%s, %s, m_tie) < (?, ?, ?)", spec.sortCol, id), page.After.TS, page.After.ID, page.After.Tie)
 	}
 
 	// The inner query filters and orders on the merged values; the outer
 	// one keeps the three key columns (and restates the order, which a
 	// subquery does not promise to keep).
-	order := fmt.Sprintf("ORDER BY %s DESC, id DESC, m_tie DESC", spec.sortCol)
+	order := fmt.Sprintf("ORDER BY %s DESC, %s DESC, m_tie DESC", spec.sortCol, id)
 	q := newQuery(spec.name).
-		add(fmt.Sprintf("SELECT %s, id, m_tie FROM (SELECT %s FROM %s", spec.sortCol, columns(selects...), spec.table)).
-		add("WHERE project_id = ?", projectID).
+		add(fmt.Sprintf("SELECT %s, %s, m_tie FROM (SELECT %s FROM %s", spec.sortCol, id, chschema.List(selects...), spec.table)).
+		add("WHERE "+inProject, projectID).
 		addConds("AND", &spec.where)
 	addCandidates(q, projectID, spec)
 	q.add("GROUP BY "+spec.key).
@@ -106,13 +109,13 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 	}
 	args := append([]any{projectID}, someArgs...)
 	args = append(args, everyArgs...)
-	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE project_id = ? AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
-		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND ")), args...)
+	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE %[5]s AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
+		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND "), inProject), args...)
 }
 
 // eqFilter matches a merged string column equal to v.
 func eqFilter(col, v string) filter {
-	return filter{row: col + " = ?", rowArgs: []any{v}, merged: mergeString(col), having: "m_" + col + " = ?", args: []any{v}}
+	return filter{row: eq(col), rowArgs: []any{v}, merged: chschema.MergeString(col), having: eq(chschema.Merged(col)), args: []any{v}}
 }
 
 // timeFilter bounds a merged timestamp column whose merge expression is
@@ -122,12 +125,12 @@ func timeFilter(col string, r TimeRange) []filter {
 	var row, having conds
 	if r.From != 0 {
 		row.add(col+" >= ?", r.From)
-		having.add("m_"+col+" >= ?", r.From)
+		having.add(chschema.Merged(col)+" >= ?", r.From)
 	}
 	if r.To != 0 {
 		// Unset (0) never falls in a range with an upper bound.
 		row.add(col+" != 0 AND "+col+" < ?", r.To)
-		having.add("m_"+col+" != 0 AND m_"+col+" < ?", r.To)
+		having.add(chschema.Merged(col)+" != 0 AND "+chschema.Merged(col)+" < ?", r.To)
 	}
 	if len(row.parts) == 0 {
 		return nil

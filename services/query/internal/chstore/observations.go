@@ -5,74 +5,21 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
 // An observation's identity is (trace_id, id): every version carries its
 // trace id (ingest requires it), which is also how the table is sorted.
 
-// observationColumns merge every field of an observation; scanObservation reads them.
-var observationColumns = columns(
-	"id",
-	"trace_id",
-	mergeString("parent_observation_id"),
-	mergeString("type"),
-	mergeString("name"),
-	mergeUint("start_time"),
-	mergeUint("end_time"),
-	mergeUint("completion_start_time"),
-	mergeString("level"),
-	mergeString("status_message"),
-	mergeString("model"),
-	mergeMapVersions("model_parameters"),
-	mergeNullable("usage_input"),
-	mergeNullable("usage_output"),
-	mergeNullable("usage_total"),
-	mergeMapVersions("usage_details"),
-	mergeNullable("cost_input"),
-	mergeNullable("cost_output"),
-	mergeNullable("cost_total"),
-	mergeString("input"),
-	mergeString("output"),
-	mergeMapVersions("metadata"),
-	mergeString("version"),
-	mergeString("environment"),
-	mergeUpdated,
-)
+// observationsInTrace scopes a read to one trace's observations.
+var observationsInTrace = inProject + " AND " + chschema.ColTraceID + " = ?"
 
-func scanObservation(rows driver.Rows, projectID string) (*commonv1.Observation, error) {
-	var (
-		o                           commonv1.Observation
-		typ, level, input, output   string
-		start, end, completion, upd uint64
-		params, details, metadata   []mapVersion
-		usageIn, usageOut, usageTot *int64
-		costIn, costOut, costTot    *float64
-	)
-	err := rows.Scan(&o.Id, &o.TraceId, &o.ParentObservationId, &typ, &o.Name,
-		&start, &end, &completion, &level, &o.StatusMessage, &o.Model, &params,
-		&usageIn, &usageOut, &usageTot, &details, &costIn, &costOut, &costTot,
-		&input, &output, &metadata, &o.Version, &o.Environment, &upd)
-	if err != nil {
-		return nil, fmt.Errorf("scan observation: %w", err)
-	}
-	o.ProjectId = projectID
-	o.Type = observationType(typ)
-	o.Level = observationLevel(level)
-	o.StartTime, o.EndTime, o.CompletionStartTime = timestamp(start), timestamp(end), timestamp(completion)
-	o.ModelParameters = mergeStringMap(params)
-	o.Usage = usage(usageIn, usageOut, usageTot, mergeInt64Map(details))
-	o.Cost = cost(costIn, costOut, costTot)
-	o.Input, o.Output = jsonValue(input), jsonValue(output)
-	o.Metadata = mergeStringMap(metadata)
-	o.UpdatedAt = timestamp(upd)
-	return &o, nil
-}
+// mStartTime is the merged start time, the order of observation lists.
+var mStartTime = chschema.Merged(chschema.ColStartTime)
 
 // TraceObservationPage merges one page of a trace's observations, ordered
 // by (merged start time, id) ascending: the first page.Limit after
@@ -83,18 +30,19 @@ func scanObservation(rows driver.Rows, projectID string) (*commonv1.Observation,
 // which could outgrow max_query_size for large pages; ClickHouse still
 // narrows the read with it through the sort key (project_id, trace_id, id).
 func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, page Page) ([]*commonv1.Observation, error) {
+	id := chschema.ColID
 	var after conds
 	if page.After != nil {
-		after.add("(m_start_time, id) > (?, ?)", page.After.TS, page.After.ID)
+		after.add("("+mStartTime+", "+id+") > (?, ?)", page.After.TS, page.After.ID)
 	}
 	q := newQuery("trace observation page").
-		add("SELECT "+observationColumns+" FROM "+observationsTable).
-		add("WHERE project_id = ? AND trace_id = ? AND id IN", projectID, traceID).
-		add("(SELECT id FROM (SELECT id, "+mergeUint("start_time")+" FROM "+observationsTable).
-		add("WHERE project_id = ? AND trace_id = ? GROUP BY id", projectID, traceID).
+		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
+		add("WHERE "+observationsInTrace+" AND "+id+" IN", projectID, traceID).
+		add("(SELECT "+id+" FROM (SELECT "+id+", "+chschema.MergeUint(chschema.ColStartTime)+" FROM "+observationsTable).
+		add("WHERE "+observationsInTrace+" "+byID, projectID, traceID).
 		addConds("HAVING", &after).
-		add("ORDER BY m_start_time, id LIMIT ?))", page.Limit).
-		add("GROUP BY trace_id, id")
+		add("ORDER BY "+mStartTime+", "+id+" LIMIT ?))", page.Limit).
+		add("GROUP BY " + chschema.ObservationKey)
 	obs, err := s.observations(ctx, q, projectID)
 	if err != nil {
 		return nil, err
@@ -121,7 +69,7 @@ func (s *Store) observations(ctx context.Context, q *sqlQuery, projectID string)
 	defer rows.Close()
 	var out []*commonv1.Observation
 	for rows.Next() {
-		o, err := scanObservation(rows, projectID)
+		o, err := chschema.ScanMergedObservation(rows.Scan, projectID)
 		if err != nil {
 			return nil, err
 		}
@@ -150,26 +98,22 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f Observ
 	spec := listSpec{
 		name:     "list observations",
 		table:    observationsTable,
-		key:      "trace_id, id",
-		tie:      "trace_id",
-		sortCol:  "m_start_time",
-		sortExpr: mergeUint("start_time"),
-		filters:  timeFilter("start_time", f.Time),
+		key:      chschema.ObservationKey,
+		tie:      chschema.ColTraceID,
+		sortCol:  mStartTime,
+		sortExpr: chschema.MergeUint(chschema.ColStartTime),
+		filters:  timeFilter(chschema.ColStartTime, f.Time),
 	}
 	if f.TraceID != "" {
-		spec.where.add("trace_id = ?", f.TraceID)
+		spec.where.add(eq(chschema.ColTraceID), f.TraceID)
 	}
-	if f.Type != commonv1.ObservationType_OBSERVATION_TYPE_UNSPECIFIED {
-		spec.filters = append(spec.filters, eqFilter("type", strings.TrimPrefix(f.Type.String(), "OBSERVATION_TYPE_")))
-	}
-	if f.Level != commonv1.ObservationLevel_OBSERVATION_LEVEL_UNSPECIFIED {
-		spec.filters = append(spec.filters, eqFilter("level", strings.TrimPrefix(f.Level.String(), "OBSERVATION_LEVEL_")))
-	}
-	if f.Model != "" {
-		spec.filters = append(spec.filters, eqFilter("model", f.Model))
-	}
-	if f.Name != "" {
-		spec.filters = append(spec.filters, eqFilter("name", f.Name))
+	for _, e := range []struct{ col, v string }{
+		{chschema.ColType, enumName(f.Type)}, {chschema.ColLevel, enumName(f.Level)},
+		{chschema.ColModel, f.Model}, {chschema.ColName, f.Name},
+	} {
+		if e.v != "" {
+			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
+		}
 	}
 	keys, err := s.pageKeys(ctx, projectID, spec, page)
 	if err != nil || len(keys) == 0 {
@@ -184,9 +128,9 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f Observ
 	// pair merged beyond the page (an id of the page in another page trace)
 	// is dropped below.
 	q := newQuery("observations by id").
-		add("SELECT "+observationColumns+" FROM "+observationsTable).
-		add("WHERE project_id = ? AND trace_id IN ? AND id IN ?", projectID, set(traceIDs), set(ids)).
-		add("GROUP BY trace_id, id")
+		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
+		add("WHERE "+inProject+" AND "+chschema.ColTraceID+" IN ? AND "+chschema.ColID+" IN ?", projectID, set(traceIDs), set(ids)).
+		add("GROUP BY " + chschema.ObservationKey)
 	merged, err := s.observations(ctx, q, projectID)
 	if err != nil {
 		return nil, err

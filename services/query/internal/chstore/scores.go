@@ -3,59 +3,18 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
 // A score's identity is its id alone: an update need not repeat the trace
 // id, so trace_id is merged like any other field and rows with an empty
 // trace_id are always considered.
-
-// scoreColumns merge every field of a score; scanScore reads them.
-var scoreColumns = columns(
-	"id",
-	mergeString("trace_id"),
-	mergeString("observation_id"),
-	mergeString("session_id"),
-	mergeString("name"),
-	mergeString("data_type"),
-	mergeNullable("value"),
-	mergeString("string_value"),
-	mergeString("comment"),
-	mergeString("source"),
-	mergeUint("timestamp"),
-	mergeMapVersions("metadata"),
-	mergeString("environment"),
-	mergeUpdated,
-)
-
-func scanScore(rows driver.Rows, projectID string) (*commonv1.Score, error) {
-	var (
-		sc               commonv1.Score
-		dataType, source string
-		value            *float64
-		ts, upd          uint64
-		metadata         []mapVersion
-	)
-	err := rows.Scan(&sc.Id, &sc.TraceId, &sc.ObservationId, &sc.SessionId, &sc.Name, &dataType,
-		&value, &sc.StringValue, &sc.Comment, &source, &ts, &metadata, &sc.Environment, &upd)
-	if err != nil {
-		return nil, fmt.Errorf("scan score: %w", err)
-	}
-	sc.ProjectId = projectID
-	sc.DataType = scoreDataType(dataType)
-	if value != nil {
-		sc.Value = *value
-	}
-	sc.Source = scoreSource(source)
-	sc.Timestamp = timestamp(ts)
-	sc.Metadata = mergeStringMap(metadata)
-	sc.UpdatedAt = timestamp(upd)
-	return &sc, nil
-}
 
 func (s *Store) scores(ctx context.Context, q *sqlQuery, projectID string) ([]*commonv1.Score, error) {
 	rows, err := s.query(ctx, q)
@@ -65,7 +24,7 @@ func (s *Store) scores(ctx context.Context, q *sqlQuery, projectID string) ([]*c
 	defer rows.Close()
 	var out []*commonv1.Score
 	for rows.Next() {
-		sc, err := scanScore(rows, projectID)
+		sc, err := chschema.ScanMergedScore(rows.Scan, projectID)
 		if err != nil {
 			return nil, err
 		}
@@ -82,11 +41,12 @@ func (s *Store) scores(ctx context.Context, q *sqlQuery, projectID string) ([]*c
 func (s *Store) TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error) {
 	// The sort key reaches the trace's rows and the rows without a trace id;
 	// of the latter only updates of this trace's scores take part.
+	id, traceCol := chschema.ColID, chschema.ColTraceID
 	q := newQuery("trace scores").
-		add("SELECT "+scoreColumns+" FROM "+scoresTable).
-		add("WHERE project_id = ? AND (trace_id = ? OR (trace_id = '' AND id IN", projectID, traceID).
-		add("(SELECT id FROM "+scoresTable+" WHERE project_id = ? AND trace_id = ?)))", projectID, traceID).
-		add("GROUP BY id HAVING m_trace_id = ? ORDER BY m_timestamp, id", traceID)
+		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
+		add("WHERE "+inProject+" AND ("+traceCol+" = ? OR ("+traceCol+" = '' AND "+id+" IN", projectID, traceID).
+		add("(SELECT "+id+" FROM "+scoresTable+" WHERE "+inProject+" AND "+traceCol+" = ?)))", projectID, traceID).
+		add(byID+" HAVING "+chschema.Merged(traceCol)+" = ? ORDER BY "+mTimestamp+", "+id, traceID)
 	return s.scores(ctx, q, projectID)
 }
 
@@ -94,18 +54,19 @@ func (s *Store) TraceScores(ctx context.Context, projectID, traceID string) ([]*
 // session itself and those of its traces, oldest first.
 func (s *Store) SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error) {
 	var rowMatch, merged conds
-	rowMatch.add("session_id = ?", sessionID)
-	merged.add("m_session_id = ?", sessionID)
+	rowMatch.add(eq(chschema.ColSessionID), sessionID)
+	merged.add(eq(chschema.Merged(chschema.ColSessionID)), sessionID)
 	if len(traceIDs) > 0 {
-		rowMatch.add("trace_id IN ?", set(traceIDs))
-		merged.add("m_trace_id IN ?", set(traceIDs))
+		rowMatch.add(chschema.ColTraceID+" IN ?", set(traceIDs))
+		merged.add(chschema.Merged(chschema.ColTraceID)+" IN ?", set(traceIDs))
 	}
+	id := chschema.ColID
 	q := newQuery("session scores").
-		add("SELECT "+scoreColumns+" FROM "+scoresTable).
-		add("WHERE project_id = ? AND id IN (SELECT id FROM "+scoresTable, projectID).
-		add("WHERE project_id = ? AND ("+strings.Join(rowMatch.parts, " OR ")+"))", append([]any{projectID}, rowMatch.args...)...).
-		add("GROUP BY id HAVING "+strings.Join(merged.parts, " OR "), merged.args...).
-		add("ORDER BY m_timestamp, id")
+		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
+		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM "+scoresTable, projectID).
+		add("WHERE "+inProject+" AND ("+strings.Join(rowMatch.parts, " OR ")+"))", append([]any{projectID}, rowMatch.args...)...).
+		add(byID+" HAVING "+strings.Join(merged.parts, " OR "), merged.args...).
+		add("ORDER BY " + mTimestamp + ", " + id)
 	return s.scores(ctx, q, projectID)
 }
 
@@ -125,19 +86,19 @@ func (s *Store) ListScores(ctx context.Context, projectID string, f ScoreFilter,
 	spec := listSpec{
 		name:     "list scores",
 		table:    scoresTable,
-		key:      "id",
+		key:      chschema.ColID,
 		tie:      "''",
-		sortCol:  "m_timestamp",
-		sortExpr: mergeUint("timestamp"),
-		filters:  timeFilter("timestamp", f.Time),
+		sortCol:  mTimestamp,
+		sortExpr: chschema.MergeUint(chschema.ColTimestamp),
+		filters:  timeFilter(chschema.ColTimestamp, f.Time),
 	}
-	for _, eq := range []struct{ col, v string }{
-		{"trace_id", f.TraceID}, {"observation_id", f.ObservationID}, {"session_id", f.SessionID}, {"name", f.Name},
-		{"source", enumName(f.Source.String(), "SCORE_SOURCE_", f.Source != 0)},
-		{"data_type", enumName(f.DataType.String(), "SCORE_DATA_TYPE_", f.DataType != 0)},
+	for _, e := range []struct{ col, v string }{
+		{chschema.ColTraceID, f.TraceID}, {chschema.ColObservationID, f.ObservationID},
+		{chschema.ColSessionID, f.SessionID}, {chschema.ColName, f.Name},
+		{chschema.ColSource, enumName(f.Source)}, {chschema.ColDataType, enumName(f.DataType)},
 	} {
-		if eq.v != "" {
-			spec.filters = append(spec.filters, eqFilter(eq.col, eq.v))
+		if e.v != "" {
+			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
 		}
 	}
 	keys, err := s.pageKeys(ctx, projectID, spec, page)
@@ -149,8 +110,8 @@ func (s *Store) ListScores(ctx context.Context, projectID string, f ScoreFilter,
 		ids[i] = k.ID
 	}
 	q := newQuery("scores by id").
-		add("SELECT "+scoreColumns+" FROM "+scoresTable).
-		add("WHERE project_id = ? AND id IN ? GROUP BY id", projectID, set(ids))
+		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
+		add("WHERE "+inProject+" AND "+chschema.ColID+" IN ? "+byID, projectID, set(ids))
 	merged, err := s.scores(ctx, q, projectID)
 	if err != nil {
 		return nil, err
@@ -168,11 +129,14 @@ func (s *Store) ListScores(ctx context.Context, projectID string, f ScoreFilter,
 	return out, nil
 }
 
-// enumName is the stored form of a set enum value: its name without the
-// type prefix; "" when unset.
-func enumName(name, prefix string, set bool) string {
-	if !set {
-		return ""
+// enumName is the stored form of an enum a filter names, ” (no filter)
+// for the unspecified value. A number no stored name has (the domain
+// refuses those) becomes its digits, which match no row rather than
+// dropping the filter.
+func enumName(v protoreflect.Enum) string {
+	name, err := chschema.EnumName(v)
+	if err != nil {
+		return strconv.Itoa(int(v.Number()))
 	}
-	return strings.TrimPrefix(name, prefix)
+	return name
 }

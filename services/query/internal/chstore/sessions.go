@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
@@ -19,11 +20,23 @@ type SessionFilter struct {
 	UserID string // sessions with a trace of this user
 }
 
+// Merged trace fields that sessions are built from.
+var (
+	mSessionID = chschema.Merged(chschema.ColSessionID)
+	mUserID    = chschema.Merged(chschema.ColUserID)
+)
+
 // sessionTraces merges the fields of traces that sessions are built from.
-var sessionTraces = "SELECT id, " + columns(mergeString("session_id"), mergeUint("timestamp"), mergeString("user_id")) +
-	" FROM " + tracesTable + " WHERE project_id = ? AND id IN" +
-	" (SELECT id FROM " + tracesTable + " WHERE project_id = ? AND session_id != '')" +
-	" GROUP BY id HAVING m_session_id != ''"
+var sessionTraces = "SELECT " + chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
+	chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID)) +
+	" FROM " + tracesTable + " WHERE " + inProject + " AND " + chschema.ColID + " IN" +
+	" (SELECT " + chschema.ColID + " FROM " + tracesTable + " WHERE " + inProject + " AND " + chschema.ColSessionID + " != '')" +
+	" " + byID + " HAVING " + mSessionID + " != ''"
+
+// sessionsOfTraces groups sessionTraces by session.
+var sessionsOfTraces = "SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
+	" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids" +
+	" FROM (" + sessionTraces + ") GROUP BY " + mSessionID
 
 // ListSessions returns one page of sessions, most recently active first
 // (last seen, then session id, descending). Usage and cost are not filled:
@@ -40,15 +53,12 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f SessionFil
 		having.add("has(user_ids, ?)", f.UserID)
 	}
 	if page.After != nil {
-		having.add("(last_seen, m_session_id) < (?, ?)", page.After.TS, page.After.ID)
+		having.add("(last_seen, "+mSessionID+") < (?, ?)", page.After.TS, page.After.ID)
 	}
 	q := newQuery("list sessions").
-		add("SELECT m_session_id, minIf(m_timestamp, m_timestamp != 0) AS first_seen, max(m_timestamp) AS last_seen,").
-		add("count() AS trace_count, arraySort(groupUniqArrayIf(m_user_id, m_user_id != '')) AS user_ids").
-		add("FROM ("+sessionTraces+")", projectID, projectID).
-		add("GROUP BY m_session_id").
+		add(sessionsOfTraces, projectID, projectID).
 		addConds("HAVING", &having).
-		add("ORDER BY last_seen DESC, m_session_id DESC LIMIT ?", page.Limit)
+		add("ORDER BY last_seen DESC, "+mSessionID+" DESC LIMIT ?", page.Limit)
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -65,7 +75,7 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f SessionFil
 			return nil, fmt.Errorf("scan session: %w", err)
 		}
 		sess.ProjectId = projectID
-		sess.FirstSeen, sess.LastSeen = timestamp(first), timestamp(last)
+		sess.FirstSeen, sess.LastSeen = chschema.Timestamp(first), chschema.Timestamp(last)
 		sess.TraceCount = int64(count)
 		if len(sess.UserIds) == 0 {
 			sess.UserIds = nil
@@ -85,10 +95,10 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 		return out, nil
 	}
 	q := newQuery("session trace ids").
-		add("SELECT id, "+mergeString("session_id")+" FROM "+tracesTable).
-		add("WHERE project_id = ? AND id IN (SELECT id FROM "+tracesTable, projectID).
-		add("WHERE project_id = ? AND session_id IN ?)", projectID, set(sessionIDs)).
-		add("GROUP BY id HAVING m_session_id IN ?", set(sessionIDs))
+		add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID))+" FROM "+tracesTable).
+		add("WHERE "+inProject+" AND "+chschema.ColID+" IN (SELECT "+chschema.ColID+" FROM "+tracesTable, projectID).
+		add("WHERE "+inProject+" AND "+chschema.ColSessionID+" IN ?)", projectID, set(sessionIDs)).
+		add(byID+" HAVING "+mSessionID+" IN ?", set(sessionIDs))
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -110,9 +120,9 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 // SessionTraces merges the traces of one session, oldest first (then id).
 func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string) ([]*commonv1.Trace, error) {
 	q := newQuery("session traces").
-		add("SELECT "+traceColumns+" FROM "+tracesTable).
-		add("WHERE project_id = ? AND id IN (SELECT id FROM "+tracesTable, projectID).
-		add("WHERE project_id = ? AND session_id = ?)", projectID, sessionID).
-		add("GROUP BY id HAVING m_session_id = ? ORDER BY m_timestamp, id", sessionID)
+		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
+		add("WHERE "+inProject+" AND "+chschema.ColID+" IN (SELECT "+chschema.ColID+" FROM "+tracesTable, projectID).
+		add("WHERE "+inProject+" AND "+eq(chschema.ColSessionID)+")", projectID, sessionID).
+		add(byID+" HAVING "+eq(mSessionID)+" ORDER BY "+mTimestamp+", "+chschema.ColID, sessionID)
 	return s.traces(ctx, q, projectID)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
@@ -19,26 +20,32 @@ type TraceStats struct {
 
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
-// Each observation's total is effectiveUsageTotal, so one that reported
+// Each observation's total is EffectiveUsageTotal, so one that reported
 // input and output but no total still counts.
-var traceTotals = "SELECT trace_id, toInt64(count()) AS n," +
-	" toNullable(sum(m_usage_input)), toNullable(sum(m_usage_output)), toNullable(sum(" + effectiveUsageTotal + "))," +
-	" toNullable(sum(m_cost_input)), toNullable(sum(m_cost_output)), toNullable(sum(m_cost_total))," +
-	" minIf(m_start_time, m_start_time != 0), max(m_end_time), max(m_updated)" +
-	" FROM (SELECT trace_id, id, " + columns(
-	mergeNullable("usage_input"), mergeNullable("usage_output"), mergeNullable("usage_total"),
-	mergeNullable("cost_input"), mergeNullable("cost_output"), mergeNullable("cost_total"),
-	mergeUint("start_time"), mergeUint("end_time"), mergeUpdated,
-) + " FROM " + observationsTable + " WHERE project_id = ? AND trace_id IN ? GROUP BY trace_id, id)" +
-	" GROUP BY trace_id"
+var traceTotals = func() string {
+	m := chschema.Merged
+	sum := func(col string) string { return "toNullable(sum(" + col + "))" }
+	return "SELECT " + chschema.List(chschema.ColTraceID, "toInt64(count()) AS n",
+		sum(m(chschema.ColUsageInput)), sum(m(chschema.ColUsageOutput)), sum(chschema.EffectiveUsageTotal),
+		sum(m(chschema.ColCostInput)), sum(m(chschema.ColCostOutput)), sum(m(chschema.ColCostTotal)),
+		"minIf("+m(chschema.ColStartTime)+", "+m(chschema.ColStartTime)+" != 0)", "max("+m(chschema.ColEndTime)+")",
+		"max("+chschema.MergedUpdated+")") +
+		" FROM (SELECT " + chschema.List(chschema.ColTraceID, chschema.ColID,
+		chschema.MergeNullable(chschema.ColUsageInput), chschema.MergeNullable(chschema.ColUsageOutput),
+		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
+		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
+		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated,
+	) + " FROM " + observationsTable + " WHERE " + inProject + " AND " + chschema.ColTraceID + " IN ?" +
+		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
+}()
 
 // traceDetails sums, per trace and key, each observation's newest value of
 // that usage detail.
-var traceDetails = "SELECT trace_id, detail_key, sum(m_detail) FROM (" +
-	"SELECT trace_id, id, detail_key, argMax(detail, " + version + ") AS m_detail" +
-	" FROM " + observationsTable + " ARRAY JOIN usage_details_keys AS detail_key, usage_details_values AS detail" +
-	" WHERE project_id = ? AND trace_id IN ? GROUP BY trace_id, id, detail_key)" +
-	" GROUP BY trace_id, detail_key"
+var traceDetails = "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail) FROM (" +
+	"SELECT " + chschema.ObservationKey + ", detail_key, argMax(detail, " + chschema.VersionOrder + ") AS m_detail" +
+	" FROM " + observationsTable + " ARRAY JOIN " + chschema.UsageDetails.Keys + " AS detail_key, " + chschema.UsageDetails.Values + " AS detail" +
+	" WHERE " + inProject + " AND " + chschema.ColTraceID + " IN ? GROUP BY " + chschema.ObservationKey + ", detail_key)" +
+	" GROUP BY " + chschema.ColTraceID + ", detail_key"
 
 // TraceStats derives the totals of the given traces' observations with two
 // queries for the whole set. Traces without observations are absent.
@@ -63,8 +70,8 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd, &st.Updated); err != nil {
 			return nil, fmt.Errorf("scan trace totals: %w", err)
 		}
-		st.Usage = usage(usageIn, usageOut, usageTot, nil)
-		st.Cost = cost(costIn, costOut, costTot)
+		st.Usage = chschema.Usage(usageIn, usageOut, usageTot, nil)
+		st.Cost = chschema.Cost(costIn, costOut, costTot)
 		out[traceID] = &st
 	}
 	if err := rows.Err(); err != nil {

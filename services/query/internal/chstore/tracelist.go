@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
@@ -23,24 +24,24 @@ func (s *Store) ListTraces(ctx context.Context, projectID string, f TraceFilter,
 	spec := listSpec{
 		name:     "list traces",
 		table:    tracesTable,
-		key:      "id",
+		key:      chschema.ColID,
 		tie:      "''",
-		sortCol:  "m_timestamp",
-		sortExpr: mergeUint("timestamp"),
-		filters:  timeFilter("timestamp", f.Time),
+		sortCol:  mTimestamp,
+		sortExpr: chschema.MergeUint(chschema.ColTimestamp),
+		filters:  timeFilter(chschema.ColTimestamp, f.Time),
 	}
-	for _, eq := range []struct{ col, v string }{
-		{"name", f.Name}, {"user_id", f.UserID}, {"session_id", f.SessionID},
-		{"environment", f.Environment}, {"release", f.Release},
+	for _, e := range []struct{ col, v string }{
+		{chschema.ColName, f.Name}, {chschema.ColUserID, f.UserID}, {chschema.ColSessionID, f.SessionID},
+		{chschema.ColEnvironment, f.Environment}, {chschema.ColRelease, f.Release},
 	} {
-		if eq.v != "" {
-			spec.filters = append(spec.filters, eqFilter(eq.col, eq.v))
+		if e.v != "" {
+			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
 		}
 	}
 	if len(f.Tags) > 0 {
 		spec.filters = append(spec.filters, filter{
-			row: "hasAny(tags, ?)", rowArgs: []any{f.Tags},
-			merged: mergeTags, having: "hasAll(m_tags, ?)", args: []any{f.Tags},
+			row: "hasAny(" + chschema.ColTags + ", ?)", rowArgs: []any{f.Tags},
+			merged: chschema.MergeTags, having: "hasAll(" + chschema.Merged(chschema.ColTags) + ", ?)", args: []any{f.Tags},
 		})
 	}
 	keys, err := s.pageKeys(ctx, projectID, spec, page)

@@ -3,10 +3,11 @@ package chtest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 )
 
 // Trace is one version row of a trace; zero fields are "not set".
@@ -72,56 +73,62 @@ func orEmpty(s []string) []string {
 	return s
 }
 
+// Each fixture row is written as the chschema row it stands for; the maps
+// keep the order the test gives (the merge must not depend on the worker's
+// key order).
+
 // InsertTraces writes trace rows in one batch.
 func InsertTraces(tb testing.TB, conn driver.Conn, rows ...Trace) {
 	tb.Helper()
-	insert(tb, conn, "traces", []string{"project_id", "id", "timestamp", "name", "user_id", "session_id", "tags",
-		"metadata_keys", "metadata_values", "input", "output", "release", "version", "environment",
-		"event_id", "event_ts", "ingested_at"}, len(rows), func(i int) []any {
-		r := rows[i]
+	out := make([]chschema.Trace, len(rows))
+	for i, r := range rows {
 		mk, mv := split(r.Metadata)
-		r.EventID = eventID(r.EventID, r.ID, r.EventTS)
-		return []any{r.ProjectID, r.ID, r.Timestamp, r.Name, r.UserID, r.SessionID, orEmpty(r.Tags),
-			mk, mv, r.Input, r.Output, r.Release, r.Version, r.Environment, r.EventID, r.EventTS, r.EventTS + 1}
-	})
+		out[i] = chschema.Trace{ProjectID: r.ProjectID, ID: r.ID, Timestamp: r.Timestamp, Name: r.Name,
+			UserID: r.UserID, SessionID: r.SessionID, Tags: orEmpty(r.Tags), MetadataKeys: mk, MetadataValues: mv,
+			Input: r.Input, Output: r.Output, Release: r.Release, Version: r.Version, Environment: r.Environment,
+			EventID: eventID(r.EventID, r.ID, r.EventTS), EventTS: r.EventTS}
+	}
+	insert(tb, conn, chschema.TraceTable, out, func(r *chschema.Trace) uint64 { return r.EventTS })
 }
 
 // InsertObservations writes observation rows in one batch.
 func InsertObservations(tb testing.TB, conn driver.Conn, rows ...Observation) {
 	tb.Helper()
-	insert(tb, conn, "observations", []string{"project_id", "trace_id", "id", "parent_observation_id", "type", "name",
-		"start_time", "end_time", "completion_start_time", "level", "status_message", "model",
-		"model_parameters_keys", "model_parameters_values", "usage_input", "usage_output", "usage_total",
-		"usage_details_keys", "usage_details_values", "cost_input", "cost_output", "cost_total",
-		"input", "output", "metadata_keys", "metadata_values", "version", "environment",
-		"event_id", "event_ts", "ingested_at"}, len(rows), func(i int) []any {
-		r := rows[i]
-		r.EventID = eventID(r.EventID, r.ID, r.EventTS)
+	out := make([]chschema.Observation, len(rows))
+	for i, r := range rows {
 		pk, pv := split(r.ModelParameters)
 		mk, mv := split(r.Metadata)
 		dk, dv := []string{}, []int64{}
 		for k, v := range r.UsageDetails {
 			dk, dv = append(dk, k), append(dv, v)
 		}
-		return []any{r.ProjectID, r.TraceID, r.ID, r.ParentID, r.Type, r.Name, r.Start, r.End, r.CompletionStart,
-			r.Level, r.StatusMessage, r.Model, pk, pv, r.UsageInput, r.UsageOutput, r.UsageTotal, dk, dv,
-			r.CostInput, r.CostOutput, r.CostTotal, r.Input, r.Output, mk, mv, r.Version, r.Environment,
-			r.EventID, r.EventTS, r.EventTS + 1}
-	})
+		out[i] = chschema.Observation{ProjectID: r.ProjectID, TraceID: r.TraceID, ID: r.ID,
+			ParentObservationID: r.ParentID, Type: r.Type, Name: r.Name,
+			StartTime: r.Start, EndTime: r.End, CompletionStartTime: r.CompletionStart,
+			Level: r.Level, StatusMessage: r.StatusMessage, Model: r.Model,
+			ModelParametersKeys: pk, ModelParametersValues: pv,
+			UsageInput: r.UsageInput, UsageOutput: r.UsageOutput, UsageTotal: r.UsageTotal,
+			UsageDetailsKeys: dk, UsageDetailsValues: dv,
+			CostInput: r.CostInput, CostOutput: r.CostOutput, CostTotal: r.CostTotal,
+			Input: r.Input, Output: r.Output, MetadataKeys: mk, MetadataValues: mv,
+			Version: r.Version, Environment: r.Environment,
+			EventID: eventID(r.EventID, r.ID, r.EventTS), EventTS: r.EventTS}
+	}
+	insert(tb, conn, chschema.ObservationTable, out, func(r *chschema.Observation) uint64 { return r.EventTS })
 }
 
 // InsertScores writes score rows in one batch.
 func InsertScores(tb testing.TB, conn driver.Conn, rows ...Score) {
 	tb.Helper()
-	insert(tb, conn, "scores", []string{"project_id", "id", "trace_id", "observation_id", "session_id", "name",
-		"data_type", "value", "string_value", "comment", "source", "timestamp", "metadata_keys", "metadata_values",
-		"environment", "event_id", "event_ts", "ingested_at"}, len(rows), func(i int) []any {
-		r := rows[i]
+	out := make([]chschema.Score, len(rows))
+	for i, r := range rows {
 		mk, mv := split(r.Metadata)
-		r.EventID = eventID(r.EventID, r.ID, r.EventTS)
-		return []any{r.ProjectID, r.ID, r.TraceID, r.ObservationID, r.SessionID, r.Name, r.DataType, r.Value,
-			r.StringValue, r.Comment, r.Source, r.Timestamp, mk, mv, r.Environment, r.EventID, r.EventTS, r.EventTS + 1}
-	})
+		out[i] = chschema.Score{ProjectID: r.ProjectID, ID: r.ID, TraceID: r.TraceID, ObservationID: r.ObservationID,
+			SessionID: r.SessionID, Name: r.Name, DataType: r.DataType, Value: r.Value, StringValue: r.StringValue,
+			Comment: r.Comment, Source: r.Source, Timestamp: r.Timestamp, MetadataKeys: mk, MetadataValues: mv,
+			Environment: r.Environment, EventID: eventID(r.EventID, r.ID, r.EventTS), EventTS: r.EventTS}
+	}
+	insert(tb, conn, chschema.ScoreTable, out, func(r *chschema.Score) uint64 { return r.EventTS })
 }
 
 // eventID defaults a row's event id to one derived from its object and version.
@@ -132,19 +139,15 @@ func eventID(eventID, id string, ts uint64) string {
 	return fmt.Sprintf("%s@%d", id, ts)
 }
 
-func insert(tb testing.TB, conn driver.Conn, table string, cols []string, n int, row func(int) []any) {
+// insert writes rows in one batch, stamped the way the worker stamps a
+// batch: one ingested_at for all (here the newest event's, plus one).
+func insert[R any](tb testing.TB, conn driver.Conn, table chschema.Table[R], rows []R, eventTS func(*R) uint64) {
 	tb.Helper()
-	ctx := context.Background()
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+")")
-	if err != nil {
-		tb.Fatalf("prepare insert into %s: %v", table, err)
+	var at uint64
+	for i := range rows {
+		at = max(at, eventTS(&rows[i])+1)
 	}
-	for i := range n {
-		if err := batch.Append(row(i)...); err != nil {
-			tb.Fatalf("append to %s: %v", table, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		tb.Fatalf("insert into %s: %v", table, err)
+	if err := table.Insert(context.Background(), conn, rows, at); err != nil {
+		tb.Fatalf("insert into %s: %v", table.Name, err)
 	}
 }
