@@ -14,7 +14,6 @@ package chstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/retry"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // Store reads one ClickHouse database holding the chschema tables.
@@ -32,14 +32,8 @@ type Store struct {
 	metrics *Metrics // nil: reads are not timed
 }
 
-var (
-	// ErrUnavailable: ClickHouse cannot answer now (not connected yet, not
-	// reachable, or its schema not migrated yet); a retry may succeed.
-	ErrUnavailable = errors.New("trace storage unavailable")
-	// ErrNotConnected: the store has no connection yet (ClickHouse, or the
-	// database that `worker migrate up` creates, is not there yet).
-	ErrNotConnected = fmt.Errorf("%w: clickhouse not connected yet", ErrUnavailable)
-)
+// Errors are the domain's: query.ErrUnavailable (wrapped) when ClickHouse
+// cannot answer now, query.ErrNotConnected before Connect.
 
 // New reads through conn.
 func New(conn driver.Conn) *Store {
@@ -49,7 +43,7 @@ func New(conn driver.Conn) *Store {
 }
 
 // NewPending returns a store without a connection: reads fail with
-// ErrNotConnected until Connect.
+// query.ErrNotConnected until Connect.
 func NewPending() *Store { return &Store{} }
 
 // Connect gives the store its connection.
@@ -70,7 +64,7 @@ func (s *Store) Close() error {
 func (s *Store) connection() (driver.Conn, error) {
 	c := s.conn.Load()
 	if c == nil {
-		return nil, ErrNotConnected
+		return nil, query.ErrNotConnected
 	}
 	return *c, nil
 }
@@ -110,26 +104,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Cursor is the position of the last row of the previous page in a list
-// ordered by (TS, ID, Tie) (descending for the lists, ascending for a
-// trace's observations); the next page starts strictly after it.
-type Cursor struct {
-	TS  uint64
-	ID  string
-	Tie string // the trace id for observations, whose identity is (trace_id, id); else empty
-}
-
-// Page selects one page of a list.
-type Page struct {
-	After *Cursor // nil for the first page
-	Limit int
-}
-
-// TimeRange bounds a timestamp in nanoseconds: From inclusive, To exclusive;
-// zero means unbounded.
-type TimeRange struct {
-	From, To uint64
-}
+var _ query.Store = (*Store)(nil)
 
 func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
 	conn, err := s.connection()
@@ -141,7 +116,7 @@ func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
 	if err != nil {
 		s.metrics.observe(q.name, start, err)
 		if unavailable(ctx, err) {
-			return nil, fmt.Errorf("query %s: %w: %w", q.name, ErrUnavailable, err)
+			return nil, fmt.Errorf("query %s: %w: %w", q.name, query.ErrUnavailable, err)
 		}
 		return nil, fmt.Errorf("query %s: %w", q.name, err)
 	}

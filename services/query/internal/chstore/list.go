@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // A list is read in two steps. pageKeys selects the page: it merges only the
@@ -43,7 +44,7 @@ type listSpec struct {
 }
 
 // pageKeys returns the (sort value, id, tie) of the rows of one page, in order.
-func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page Page) ([]Cursor, error) {
+func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page query.Page) ([]query.Cursor, error) {
 	id := chschema.ColID
 	selects := []string{spec.sortExpr, id, spec.tie + " AS m_tie"}
 	var having conds
@@ -76,9 +77,9 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 		return nil, err
 	}
 	defer rows.Close()
-	var keys []Cursor
+	var keys []query.Cursor
 	for rows.Next() {
-		var c Cursor
+		var c query.Cursor
 		if err := rows.Scan(&c.TS, &c.ID, &c.Tie); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", spec.name, err)
 		}
@@ -121,7 +122,7 @@ func eqFilter(col, v string) filter {
 // timeFilter bounds a merged timestamp column whose merge expression is
 // already selected as the sort column. Both bounds go in one row condition:
 // the merged value is the value of a single version.
-func timeFilter(col string, r TimeRange) []filter {
+func timeFilter(col string, r query.TimeRange) []filter {
 	var row, having conds
 	if r.From != 0 {
 		row.add(col+" >= ?", r.From)

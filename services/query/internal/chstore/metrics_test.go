@@ -9,6 +9,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // TestReadsAreTimed: every read lands in the duration histogram under its
@@ -25,7 +26,7 @@ func TestReadsAreTimed(t *testing.T) {
 	}
 	s := chstore.New(conn).WithMetrics(m)
 	ctx := context.Background()
-	if _, err := s.TraceObservationPage(ctx, "p", "t", chstore.Page{Limit: 10}); err != nil {
+	if _, err := s.TraceObservationPage(ctx, "p", "t", query.Page{Limit: 10}); err != nil {
 		t.Fatal(err)
 	}
 	if n := testutil.CollectAndCount(reg, "agenttrace_clickhouse_query_duration_seconds"); n != 1 {
@@ -33,7 +34,7 @@ func TestReadsAreTimed(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.TraceObservationPage(cancelled, "p", "t", chstore.Page{Limit: 10}); err == nil {
+	if _, err := s.TraceObservationPage(cancelled, "p", "t", query.Page{Limit: 10}); err == nil {
 		t.Fatal("read with a cancelled context succeeded")
 	}
 	if n := testutil.CollectAndCount(reg, "agenttrace_clickhouse_query_duration_seconds"); n != 2 {

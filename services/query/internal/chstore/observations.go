@@ -10,6 +10,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // An observation's identity is (trace_id, id): every version carries its
@@ -29,7 +30,7 @@ var mStartTime = chschema.Merged(chschema.ColStartTime)
 // The ids go to the outer query as a subquery rather than a bound list,
 // which could outgrow max_query_size for large pages; ClickHouse still
 // narrows the read with it through the sort key (project_id, trace_id, id).
-func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, page Page) ([]*commonv1.Observation, error) {
+func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, page query.Page) ([]*commonv1.Observation, error) {
 	id := chschema.ColID
 	var after conds
 	if page.After != nil {
@@ -81,20 +82,9 @@ func (s *Store) observations(ctx context.Context, q *sqlQuery, projectID string)
 	return out, nil
 }
 
-// ObservationFilter selects observations by their merged values; zero
-// fields match all.
-type ObservationFilter struct {
-	TraceID string
-	Type    commonv1.ObservationType
-	Model   string
-	Level   commonv1.ObservationLevel
-	Name    string
-	Time    TimeRange // on start_time
-}
-
 // ListObservations returns one page of merged observations, newest start
 // time first (then id, then trace id, descending).
-func (s *Store) ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error) {
+func (s *Store) ListObservations(ctx context.Context, projectID string, f query.ObservationFilter, page query.Page) ([]*commonv1.Observation, error) {
 	spec := listSpec{
 		name:     "list observations",
 		table:    observationsTable,

@@ -8,6 +8,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 func TestCheckSchema(t *testing.T) {
@@ -16,7 +17,7 @@ func TestCheckSchema(t *testing.T) {
 		store func(t *testing.T) *chstore.Store
 		want  error // nil: ready
 	}{
-		{"not connected", func(*testing.T) *chstore.Store { return chstore.NewPending() }, chstore.ErrNotConnected},
+		{"not connected", func(*testing.T) *chstore.Store { return chstore.NewPending() }, query.ErrNotConnected},
 		{"database without the schema", func(t *testing.T) *chstore.Store { return chstore.New(chtest.NewEmptyDB(t)) }, chschema.ErrSchemaMissing},
 		{"migrated", func(t *testing.T) *chstore.Store { return chstore.New(chtest.NewDB(t)) }, nil},
 	}
@@ -35,7 +36,7 @@ func TestCheckSchema(t *testing.T) {
 func TestReadsWithoutSchemaAreUnavailable(t *testing.T) {
 	s := chstore.New(chtest.NewEmptyDB(t))
 	_, _, err := s.Trace(context.Background(), "p", "t")
-	if !errors.Is(err, chstore.ErrUnavailable) {
+	if !errors.Is(err, query.ErrUnavailable) {
 		t.Fatalf("Trace without tables = %v, want ErrUnavailable", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // A score's identity is its id alone: an update need not repeat the trace
@@ -70,19 +71,8 @@ func (s *Store) SessionScores(ctx context.Context, projectID, sessionID string, 
 	return s.scores(ctx, q, projectID)
 }
 
-// ScoreFilter selects scores by their merged values; zero fields match all.
-type ScoreFilter struct {
-	TraceID       string
-	ObservationID string
-	SessionID     string
-	Name          string
-	Source        commonv1.ScoreSource
-	DataType      commonv1.ScoreDataType
-	Time          TimeRange // on the score timestamp
-}
-
 // ListScores returns one page of merged scores, newest timestamp first (then id).
-func (s *Store) ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error) {
+func (s *Store) ListScores(ctx context.Context, projectID string, f query.ScoreFilter, page query.Page) ([]*commonv1.Score, error) {
 	spec := listSpec{
 		name:     "list scores",
 		table:    scoresTable,

@@ -6,19 +6,12 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // Sessions are not stored: a session is the set of traces whose merged
 // session_id names it. Their merge is scoped to the traces that have a
 // version with a session id.
-
-// SessionFilter selects sessions; zero fields match all.
-type SessionFilter struct {
-	// Time keeps sessions active during the range: last seen at or after
-	// From and first seen before To.
-	Time   TimeRange
-	UserID string // sessions with a trace of this user
-}
 
 // Merged trace fields that sessions are built from.
 var (
@@ -41,7 +34,7 @@ var sessionsOfTraces = "SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " +
 // ListSessions returns one page of sessions, most recently active first
 // (last seen, then session id, descending). Usage and cost are not filled:
 // see SessionTraceIDs and TraceStats.
-func (s *Store) ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, error) {
+func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]*commonv1.Session, error) {
 	var having conds
 	if f.Time.From != 0 {
 		having.add("last_seen >= ?", f.Time.From)

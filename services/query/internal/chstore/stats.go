@@ -6,17 +6,8 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
-
-// TraceStats are the fields derived from a trace's merged observations.
-type TraceStats struct {
-	ObservationCount int64
-	Usage            *commonv1.Usage // sums; nil when no observation has usage
-	Cost             *commonv1.Cost  // sums; nil when no observation has cost
-	MinStart         uint64          // earliest set start_time, 0 when none
-	MaxEnd           uint64          // latest set end_time, 0 when none
-	Updated          uint64          // newest event_ts of any observation version
-}
 
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
@@ -49,8 +40,8 @@ var traceDetails = "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail
 
 // TraceStats derives the totals of the given traces' observations with two
 // queries for the whole set. Traces without observations are absent.
-func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*TraceStats, error) {
-	out := make(map[string]*TraceStats, len(traceIDs))
+func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*query.TraceStats, error) {
+	out := make(map[string]*query.TraceStats, len(traceIDs))
 	if len(traceIDs) == 0 {
 		return out, nil
 	}
@@ -62,7 +53,7 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 	for rows.Next() {
 		var (
 			traceID                     string
-			st                          TraceStats
+			st                          query.TraceStats
 			usageIn, usageOut, usageTot *int64
 			costIn, costOut, costTot    *float64
 		)

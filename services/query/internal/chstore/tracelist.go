@@ -5,22 +5,12 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
-// TraceFilter selects traces by their merged values; empty fields match all.
-type TraceFilter struct {
-	Time        TimeRange // on the trace timestamp
-	Name        string
-	UserID      string
-	SessionID   string
-	Tags        []string // all of them
-	Environment string
-	Release     string
-}
-
 // ListTraces returns one page of merged traces, newest timestamp first (then
-// id descending). Derived fields are not filled (see TraceStats).
-func (s *Store) ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]*commonv1.Trace, error) {
+// id descending). Derived fields are not filled (see query.TraceStats).
+func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]*commonv1.Trace, error) {
 	spec := listSpec{
 		name:     "list traces",
 		table:    tracesTable,

@@ -1,4 +1,4 @@
-package query
+package query_test
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+
+	. "github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // BenchmarkGetTrace20k measures GetTrace on one trace of 20,000

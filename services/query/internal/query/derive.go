@@ -2,13 +2,12 @@ package query
 
 import (
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // applyStats fills a trace's derived fields. Latency runs from the earliest
 // start to the latest end of its observations (the proto's contract): the
 // trace timestamp is when the client opened the trace, not when work began.
-func applyStats(t *commonv1.Trace, st *chstore.TraceStats) {
+func applyStats(t *commonv1.Trace, st *TraceStats) {
 	if st == nil {
 		return
 	}

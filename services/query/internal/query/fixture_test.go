@@ -1,4 +1,4 @@
-package query
+package query_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+
+	. "github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 const (
@@ -39,6 +41,28 @@ func fieldOf(t *testing.T, err error) string {
 }
 
 var ctx = context.Background()
+
+// Internals of package query, exported to its tests by export_test.go.
+var (
+	buildTree            = BuildTree
+	tsNanos              = TsNanos
+	fromNanos            = FromNanos
+	digestOf             = DigestOf
+	encodePageToken      = EncodePageToken
+	decodePageToken      = DecodePageToken
+	addUsage             = AddUsage
+	addCost              = AddCost
+	checksum             = Checksum
+	normalizeTraceFilter = NormalizeTraceFilter
+)
+
+type filterDigest = FilterDigest
+
+const (
+	digestLen      = DigestLen
+	tokenVersion   = TokenVersion
+	maxTokenLength = MaxTokenLength
+)
 
 // cloneReq copies a request so table cases stay untouched.
 func cloneReq[M proto.Message](m M) M { return proto.Clone(m).(M) }

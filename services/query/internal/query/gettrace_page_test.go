@@ -1,4 +1,4 @@
-package query
+package query_test
 
 import (
 	"cmp"
@@ -14,6 +14,8 @@ import (
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+
+	. "github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // pagedTrace stores trace "paged" with n observations in two versions each:

@@ -1,4 +1,4 @@
-package query
+package query_test
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+
+	. "github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 func TestGetTraceMergesVersionsInAnyOrder(t *testing.T) {

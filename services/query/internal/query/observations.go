@@ -5,7 +5,6 @@ import (
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // ListObservations returns a page of observations, newest start first.
@@ -29,19 +28,19 @@ func (s *Service) ListObservations(ctx context.Context, projectID string, req *q
 	if err != nil {
 		return nil, err
 	}
-	obs, err := s.store.ListObservations(ctx, projectID, chstore.ObservationFilter{
+	obs, err := s.store.ListObservations(ctx, projectID, ObservationFilter{
 		TraceID: req.GetTraceId(),
 		Type:    req.GetType(),
 		Model:   req.GetModel(),
 		Level:   req.GetLevel(),
 		Name:    req.GetName(),
 		Time:    tr,
-	}, chstore.Page{After: after, Limit: size + 1})
+	}, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
-	obs, next := nextPageToken(obs, size, digest, func(o *commonv1.Observation) chstore.Cursor {
-		return chstore.Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId(), Tie: o.GetTraceId()}
+	obs, next := nextPageToken(obs, size, digest, func(o *commonv1.Observation) Cursor {
+		return Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId(), Tie: o.GetTraceId()}
 	})
 	return &queryv1.ListObservationsResponse{Observations: obs, NextPageToken: next}, nil
 }

@@ -9,8 +9,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // A page token is the position of the last item of a page plus a digest of
@@ -63,7 +61,7 @@ func digestOf(req proto.Message, normalize func(proto.Message)) filterDigest {
 	return d
 }
 
-func encodePageToken(d filterDigest, c chstore.Cursor) string {
+func encodePageToken(d filterDigest, c Cursor) string {
 	b := make([]byte, 0, 1+digestLen+8+binary.MaxVarintLen64+len(c.ID)+len(c.Tie)+checksumLen)
 	b = append(b, tokenVersion)
 	b = append(b, d[:]...)
@@ -83,12 +81,12 @@ func checksum(b []byte) [checksumLen]byte {
 
 // decodePageToken reads the page_token of a request with filter digest d;
 // "" is the first page (nil cursor).
-func decodePageToken(token string, d filterDigest) (*chstore.Cursor, error) {
+func decodePageToken(token string, d filterDigest) (*Cursor, error) {
 	return decodeToken("page_token", token, d)
 }
 
 // decodeToken is decodePageToken for a token in the named request field.
-func decodeToken(field, token string, d filterDigest) (*chstore.Cursor, error) {
+func decodeToken(field, token string, d filterDigest) (*Cursor, error) {
 	if token == "" {
 		return nil, nil
 	}
@@ -108,7 +106,7 @@ func decodeToken(field, token string, d filterDigest) (*chstore.Cursor, error) {
 		return nil, invalid(field, "was issued for other filters; start again without it")
 	}
 	b = b[1+digestLen:]
-	c := chstore.Cursor{TS: binary.BigEndian.Uint64(b)}
+	c := Cursor{TS: binary.BigEndian.Uint64(b)}
 	b = b[8:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)-k) {
@@ -122,7 +120,7 @@ func decodeToken(field, token string, d filterDigest) (*chstore.Cursor, error) {
 }
 
 // nextPageToken is the token after the last of n items when more exist.
-func nextPageToken[T any](items []T, size int, d filterDigest, cursor func(T) chstore.Cursor) ([]T, string) {
+func nextPageToken[T any](items []T, size int, d filterDigest, cursor func(T) Cursor) ([]T, string) {
 	if len(items) <= size {
 		return items, ""
 	}

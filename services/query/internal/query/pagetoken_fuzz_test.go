@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // FuzzDecodePageToken: any client string either decodes to a cursor that
@@ -12,9 +11,9 @@ import (
 // page_token; it never panics.
 func FuzzDecodePageToken(f *testing.F) {
 	d := digestOf(&queryv1.ListObservationsRequest{TraceId: "t"}, nil)
-	f.Add(encodePageToken(d, chstore.Cursor{TS: 42, ID: "obs", Tie: "t"}))
-	f.Add(encodePageToken(d, chstore.Cursor{}))
-	f.Add(encodePageToken(digestOf(&queryv1.ListScoresRequest{}, nil), chstore.Cursor{ID: "x"}))
+	f.Add(encodePageToken(d, Cursor{TS: 42, ID: "obs", Tie: "t"}))
+	f.Add(encodePageToken(d, Cursor{}))
+	f.Add(encodePageToken(digestOf(&queryv1.ListScoresRequest{}, nil), Cursor{ID: "x"}))
 	f.Add("")
 	f.Add("AQ")
 	f.Add("====")

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // Page sizes.
@@ -58,22 +56,22 @@ func nanos(ts *timestamppb.Timestamp, field string) (uint64, error) {
 }
 
 // timeRange reads a [from, to) pair of request fields.
-func timeRange(from, to *timestamppb.Timestamp) (chstore.TimeRange, error) {
+func timeRange(from, to *timestamppb.Timestamp) (TimeRange, error) {
 	f, err := nanos(from, "from_time")
 	if err != nil {
-		return chstore.TimeRange{}, err
+		return TimeRange{}, err
 	}
 	t, err := nanos(to, "to_time")
 	if err != nil {
-		return chstore.TimeRange{}, err
+		return TimeRange{}, err
 	}
 	if to != nil && t == 0 {
-		return chstore.TimeRange{}, invalid("to_time", "must be after 1970-01-01T00:00:00Z")
+		return TimeRange{}, invalid("to_time", "must be after 1970-01-01T00:00:00Z")
 	}
 	if from != nil && to != nil && f >= t {
-		return chstore.TimeRange{}, invalid("to_time", "must be after from_time")
+		return TimeRange{}, invalid("to_time", "must be after from_time")
 	}
-	return chstore.TimeRange{From: f, To: t}, nil
+	return TimeRange{From: f, To: t}, nil
 }
 
 // tsNanos reads a stored timestamp back as nanoseconds (0 when unset).

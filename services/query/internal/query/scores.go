@@ -5,7 +5,6 @@ import (
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // ListScores returns a page of scores, newest first.
@@ -29,7 +28,7 @@ func (s *Service) ListScores(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	scores, err := s.store.ListScores(ctx, projectID, chstore.ScoreFilter{
+	scores, err := s.store.ListScores(ctx, projectID, ScoreFilter{
 		TraceID:       req.GetTraceId(),
 		ObservationID: req.GetObservationId(),
 		SessionID:     req.GetSessionId(),
@@ -37,12 +36,12 @@ func (s *Service) ListScores(ctx context.Context, projectID string, req *queryv1
 		Source:        req.GetSource(),
 		DataType:      req.GetDataType(),
 		Time:          tr,
-	}, chstore.Page{After: after, Limit: size + 1})
+	}, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
-	scores, next := nextPageToken(scores, size, digest, func(sc *commonv1.Score) chstore.Cursor {
-		return chstore.Cursor{TS: tsNanos(sc.GetTimestamp()), ID: sc.GetId()}
+	scores, next := nextPageToken(scores, size, digest, func(sc *commonv1.Score) Cursor {
+		return Cursor{TS: tsNanos(sc.GetTimestamp()), ID: sc.GetId()}
 	})
 	return &queryv1.ListScoresResponse{Scores: scores, NextPageToken: next}, nil
 }

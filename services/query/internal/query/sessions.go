@@ -6,7 +6,6 @@ import (
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // ListSessions returns a page of sessions, most recently active first, with
@@ -25,13 +24,13 @@ func (s *Service) ListSessions(ctx context.Context, projectID string, req *query
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := s.store.ListSessions(ctx, projectID, chstore.SessionFilter{Time: tr, UserID: req.GetUserId()},
-		chstore.Page{After: after, Limit: size + 1})
+	sessions, err := s.store.ListSessions(ctx, projectID, SessionFilter{Time: tr, UserID: req.GetUserId()},
+		Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
-	sessions, next := nextPageToken(sessions, size, digest, func(sess *commonv1.Session) chstore.Cursor {
-		return chstore.Cursor{TS: tsNanos(sess.GetLastSeen()), ID: sess.GetId()}
+	sessions, next := nextPageToken(sessions, size, digest, func(sess *commonv1.Session) Cursor {
+		return Cursor{TS: tsNanos(sess.GetLastSeen()), ID: sess.GetId()}
 	})
 	if len(sessions) > 0 {
 		if err := s.sessionTotals(ctx, projectID, sessions); err != nil {

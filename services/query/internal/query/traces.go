@@ -9,7 +9,6 @@ import (
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 )
 
 // GetTrace returns a trace with one page of its observation tree, its
@@ -45,7 +44,7 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	var (
 		trace  *commonv1.Trace
 		found  bool
-		stats  map[string]*chstore.TraceStats
+		stats  map[string]*TraceStats
 		obs    []*commonv1.Observation
 		scores []*commonv1.Score
 	)
@@ -53,7 +52,7 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	g.Go(func() (err error) { trace, found, err = s.store.Trace(gctx, projectID, traceID); return err })
 	g.Go(func() (err error) { stats, err = s.store.TraceStats(gctx, projectID, []string{traceID}); return err })
 	g.Go(func() (err error) {
-		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, chstore.Page{After: after, Limit: size + 1})
+		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, Page{After: after, Limit: size + 1})
 		return err
 	})
 	g.Go(func() (err error) { scores, err = s.store.TraceScores(gctx, projectID, traceID); return err })
@@ -68,8 +67,8 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 		trace = &commonv1.Trace{Id: traceID, ProjectId: projectID, UpdatedAt: fromNanos(st.Updated)}
 	}
 	applyStats(trace, st)
-	obs, next := nextPageToken(obs, size, digest, func(o *commonv1.Observation) chstore.Cursor {
-		return chstore.Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
+	obs, next := nextPageToken(obs, size, digest, func(o *commonv1.Observation) Cursor {
+		return Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
 	})
 	return &queryv1.GetTraceResponse{Trace: trace, Observations: buildTree(obs), Scores: scores, NextObservationsPageToken: next}, nil
 }
@@ -94,7 +93,7 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	traces, err := s.store.ListTraces(ctx, projectID, chstore.TraceFilter{
+	traces, err := s.store.ListTraces(ctx, projectID, TraceFilter{
 		Time:        tr,
 		Name:        req.GetName(),
 		UserID:      req.GetUserId(),
@@ -102,12 +101,12 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 		Tags:        req.GetTags(),
 		Environment: req.GetEnvironment(),
 		Release:     req.GetRelease(),
-	}, chstore.Page{After: after, Limit: size + 1})
+	}, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
-	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) chstore.Cursor {
-		return chstore.Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
+	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
+		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
 	})
 	if err := s.deriveTraces(ctx, projectID, traces); err != nil {
 		return nil, err

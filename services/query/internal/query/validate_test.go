@@ -1,4 +1,4 @@
-package query
+package query_test
 
 import (
 	"encoding/base64"
@@ -8,12 +8,13 @@ import (
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
-	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
+
+	. "github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 func TestInvalidRequests(t *testing.T) {
 	svc := New(nil) // every case must be refused before the store is asked
-	tracesToken := encodePageToken(digestOf(&queryv1.ListTracesRequest{Name: "a"}, nil), chstore.Cursor{TS: 1, ID: "x"})
+	tracesToken := encodePageToken(digestOf(&queryv1.ListTracesRequest{Name: "a"}, nil), Cursor{TS: 1, ID: "x"})
 	raw := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 	// summed appends a valid checksum, so a case reaches the checks behind it.
 	summed := func(b []byte) string { sum := checksum(b); return raw(append(b, sum[:]...)) }
@@ -23,7 +24,7 @@ func TestInvalidRequests(t *testing.T) {
 		return raw(b)
 	}
 	goodDigest := digestOf(&queryv1.ListTracesRequest{}, nil)
-	traceAToken := encodePageToken(digestOf(&queryv1.GetTraceRequest{TraceId: "a"}, nil), chstore.Cursor{TS: 1, ID: "x"})
+	traceAToken := encodePageToken(digestOf(&queryv1.GetTraceRequest{TraceId: "a"}, nil), Cursor{TS: 1, ID: "x"})
 	getTrace := func(req *queryv1.GetTraceRequest) func() error {
 		return func() error { _, err := svc.GetTrace(ctx, proj, req); return err }
 	}
@@ -167,7 +168,7 @@ func TestInvalidRequests(t *testing.T) {
 func TestPageTokenRoundTrip(t *testing.T) {
 	req := &queryv1.ListTracesRequest{Name: "x", Tags: []string{"b", "a"}, PageSize: 10}
 	d := digestOf(req, nil)
-	for _, c := range []chstore.Cursor{{}, {TS: 1<<64 - 1, ID: "id", Tie: "trace"}, {ID: "ünï\x00code"}} {
+	for _, c := range []Cursor{{}, {TS: 1<<64 - 1, ID: "id", Tie: "trace"}, {ID: "ünï\x00code"}} {
 		got, err := decodePageToken(encodePageToken(d, c), d)
 		if err != nil || *got != c {
 			t.Errorf("round trip of %+v = %+v, %v", c, got, err)

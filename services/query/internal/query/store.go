@@ -1,0 +1,107 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+)
+
+// Store reads merged objects of one project; chstore.Store implements it
+// over ClickHouse. Reads that fail because the storage cannot answer now
+// wrap ErrUnavailable.
+type Store interface {
+	Trace(ctx context.Context, projectID, traceID string) (*commonv1.Trace, bool, error)
+	TraceObservationPage(ctx context.Context, projectID, traceID string, page Page) ([]*commonv1.Observation, error)
+	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
+	TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*TraceStats, error)
+	ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]*commonv1.Trace, error)
+	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
+	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
+	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, error)
+	SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string) (map[string]string, error)
+	SessionTraces(ctx context.Context, projectID, sessionID string) ([]*commonv1.Trace, error)
+	SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error)
+}
+
+var (
+	// ErrUnavailable: the store cannot answer now (not connected yet, not
+	// reachable, its schema not migrated yet); the caller should retry.
+	ErrUnavailable = errors.New("trace storage unavailable")
+	// ErrNotConnected: the store has no connection yet; it is
+	// ErrUnavailable too.
+	ErrNotConnected = fmt.Errorf("%w: not connected yet", ErrUnavailable)
+)
+
+// Cursor is the position of the last row of the previous page in a list
+// ordered by (TS, ID, Tie) (descending for the lists, ascending for a
+// trace's observations); the next page starts strictly after it.
+type Cursor struct {
+	TS  uint64
+	ID  string
+	Tie string // the trace id for observations, whose identity is (trace_id, id); else empty
+}
+
+// Page selects one page of a list.
+type Page struct {
+	After *Cursor // nil for the first page
+	Limit int
+}
+
+// TimeRange bounds a timestamp in nanoseconds: From inclusive, To exclusive;
+// zero means unbounded.
+type TimeRange struct {
+	From, To uint64
+}
+
+// TraceFilter selects traces by their merged values; empty fields match all.
+type TraceFilter struct {
+	Time        TimeRange // on the trace timestamp
+	Name        string
+	UserID      string
+	SessionID   string
+	Tags        []string // all of them
+	Environment string
+	Release     string
+}
+
+// ObservationFilter selects observations by their merged values; zero
+// fields match all.
+type ObservationFilter struct {
+	TraceID string
+	Type    commonv1.ObservationType
+	Model   string
+	Level   commonv1.ObservationLevel
+	Name    string
+	Time    TimeRange // on start_time
+}
+
+// ScoreFilter selects scores by their merged values; zero fields match all.
+type ScoreFilter struct {
+	TraceID       string
+	ObservationID string
+	SessionID     string
+	Name          string
+	Source        commonv1.ScoreSource
+	DataType      commonv1.ScoreDataType
+	Time          TimeRange // on the score timestamp
+}
+
+// SessionFilter selects sessions; zero fields match all.
+type SessionFilter struct {
+	// Time keeps sessions active during the range: last seen at or after
+	// From and first seen before To.
+	Time   TimeRange
+	UserID string // sessions with a trace of this user
+}
+
+// TraceStats are the fields derived from a trace's merged observations.
+type TraceStats struct {
+	ObservationCount int64
+	Usage            *commonv1.Usage // sums; nil when no observation has usage
+	Cost             *commonv1.Cost  // sums; nil when no observation has cost
+	MinStart         uint64          // earliest set start_time, 0 when none
+	MaxEnd           uint64          // latest set end_time, 0 when none
+	Updated          uint64          // newest event_ts of any observation version
+}
