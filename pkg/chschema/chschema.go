@@ -4,7 +4,8 @@
 // tables (in DDL order), the value encodings (nanosecond times, enum names,
 // JSON text, parallel key/value arrays, nullable usage and cost) and the
 // read-side merge expressions that resolve the append-only versions of an
-// object. The worker's writer and query's reader both build on it; see
+// object. The worker's writer and query's reader both build on it, and both
+// run package conformance's suite against the real ClickHouse; see
 // docs/ARCHITECTURE.md for the versioning model.
 package chschema
 

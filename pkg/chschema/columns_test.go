@@ -85,7 +85,7 @@ func TestValuesFollowColumns(t *testing.T) {
 }
 
 // TestEnumNames: every value of every stored enum encodes to its name
-// without prefix and decodes back; unspecified is ''.
+// without prefix and decodes back; unspecified is "".
 func TestEnumNames(t *testing.T) {
 	for n := range commonv1.ObservationType_name {
 		v := commonv1.ObservationType(n)

@@ -5,8 +5,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/pkg/chschema/internal/jsonvalue"
+	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
 // The stored encodings, read side: the inverse of encode.go.
@@ -19,7 +19,7 @@ func Timestamp(ns uint64) *timestamppb.Timestamp {
 	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
 }
 
-// JSONValue decodes the protojson text of a google.protobuf.Value; '' is
+// JSONValue decodes the protojson text of a google.protobuf.Value; "" is
 // unset (nil). Text that does not parse (written by something other than
 // the worker) is returned as a string value rather than failing the read.
 // jsonvalue reads what protojson reads, several times faster, which matters
@@ -35,7 +35,7 @@ func JSONValue(text string) *structpb.Value {
 	return v
 }
 
-// enumNumber decodes a stored enum name of d; unknown names (and '') read
+// enumNumber decodes a stored enum name of d; unknown names (and "") read
 // as the zero value.
 func enumNumber(s string, d protoreflect.EnumDescriptor) protoreflect.EnumNumber {
 	if s == "" {

@@ -19,9 +19,9 @@ import (
 // The stored encodings, write side:
 //   - times: nanoseconds since the epoch in a UInt64, 0 when unset;
 //   - enums: the value's proto name without its type prefix
-//     ("GENERATION" for OBSERVATION_TYPE_GENERATION), '' when unspecified;
+//     ("GENERATION" for OBSERVATION_TYPE_GENERATION), "" when unspecified;
 //   - input, output: the compact protojson text of a google.protobuf.Value,
-//     '' when absent;
+//     "" when absent;
 //   - maps: parallel key and value arrays sorted by key (MapColumns);
 //   - usage and cost: Nullable columns, NULL when the event does not set
 //     them (0 is a value); usage details a map of Int64.
@@ -44,9 +44,9 @@ func Nanos(ts *timestamppb.Timestamp) (uint64, error) {
 	return uint64(ts.GetSeconds())*1e9 + uint64(ts.GetNanos()), nil
 }
 
-// EnumName encodes an enum value: its name without the type prefix, ''
+// EnumName encodes an enum value: its name without the type prefix, ""
 // for the zero value. Unknown numbers (from a newer publisher) are an error
-// rather than a silent '' so that the event can be kept and replayed by a
+// rather than a silent "" so that the event can be kept and replayed by a
 // newer writer.
 func EnumName(v protoreflect.Enum) (string, error) {
 	if v.Number() == 0 {
@@ -70,7 +70,7 @@ func enumPrefix(d protoreflect.EnumDescriptor) string {
 }
 
 // JSONText encodes v as the protojson text of a Value, compacted because
-// protojson varies its whitespace between builds on purpose; '' when v is
+// protojson varies its whitespace between builds on purpose; "" when v is
 // absent or holds no kind.
 func JSONText(v *structpb.Value) (string, error) {
 	if v == nil || v.GetKind() == nil {

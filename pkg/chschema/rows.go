@@ -10,7 +10,7 @@ import (
 )
 
 // Every row is one version of an object: it holds only the fields its
-// event sets; '' / 0 / nil / empty slices mean "not set by this event".
+// event sets; "" / 0 / nil / empty slices mean "not set by this event".
 // Readers merge the versions of one id (see merge.go); rows are never
 // updated in place. Slices are never nil when written: ClickHouse arrays
 // are [] when empty.
