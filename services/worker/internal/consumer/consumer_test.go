@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
@@ -75,10 +76,10 @@ func TestStoresEveryEventAsAVersionRow(t *testing.T) {
 // mergedTraces is the read-time merge of docs/ARCHITECTURE.md for traces.
 func mergedTraces(t *testing.T, h *harness) [][]string {
 	t.Helper()
-	rows, err := h.conn.Query(context.Background(), `
-		SELECT id, argMaxIf(name, event_ts, name != ''), argMaxIf(output, event_ts, output != ''),
-		       argMaxIf(user_id, event_ts, user_id != ''), toString(max(event_ts))
-		FROM traces WHERE project_id = ? GROUP BY id ORDER BY id`, "proj-d")
+	rows, err := h.conn.Query(context.Background(), "SELECT "+chschema.List(chschema.ColID,
+		chschema.MergeString(chschema.ColName), chschema.MergeString(chschema.ColOutput), chschema.MergeString(chschema.ColUserID),
+		"toString("+chschema.MergeUpdated+")")+
+		" FROM "+chschema.Traces+" WHERE "+chschema.ColProjectID+" = ? GROUP BY "+chschema.ColID+" ORDER BY "+chschema.ColID, "proj-d")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
@@ -176,7 +177,7 @@ func (h *harness) rowsOf(project, id string) uint64 {
 	h.t.Helper()
 	var n uint64
 	if err := h.conn.QueryRow(context.Background(),
-		"SELECT count() FROM observations WHERE project_id = ? AND id = ?", project, id).Scan(&n); err != nil {
+		"SELECT count() FROM "+chschema.Observations+" WHERE "+chschema.ColProjectID+" = ? AND "+chschema.ColID+" = ?", project, id).Scan(&n); err != nil {
 		h.t.Fatal(err)
 	}
 	return n
@@ -199,9 +200,9 @@ func (h *harness) mergedCosts(where string, args ...any) (float64, bool) {
 	h.t.Helper()
 	var total *float64
 	err := h.conn.QueryRow(context.Background(),
-		`SELECT toNullable(sum(c)) FROM (
-			SELECT id, toNullable(argMaxIf(cost_total, (event_ts, event_id), isNotNull(cost_total))) AS c
-			FROM observations WHERE `+where+` GROUP BY trace_id, id)`, args...).Scan(&total)
+		"SELECT toNullable(sum("+chschema.Merged(chschema.ColCostTotal)+")) FROM (SELECT "+
+			chschema.MergeNullable(chschema.ColCostTotal)+" FROM "+chschema.Observations+
+			" WHERE "+where+" GROUP BY "+chschema.ObservationKey+")", args...).Scan(&total)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -212,28 +213,28 @@ func (h *harness) mergedCosts(where string, args ...any) (float64, bool) {
 }
 
 func (h *harness) traceCost(project, trace string) (float64, bool) {
-	return h.mergedCosts("project_id = ? AND trace_id = ?", project, trace)
+	return h.mergedCosts(chschema.ColProjectID+" = ? AND "+chschema.ColTraceID+" = ?", project, trace)
 }
 
 func (h *harness) traceCostOf(project, observation string) (float64, bool) {
-	return h.mergedCosts("project_id = ? AND id = ?", project, observation)
+	return h.mergedCosts(chschema.ColProjectID+" = ? AND "+chschema.ColID+" = ?", project, observation)
 }
 
 // sessionCost sums the costs of the traces whose merged session_id is
 // session, as ListSessions derives a session's totals.
 func (h *harness) sessionCost(project, session string) (float64, bool) {
-	return h.mergedCosts(`project_id = ? AND trace_id IN (
-		SELECT id FROM traces WHERE project_id = ? GROUP BY id
-		HAVING argMaxIf(session_id, (event_ts, event_id), session_id != '') = ?)`, project, project, session)
+	return h.mergedCosts(chschema.ColProjectID+" = ? AND "+chschema.ColTraceID+" IN (SELECT "+chschema.ColID+" FROM ("+
+		"SELECT "+chschema.ColID+", "+chschema.MergeString(chschema.ColSessionID)+" FROM "+chschema.Traces+
+		" WHERE "+chschema.ColProjectID+" = ? GROUP BY "+chschema.ColID+") WHERE "+chschema.Merged(chschema.ColSessionID)+" = ?)",
+		project, project, session)
 }
 
 func (h *harness) observationCost(project, id string) (in, out float64) {
 	h.t.Helper()
 	var i, o *float64
 	if err := h.conn.QueryRow(context.Background(),
-		`SELECT argMaxIf(cost_input, (event_ts, event_id), isNotNull(cost_input)),
-		        argMaxIf(cost_output, (event_ts, event_id), isNotNull(cost_output))
-		 FROM observations WHERE project_id = ? AND id = ?`, project, id).Scan(&i, &o); err != nil {
+		"SELECT "+chschema.List(chschema.MergeNullable(chschema.ColCostInput), chschema.MergeNullable(chschema.ColCostOutput))+
+			" FROM "+chschema.Observations+" WHERE "+chschema.ColProjectID+" = ? AND "+chschema.ColID+" = ?", project, id).Scan(&i, &o); err != nil {
 		h.t.Fatal(err)
 	}
 	if i == nil || o == nil {

@@ -98,10 +98,9 @@ func mergedTree(t *testing.T, h *harness, project string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
-	rows, err := h.conn.Query(ctx, `
-		SELECT id, argMaxIf(name, (event_ts, event_id), name != ''), argMaxIf(timestamp, (event_ts, event_id), timestamp != 0),
-		       argMaxIf(user_id, (event_ts, event_id), user_id != ''), argMaxIf(environment, (event_ts, event_id), environment != '')
-		FROM traces WHERE project_id = ? GROUP BY id ORDER BY id`, project)
+	rows, err := h.conn.Query(ctx, "SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColName),
+		chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID), chschema.MergeString(chschema.ColEnvironment))+
+		" FROM "+chschema.Traces+" WHERE "+chschema.ColProjectID+" = ? GROUP BY "+chschema.ColID+" ORDER BY "+chschema.ColID, project)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +113,12 @@ func mergedTree(t *testing.T, h *harness, project string) []string {
 		out = append(out, strings.Join([]string{"trace", id, name, time.Unix(0, int64(ts)).UTC().Format(time.RFC3339Nano), user, env}, " | "))
 	}
 	rows.Close()
-	rows, err = h.conn.Query(ctx, `
-		SELECT id, argMaxIf(parent_observation_id, (event_ts, event_id), parent_observation_id != ''),
-		       argMaxIf(type, (event_ts, event_id), type != ''), argMaxIf(name, (event_ts, event_id), name != ''),
-		       ifNull(toString(argMaxIf(usage_input, (event_ts, event_id), isNotNull(usage_input))), '-')
-		FROM observations WHERE project_id = ? AND trace_id = ? GROUP BY id ORDER BY id`, project, otlpTrace)
+	rows, err = h.conn.Query(ctx, "SELECT "+chschema.ColID+", "+chschema.Merged(chschema.ColParentObservationID)+", "+
+		chschema.Merged(chschema.ColType)+", "+chschema.Merged(chschema.ColName)+", ifNull(toString("+chschema.Merged(chschema.ColUsageInput)+"), '-')"+
+		" FROM (SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColParentObservationID),
+		chschema.MergeString(chschema.ColType), chschema.MergeString(chschema.ColName), chschema.MergeNullable(chschema.ColUsageInput))+
+		" FROM "+chschema.Observations+" WHERE "+chschema.ColProjectID+" = ? AND "+chschema.ColTraceID+" = ? GROUP BY "+chschema.ColID+")"+
+		" ORDER BY "+chschema.ColID, project, otlpTrace)
 	if err != nil {
 		t.Fatal(err)
 	}
