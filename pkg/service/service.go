@@ -129,11 +129,13 @@ type Shell struct {
 
 	// ready is closed once Run has bound its listeners; the addresses
 	// are set before that and never change afterwards.
-	ready      chan struct{}
-	grpcAddr   net.Addr
-	adminAddr  net.Addr
-	extra      []extraListener
-	extraAddrs map[string]net.Addr
+	ready chan struct{}
+	// drainStarted is closed when the drain begins (not-ready from then on).
+	drainStarted chan struct{}
+	grpcAddr     net.Addr
+	adminAddr    net.Addr
+	extra        []extraListener
+	extraAddrs   map[string]net.Addr
 
 	mu       sync.Mutex
 	checks   []namedCheck
@@ -186,15 +188,16 @@ func New(ctx context.Context, name string, cfg config.Base, opts ...Option) (*Sh
 	}, o.serverOpts...)
 
 	s := &Shell{
-		name:    name,
-		cfg:     cfg,
-		log:     log,
-		grpc:    grpc.NewServer(serverOpts...),
-		health:  health.NewServer(),
-		reg:     reg,
-		metrics: metrics,
-		ready:   make(chan struct{}),
-		extra:   o.extra,
+		name:         name,
+		cfg:          cfg,
+		log:          log,
+		grpc:         grpc.NewServer(serverOpts...),
+		health:       health.NewServer(),
+		reg:          reg,
+		metrics:      metrics,
+		ready:        make(chan struct{}),
+		drainStarted: make(chan struct{}),
+		extra:        o.extra,
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -366,6 +369,7 @@ func (s *Shell) drain(admin *http.Server, cancelRunners context.CancelFunc, wg *
 	s.mu.Lock()
 	s.draining = true
 	s.mu.Unlock()
+	close(s.drainStarted)
 	s.health.Shutdown() // every gRPC health status becomes NOT_SERVING
 	time.Sleep(s.cfg.DrainDelay)
 
@@ -391,6 +395,12 @@ func (s *Shell) drain(admin *http.Server, cancelRunners context.CancelFunc, wg *
 	_ = admin.Shutdown(deadline)
 	s.log.Info("service stopped")
 }
+
+// Draining is closed when the shell starts to drain: it reports not-ready
+// and, DrainDelay later, stops its servers and runners. An HTTP server the
+// service runs itself can stop keeping connections alive from then on, so
+// its clients move to other replicas before it closes their connections.
+func (s *Shell) Draining() <-chan struct{} { return s.drainStarted }
 
 // close runs the release steps in reverse order of registration, so a
 // resource is released after everything registered later that may use it.

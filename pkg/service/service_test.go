@@ -366,6 +366,11 @@ func TestGracefulDrain(t *testing.T) {
 		}
 	})
 	eventually(t, "SERVING", func() bool { return r.healthStatus(t) == healthpb.HealthCheckResponse_SERVING })
+	select {
+	case <-r.sh.Draining():
+		t.Fatal("Draining closed before the shutdown")
+	default:
+	}
 
 	callErr := make(chan error, 1)
 	go func() {
@@ -381,6 +386,11 @@ func TestGracefulDrain(t *testing.T) {
 	})
 	if code, body := r.adminGet(t, "/ready"); code != http.StatusServiceUnavailable || !strings.Contains(body, "draining") {
 		t.Errorf("/ready while draining = %d %s", code, body)
+	}
+	select {
+	case <-r.sh.Draining():
+	default:
+		t.Error("Draining not closed while draining")
 	}
 	select {
 	case <-runnerStopped:

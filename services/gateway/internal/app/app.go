@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           closeWhenDraining(api, sh.Draining()),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -141,6 +141,22 @@ func (g *Gateway) Run(ctx context.Context) error {
 		g.shell.Log().Warn("close http listener", "err", cerr)
 	}
 	return err
+}
+
+// closeWhenDraining answers with "Connection: close" once the gateway is
+// draining, so a client's kept-alive connection ends with the response it
+// is waiting for and its next request opens a connection to another
+// replica. Closing idle connections only at shutdown would race with a
+// client reusing one, which a non-idempotent POST sees as an EOF.
+func closeWhenDraining(next http.Handler, draining <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-draining:
+			w.Header().Set("Connection", "close")
+		default:
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serve runs srv until ctx is cancelled, then shuts it down gracefully:

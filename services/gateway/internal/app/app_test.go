@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -309,4 +310,31 @@ func TestLoadConfig(t *testing.T) {
 			t.Error("want an error")
 		}
 	})
+}
+
+// Once draining, every response closes its connection, so clients leave
+// this replica before its idle connections are cut.
+func TestCloseWhenDraining(t *testing.T) {
+	draining := make(chan struct{})
+	srv := httptest.NewServer(closeWhenDraining(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}), draining))
+	defer srv.Close()
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(); resp.Close || resp.Header.Get("Connection") == "close" {
+		t.Fatalf("connection closed before the drain: %v", resp.Header)
+	}
+	close(draining)
+	if resp := get(); !resp.Close {
+		t.Fatalf("connection kept alive while draining: %v", resp.Header)
+	}
 }
