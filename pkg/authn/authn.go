@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authz"
 )
 
@@ -116,4 +117,15 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
+}
+
+// ProjectCaller returns the authenticated caller of a project-scoped call.
+// The interceptor guarantees one before every such handler, so its absence
+// is apierror.ErrNoPrincipal, a wiring bug that apierror.Status maps.
+func ProjectCaller(ctx context.Context) (Principal, error) {
+	p, ok := FromContext(ctx)
+	if !ok || p.ProjectID == "" {
+		return Principal{}, apierror.ErrNoPrincipal
+	}
+	return p, nil
 }

@@ -7,12 +7,14 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 )
 
 // Sentinel errors, mapped to gRPC codes at the transport edge.
 var (
 	// ErrInvalidArgument: the event or request is malformed; see FieldError.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = apierror.ErrInvalidArgument
 	// ErrPermissionDenied: the caller may not do this.
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrNotFound: no such object in the caller's organization.
@@ -21,20 +23,11 @@ var (
 	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
-// FieldError says which field is wrong and why.
-type FieldError struct {
-	Field       string
-	Description string
-}
+// FieldError says which request field is wrong and why (the services'
+// one type for it, mapped by apierror.Status).
+type FieldError = apierror.FieldError
 
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Description) }
-
-// Is makes every FieldError an ErrInvalidArgument.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalidArgument }
-
-func invalid(field, description string) error {
-	return &FieldError{Field: field, Description: description}
-}
+var invalid = apierror.Invalid
 
 // AllowedDetails are the detail keys an event may carry. None of them ever
 // holds a secret: a key is added here only after checking that no call site

@@ -10,10 +10,10 @@ import (
 	"errors"
 	"log/slog"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/settings"
 	"github.com/agenttrace/agenttrace/services/auth/internal/tenancy"
@@ -24,20 +24,17 @@ import (
 var (
 	// ErrNoPrincipal: a handler that needs a caller ran without the
 	// interceptor having authenticated one; the server is wired wrongly.
-	ErrNoPrincipal = errors.New("no authenticated principal in context")
+	ErrNoPrincipal = apierror.ErrNoPrincipal
 	// ErrBadPrincipal: the principal's ids are not UUIDs; the validator
 	// that produced it is broken.
 	ErrBadPrincipal = errors.New("principal carries malformed ids")
 )
 
 func Of(ctx context.Context, log *slog.Logger, err error) error {
-	var tfe *tenancy.FieldError
-	var afe *audit.FieldError
+	if st, ok := apierror.Status(ctx, log, err); ok {
+		return st // field errors and a missing caller, as every service maps them
+	}
 	switch {
-	case errors.As(err, &tfe):
-		return invalidArgument(tfe.Field, tfe.Description)
-	case errors.As(err, &afe):
-		return invalidArgument(afe.Field, afe.Description)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
 	case errors.Is(err, settings.ErrPermissionDenied), errors.Is(err, audit.ErrPermissionDenied):
@@ -49,29 +46,11 @@ func Of(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, tenancy.ErrUnavailable), errors.Is(err, audit.ErrUnavailable):
 		log.WarnContext(ctx, "dependency unavailable", "err", err)
 		return status.Error(codes.Unavailable, "temporarily unavailable; retry")
-	case errors.Is(err, ErrNoPrincipal):
-		log.ErrorContext(ctx, "handler reached without authentication", "err", err)
-		return status.Error(codes.Unauthenticated, "unauthenticated")
 	default:
 		log.ErrorContext(ctx, "request failed", "err", err)
 		return status.Error(codes.Internal, "internal error")
 	}
 }
 
-// invalidArgument is the status of a bad request field, with the field
-// named in a BadRequest detail.
-func invalidArgument(field, description string) error {
-	st := status.New(codes.InvalidArgument, field+": "+description)
-	detailed, err := st.WithDetails(&errdetails.BadRequest{
-		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}},
-	})
-	if err != nil {
-		return st.Err()
-	}
-	return detailed.Err()
-}
-
 // Field is a FieldError for a request field that could not be parsed.
-func Field(field, description string) error {
-	return &tenancy.FieldError{Field: field, Description: description}
-}
+func Field(field, description string) error { return apierror.Invalid(field, description) }

@@ -174,7 +174,7 @@ func TestGetCurrentUserNeedsAUser(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	_, err := e.client.GetCurrentUser(ctx, &authv1.GetCurrentUserRequest{})
-	wantCode(t, err, codes.Unauthenticated, "unauthenticated")
+	wantCode(t, err, codes.Unauthenticated, "not authenticated")
 	keyCtx := metadata.AppendToOutgoingContext(ctx, "x-test-api-key", "k1")
 	_, err = e.client.GetCurrentUser(keyCtx, &authv1.GetCurrentUserRequest{})
 	wantCode(t, err, codes.PermissionDenied, "user's access token")

@@ -2,7 +2,8 @@ package tenancy
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 )
 
 // Sentinel errors, mapped to gRPC codes once at the transport edge.
@@ -13,22 +14,13 @@ var (
 	// ErrAlreadyExists: the name is taken.
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrInvalidArgument: the request is malformed; see FieldError.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = apierror.ErrInvalidArgument
 	// ErrUnavailable: a dependency failed in a way the caller should retry.
 	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
-// FieldError says which request field is wrong and why.
-type FieldError struct {
-	Field       string
-	Description string
-}
+// FieldError says which request field is wrong and why (the services'
+// one type for it, mapped by apierror.Status).
+type FieldError = apierror.FieldError
 
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Description) }
-
-// Is makes every FieldError an ErrInvalidArgument.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalidArgument }
-
-func invalid(field, description string) error {
-	return &FieldError{Field: field, Description: description}
-}
+var invalid = apierror.Invalid

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
@@ -41,12 +42,10 @@ func NewServer(svc *ingestion.Service, log *slog.Logger) *Server {
 // events were rejected; only a malformed batch (InvalidArgument) or an
 // unavailable stream (Unavailable, nothing accepted) fail the call.
 func (s *Server) IngestBatch(ctx context.Context, req *ingestv1.IngestBatchRequest) (*ingestv1.IngestBatchResponse, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok || p.ProjectID == "" {
-		// The auth interceptor guarantees a principal; reaching here
-		// without one is a wiring bug, not the caller's fault.
-		s.log.ErrorContext(ctx, "ingest call without an authenticated project")
-		return nil, status.Error(codes.Internal, "internal error")
+	p, err := authn.ProjectCaller(ctx)
+	if err != nil {
+		st, _ := apierror.Status(ctx, s.log, err)
+		return nil, st
 	}
 	out, err := s.svc.Ingest(ctx, p.ProjectID, req.GetBatch())
 	if err != nil {
@@ -71,13 +70,13 @@ func (s *Server) IngestBatch(ctx context.Context, req *ingestv1.IngestBatchReque
 // carries it out shortly after. It answers Unavailable when either the audit
 // log or the stream cannot be reached (nothing is deleted then).
 func (s *Server) DeleteTrace(ctx context.Context, req *ingestv1.DeleteTraceRequest) (*ingestv1.DeleteTraceResponse, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok || p.ProjectID == "" {
-		s.log.ErrorContext(ctx, "delete call without an authenticated project")
-		return nil, status.Error(codes.Internal, "internal error")
+	p, err := authn.ProjectCaller(ctx)
+	if err != nil {
+		st, _ := apierror.Status(ctx, s.log, err)
+		return nil, st
 	}
 	ip, ua := origin(ctx)
-	err := s.svc.DeleteTrace(ctx, ingestion.DeleteRequest{
+	err = s.svc.DeleteTrace(ctx, ingestion.DeleteRequest{
 		OrganizationID: p.OrganizationID,
 		ProjectID:      p.ProjectID,
 		TraceID:        req.GetTraceId(),

@@ -367,11 +367,15 @@ func TestIngestBatchStreamMissing(t *testing.T) {
 	}
 }
 
-func TestMissingPrincipalIsInternal(t *testing.T) {
+// A handler reached without a caller (a wiring bug) answers as every
+// service does (apierror.Status): Unauthenticated, never a read or write.
+func TestMissingPrincipalIsUnauthenticated(t *testing.T) {
 	s := NewServer(ingestion.NewService(ingestion.Config{MaxBatch: 1}), slog.New(slog.DiscardHandler))
-	_, err := s.IngestBatch(context.Background(), &ingestv1.IngestBatchRequest{})
-	if status.Code(err) != codes.Internal {
-		t.Errorf("IngestBatch without a principal = %v, want Internal", err)
+	if _, err := s.IngestBatch(context.Background(), &ingestv1.IngestBatchRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("IngestBatch without a principal = %v, want Unauthenticated", err)
+	}
+	if _, err := s.DeleteTrace(context.Background(), &ingestv1.DeleteTraceRequest{TraceId: "t"}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("DeleteTrace without a principal = %v, want Unauthenticated", err)
 	}
 }
 

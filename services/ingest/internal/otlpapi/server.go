@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 )
@@ -52,12 +53,10 @@ func NewServer(svc *otlpingest.Service, log *slog.Logger) *Server {
 // partial_success; it answers OK even when every span was invalid, as the
 // OTLP specification asks, since resending them would not help.
 func (s *Server) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok || p.ProjectID == "" {
-		// The auth interceptor guarantees a principal; reaching here
-		// without one is a wiring bug, not the caller's fault.
-		s.log.ErrorContext(ctx, "otlp export without an authenticated project")
-		return nil, status.Error(codes.Internal, "internal error")
+	p, err := authn.ProjectCaller(ctx)
+	if err != nil {
+		st, _ := apierror.Status(ctx, s.log, err)
+		return nil, st
 	}
 	out, err := s.svc.Export(ctx, p.ProjectID, transport(ctx), req)
 	if err != nil {

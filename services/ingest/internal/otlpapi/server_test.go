@@ -62,8 +62,8 @@ func TestExport(t *testing.T) {
 		{"accepted", asProject, exportOf(span(true)), nil, codes.OK, 0, false},
 		{"partial", asProject, exportOf(span(true), span(false)), nil, codes.OK, 1, false},
 		{"all rejected", asProject, exportOf(span(false)), nil, codes.OK, 1, false},
-		{"no principal", context.Background(), exportOf(span(true)), nil, codes.Internal, 0, false},
-		{"principal without project", authn.WithPrincipal(context.Background(), authn.Principal{UserID: "u"}), exportOf(span(true)), nil, codes.Internal, 0, false},
+		{"no principal", context.Background(), exportOf(span(true)), nil, codes.Unauthenticated, 0, false},
+		{"principal without project", authn.WithPrincipal(context.Background(), authn.Principal{UserID: "u"}), exportOf(span(true)), nil, codes.Unauthenticated, 0, false},
 		{"stream down", asProject, exportOf(span(true)), errors.New("nats: no responders"), codes.Unavailable, 0, true},
 		{"caller gone", canceled, exportOf(span(true)), context.Canceled, codes.Canceled, 0, false},
 	}

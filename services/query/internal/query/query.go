@@ -6,30 +6,22 @@ package query
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 )
 
 var (
 	// ErrNotFound: the trace or session does not exist in the project.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidArgument: the request is malformed; errors.As gives the *FieldError.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = apierror.ErrInvalidArgument
 )
 
-// FieldError names the request field at fault.
-type FieldError struct {
-	Field       string
-	Description string
-}
+// FieldError says which request field is wrong and why (the services'
+// one type for it, mapped by apierror.Status).
+type FieldError = apierror.FieldError
 
-func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Description) }
-
-// Is makes errors.Is(err, ErrInvalidArgument) hold.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalidArgument }
-
-func invalid(field, description string) error {
-	return &FieldError{Field: field, Description: description}
-}
+var invalid = apierror.Invalid
 
 // Service answers queries of one project at a time.
 type Service struct {

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"log/slog"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -34,12 +34,9 @@ func call[Req, Resp any](ctx context.Context, s *Server, method string, req Req,
 	fn func(context.Context, string, Req) (Resp, error),
 ) (Resp, error) {
 	var zero Resp
-	p, ok := authn.FromContext(ctx)
-	if !ok || p.ProjectID == "" {
-		// The auth interceptor runs before every handler; reaching here
-		// without a project is a wiring bug, never a reason to read.
-		s.log.ErrorContext(ctx, "call without authenticated project", "method", method)
-		return zero, status.Error(codes.Unauthenticated, "not authenticated")
+	p, err := authn.ProjectCaller(ctx)
+	if err != nil {
+		return zero, s.status(ctx, method, err)
 	}
 	resp, err := fn(ctx, p.ProjectID, req)
 	if err != nil {
@@ -50,16 +47,10 @@ func call[Req, Resp any](ctx context.Context, s *Server, method string, req Req,
 
 // status maps a domain error to a gRPC status.
 func (s *Server) status(ctx context.Context, method string, err error) error {
-	var fe *query.FieldError
+	if st, ok := apierror.Status(ctx, s.log.With("method", method), err); ok {
+		return st
+	}
 	switch {
-	case errors.As(err, &fe):
-		st := status.New(codes.InvalidArgument, fe.Error())
-		if d, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-			{Field: fe.Field, Description: fe.Description},
-		}}); derr == nil {
-			st = d
-		}
-		return st.Err()
 	case errors.Is(err, query.ErrNotFound):
 		return status.Error(codes.NotFound, "not found")
 	case errors.Is(err, query.ErrUnavailable):
