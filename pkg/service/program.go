@@ -1,0 +1,98 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/agenttrace/agenttrace/pkg/config"
+)
+
+// ErrUsage: the command line is not one the program's Usage lists.
+var ErrUsage = errors.New("invalid command line")
+
+// Program is a service binary: its subcommands over one configuration type
+// C, read from AGENTTRACE_* variables. Every service starts through one:
+//
+//	agenttrace-<name>            serve (the default)
+//	agenttrace-<name> serve      the same
+//	agenttrace-<name> config     print the variables it reads, as JSON
+//	agenttrace-<name> help       print Usage
+//	agenttrace-<name> <command>  a service-specific command (migrate, ...)
+type Program[C any] struct {
+	// Usage is the help text, also appended to a usage error.
+	Usage string
+	// Defaults is the configuration before the environment: what `config`
+	// prints, and what Load starts from.
+	Defaults func() C
+	// Validate, when set, checks a loaded configuration.
+	Validate func(*C) error
+	// Commands are the subcommands by name; "serve" is the default.
+	Commands map[string]func(ctx context.Context, cfg C, args []string) error
+	// Stdout and Stderr default to the process's.
+	Stdout, Stderr io.Writer
+}
+
+// Main runs the program with the process's arguments; see Main.
+func (p Program[C]) Main() { Main(p.Run) }
+
+// Run dispatches args. `config` and `help` need no valid environment; every
+// other command loads the configuration first.
+func (p Program[C]) Run(ctx context.Context, args []string) error {
+	stdout, stderr := p.Stdout, p.Stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	cmd, rest := "serve", args
+	if len(args) > 0 {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		_, err := fmt.Fprint(stderr, p.Usage)
+		return err
+	case "config":
+		if len(rest) > 0 {
+			return p.usageError("config takes no arguments")
+		}
+		return config.PrintVars(stdout, p.Defaults())
+	}
+	run, ok := p.Commands[cmd]
+	if !ok {
+		return p.usageError("unknown command %q", cmd)
+	}
+	if cmd == "serve" && len(rest) > 0 {
+		return p.usageError("serve takes no arguments")
+	}
+	cfg, err := p.Load()
+	if err != nil {
+		return err
+	}
+	return run(ctx, cfg, rest)
+}
+
+// Load reads the configuration: Defaults, then the environment, then
+// Validate.
+func (p Program[C]) Load() (C, error) {
+	cfg := p.Defaults()
+	if err := config.Load(&cfg); err != nil {
+		var zero C
+		return zero, err
+	}
+	if p.Validate != nil {
+		if err := p.Validate(&cfg); err != nil {
+			var zero C
+			return zero, fmt.Errorf("config: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+func (p Program[C]) usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s\n%s", ErrUsage, fmt.Sprintf(format, args...), p.Usage)
+}
