@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authz"
 )
 
@@ -131,12 +131,5 @@ func targetStatus(err error) error {
 	if !errors.As(err, &te) {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
-	st := status.New(codes.InvalidArgument, te.Error())
-	detailed, derr := st.WithDetails(&errdetails.BadRequest{
-		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: te.Field, Description: te.Reason}},
-	})
-	if derr != nil {
-		return st.Err()
-	}
-	return detailed.Err()
+	return apierror.InvalidArgument(te.Field, te.Reason)
 }
