@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -265,27 +266,9 @@ func sortEntries(ents []mapEntry, kind protoreflect.Kind) {
 	case protoreflect.StringKind:
 		slices.SortFunc(ents, func(a, b mapEntry) int { return strings.Compare(a.key.String(), b.key.String()) })
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		slices.SortFunc(ents, func(a, b mapEntry) int {
-			x, y := a.key.Uint(), b.key.Uint()
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(ents, func(a, b mapEntry) int { return cmp.Compare(a.key.Uint(), b.key.Uint()) })
 	default: // signed integers
-		slices.SortFunc(ents, func(a, b mapEntry) int {
-			x, y := a.key.Int(), b.key.Int()
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(ents, func(a, b mapEntry) int { return cmp.Compare(a.key.Int(), b.key.Int()) })
 	}
 }
 
