@@ -34,3 +34,51 @@ func TestOpenRetryConnects(t *testing.T) {
 	}
 	conn.Close()
 }
+
+// A Background connection fails with ErrNotConnected until Run connects,
+// and Run returns nil when the service stops before ClickHouse answers.
+func TestBackgroundBeforeConnecting(t *testing.T) {
+	cfg := Config{Addr: "127.0.0.1:1", Database: "x", User: "default", DialTimeout: 200 * time.Millisecond, QueryTimeout: time.Second, MaxOpenConns: 1}
+	b := NewBackground(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := b.Conn(); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("Conn before Run = %v, want ErrNotConnected", err)
+	}
+	if err := b.Ping(context.Background()); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("Ping before Run = %v, want ErrNotConnected", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := b.Run(ctx); err != nil {
+		t.Errorf("Run stopped by its context = %v, want nil", err)
+	}
+	if _, err := b.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Wait = %v, want the context's error", err)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Errorf("Close without a connection = %v", err)
+	}
+}
+
+func TestBackgroundConnects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs ClickHouse")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := Config{Addr: "127.0.0.1:9000", Database: "default", User: "default", DialTimeout: time.Second, QueryTimeout: 5 * time.Second, MaxOpenConns: 1}
+	b := NewBackground(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go func() { _ = b.Run(ctx) }()
+	conn, err := b.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ping(ctx); err != nil {
+		t.Error(err)
+	}
+	if got, _ := b.Conn(); got != conn {
+		t.Error("Conn and Wait disagree")
+	}
+	if err := b.Close(ctx); err != nil {
+		t.Error(err)
+	}
+}

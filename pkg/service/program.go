@@ -29,9 +29,20 @@ type Program[C any] struct {
 	Defaults func() C
 	// Validate, when set, checks a loaded configuration.
 	Validate func(*C) error
-	// Commands are the subcommands by name; "serve" is the default.
-	Commands map[string]func(ctx context.Context, cfg C, args []string) error
+	// Commands are the subcommands by name; "serve" is the default and
+	// takes no arguments.
+	Commands map[string]Command[C]
 	// Stdout and Stderr default to the process's.
+	Stdout, Stderr io.Writer
+}
+
+// Command runs one subcommand with the loaded configuration and the words
+// after its name. Only the command's result goes to out.Stdout (a key as
+// JSON, a version); logs and messages go to out.Stderr.
+type Command[C any] func(ctx context.Context, cfg C, args []string, out Output) error
+
+// Output is where a command writes.
+type Output struct {
 	Stdout, Stderr io.Writer
 }
 
@@ -41,26 +52,20 @@ func (p Program[C]) Main() { Main(p.Run) }
 // Run dispatches args. `config` and `help` need no valid environment; every
 // other command loads the configuration first.
 func (p Program[C]) Run(ctx context.Context, args []string) error {
-	stdout, stderr := p.Stdout, p.Stderr
-	if stdout == nil {
-		stdout = os.Stdout
-	}
-	if stderr == nil {
-		stderr = os.Stderr
-	}
+	out := p.output()
 	cmd, rest := "serve", args
 	if len(args) > 0 {
 		cmd, rest = args[0], args[1:]
 	}
 	switch cmd {
 	case "help", "-h", "--help":
-		_, err := fmt.Fprint(stderr, p.Usage)
+		_, err := fmt.Fprint(out.Stderr, p.Usage)
 		return err
 	case "config":
 		if len(rest) > 0 {
 			return p.usageError("config takes no arguments")
 		}
-		return config.PrintVars(stdout, p.Defaults())
+		return config.PrintVars(out.Stdout, p.Defaults())
 	}
 	run, ok := p.Commands[cmd]
 	if !ok {
@@ -73,7 +78,18 @@ func (p Program[C]) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return run(ctx, cfg, rest)
+	return run(ctx, cfg, rest, out)
+}
+
+func (p Program[C]) output() Output {
+	out := Output{Stdout: p.Stdout, Stderr: p.Stderr}
+	if out.Stdout == nil {
+		out.Stdout = os.Stdout
+	}
+	if out.Stderr == nil {
+		out.Stderr = os.Stderr
+	}
+	return out
 }
 
 // Load reads the configuration: Defaults, then the environment, then

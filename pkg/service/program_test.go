@@ -17,9 +17,12 @@ type programConfig struct {
 
 func testProgram(got *[]string) (Program[programConfig], *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	record := func(name string) func(context.Context, programConfig, []string) error {
-		return func(_ context.Context, cfg programConfig, args []string) error {
+	record := func(name string) Command[programConfig] {
+		return func(_ context.Context, cfg programConfig, args []string, out Output) error {
 			*got = append(*got, name+" "+strings.Join(args, " "))
+			if out.Stdout != &stdout || out.Stderr != &stderr {
+				return errors.New("output streams not passed on")
+			}
 			if cfg.Size != 3 {
 				return errors.New("defaults not applied")
 			}
@@ -35,7 +38,7 @@ func testProgram(got *[]string) (Program[programConfig], *bytes.Buffer, *bytes.B
 			}
 			return nil
 		},
-		Commands: map[string]func(context.Context, programConfig, []string) error{
+		Commands: map[string]Command[programConfig]{
 			"serve":   record("serve"),
 			"migrate": record("migrate"),
 		},

@@ -209,6 +209,9 @@ func New(ctx context.Context, name string, cfg config.Base, opts ...Option) (*Sh
 // Log is the service's logger.
 func (s *Shell) Log() *slog.Logger { return s.log }
 
+// Name is the service's name ("ingest"), as in its logs.
+func (s *Shell) Name() string { return s.name }
+
 // GRPC is the server to register services on, before Run.
 func (s *Shell) GRPC() *grpc.Server { return s.grpc }
 

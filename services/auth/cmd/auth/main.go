@@ -1,17 +1,8 @@
-// Command agenttrace-auth runs the auth service (organizations, projects and
-// API keys in PostgreSQL) and its maintenance commands: see `help`.
+// Command agenttrace-auth runs the auth service (users, organizations,
+// projects and API keys in PostgreSQL) and its maintenance commands; see
+// `agenttrace-auth help`.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/agenttrace/agenttrace/services/auth/internal/app"
 
-	"github.com/agenttrace/agenttrace/pkg/service"
-	"github.com/agenttrace/agenttrace/services/auth/internal/command"
-)
-
-func main() { service.Main(run) }
-
-func run(ctx context.Context, args []string) error {
-	return command.Run(ctx, args, os.Stdout, os.Stderr)
-}
+func main() { app.Program().Main() }

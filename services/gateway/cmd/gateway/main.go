@@ -1,10 +1,8 @@
-// Command agenttrace-gateway serves the REST API in front of the ingest,
-// query and auth gRPC services.
+// Command agenttrace-gateway serves the REST API, the OTLP/HTTP receiver and
+// the Langfuse API in front of the ingest, query and auth gRPC services; see
+// `agenttrace-gateway help`.
 package main
 
-import (
-	"github.com/agenttrace/agenttrace/pkg/service"
-	"github.com/agenttrace/agenttrace/services/gateway/internal/app"
-)
+import "github.com/agenttrace/agenttrace/services/gateway/internal/app"
 
-func main() { service.Main(app.Run) }
+func main() { app.Program().Main() }

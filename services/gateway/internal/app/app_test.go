@@ -59,8 +59,12 @@ func startBackend(t *testing.T, register func(*grpc.Server)) *fakeBackend {
 	return b
 }
 
-func testConfig(ingest, query, auth string) Config {
-	cfg := DefaultConfig()
+func testConfig(t *testing.T, ingest, query, auth string) Config {
+	t.Helper()
+	cfg, err := Program().Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.LogLevel = "error"
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.IngestAddr, cfg.QueryAddr, cfg.AuthAddr = ingest, query, auth
@@ -101,7 +105,7 @@ func TestGatewayServesFollowsBackendsAndDrains(t *testing.T) {
 	query := startBackend(t, func(s *grpc.Server) { queryv1.RegisterQueryServiceServer(s, q) })
 	auth := startBackend(t, nil)
 
-	g, err := New(context.Background(), testConfig(ingest.addr, query.addr, auth.addr))
+	g, err := New(context.Background(), testConfig(t, ingest.addr, query.addr, auth.addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +179,7 @@ func TestBackendDownIs503(t *testing.T) {
 	down := lis.Addr().String()
 	lis.Close()
 
-	g, err := New(context.Background(), testConfig(down, down, down))
+	g, err := New(context.Background(), testConfig(t, down, down, down))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +209,7 @@ func TestNewFailsWhenHTTPAddrIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg := testConfig("127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1")
+	cfg := testConfig(t, "127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1")
 	cfg.HTTPAddr = taken.Addr().String()
 	if _, err := New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "listen http") {
 		t.Errorf("got %v, want a listen error", err)
@@ -218,7 +222,7 @@ func TestRunFailsWhenAdminAddrIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg := testConfig("127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1")
+	cfg := testConfig(t, "127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1")
 	cfg.AdminAddr = taken.Addr().String()
 	g, err := New(context.Background(), cfg)
 	if err != nil {
@@ -249,7 +253,7 @@ func TestServeShutdownIsBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, srv, lis, 50*time.Millisecond) }()
+	go func() { done <- serveHTTP(ctx, srv, lis, 50*time.Millisecond) }()
 	go func() {
 		if resp, err := client.Get("http://" + lis.Addr().String()); err == nil {
 			resp.Body.Close()
@@ -273,7 +277,7 @@ func TestServeReportsListenerFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	lis.Close()
-	err = serve(context.Background(), &http.Server{}, lis, time.Second)
+	err = serveHTTP(context.Background(), &http.Server{}, lis, time.Second)
 	if err == nil || !strings.HasPrefix(err.Error(), "http:") {
 		t.Errorf("serve on a closed listener = %v", err)
 	}
@@ -281,7 +285,7 @@ func TestServeReportsListenerFailure(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
-		cfg, err := LoadConfig()
+		cfg, err := Program().Load()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +300,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Setenv("AGENTTRACE_QUERY_ADDR", "query:9082")
 		t.Setenv("AGENTTRACE_GATEWAY_MAX_BODY_BYTES", "1024")
 		t.Setenv("AGENTTRACE_HTTP_READ_TIMEOUT", "3s")
-		cfg, err := LoadConfig()
+		cfg, err := Program().Load()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +310,7 @@ func TestLoadConfig(t *testing.T) {
 	})
 	t.Run("bad value", func(t *testing.T) {
 		t.Setenv("AGENTTRACE_GATEWAY_MAX_BODY_BYTES", "5MB")
-		if _, err := LoadConfig(); err == nil {
+		if _, err := Program().Load(); err == nil {
 			t.Error("want an error")
 		}
 	})

@@ -2,15 +2,17 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/agenttrace/agenttrace/pkg/config"
+	"github.com/agenttrace/agenttrace/pkg/service"
 )
 
 func TestRunRejectsUnknownCommand(t *testing.T) {
-	err := Run(context.Background(), []string{"migrate"})
-	if err == nil || !strings.Contains(err.Error(), `unknown command "migrate"`) {
+	err := Program().Run(context.Background(), []string{"migrate"})
+	if !errors.Is(err, service.ErrUsage) || !strings.Contains(err.Error(), `unknown command "migrate"`) {
 		t.Errorf("Run(migrate) = %v, want unknown command", err)
 	}
 }

@@ -19,7 +19,7 @@ func TestLangfuseRoutesWired(t *testing.T) {
 	}
 	down := lis.Addr().String()
 	lis.Close()
-	g, err := New(context.Background(), testConfig(down, down, down))
+	g, err := New(context.Background(), testConfig(t, down, down, down))
 	if err != nil {
 		t.Fatal(err)
 	}

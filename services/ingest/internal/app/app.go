@@ -1,163 +1,32 @@
+// Package app is the ingest service's command line and wiring: Program
+// dispatches `serve` (the default) and `config`; serve.go builds the
+// service (the auth client and cache, the NATS connection and streams, the
+// publisher, the domain services and the gRPC transport, all inside the
+// shared service shell).
 package app
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/grpc"
-
-	"github.com/agenttrace/agenttrace/pkg/authn"
-	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
-	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
-	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
-	"github.com/agenttrace/agenttrace/pkg/ratelimit"
 	"github.com/agenttrace/agenttrace/pkg/service"
-	"github.com/agenttrace/agenttrace/pkg/stream"
-	"github.com/agenttrace/agenttrace/services/ingest/internal/auditclient"
-	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestapi"
-	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
-	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpapi"
-	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
-	"github.com/agenttrace/agenttrace/services/ingest/internal/publisher"
 )
 
-// Run serves ingest until ctx is cancelled. It starts even when NATS or auth
-// are down: calls then fail with Unavailable and /ready says why, until
-// they come back.
-func Run(ctx context.Context, cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	auth, err := authn.NewClient(cfg.Auth)
-	if err != nil {
-		return err
-	}
-	limiter, err := ratelimit.New(cfg.RateLimit, nil)
-	if err != nil {
-		auth.Close(ctx)
-		return err
-	}
-	sh, err := service.New(ctx, "ingest", cfg.Base,
-		auth.Interceptors(),
-		limiter.Interceptors(), // after auth: limits are per caller
-		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
-		service.WithExtraListener("otlp_grpc", cfg.OTLPGRPCAddr),
-	)
-	if err != nil {
-		auth.Close(ctx)
-		limiter.Close(ctx)
-		return err
-	}
-	sh.OnClose("auth connection", auth.Close)
-	sh.OnClose("rate limiter", limiter.Close)
-	if err := sh.Registry().Register(limiter); err != nil {
-		return err
-	}
+const usage = `usage: agenttrace-ingest [command]
 
-	nc, js, err := stream.Connect(ctx, cfg.Config, "ingest")
-	if err != nil {
-		return err
-	}
-	// Registered early, so it runs last: after every other closer.
-	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
-	if err := auth.FollowRevocations(nc); err != nil {
-		return err
-	}
-	pub, err := publisher.New(nc, cfg.Config, cfg.PublishTimeout)
-	if err != nil {
-		return err
-	}
-	metrics, err := ingestion.NewMetrics(sh.Registry())
-	if err != nil {
-		return err
-	}
-	auditor, err := newAuditor(sh, cfg)
-	if err != nil {
-		return err
-	}
-	svc := ingestion.NewService(ingestion.Config{
-		Auditor:   auditor,
-		Publisher: pub,
-		Limits:    cfg.Limits(),
-		MaxBatch:  cfg.MaxBatch,
-		Metrics:   metrics,
-		Log:       sh.Log(),
-	})
-	ingestv1.RegisterIngestServiceServer(sh.GRPC(), ingestapi.NewServer(svc, sh.Log()))
-	otlpMetrics, err := otlpingest.NewMetrics(sh.Registry())
-	if err != nil {
-		return err
-	}
-	otlpSvc := otlpingest.NewService(otlpingest.Config{
-		Publisher: pub,
-		Limits:    cfg.OTLPLimits(),
-		Metrics:   otlpMetrics,
-		Log:       sh.Log(),
-	})
-	// On the service port and on the OTLP port alike (one server).
-	coltracepb.RegisterTraceServiceServer(sh.GRPC(), otlpapi.NewServer(otlpSvc, sh.Log()))
-	sh.AddCheck("nats", stream.Check(js, cfg.Config))
-	sh.Go("declare streams", func(ctx context.Context) error {
-		return declareStreams(ctx, sh.Log(), nc, js, cfg)
-	})
-	return sh.Run(ctx)
-}
+commands:
+  serve (default)   accept events (IngestBatch, OTLP/gRPC), validate them and
+                    publish the accepted ones to JetStream
+  config            print the AGENTTRACE_* variables ingest reads, as JSON
+  help              print this text
 
-// newAuditor connects to auth's audit log with service tokens, or returns
-// nil (deletion disabled) when no JWT secret is configured.
-func newAuditor(sh *service.Shell, cfg Config) (ingestion.Auditor, error) {
-	if cfg.JWT.Secret.Value() == "" {
-		sh.Log().Warn("AGENTTRACE_JWT_SECRET is not set: DeleteTrace is disabled, as deletions could not be audited")
-		return nil, nil
-	}
-	ring, err := jwtkeys.NewRing(cfg.JWT)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := auditclient.Dial(cfg.Auth.Addr, ring)
-	if err != nil {
-		return nil, err
-	}
-	sh.OnClose("audit connection", func(context.Context) error { return conn.Close() })
-	return auditclient.New(authv1.NewAuditServiceClient(conn), cfg.AuditTimeout), nil
-}
+configuration comes from AGENTTRACE_* environment variables (AGENTTRACE_NATS_URL,
+AGENTTRACE_AUTH_ADDR, ...).
+`
 
-// declareStreams declares the streams, retrying until NATS answers, so that
-// ingest can start (not ready) before NATS does.
-func declareStreams(ctx context.Context, log *slog.Logger, nc *nats.Conn, js jetstream.JetStream, cfg Config) error {
-	const maxWait = 30 * time.Second
-	wait := 500 * time.Millisecond
-	for {
-		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := stream.EnsureStreams(attempt, js, cfg.Config)
-		cancel()
-		if err == nil {
-			log.Info("streams declared", "stream", cfg.EventsStream(), "dead_letter_stream", cfg.DeadLetterStream())
-			warnPayloadLimit(log, nc, cfg)
-			return nil
-		}
-		log.Warn("cannot declare streams yet; retrying", "url", cfg.URL, "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxWait)
-	}
-}
-
-// warnPayloadLimit flags a server whose max_payload is below the event size
-// limit: such events would pass validation yet never publish.
-func warnPayloadLimit(log *slog.Logger, nc *nats.Conn, cfg Config) {
-	const headroom = 4 << 10 // envelope fields and message headers
-	if mp := nc.MaxPayload(); mp > 0 && int64(cfg.MaxEventBytes)+headroom > mp {
-		log.Warn("event size limit exceeds the NATS max_payload; lower it",
-			"max_event_bytes", cfg.MaxEventBytes, "nats_max_payload", mp,
-			"setting", fmt.Sprintf("AGENTTRACE_INGEST_MAX_EVENT_BYTES <= %d", mp-headroom))
+// Program is agenttrace-ingest.
+func Program() service.Program[Config] {
+	return service.Program[Config]{
+		Usage:    usage,
+		Defaults: DefaultConfig,
+		Validate: func(c *Config) error { return c.Validate() },
+		Commands: map[string]service.Command[Config]{"serve": serve},
 	}
 }

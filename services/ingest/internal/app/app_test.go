@@ -21,6 +21,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 )
 
@@ -76,8 +77,8 @@ func TestConfigValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Validate = %v, want it to name %s", err, tt.want)
 			}
-			if Run(context.Background(), cfg) == nil {
-				t.Error("Run accepted an invalid config")
+			if Program().Validate(&cfg) == nil {
+				t.Error("the program does not validate its config")
 			}
 		})
 	}
@@ -93,7 +94,7 @@ func TestRunRejectsShortJWTSecret(t *testing.T) {
 	cfg.JWT.Secret = "too-short"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := Run(ctx, cfg)
+	err := serve(ctx, cfg, nil, service.Output{})
 	if err == nil || !strings.Contains(err.Error(), "AGENTTRACE_JWT_SECRET") || strings.Contains(err.Error(), "too-short") {
 		t.Errorf("Run = %v, want an error naming the variable but not its value", err)
 	}
@@ -153,7 +154,7 @@ func runService(t *testing.T, natsURL string) (ingestv1.IngestServiceClient, str
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg) }()
+	go func() { done <- serve(ctx, cfg, nil, service.Output{}) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -1,6 +1,3 @@
-// Package app wires the ingest service: configuration, the auth client and
-// cache, the NATS connection and streams, the publisher, the domain service
-// and the gRPC transport, all inside the shared service shell.
 package app
 
 import (

@@ -1,7 +1,8 @@
-// Command query serves agenttrace.query.v1.QueryService: reads of traces,
-// observations, sessions and scores from ClickHouse, scoped to the caller's project.
+// Command agenttrace-query serves agenttrace.query.v1.QueryService: reads of
+// traces, observations, sessions and scores from ClickHouse, scoped to the
+// caller's project; see `agenttrace-query help`.
 package main
 
-import "github.com/agenttrace/agenttrace/pkg/service"
+import "github.com/agenttrace/agenttrace/services/query/internal/app"
 
-func main() { service.Main(run) }
+func main() { app.Program().Main() }

@@ -15,7 +15,6 @@ package chstore
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -28,45 +27,26 @@ import (
 
 // Store reads one ClickHouse database holding the chschema tables.
 type Store struct {
-	conn    atomic.Pointer[driver.Conn]
+	ch      *clickhousedb.Background
 	metrics *Metrics // nil: reads are not timed
 }
 
 // Errors are the domain's: query.ErrUnavailable (wrapped) when ClickHouse
-// cannot answer now, query.ErrNotConnected before Connect.
+// cannot answer now, query.ErrNotConnected before the connection is open.
 
 // New reads through conn.
-func New(conn driver.Conn) *Store {
-	s := &Store{}
-	s.Connect(conn)
-	return s
-}
+func New(conn driver.Conn) *Store { return NewPending(clickhousedb.Connected(conn)) }
 
-// NewPending returns a store without a connection: reads fail with
-// query.ErrNotConnected until Connect.
-func NewPending() *Store { return &Store{} }
-
-// Connect gives the store its connection.
-func (s *Store) Connect(conn driver.Conn) {
-	if conn != nil {
-		s.conn.Store(&conn)
-	}
-}
-
-// Close closes the connection, if any.
-func (s *Store) Close() error {
-	if c := s.conn.Load(); c != nil {
-		return (*c).Close()
-	}
-	return nil
-}
+// NewPending reads through ch, which the service opens in the background:
+// reads fail with query.ErrNotConnected until it is open.
+func NewPending(ch *clickhousedb.Background) *Store { return &Store{ch: ch} }
 
 func (s *Store) connection() (driver.Conn, error) {
-	c := s.conn.Load()
-	if c == nil {
-		return nil, query.ErrNotConnected
+	conn, err := s.ch.Conn()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", query.ErrNotConnected, err)
 	}
-	return *c, nil
+	return conn, nil
 }
 
 // unavailable reports whether a read failed because ClickHouse is not
@@ -87,21 +67,9 @@ func unavailable(ctx context.Context, err error) bool {
 func (s *Store) CheckSchema(ctx context.Context) error {
 	conn, err := s.connection()
 	if err != nil {
-		return fmt.Errorf("%w (its database is created by `agenttrace-worker migrate up`)", err)
-	}
-	return chschema.Check(ctx, conn)
-}
-
-// Ping reports whether ClickHouse answers; it backs readiness.
-func (s *Store) Ping(ctx context.Context) error {
-	conn, err := s.connection()
-	if err != nil {
 		return err
 	}
-	if err := conn.Ping(ctx); err != nil {
-		return fmt.Errorf("ping clickhouse: %w", err)
-	}
-	return nil
+	return chschema.Check(ctx, conn)
 }
 
 var _ query.Store = (*Store)(nil)

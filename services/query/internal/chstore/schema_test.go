@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -17,7 +18,9 @@ func TestCheckSchema(t *testing.T) {
 		store func(t *testing.T) *chstore.Store
 		want  error // nil: ready
 	}{
-		{"not connected", func(*testing.T) *chstore.Store { return chstore.NewPending() }, query.ErrNotConnected},
+		{"not connected", func(*testing.T) *chstore.Store {
+			return chstore.NewPending(clickhousedb.NewBackground(clickhousedb.Config{}, nil))
+		}, query.ErrNotConnected},
 		{"database without the schema", func(t *testing.T) *chstore.Store { return chstore.New(chtest.NewEmptyDB(t)) }, chschema.ErrSchemaMissing},
 		{"migrated", func(t *testing.T) *chstore.Store { return chstore.New(chtest.NewDB(t)) }, nil},
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -175,17 +176,15 @@ func TestCancelledCall(t *testing.T) {
 // TestNotConnectedIsUnavailable: before ClickHouse (or its database) is
 // there, calls fail with Unavailable, which clients retry, not Internal.
 func TestNotConnectedIsUnavailable(t *testing.T) {
-	store := chstore.NewPending()
+	ch := clickhousedb.NewBackground(clickhousedb.Config{}, nil)
+	store := chstore.NewPending(ch)
 	client := serve(t, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	_, err := client.GetTrace(as("sk-a"), &queryv1.GetTraceRequest{TraceId: "t1"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("GetTrace before connecting = %v, want Unavailable", err)
 	}
-	if store.Ping(context.Background()) == nil {
-		t.Fatal("a store without a connection pings fine")
-	}
-	if err := store.Close(); err != nil {
-		t.Fatalf("Close without a connection: %v", err)
+	if err := store.CheckSchema(context.Background()); !errors.Is(err, query.ErrNotConnected) {
+		t.Fatalf("CheckSchema without a connection = %v, want ErrNotConnected", err)
 	}
 }
 

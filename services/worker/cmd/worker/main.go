@@ -1,12 +1,8 @@
 // Command agenttrace-worker stores ingested events in ClickHouse and carries
-// the worker's operational commands (migrate, dlq); see internal/cli.
+// the worker's operational commands (migrate, dlq); see
+// `agenttrace-worker help`.
 package main
 
-import (
-	"os"
+import "github.com/agenttrace/agenttrace/services/worker/internal/app"
 
-	"github.com/agenttrace/agenttrace/pkg/service"
-	"github.com/agenttrace/agenttrace/services/worker/internal/cli"
-)
-
-func main() { service.Main((&cli.App{Stdout: os.Stdout}).Run) }
+func main() { app.Program().Main() }

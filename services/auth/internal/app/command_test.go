@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func run(t *testing.T, url string, args ...string) (stdout, stderr string, err e
 	t.Setenv("AGENTTRACE_POSTGRES_URL", url)
 	t.Setenv("AGENTTRACE_LOG_LEVEL", "debug")
 	var out, errOut bytes.Buffer
-	err = Run(context.Background(), args, &out, &errOut)
+	err = runProgram(context.Background(), args, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -171,7 +172,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestBadConfig(t *testing.T) {
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "soon")
-	if err := Run(context.Background(), []string{"serve"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+	if err := runProgram(context.Background(), []string{"serve"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("a malformed duration must fail")
 	}
 }
@@ -189,7 +190,7 @@ func TestServeNeedsEncryptionKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("AGENTTRACE_ENCRYPTION_KEY", tt.key)
-			cfg, err := LoadConfig()
+			cfg, err := Program().Load()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,7 +224,7 @@ func TestServe(t *testing.T) {
 	t.Setenv("AGENTTRACE_LOG_LEVEL", "error")
 	t.Setenv("AGENTTRACE_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
 	t.Setenv("AGENTTRACE_JWT_SECRET", strings.Repeat("jwt-secret-", 4))
-	cfg, err := LoadConfig()
+	cfg, err := Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,4 +286,11 @@ func TestServe(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 	goleak.VerifyNone(t, leaks)
+}
+
+// runProgram runs the auth program with its output in stdout and stderr.
+func runProgram(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	p := Program()
+	p.Stdout, p.Stderr = stdout, stderr
+	return p.Run(ctx, args)
 }

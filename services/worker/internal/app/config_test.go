@@ -1,4 +1,4 @@
-package cli_test
+package app_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/agenttrace/agenttrace/pkg/config"
-	"github.com/agenttrace/agenttrace/services/worker/internal/cli"
 )
 
 // The config command must work without a valid environment and list the
@@ -15,7 +14,7 @@ import (
 func TestConfigCommandPrintsVariables(t *testing.T) {
 	t.Setenv("AGENTTRACE_WORKER_MUTATION_WAIT", "forever") // would fail LoadConfig
 	var out bytes.Buffer
-	if err := (&cli.App{Stdout: &out}).Run(context.Background(), []string{"config"}); err != nil {
+	if err := program(&out, nil).Run(context.Background(), []string{"config"}); err != nil {
 		t.Fatal(err)
 	}
 	var vars []config.Var

@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func TestConfigCommandPrintsVariables(t *testing.T) {
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "not-a-duration") // would fail LoadConfig
 	t.Setenv("AGENTTRACE_POSTGRES_PASSWORD", "a/b+c=d@e:f?g#h")
 	var out, errOut bytes.Buffer
-	if err := Run(context.Background(), []string{"config"}, &out, &errOut); err != nil {
+	if err := runProgram(context.Background(), []string{"config"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	var vars []config.Var

@@ -1,15 +1,14 @@
-package cli
+package app
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
+	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/retry"
 	"github.com/agenttrace/agenttrace/pkg/service"
 )
@@ -18,20 +17,16 @@ import (
 // version table is read again; probes come every few seconds.
 const schemaCheckTTL = 30 * time.Second
 
-// errNoConnection: OpenRetry is still trying, e.g. because the database
-// does not exist yet, which is `migrate up`'s first step.
-var errNoConnection = errors.New("not connected to clickhouse yet (its database is created by `agenttrace-worker migrate up`)")
-
 // schemaCheck backs /ready's "schema" check: the database must hold the
 // schema this build writes (chschema.Check), on the connection once the
-// consumer has one.
-func schemaCheck(ch *atomic.Pointer[driver.Conn]) service.Check {
+// consumer has opened it.
+func schemaCheck(ch *clickhousedb.Background) service.Check {
 	return service.CachePassing(func(ctx context.Context) error {
-		c := ch.Load()
-		if c == nil {
-			return errNoConnection
+		conn, err := ch.Conn()
+		if err != nil {
+			return err
 		}
-		return chschema.Check(ctx, *c)
+		return chschema.Check(ctx, conn)
 	}, schemaCheckTTL)
 }
 

@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ func TestServeNeedsJWTSecret(t *testing.T) {
 	t.Setenv("AGENTTRACE_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
 	for _, secret := range []string{"", "too-short-secret"} {
 		t.Setenv("AGENTTRACE_JWT_SECRET", secret)
-		cfg, err := LoadConfig()
+		cfg, err := Program().Load()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestServeNeedsJWTSecret(t *testing.T) {
 }
 
 func TestIdentityConfigDefaults(t *testing.T) {
-	cfg, err := LoadConfig()
+	cfg, err := Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}

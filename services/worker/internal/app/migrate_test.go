@@ -1,4 +1,4 @@
-package cli_test
+package app_test
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/tcpproxy"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
-	"github.com/agenttrace/agenttrace/services/worker/internal/cli"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
 )
 
@@ -21,7 +20,7 @@ func runLogged(t *testing.T, args ...string) (stdout, logs string, err error) {
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = (&cli.App{Stdout: &out, Stderr: &errOut}).Run(ctx, args)
+	err = program(&out, &errOut).Run(ctx, args)
 	return out.String(), errOut.String(), err
 }
 

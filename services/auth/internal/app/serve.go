@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"context"
@@ -32,7 +32,7 @@ import (
 const schemaCheckTTL = 30 * time.Second
 
 // serve runs the auth service until ctx ends.
-func serve(ctx context.Context, cfg Config) error {
+func serve(ctx context.Context, cfg Config, _ []string, _ service.Output) error {
 	sh, err := newShell(ctx, cfg)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
@@ -23,9 +22,9 @@ type BootstrapOutput struct {
 	SecretKey      string `json:"secret_key"`
 }
 
-func runBootstrap(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func runBootstrap(ctx context.Context, cfg Config, args []string, out service.Output) error {
 	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(out.Stderr)
 	org := fs.String("org", "", "organization name (created when missing)")
 	project := fs.String("project", "", "project name (created in the organization when missing)")
 	note := fs.String("note", "bootstrap", "note stored with the new key")
@@ -38,7 +37,7 @@ func runBootstrap(ctx context.Context, cfg Config, args []string, stdout, stderr
 	if *org == "" || *project == "" {
 		return errors.New("bootstrap: --org and --project are required")
 	}
-	log := service.NewLogger(stderr, "auth", cfg.LogLevel, cfg.LogFormat)
+	log := service.NewLogger(out.Stderr, "auth", cfg.LogLevel, cfg.LogFormat)
 
 	pool, err := pgstore.Open(ctx, cfg.Postgres)
 	if err != nil {
@@ -60,7 +59,7 @@ func runBootstrap(ctx context.Context, cfg Config, args []string, stdout, stderr
 	}
 	log.InfoContext(ctx, "bootstrapped api key",
 		"organization_id", o.ID, "project_id", p.ID, "key_id", k.Key.ID, "public_key", k.Key.PublicKey)
-	return json.NewEncoder(stdout).Encode(BootstrapOutput{
+	return json.NewEncoder(out.Stdout).Encode(BootstrapOutput{
 		OrganizationID: o.ID.String(),
 		ProjectID:      p.ID.String(),
 		KeyID:          k.Key.ID.String(),

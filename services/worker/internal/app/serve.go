@@ -1,19 +1,16 @@
-package cli
+package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
-	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
+	"github.com/agenttrace/agenttrace/pkg/edge"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
@@ -26,10 +23,8 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
 )
 
-func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
-	if len(args) > 0 {
-		return usageError("serve takes no arguments")
-	}
+// serve runs the worker until ctx ends.
+func serve(ctx context.Context, cfg Config, _ []string, _ service.Output) error {
 	// Checked before anything starts: a worker that would silently not
 	// enforce retention or price usage is worse than one that refuses to
 	// start.
@@ -42,44 +37,21 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		}
 		ring = r
 	}
-	auth, err := authn.NewClient(cfg.Auth)
+	sh, err := edge.New(ctx, "worker", cfg.Base, edge.Config{Auth: cfg.Auth})
 	if err != nil {
 		return err
 	}
-	sh, err := service.New(ctx, "worker", cfg.Base, auth.Interceptors())
-	if err != nil {
-		auth.Close(ctx)
-		return err
-	}
-	sh.OnClose("auth client", auth.Close)
 	log := sh.Log()
-
-	// The connection retries in the background: the worker starts (and says
-	// not ready) while NATS is down.
-	nc, js, err := stream.Connect(ctx, cfg.Stream, "worker")
+	_, js, err := sh.ConnectNATS(ctx, cfg.Stream)
 	if err != nil {
 		return err
 	}
-	sh.OnClose("nats", func(context.Context) error { nc.Close(); return nil })
-	if err := auth.FollowRevocations(nc); err != nil {
-		return err
-	}
-
-	var ch atomic.Pointer[driver.Conn]
-	sh.OnClose("clickhouse", func(context.Context) error {
-		if c := ch.Load(); c != nil {
-			return (*c).Close()
-		}
-		return nil
-	})
-	sh.AddCheck("clickhouse", func(ctx context.Context) error {
-		c := ch.Load()
-		if c == nil {
-			return errors.New("not connected yet")
-		}
-		return (*c).Ping(ctx)
-	})
-	sh.AddCheck("schema", schemaCheck(&ch))
+	// Opened by the consumer's runner, which waits for it; /ready reports
+	// it meanwhile.
+	ch := clickhousedb.NewBackground(cfg.ClickHouse, log)
+	sh.OnClose("clickhouse", ch.Close)
+	sh.AddCheck("clickhouse", ch.Ping)
+	sh.AddCheck("schema", schemaCheck(ch))
 	sh.AddCheck("nats", stream.Check(js, cfg.Stream))
 
 	writerMetrics := chstore.NewMetrics(sh.Registry())
@@ -94,16 +66,18 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 	var costs consumer.Costs
 	var prices *pricing.Cache
 	if cfg.Prices.Enabled() {
-		costs, prices = servePrices(sh, cfg.Prices, authConn)
+		costs, prices = servePrices(sh.Shell, cfg.Prices, authConn)
 	} else {
 		log.Warn("cost computation disabled (AGENTTRACE_WORKER_PRICES_REFRESH=0): generations keep only the costs clients send")
 	}
 	sh.Go("consumer", func(ctx context.Context) error {
-		conn, err := clickhousedb.OpenRetry(ctx, log, cfg.ClickHouse)
-		if err != nil {
+		if err := ch.Run(ctx); err != nil {
 			return err
 		}
-		ch.Store(&conn)
+		conn, err := ch.Wait(ctx)
+		if err != nil {
+			return nil // stopped before ClickHouse answered
+		}
 		if err := waitForSchema(ctx, log, conn, "consumer"); err != nil {
 			return err
 		}
@@ -127,7 +101,7 @@ func (a *App) serve(ctx context.Context, cfg Config, args []string) error {
 		return c.Run(ctx)
 	})
 	if cfg.Retention.Enabled() {
-		if err := a.serveRetention(sh, cfg, authConn, js, writerMetrics); err != nil {
+		if err := serveRetention(sh.Shell, cfg, authConn, js, writerMetrics); err != nil {
 			return err
 		}
 	} else {
@@ -141,7 +115,7 @@ const authCallTimeout = 10 * time.Second
 
 // serveRetention runs the retention job on its own ClickHouse connection,
 // so an hourly job never competes with the consumer's pool.
-func (a *App) serveRetention(sh *service.Shell, cfg Config, authConn grpc.ClientConnInterface, js jetstream.JetStream, wm *chstore.Metrics) error {
+func serveRetention(sh *service.Shell, cfg Config, authConn grpc.ClientConnInterface, js jetstream.JetStream, wm *chstore.Metrics) error {
 	log := sh.Log()
 	// The lease expires a little before the next tick, so the replica that
 	// ran last can run again on time; other replicas skip the interval.

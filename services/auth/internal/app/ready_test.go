@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ func TestServeNotReadyUntilMigrated(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	cfg, err := LoadConfig()
+	cfg, err := Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,15 @@
-package main
+package app
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/agenttrace/agenttrace/pkg/service"
 )
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := loadConfig()
+	cfg, err := Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +23,7 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "3s")
 	t.Setenv("AGENTTRACE_CLICKHOUSE_DATABASE", "elsewhere")
 	t.Setenv("AGENTTRACE_RATELIMIT_QUERY_KEY_RATE", "7")
-	cfg, err := loadConfig()
+	cfg, err := Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,13 +31,13 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	t.Setenv("AGENTTRACE_AUTH_CACHE_TTL", "soon")
-	if _, err := loadConfig(); err == nil {
+	if _, err := Program().Load(); err == nil {
 		t.Error("a malformed duration was accepted")
 	}
 }
 
 func TestRunRejectsUnknownCommand(t *testing.T) {
-	if err := run(t.Context(), []string{"migrate"}); err == nil {
-		t.Error("unknown command accepted")
+	if err := Program().Run(t.Context(), []string{"migrate"}); !errors.Is(err, service.ErrUsage) {
+		t.Errorf("unknown command: %v, want a usage error", err)
 	}
 }

@@ -1,4 +1,4 @@
-package command
+package app
 
 import (
 	"context"
@@ -173,7 +173,7 @@ func TestPostgresPasswordSetting(t *testing.T) {
 	if strings.Contains(stderr, password) {
 		t.Error("the password was logged")
 	}
-	cfg, err := LoadConfig()
+	cfg, err := Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,19 @@
-package cli
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	"github.com/agenttrace/agenttrace/pkg/retry"
+	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
 )
 
-func (a *App) migrate(ctx context.Context, cfg Config, args []string) error {
+func migrate(ctx context.Context, cfg Config, args []string, out service.Output) error {
 	if len(args) == 0 {
 		return usageError("migrate needs up, down or version")
 	}
@@ -33,7 +35,7 @@ func (a *App) migrate(ctx context.Context, cfg Config, args []string) error {
 		return usageError("unknown migrate command %q", args)
 	}
 
-	log := a.logger(cfg)
+	log := commandLogger(out.Stderr, cfg)
 	// Only up waits: in a cluster its Job starts together with ClickHouse;
 	// the other subcommands are run by hand against a running server.
 	wait := retry.Wait{Store: "ClickHouse", Setting: "AGENTTRACE_MIGRATE_WAIT", Retryable: clickhousedb.Transient, Log: log}
@@ -71,18 +73,18 @@ func (a *App) migrate(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.printStatus(cfg.ClickHouse.Database, st)
+	return printStatus(out.Stdout, cfg.ClickHouse.Database, st)
 }
 
-func (a *App) printStatus(db string, st chmigrate.Status) error {
+func printStatus(stdout io.Writer, db string, st chmigrate.Status) error {
 	var err error
 	switch {
 	case !st.Applied:
-		_, err = fmt.Fprintf(a.Stdout, "database %s: no migrations applied\n", db)
+		_, err = fmt.Fprintf(stdout, "database %s: no migrations applied\n", db)
 	case st.Dirty:
-		_, err = fmt.Fprintf(a.Stdout, "database %s: version %d (dirty: a migration failed; fix it and force the version)\n", db, st.Version)
+		_, err = fmt.Fprintf(stdout, "database %s: version %d (dirty: a migration failed; fix it and force the version)\n", db, st.Version)
 	default:
-		_, err = fmt.Fprintf(a.Stdout, "database %s: version %d\n", db, st.Version)
+		_, err = fmt.Fprintf(stdout, "database %s: version %d\n", db, st.Version)
 	}
 	return err
 }

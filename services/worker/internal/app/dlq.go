@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
 )
 
-func (a *App) dlq(ctx context.Context, cfg Config, args []string) error {
+func dlq(ctx context.Context, cfg Config, args []string, out service.Output) error {
 	if len(args) == 0 {
 		return usageError("dlq needs list or replay")
 	}
@@ -28,7 +29,7 @@ func (a *App) dlq(ctx context.Context, cfg Config, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *limit < 0 {
 			return usageError("dlq list takes only --limit N")
 		}
-		run = func(s *deadletter.Store) error { return a.list(ctx, s, *limit) }
+		run = func(s *deadletter.Store) error { return list(ctx, out.Stdout, s, *limit) }
 	case "replay":
 		all := fs.Bool("all", false, "replay every dead letter")
 		if err := fs.Parse(args[1:]); err != nil || *all == (fs.NArg() > 0) {
@@ -38,7 +39,7 @@ func (a *App) dlq(ctx context.Context, cfg Config, args []string) error {
 		if err != nil {
 			return err
 		}
-		run = func(s *deadletter.Store) error { return a.replay(ctx, s, *all, seqs) }
+		run = func(s *deadletter.Store) error { return replay(ctx, out.Stdout, s, *all, seqs) }
 	default:
 		return usageError("unknown dlq command %q", args[0])
 	}
@@ -63,12 +64,12 @@ func parseSeqs(args []string) ([]uint64, error) {
 	return seqs, nil
 }
 
-func (a *App) list(ctx context.Context, s *deadletter.Store, limit int) error {
+func list(ctx context.Context, stdout io.Writer, s *deadletter.Store, limit int) error {
 	letters, err := s.List(ctx, limit)
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SEQ\tTIME\tPROJECT\tDELIVERIES\tEVENTS\tMSG_ID\tREASON")
 	for _, l := range letters {
 		events := strconv.Itoa(l.Events)
@@ -82,7 +83,7 @@ func (a *App) list(ctx context.Context, s *deadletter.Store, limit int) error {
 }
 
 // replay republishes each letter; one failing does not stop the others.
-func (a *App) replay(ctx context.Context, s *deadletter.Store, all bool, seqs []uint64) error {
+func replay(ctx context.Context, stdout io.Writer, s *deadletter.Store, all bool, seqs []uint64) error {
 	if all {
 		letters, err := s.List(ctx, 0)
 		if err != nil {
@@ -100,9 +101,9 @@ func (a *App) replay(ctx context.Context, s *deadletter.Store, all bool, seqs []
 			continue
 		}
 		replayed++
-		fmt.Fprintf(a.Stdout, "replayed %d\n", seq)
+		fmt.Fprintf(stdout, "replayed %d\n", seq)
 	}
-	fmt.Fprintf(a.Stdout, "replayed %d of %d dead letters\n", replayed, len(seqs))
+	fmt.Fprintf(stdout, "replayed %d of %d dead letters\n", replayed, len(seqs))
 	return errors.Join(errs...)
 }
 

@@ -1,4 +1,4 @@
-package cli_test
+package app_test
 
 import (
 	"bytes"
@@ -18,7 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
-	"github.com/agenttrace/agenttrace/services/worker/internal/cli"
+	"github.com/agenttrace/agenttrace/pkg/service"
+	"github.com/agenttrace/agenttrace/services/worker/internal/app"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
 )
 
@@ -29,12 +30,12 @@ func run(t *testing.T, args ...string) (string, error) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := (&cli.App{Stdout: &out}).Run(ctx, args)
+	err := program(&out, nil).Run(ctx, args)
 	return out.String(), err
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := cli.LoadConfig()
+	cfg, err := app.Program().Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	t.Setenv("AGENTTRACE_WORKER_FLUSH_ROWS", "7")
 	t.Setenv("AGENTTRACE_GRPC_ADDR", ":1234")
-	if cfg, err := cli.LoadConfig(); err != nil || cfg.Worker.FlushRows != 7 || cfg.GRPCAddr != ":1234" {
+	if cfg, err := app.Program().Load(); err != nil || cfg.Worker.FlushRows != 7 || cfg.GRPCAddr != ":1234" {
 		t.Errorf("env not applied: %+v, %v", cfg, err)
 	}
 }
@@ -66,7 +67,7 @@ func TestLoadConfigRejectsBadSettings(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
-			if _, err := cli.LoadConfig(); err == nil {
+			if _, err := app.Program().Load(); err == nil {
 				t.Errorf("%s=%q accepted", name, value)
 			}
 			if _, err := run(t, "migrate", "version"); err == nil {
@@ -78,7 +79,7 @@ func TestLoadConfigRejectsBadSettings(t *testing.T) {
 
 func TestLoadConfigRejectsMutationWaitBeyondAckWait(t *testing.T) {
 	t.Setenv("AGENTTRACE_WORKER_MUTATION_WAIT", "30s") // the ack wait is 60s
-	if _, err := cli.LoadConfig(); err == nil || !strings.Contains(err.Error(), "WORKER_MUTATION_WAIT") {
+	if _, err := app.Program().Load(); err == nil || !strings.Contains(err.Error(), "WORKER_MUTATION_WAIT") {
 		t.Errorf("LoadConfig = %v, want an error naming WORKER_MUTATION_WAIT", err)
 	}
 }
@@ -95,7 +96,7 @@ func TestServeNeedsJWTSecretForRetention(t *testing.T) {
 			t.Errorf("serve with JWT secret %q = %v", secret, err)
 		}
 	}
-	if _, err := run(t, "dlq", "replay", "abc"); !errors.Is(err, cli.ErrUsage) {
+	if _, err := run(t, "dlq", "replay", "abc"); !errors.Is(err, service.ErrUsage) {
 		t.Errorf("dlq without a JWT secret = %v, want only the usage error", err)
 	}
 	// Cost computation (on by default) needs the secret as well.
@@ -124,7 +125,7 @@ func TestRejectsBadCommandLines(t *testing.T) {
 		{"dlq", "replay", "abc"},
 		{"dlq", "replay", "0"},
 	} {
-		if _, err := run(t, args...); !errors.Is(err, cli.ErrUsage) {
+		if _, err := run(t, args...); !errors.Is(err, service.ErrUsage) {
 			t.Errorf("%q: err = %v, want ErrUsage", args, err)
 		}
 	}
@@ -222,7 +223,7 @@ func TestServeDeadLetterReplayRoundTrip(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- (&cli.App{Stdout: io.Discard}).Run(ctx, nil) }()
+	go func() { served <- program(io.Discard, io.Discard).Run(ctx, nil) }()
 	defer func() {
 		cancel()
 		select {
@@ -309,4 +310,11 @@ func TestDLQCommandsFailWithoutStreams(t *testing.T) {
 	if _, err := run(t, "dlq", "replay", "--all"); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Errorf("dlq replay --all = %v, want ErrStreamNotFound", err)
 	}
+}
+
+// program is the worker's program writing to stdout and stderr.
+func program(stdout, stderr io.Writer) service.Program[app.Config] {
+	p := app.Program()
+	p.Stdout, p.Stderr = stdout, stderr
+	return p
 }

@@ -1,4 +1,4 @@
-package cli_test
+package app_test
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
-	"github.com/agenttrace/agenttrace/services/worker/internal/cli"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
 )
 
@@ -44,7 +43,7 @@ func serve(t *testing.T, namespace, database string) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- (&cli.App{Stdout: io.Discard}).Run(ctx, nil) }()
+	go func() { served <- program(io.Discard, io.Discard).Run(ctx, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -1,10 +1,9 @@
-package command
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 
@@ -13,11 +12,11 @@ import (
 	"github.com/agenttrace/agenttrace/services/auth/internal/pgstore"
 )
 
-func runMigrate(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func runMigrate(ctx context.Context, cfg Config, args []string, out service.Output) error {
 	if len(args) == 0 {
 		return fmt.Errorf("migrate needs a subcommand: up, down [N], version or force VERSION\n\n%s", usage)
 	}
-	log := service.NewLogger(stderr, "auth", cfg.LogLevel, cfg.LogFormat)
+	log := service.NewLogger(out.Stderr, "auth", cfg.LogLevel, cfg.LogFormat)
 	sub, rest := args[0], args[1:]
 
 	switch sub {
@@ -79,7 +78,7 @@ func runMigrate(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		if dirty {
 			suffix = " (dirty)"
 		}
-		_, err = fmt.Fprintf(stdout, "%d%s\n", v, suffix)
+		_, err = fmt.Fprintf(out.Stdout, "%d%s\n", v, suffix)
 		return err
 	}
 	return logVersion(ctx, log, m, sub)

@@ -1,9 +1,8 @@
-package command
+package app
 
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/agenttrace/agenttrace/pkg/secretbox"
 	"github.com/agenttrace/agenttrace/pkg/service"
@@ -16,11 +15,11 @@ import (
 // (new key in AGENTTRACE_ENCRYPTION_KEY, old one in
 // AGENTTRACE_ENCRYPTION_PREVIOUS_KEYS), it seals every stored secret again
 // with the new key, so the old key can then be dropped.
-func runSecrets(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func runSecrets(ctx context.Context, cfg Config, args []string, out service.Output) error {
 	if len(args) != 1 || args[0] != "reencrypt" {
 		return fmt.Errorf("usage: secrets reencrypt\n\n%s", usage)
 	}
-	log := service.NewLogger(stderr, "auth", cfg.LogLevel, cfg.LogFormat)
+	log := service.NewLogger(out.Stderr, "auth", cfg.LogLevel, cfg.LogFormat)
 	box, err := secretbox.New(cfg.Encryption)
 	if err != nil {
 		return err
@@ -43,6 +42,6 @@ func runSecrets(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		return fmt.Errorf("secrets reencrypt: %w", err)
 	}
 	log.InfoContext(ctx, "secrets re-encrypted with the current key", "llm_connections", n)
-	fmt.Fprintf(stdout, "%d\n", n)
+	fmt.Fprintf(out.Stdout, "%d\n", n)
 	return nil
 }
