@@ -53,7 +53,7 @@ func decodeBatch(body []byte) (*batch, error) {
 		Metadata json.RawMessage    `json:"metadata"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: the body must be a JSON object {\"batch\": [...]}: %v", errBadBatch, err)
+		return nil, fmt.Errorf("%w: the body must be a JSON object {\"batch\": [...]}: %w", errBadBatch, err)
 	}
 	if env.Batch == nil {
 		return nil, fmt.Errorf("%w: batch: required, an array of events", errBadBatch)

@@ -203,11 +203,11 @@ func jsonText(raw json.RawMessage) string {
 func jsonValue(raw json.RawMessage) (*structpb.Value, error) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, fmt.Errorf("is not representable: %v", err)
+		return nil, fmt.Errorf("is not representable: %w", err)
 	}
 	pv, err := structpb.NewValue(v)
 	if err != nil {
-		return nil, fmt.Errorf("is not representable: %v", err)
+		return nil, fmt.Errorf("is not representable: %w", err)
 	}
 	return pv, nil
 }

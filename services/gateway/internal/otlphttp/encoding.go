@@ -48,7 +48,7 @@ func encodingOf(contentType string) (*encoding, bool) {
 func decodeProtobuf(body []byte) (*coltracepb.ExportTraceServiceRequest, error) {
 	req := &coltracepb.ExportTraceServiceRequest{}
 	if err := proto.Unmarshal(body, req); err != nil {
-		return nil, fmt.Errorf("payload is not a protobuf ExportTraceServiceRequest: %v", err)
+		return nil, fmt.Errorf("payload is not a protobuf ExportTraceServiceRequest: %w", err)
 	}
 	return req, nil
 }

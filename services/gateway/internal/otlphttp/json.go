@@ -36,7 +36,7 @@ func DecodeJSON(body []byte) (*coltracepb.ExportTraceServiceRequest, error) {
 	dec.UseNumber() // numbers are passed through to protojson verbatim
 	var root any
 	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("payload is not JSON: %v", err)
+		return nil, fmt.Errorf("payload is not JSON: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("payload is not JSON: data after the top-level value")
@@ -50,11 +50,11 @@ func DecodeJSON(body []byte) (*coltracepb.ExportTraceServiceRequest, error) {
 	}
 	rewritten, err := json.Marshal(obj)
 	if err != nil {
-		return nil, fmt.Errorf("payload: %v", err)
+		return nil, fmt.Errorf("payload: %w", err)
 	}
 	req := &coltracepb.ExportTraceServiceRequest{}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(rewritten, req); err != nil {
-		return nil, fmt.Errorf("payload is not an OTLP/JSON ExportTraceServiceRequest: %v", err)
+		return nil, fmt.Errorf("payload is not an OTLP/JSON ExportTraceServiceRequest: %w", err)
 	}
 	return req, nil
 }

@@ -367,7 +367,11 @@ func TestGoExporter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer exp.Shutdown(context.Background())
+			defer func() {
+				if err := exp.Shutdown(context.Background()); err != nil {
+					t.Errorf("exporter shutdown: %v", err)
+				}
+			}()
 			if err := exp.ExportSpans(context.Background(), spans); err != nil {
 				t.Fatalf("export: %v", err)
 			}

@@ -42,12 +42,12 @@ func Read(src io.Reader, encoding string, limit int64) ([]byte, error) {
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadGzip, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadGzip, err)
 	}
 	defer zr.Close()
 	body, err := readLimited(zr, limit)
 	if err != nil && !errors.Is(err, ErrTooLarge) {
-		return nil, fmt.Errorf("%w: %v", ErrBadGzip, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadGzip, err)
 	}
 	return body, err
 }

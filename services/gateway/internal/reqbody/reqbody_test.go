@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,7 +98,7 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("returned %d bytes over the limit of %d", len(out), limit)
 		}
 		if e := strings.ToLower(strings.TrimSpace(encoding)); (e == "" || e == "identity") && !bytes.Equal(out, body) {
-			t.Fatal(fmt.Sprintf("identity body changed: %q -> %q", body, out))
+			t.Fatalf("identity body changed: %q -> %q", body, out)
 		}
 	})
 }

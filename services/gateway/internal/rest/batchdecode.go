@@ -91,7 +91,7 @@ func decodeEvent(raw json.RawMessage, opts protojson.UnmarshalOptions) (*ingestv
 	if err := opts.Unmarshal(normalised, ev); err == nil {
 		return ev, "", nil
 	}
-	field, err := locate(ev.ProtoReflect().Descriptor(), obj, "", opts)
+	field, err := locate(ev.ProtoReflect().Descriptor(), obj, opts)
 	return nil, field, err
 }
 
@@ -176,7 +176,18 @@ func stringifyValues(raw json.RawMessage) (json.RawMessage, bool) {
 // protojson refuses, by decoding one field at a time and descending into
 // nested messages and maps, and returns its JSON path and the error. Only a
 // refused event pays for this.
-func locate(md protoreflect.MessageDescriptor, obj map[string]json.RawMessage, prefix string, opts protojson.UnmarshalOptions) (string, error) {
+func locate(md protoreflect.MessageDescriptor, obj map[string]json.RawMessage, opts protojson.UnmarshalOptions) (string, error) {
+	if field, err := locateField(md, obj, "", opts); err != nil {
+		return field, err
+	}
+	return "", errors.New("invalid event") // every field decodes alone
+}
+
+// locateField is locate within the message at prefix; it returns a nil
+// error when every field of obj decodes on its own (the fault is in how
+// they combine: a field sent under both its names, say), so that the
+// caller names the message and protojson's error for it.
+func locateField(md protoreflect.MessageDescriptor, obj map[string]json.RawMessage, prefix string, opts protojson.UnmarshalOptions) (string, error) {
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
 		keys = append(keys, k)
@@ -209,13 +220,13 @@ func locate(md protoreflect.MessageDescriptor, obj map[string]json.RawMessage, p
 				return f, ferr
 			}
 		case fd.Message() != nil && !fd.IsList() && !strings.HasPrefix(string(fd.Message().FullName()), "google.protobuf."):
-			if f, ferr := locate(fd.Message(), inner, path+".", opts); ferr != nil {
+			if f, ferr := locateField(fd.Message(), inner, path+".", opts); ferr != nil {
 				return f, ferr
 			}
 		}
 		return path, protoError(err)
 	}
-	return strings.TrimSuffix(prefix, "."), errors.New("invalid event")
+	return "", nil
 }
 
 // locateMapEntry names the key of a map field whose value is refused.

@@ -73,6 +73,9 @@ func TestDecodeBatchRefusesOneEvent(t *testing.T) {
 		{"score value a word", `{"id":"e","score":{"value":"high"}}`, "score.value", "invalid value for double"},
 		{"id a number", `{"id":7}`, "id", "invalid value for string"},
 		{"json name of a field", `{"id":"e","observation":{"startTime":"soon"}}`, "observation.start_time", "invalid google.protobuf.Timestamp"},
+		// Each name alone decodes: the nested message is named, with
+		// protojson's error rather than "invalid event".
+		{"a nested field under both names", `{"id":"e","observation":{"startTime":"2025-01-01T00:00:00Z","start_time":"2025-01-01T00:00:00Z"}}`, "observation", "duplicate field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -224,7 +224,12 @@ func newHarnessWithTimeout(t *testing.T, timeout time.Duration) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(lis)
+	go func() {
+		// nil once the cleanup's Stop has run; anything else broke the test server
+		if err := srv.Serve(lis); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
 	t.Cleanup(srv.Stop)
 
 	conn, err := service.Dial(lis.Addr().String())
