@@ -18,10 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 var (
@@ -69,6 +71,17 @@ func InvalidArgument(field, description string) error {
 	if d, err := st.WithDetails(&errdetails.BadRequest{
 		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: description}},
 	}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// Unavailable is the status of a call that failed because a dependency
+// cannot answer now: Unavailable with a RetryInfo detail saying when to try
+// again (the gateway turns it into 503 with Retry-After).
+func Unavailable(msg string, retryAfter time.Duration) error {
+	st := status.New(codes.Unavailable, msg)
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)}); err == nil {
 		st = d
 	}
 	return st.Err()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -51,5 +52,21 @@ func TestStatus(t *testing.T) {
 
 	if st, ok := Status(ctx, log, errors.New("disk full")); ok || st != nil {
 		t.Errorf("another error was mapped: %v", st)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	st := status.Convert(Unavailable("event stream unavailable, retry", 1500*time.Millisecond))
+	if st.Code() != codes.Unavailable || st.Message() != "event stream unavailable, retry" {
+		t.Fatalf("status = %v", st)
+	}
+	var after time.Duration
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			after = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	if after != 1500*time.Millisecond {
+		t.Errorf("retry delay = %v, want 1.5s", after)
 	}
 }

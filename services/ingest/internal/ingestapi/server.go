@@ -9,11 +9,8 @@ import (
 	"log/slog"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/protoadapt"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authn"
@@ -96,32 +93,18 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	var verr *validation.Error
 	switch {
 	case errors.Is(err, ingestion.ErrEmptyBatch), errors.Is(err, ingestion.ErrBatchTooLarge):
-		return withDetails(codes.InvalidArgument, err.Error(), &errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "batch", Description: err.Error()}},
-		})
+		return apierror.InvalidArgument("batch", err.Error())
 	case errors.As(err, &verr) && errors.Is(err, ingestion.ErrInvalidTraceID):
-		return withDetails(codes.InvalidArgument, verr.Error(), &errdetails.BadRequest{
-			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: verr.Field, Description: verr.Message}},
-		})
+		return apierror.InvalidArgument(verr.Field, verr.Message)
 	case errors.Is(err, ingestion.ErrDeletionDisabled):
 		return status.Error(codes.Unimplemented, "trace deletion is not enabled on this server")
 	case errors.Is(err, ingestion.ErrAuditUnavailable):
-		return withDetails(codes.Unavailable, "audit log unavailable, retry", &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
+		return apierror.Unavailable("audit log unavailable, retry", retryDelay)
 	case errors.Is(err, ingestion.ErrUnavailable):
-		return withDetails(codes.Unavailable, "event stream unavailable, retry", &errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
+		return apierror.Unavailable("event stream unavailable, retry", retryDelay)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
 	}
 	s.log.ErrorContext(ctx, "ingest failed", "err", err)
 	return status.Error(codes.Internal, "internal error")
-}
-
-// withDetails builds a status carrying details; should attaching them fail,
-// the bare status still says what matters.
-func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
-	st := status.New(c, msg)
-	if withD, err := st.WithDetails(details...); err == nil {
-		st = withD
-	}
-	return st.Err()
 }

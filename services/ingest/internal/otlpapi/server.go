@@ -16,12 +16,10 @@ import (
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	_ "google.golang.org/grpc/encoding/gzip" // registers the gzip compressor
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authn"
@@ -86,11 +84,7 @@ func transport(ctx context.Context) string {
 func (s *Server) toStatus(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, otlpingest.ErrUnavailable):
-		st := status.New(codes.Unavailable, "event stream unavailable, retry")
-		if withD, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)}); derr == nil {
-			st = withD
-		}
-		return st.Err()
+		return apierror.Unavailable("event stream unavailable, retry", retryDelay)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
 	}
