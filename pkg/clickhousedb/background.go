@@ -55,7 +55,7 @@ func (b *Background) Run(ctx context.Context) error {
 	conn, err := OpenRetry(ctx, b.log, b.cfg)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // shutting down before ClickHouse answered is not a failure
 		}
 		return err
 	}

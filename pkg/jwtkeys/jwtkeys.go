@@ -91,7 +91,7 @@ func (r *Ring) Parse(token string, claims jwt.Claims, audience string) error {
 		jwt.WithLeeway(5*time.Second),
 	)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	return nil
 }

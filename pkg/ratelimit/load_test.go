@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -82,7 +81,12 @@ func TestLoad(t *testing.T) {
 	if local.Load() != 0 || failed.Load() != 0 {
 		t.Errorf("%d decisions local and %d failed; want all in Redis", local.Load(), failed.Load())
 	}
-	if math.Abs(errPct) > 100*tolerance {
+	// Over the limit is a fault whatever the conditions. Under it is one
+	// only when the clients could keep asking: a client stall longer than
+	// the burst covers (burst/rate, 100 ms) loses admissions for good, and
+	// under the race detector, beside other packages' tests on two cores,
+	// stalls of 300 ms were seen.
+	if errPct > 100*tolerance || (errPct < -100*tolerance && !raceEnabled) {
 		t.Errorf("accepted %.0f, want %.1f within %.0f%%", got, expected, 100*tolerance)
 	}
 	if refused.Load() == 0 {
