@@ -57,8 +57,11 @@ func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
 		return u, nil
 	}
 	gvks, _, err := clientgoscheme.Scheme.ObjectKinds(o)
-	if err != nil || len(gvks) == 0 {
-		return nil, fmt.Errorf("fake cluster: %T is not a client-go type: %v", o, err)
+	if err != nil {
+		return nil, fmt.Errorf("fake cluster: %T is not a client-go type: %w", o, err)
+	}
+	if len(gvks) == 0 {
+		return nil, fmt.Errorf("fake cluster: %T is not a client-go type", o)
 	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 	if err != nil {

@@ -120,7 +120,8 @@ func TestGlobalImagePullSecrets(t *testing.T) {
 	want := []corev1.LocalObjectReference{{Name: "regcred"}, {Name: "mirror"}}
 	kinds := map[string]bool{}
 	for _, p := range PodTemplates(objs) {
-		kinds[p.Owner[:strings.Index(p.Owner, "/")]] = true
+		kind, _, _ := strings.Cut(p.Owner, "/") // Owner is "Kind/name"
+		kinds[kind] = true
 		if !slices.Equal(p.Spec.ImagePullSecrets, want) {
 			t.Errorf("%s imagePullSecrets %v, want %v", p.Owner, p.Spec.ImagePullSecrets, want)
 		}

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -140,9 +142,21 @@ func (r *run) values() []string {
 // after a namespace of that name still being deleted is gone.
 func (r *run) namespace(ctx context.Context) error {
 	if err := eventually(ctx, 3*time.Minute, 2*time.Second, func(ctx context.Context) error {
+		// Not r.k.get: --ignore-not-found prints nothing for a namespace
+		// that is gone, which is no JSON; a kubectl that fails is retried,
+		// not taken for a namespace that is gone.
+		b, err := r.k.kubectl(ctx, "get", "namespace", r.ns, "--ignore-not-found", "-o", "json")
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil
+		}
 		var ns corev1.Namespace
-		err := r.k.get(ctx, &ns, "namespace", r.ns, "--ignore-not-found")
-		if err != nil || ns.Status.Phase != corev1.NamespaceTerminating {
+		if err := json.Unmarshal(b, &ns); err != nil {
+			return fmt.Errorf("kubectl get namespace %s: decode: %w", r.ns, err)
+		}
+		if ns.Status.Phase != corev1.NamespaceTerminating {
 			return nil
 		}
 		return fmt.Errorf("namespace %s is still being deleted", r.ns)

@@ -115,8 +115,12 @@ func (r *run) externalStores(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		r.k.helm(ctx, "uninstall", r.release, "-n", r.ns, "--wait", "--timeout", "3m")
-		r.k.kubectl(ctx, "delete", "namespace", r.ns, "--timeout=3m")
+		if _, err := r.k.helm(ctx, "uninstall", r.release, "-n", r.ns, "--wait", "--timeout", "3m"); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+		if _, err := r.k.kubectl(ctx, "delete", "namespace", r.ns, "--timeout=3m"); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
 	})
 	secret := "agenttrace-external-secrets"
 	if err := r.k.apply(ctx, guideSecret(secret, r.ns, pgPassword, opensslBase64(32))); err != nil {

@@ -58,8 +58,12 @@ metadata:
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		r.k.kubectl(ctx, "delete", "pod", "-n", r.ns, "other-app", "--wait=false")
-		r.k.kubectl(ctx, "delete", "namespace", "monitoring", "--wait=false")
+		if _, err := r.k.kubectl(ctx, "delete", "pod", "-n", r.ns, "other-app", "--wait=false"); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+		if _, err := r.k.kubectl(ctx, "delete", "namespace", "monitoring", "--wait=false"); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
 	})
 	for name, where := range probes {
 		ns, _, _ := strings.Cut(where, "/")
