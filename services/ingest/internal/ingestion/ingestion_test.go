@@ -229,7 +229,7 @@ func TestIngestErrors(t *testing.T) {
 			if out.Accepted != 0 || len(out.Results) != 0 || len(pub.envs) != 0 {
 				t.Errorf("failed call reported %+v and published %d envelopes", out, len(pub.envs))
 			}
-			if tt.wantErr == ErrUnavailable {
+			if errors.Is(tt.wantErr, ErrUnavailable) {
 				if v := testutil.ToFloat64(m.events.WithLabelValues("trace_create", "unavailable")); v != 1 {
 					t.Errorf("unavailable events counted %v, want 1", v)
 				}

@@ -114,10 +114,15 @@ func TestListTracesPagination(t *testing.T) {
 				t.Fatalf("walked %d traces, want %d: %v", len(ids), n, ids)
 			}
 			want := slices.Clone(ids)
+			num := func(id string) int {
+				var n int
+				if _, err := fmt.Sscanf(id, "t%d", &n); err != nil {
+					t.Fatalf("trace id %q: %v", id, err)
+				}
+				return n
+			}
 			slices.SortFunc(want, func(a, b string) int { // timestamp desc, id desc
-				ia, ib := 0, 0
-				fmt.Sscanf(a, "t%d", &ia)
-				fmt.Sscanf(b, "t%d", &ib)
+				ia, ib := num(a), num(b)
 				if ia/4 != ib/4 {
 					return ib/4 - ia/4
 				}

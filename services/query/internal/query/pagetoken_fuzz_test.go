@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"testing"
 
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
@@ -21,7 +22,8 @@ func FuzzDecodePageToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := decodePageToken(token, d)
 		if err != nil {
-			if fe, ok := err.(*FieldError); !ok || fe.Field != "page_token" {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "page_token" {
 				t.Fatalf("error %v is not a page_token FieldError", err)
 			}
 			return

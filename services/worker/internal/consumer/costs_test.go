@@ -41,7 +41,12 @@ func runCosts(t *testing.T, src pricing.Source) (*pricing.Enricher, *pricing.Cac
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cache.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("price cache: %v", err)
+		}
+	})
 	return pricing.NewEnricher(cache, m), cache, reg
 }
 

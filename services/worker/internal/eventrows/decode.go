@@ -23,7 +23,7 @@ type Message struct {
 func Decode(data []byte) (Message, error) {
 	var env ingestv1.EventEnvelope
 	if err := proto.Unmarshal(data, &env); err != nil {
-		return Message{}, fmt.Errorf("%w: %v", ErrUndecodable, err)
+		return Message{}, fmt.Errorf("%w: %w", ErrUndecodable, err)
 	}
 	if err := ExpandOTLP(&env); err != nil {
 		return Message{}, err
@@ -46,7 +46,7 @@ func FromEnvelope(env *ingestv1.EventEnvelope) (Batch, error) {
 	// publisher that did not.
 	fallback, err := chschema.Nanos(env.GetReceivedAt())
 	if err != nil {
-		return Batch{}, fmt.Errorf("%w: received_at: %v", ErrUndecodable, err)
+		return Batch{}, fmt.Errorf("%w: received_at: %w", ErrUndecodable, err)
 	}
 	deletes := 0
 	for i, ev := range env.GetEvents() {
@@ -54,7 +54,7 @@ func FromEnvelope(env *ingestv1.EventEnvelope) (Batch, error) {
 			deletes++
 		}
 		if err := appendEvent(&b, project, fallback, ev); err != nil {
-			return Batch{}, fmt.Errorf("%w: event %d (%q): %v", ErrUndecodable, i, ev.GetId(), err)
+			return Batch{}, fmt.Errorf("%w: event %d (%q): %w", ErrUndecodable, i, ev.GetId(), err)
 		}
 	}
 	// Ingest publishes a deletion alone in its envelope. A mix would leave
@@ -71,7 +71,7 @@ func appendEvent(b *Batch, project string, fallbackTS uint64, ev *ingestv1.Inges
 	}
 	ts, err := chschema.Nanos(ev.GetTimestamp())
 	if err != nil {
-		return fmt.Errorf("timestamp: %v", err)
+		return fmt.Errorf("timestamp: %w", err)
 	}
 	if ts == 0 {
 		ts = fallbackTS

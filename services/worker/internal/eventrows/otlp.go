@@ -25,11 +25,11 @@ func ExpandOTLP(env *ingestv1.EventEnvelope) error {
 	}
 	var req collectortracev1.ExportTraceServiceRequest
 	if err := proto.Unmarshal(raw, &req); err != nil {
-		return fmt.Errorf("%w: otlp_export_request: %v", ErrUndecodable, err)
+		return fmt.Errorf("%w: otlp_export_request: %w", ErrUndecodable, err)
 	}
 	events, err := otlpmap.Map(&req)
 	if err != nil {
-		return fmt.Errorf("%w: otlp_export_request: %v", ErrUndecodable, err)
+		return fmt.Errorf("%w: otlp_export_request: %w", ErrUndecodable, err)
 	}
 	env.Events, env.OtlpExportRequest = events, nil
 	return nil

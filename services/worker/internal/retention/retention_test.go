@@ -354,7 +354,9 @@ func TestRunRetriesNextInterval(t *testing.T) {
 	for !reflect.DeepEqual(testinfra.RowKeys(t, conn), kept) {
 		if time.Now().After(deadline) {
 			cancel()
-			<-done
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
 			t.Fatal("expired rows not deleted by a later run")
 		}
 		time.Sleep(100 * time.Millisecond)
