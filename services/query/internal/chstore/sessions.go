@@ -110,6 +110,12 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 	return out, nil
 }
 
+// sessionTraceIDs selects the ids of the traces whose merged session is
+// one session; it binds the project, the project, the session, the session.
+var sessionTraceIDs = "SELECT " + chschema.ColID + " FROM (SELECT " + chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID)) +
+	" FROM " + tracesTable + " WHERE " + inProject + " AND " + chschema.ColID + " IN (SELECT " + chschema.ColID + " FROM " + tracesTable +
+	" WHERE " + inProject + " AND " + eq(chschema.ColSessionID) + ") " + byID + " HAVING " + eq(mSessionID) + ")"
+
 // SessionTraces merges the traces of one session, oldest first (then id).
 func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string) ([]*commonv1.Trace, error) {
 	q := newQuery("session traces").

@@ -9,10 +9,29 @@ import (
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
+// traceSet is the set of traces a statistics query covers, as the right
+// side of `trace_id IN`: a page of ids bound as one tuple, or a subquery
+// (the traces of a page of sessions), so that no query's text grows with
+// the data (a session may hold a hundred thousand traces).
+type traceSet struct {
+	sql  string
+	args []any
+}
+
+// idSet is the traces with the given ids (at most a page of them).
+func idSet(ids []string) traceSet { return traceSet{"?", []any{set(ids)}} }
+
+// sessionSet is every trace one of whose versions names one of the
+// sessions; the caller keeps those whose merged session matches.
+func sessionSet(projectID string, sessionIDs []string) traceSet {
+	return traceSet{"(SELECT " + chschema.ColID + " FROM " + tracesTable + " WHERE " + inProject + " AND " +
+		chschema.ColSessionID + " IN ?)", []any{projectID, set(sessionIDs)}}
+}
+
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
 // Each observation's total is EffectiveUsageTotal, so one that reported
-// input and output but no total still counts.
+// input and output but no total still counts. The trace set follows.
 var traceTotals = func() string {
 	m := chschema.Merged
 	sum := func(col string) string { return "toNullable(sum(" + col + "))" }
@@ -26,26 +45,46 @@ var traceTotals = func() string {
 		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
 		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
 		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated,
-	) + " FROM " + observationsTable + " WHERE " + inProject + " AND " + chschema.ColTraceID + " IN ?" +
-		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
+	) + " FROM " + observationsTable + " WHERE " + inProject + " AND " + chschema.ColTraceID + " IN "
 }()
 
+// traceTotalsEnd follows the trace set in traceTotals.
+var traceTotalsEnd = " GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
+
 // traceDetails sums, per trace and key, each observation's newest value of
-// that usage detail.
+// that usage detail; the trace set and traceDetailsEnd follow.
 var traceDetails = "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail) FROM (" +
 	"SELECT " + chschema.ObservationKey + ", detail_key, argMax(detail, " + chschema.VersionOrder + ") AS m_detail" +
 	" FROM " + observationsTable + " ARRAY JOIN " + chschema.UsageDetails.Keys + " AS detail_key, " + chschema.UsageDetails.Values + " AS detail" +
-	" WHERE " + inProject + " AND " + chschema.ColTraceID + " IN ? GROUP BY " + chschema.ObservationKey + ", detail_key)" +
-	" GROUP BY " + chschema.ColTraceID + ", detail_key"
+	" WHERE " + inProject + " AND " + chschema.ColTraceID + " IN "
+
+var traceDetailsEnd = " GROUP BY " + chschema.ObservationKey + ", detail_key) GROUP BY " + chschema.ColTraceID + ", detail_key"
 
 // TraceStats derives the totals of the given traces' observations with two
 // queries for the whole set. Traces without observations are absent.
 func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*query.TraceStats, error) {
-	out := make(map[string]*query.TraceStats, len(traceIDs))
 	if len(traceIDs) == 0 {
-		return out, nil
+		return map[string]*query.TraceStats{}, nil
 	}
-	rows, err := s.query(ctx, newQuery("trace totals").add(traceTotals, projectID, set(traceIDs)))
+	return s.traceStats(ctx, projectID, idSet(traceIDs))
+}
+
+// SessionTraceStats derives the totals of the observations of the traces
+// of the given sessions (keyed by trace id, as TraceStats), however many
+// traces they hold. It may include traces that named a session once and
+// another one later: the caller keeps the traces it knows to be in the
+// session.
+func (s *Store) SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string) (map[string]*query.TraceStats, error) {
+	if len(sessionIDs) == 0 {
+		return map[string]*query.TraceStats{}, nil
+	}
+	return s.traceStats(ctx, projectID, sessionSet(projectID, sessionIDs))
+}
+
+func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSet) (map[string]*query.TraceStats, error) {
+	out := map[string]*query.TraceStats{}
+	q := newQuery("trace totals").add(traceTotals+traces.sql+traceTotalsEnd, append([]any{projectID}, traces.args...)...)
+	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +109,8 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 	}
 	rows.Close()
 
-	rows, err = s.query(ctx, newQuery("trace usage details").add(traceDetails, projectID, set(traceIDs)))
+	q = newQuery("trace usage details").add(traceDetails+traces.sql+traceDetailsEnd, append([]any{projectID}, traces.args...)...)
+	rows, err = s.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -218,5 +219,49 @@ func TestSessions(t *testing.T) {
 	}
 	if _, err := svc.GetSession(ctx, other, &queryv1.GetSessionRequest{SessionId: "s2"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another project sees s2: %v", err)
+	}
+}
+
+// A session with more traces than their ids would fit in one query's text
+// (ClickHouse's max_query_size is 256 KiB): its list entry, its page and its
+// scores are read with subqueries, so neither answers "Max query size
+// exceeded".
+func TestSessionWithManyTraces(t *testing.T) {
+	svc, conn := newService(t)
+	const n = 8000
+	traces := make([]chtest.Trace, n)
+	observations := make([]chtest.Observation, n)
+	for i := range n {
+		id := fmt.Sprintf("trace-of-a-long-session-%016d", i) // 40 bytes: n of them are over 256 KiB
+		traces[i] = chtest.Trace{ProjectID: proj, ID: id, SessionID: "long", Timestamp: at(1) + uint64(i), EventTS: at(1)}
+		observations[i] = chtest.Observation{ProjectID: proj, TraceID: id, ID: "o", UsageInput: chtest.I(1), CostTotal: chtest.F(0.5), EventTS: at(1)}
+	}
+	chtest.InsertTraces(t, conn, traces...)
+	chtest.InsertObservations(t, conn, observations...)
+	chtest.InsertScores(t, conn, chtest.Score{ProjectID: proj, ID: "last", TraceID: traces[n-1].ID, Name: "q", Timestamp: at(2), EventTS: at(2)})
+
+	list, err := svc.ListSessions(ctx, proj, &queryv1.ListSessionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetSessions()) != 1 {
+		t.Fatalf("sessions = %v", list.GetSessions())
+	}
+	if s := list.GetSessions()[0]; s.GetTraceCount() != n || s.GetUsage().GetInput() != n || s.GetCost().GetTotal() != n/2 {
+		t.Errorf("listed session: %d traces, %d input tokens, cost %v; want %d, %d, %v",
+			s.GetTraceCount(), s.GetUsage().GetInput(), s.GetCost().GetTotal(), n, n, n/2)
+	}
+	got, err := svc.GetSession(ctx, proj, &queryv1.GetSessionRequest{SessionId: "long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.GetSession(); s.GetTraceCount() != n || s.GetUsage().GetInput() != n || len(got.GetTraces()) != n {
+		t.Errorf("session: %d traces (%d returned), %d input tokens; want %d", s.GetTraceCount(), len(got.GetTraces()), s.GetUsage().GetInput(), n)
+	}
+	if tr := got.GetTraces()[n-1]; tr.GetUsage().GetInput() != 1 || tr.GetObservationCount() != 1 {
+		t.Errorf("last trace's derived fields: %v", tr)
+	}
+	if len(got.GetScores()) != 1 || got.GetScores()[0].GetId() != "last" {
+		t.Errorf("scores = %v, want the last trace's", got.GetScores())
 	}
 }

@@ -57,7 +57,9 @@ func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions 
 		traceIDs = append(traceIDs, id)
 	}
 	slices.Sort(traceIDs)
-	stats, err := s.store.TraceStats(ctx, projectID, traceIDs)
+	// The trace ids are not sent back: a session may hold more of them
+	// than fit in a query.
+	stats, err := s.store.SessionTraceStats(ctx, projectID, ids)
 	if err != nil {
 		return err
 	}
@@ -85,14 +87,16 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	if len(traces) == 0 {
 		return nil, ErrNotFound
 	}
-	if err := s.deriveTraces(ctx, projectID, traces); err != nil {
+	stats, err := s.store.SessionTraceStats(ctx, projectID, []string{id})
+	if err != nil {
 		return nil, err
 	}
+	for _, t := range traces {
+		applyStats(t, stats[t.GetId()])
+	}
 	sess := &commonv1.Session{Id: id, ProjectId: projectID, TraceCount: int64(len(traces))}
-	traceIDs := make([]string, len(traces))
 	var first, last uint64
-	for i, t := range traces {
-		traceIDs[i] = t.GetId()
+	for _, t := range traces {
 		if ts := tsNanos(t.GetTimestamp()); ts != 0 {
 			if first == 0 || ts < first {
 				first = ts
@@ -107,7 +111,7 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	}
 	slices.Sort(sess.UserIds)
 	sess.FirstSeen, sess.LastSeen = fromNanos(first), fromNanos(last)
-	scores, err := s.store.SessionScores(ctx, projectID, id, traceIDs)
+	scores, err := s.store.SessionScores(ctx, projectID, id)
 	if err != nil {
 		return nil, err
 	}

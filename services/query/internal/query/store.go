@@ -21,8 +21,11 @@ type Store interface {
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
 	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, error)
 	SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string) (map[string]string, error)
+	// SessionTraceStats is TraceStats for the traces of the sessions; it may
+	// include traces that have since moved to another session.
+	SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string) (map[string]*TraceStats, error)
 	SessionTraces(ctx context.Context, projectID, sessionID string) ([]*commonv1.Trace, error)
-	SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error)
+	SessionScores(ctx context.Context, projectID, sessionID string) ([]*commonv1.Score, error)
 }
 
 var (
