@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -14,6 +15,10 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/apierror"
 	"github.com/agenttrace/agenttrace/pkg/authz"
 )
+
+// authRetryAfter is when a caller is told to try again while auth cannot
+// answer: the cache asks auth about a key at most once a second.
+const authRetryAfter = time.Second
 
 // UnaryServerInterceptor authenticates unary calls with a and authorizes
 // them with authz.
@@ -93,7 +98,7 @@ func authorize(ctx context.Context, a Authenticator, method string, req any) (co
 		// The caller only learns to retry; why auth could not answer is
 		// for the operator.
 		slog.WarnContext(ctx, "cannot verify credentials", "method", method, "err", err)
-		return nil, status.Error(codes.Unavailable, "cannot verify credentials now; retry")
+		return nil, apierror.Unavailable("cannot verify credentials now; retry", authRetryAfter)
 	}
 	if err := authz.Check(method, p); err != nil {
 		if te := missingTarget(rule, p, req); te != nil {

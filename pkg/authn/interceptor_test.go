@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -161,6 +162,27 @@ func TestUnaryServerInterceptor(t *testing.T) {
 				t.Fatalf("response %v not passed through", resp)
 			}
 		})
+	}
+}
+
+// While auth cannot answer, the caller is told when to try again
+// (RetryInfo, which the gateway turns into Retry-After).
+func TestAuthDownSaysWhenToRetry(t *testing.T) {
+	down := AuthenticatorFunc(func(context.Context, Request) (Principal, error) {
+		return Principal{}, errors.New("connection refused")
+	})
+	_, err := UnaryServerInterceptor(down)(incoming("authorization", "Bearer sk-alice"), nil,
+		&grpc.UnaryServerInfo{FullMethod: "/agenttrace.query.v1.QueryService/GetTrace"},
+		func(context.Context, any) (any, error) { return nil, nil })
+	st := status.Convert(err)
+	var after time.Duration
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			after = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	if st.Code() != codes.Unavailable || after != authRetryAfter {
+		t.Errorf("auth down: %v with retry delay %v, want Unavailable after %v", st, after, authRetryAfter)
 	}
 }
 
