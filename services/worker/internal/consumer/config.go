@@ -28,8 +28,11 @@ type Config struct {
 	// MaxAckPending caps unacknowledged messages across all workers; 0
 	// derives it from FlushRows and FetchBatch.
 	MaxAckPending int `env:"WORKER_MAX_ACK_PENDING"`
-	// RetryBackoff is the redelivery delay after a first failure; it doubles
-	// with each delivery up to RetryBackoffMax.
+	// RetryBackoff is the redelivery delay after a message's first
+	// rejection; it doubles with each delivery up to RetryBackoffMax. While
+	// the store is away, every message waits the consumer's pause instead:
+	// RetryBackoff doubling per failed flush up to 5 s, so the backlog
+	// drains within seconds of the store's return.
 	RetryBackoff    time.Duration `env:"WORKER_RETRY_BACKOFF" envDefault:"1s"`
 	RetryBackoffMax time.Duration `env:"WORKER_RETRY_BACKOFF_MAX" envDefault:"1m"`
 	// QueuePoll is how often the queue depth gauge is refreshed.

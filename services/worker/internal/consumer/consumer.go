@@ -51,6 +51,9 @@ type Consumer struct {
 	Deps
 	cfg  Config
 	cons jetstream.Consumer
+	// storeFailures counts the flushes in a row that failed for the
+	// store's reasons (ClickHouse away); the consumer's pause grows with it.
+	storeFailures int
 }
 
 // Declare makes sure the streams and the durable consumer exist, retrying

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/agenttrace/agenttrace/pkg/retry"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 )
@@ -57,6 +58,9 @@ func (c *Consumer) flush(ctx context.Context, buf *buffer) {
 	defer func() { c.Metrics.flushDuration.Observe(time.Since(start).Seconds()) }()
 
 	err := c.Writer.Write(wctx, buf.rows)
+	if err == nil || errors.Is(err, eventrows.ErrRejected) {
+		c.storeFailures = 0
+	}
 	switch {
 	case err == nil:
 		c.ack(wctx, buf.msgs)
@@ -65,13 +69,29 @@ func (c *Consumer) flush(ctx context.Context, buf *buffer) {
 			"messages", buf.len(), "rows", buf.rows.Len(), "err", err)
 		c.isolate(wctx, buf.msgs)
 	default:
+		c.storeFailures++
+		pause := c.storePause()
 		c.Log.ErrorContext(ctx, "batch insert failed; messages will be redelivered",
-			"messages", buf.len(), "rows", buf.rows.Len(), "err", err)
-		c.retry(wctx, buf.msgs)
+			"messages", buf.len(), "rows", buf.rows.Len(), "retry_in", pause, "err", err)
+		c.retry(wctx, buf.msgs, pause)
 		// The store is unreachable: give it a moment before the next fetch
 		// rather than spinning through the queue.
-		_ = sleep(ctx, c.cfg.RetryBackoff)
+		_ = sleep(ctx, pause)
 	}
+}
+
+// storeRetryMax bounds the consumer's pause while the store is away, and
+// so how long after the store's return the backlog starts to drain.
+const storeRetryMax = 5 * time.Second
+
+// storePause is the consumer's pause after the current run of store
+// failures: RetryBackoff, doubling up to storeRetryMax. The pause belongs to
+// the consumer, not to each message: an outage is the store's fault, so a
+// message's own redelivery count (which backs off to RetryBackoffMax for
+// messages ClickHouse rejects) must not delay it once the store is back.
+func (c *Consumer) storePause() time.Duration {
+	p := retry.Policy{First: c.cfg.RetryBackoff, Max: max(storeRetryMax, c.cfg.RetryBackoff)}
+	return p.Pause(c.storeFailures)
 }
 
 // isolate writes each message on its own so that one bad message does not
@@ -90,19 +110,20 @@ func (c *Consumer) isolate(ctx context.Context, msgs []pending) {
 			}
 		default:
 			// The store went away mid-way: nothing more can be learned now.
+			c.storeFailures++
 			c.Log.ErrorContext(ctx, "insert failed while isolating; messages will be redelivered", "err", err)
-			c.retry(ctx, msgs[i:])
+			c.retry(ctx, msgs[i:], c.storePause())
 			return
 		}
 	}
 }
 
 // retry naks messages that failed for reasons of the store, not their own,
-// so they are redelivered with backoff however often that takes: an
-// outage does not send healthy events to the dead-letter stream.
-func (c *Consumer) retry(ctx context.Context, msgs []pending) {
+// so they are redelivered after delay however often that takes: an outage
+// does not send healthy events to the dead-letter stream.
+func (c *Consumer) retry(ctx context.Context, msgs []pending, delay time.Duration) {
 	for _, p := range msgs {
-		c.nak(ctx, p, nil)
+		c.nakAfter(ctx, p, delay)
 	}
 }
 
@@ -118,12 +139,18 @@ func (c *Consumer) ack(ctx context.Context, msgs []pending) {
 	c.Metrics.messages.WithLabelValues(outcomeAcked).Add(float64(len(msgs)))
 }
 
+// nak redelivers a message after its own backoff, which grows with its
+// deliveries.
 func (c *Consumer) nak(ctx context.Context, p pending, cause error) {
 	delay := c.cfg.backoff(p.meta.NumDelivered)
 	if cause != nil {
 		c.Log.WarnContext(ctx, "message rejected; will retry", "subject", p.msg.Subject(),
 			"stream_seq", p.meta.Sequence.Stream, "deliveries", p.meta.NumDelivered, "delay", delay, "err", cause)
 	}
+	c.nakAfter(ctx, p, delay)
+}
+
+func (c *Consumer) nakAfter(ctx context.Context, p pending, delay time.Duration) {
 	if err := p.msg.NakWithDelay(delay); err != nil {
 		c.Log.WarnContext(ctx, "nak failed; message will be redelivered after ack wait", "err", err)
 	}
