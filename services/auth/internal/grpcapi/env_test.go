@@ -115,10 +115,21 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	)
 	authv1.RegisterAuthServiceServer(gs, grpcapi.New(svc, slog.New(slog.NewTextHandler(opts.logTo, nil))).WithAuthenticator(resolver))
 	served := make(chan struct{})
-	go func() { defer close(served); gs.Serve(lis) }()
+	go func() {
+		defer close(served)
+		// nil once the cleanup's Stop has run; anything else broke the test server
+		if err := gs.Serve(lis); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	trackerDone := make(chan struct{})
-	go func() { defer close(trackerDone); tracker.Run(ctx) }()
+	go func() {
+		defer close(trackerDone)
+		if err := tracker.Run(ctx); err != nil {
+			t.Errorf("last-used tracker: %v", err)
+		}
+	}()
 
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),

@@ -313,7 +313,11 @@ func TestRevocationReachesOtherServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sub.Unsubscribe() })
+	t.Cleanup(func() {
+		if err := sub.Unsubscribe(); err != nil {
+			t.Errorf("unsubscribe: %v", err)
+		}
+	})
 	if err := otherNC.Flush(); err != nil {
 		t.Fatal(err)
 	}

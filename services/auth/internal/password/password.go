@@ -162,7 +162,7 @@ func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error
 		return false, err
 	}
 	if err := stored.params.validate(h.minMemory); err != nil {
-		return false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
+		return false, fmt.Errorf("%w: %w", ErrMalformedHash, err)
 	}
 	key, err := h.derive(ctx, password, stored)
 	if err != nil {

@@ -57,7 +57,7 @@ func decode(s string) (phc, error) {
 		}
 		n, err := number(val, bits)
 		if err != nil {
-			return phc{}, fmt.Errorf("%w: parameter %s: %v", ErrMalformedHash, name, err)
+			return phc{}, fmt.Errorf("%w: parameter %s: %w", ErrMalformedHash, name, err)
 		}
 		switch name {
 		case "m":

@@ -52,7 +52,7 @@ func nullUUID(id uuid.UUID) *uuid.UUID {
 
 // InsertAuditEvent implements audit.Store.
 func (s *AuditStore) InsertAuditEvent(ctx context.Context, tx pgx.Tx, e audit.Event) error {
-	var db dbtx = s.db
+	db := s.db
 	if tx != nil {
 		db = tx
 	}

@@ -166,7 +166,7 @@ func TestAuthenticate(t *testing.T) {
 			res := New(Config{Keys: &fakeKeys{}, Tokens: r, Roles: fakeRoles{}})
 			got, err := res.Authenticate(context.Background(), tt.req)
 			switch {
-			case tt.wantErr == errDB:
+			case errors.Is(tt.wantErr, errDB):
 				if !errors.Is(err, errDB) || errors.Is(err, authn.ErrNoAccess) {
 					t.Fatalf("Authenticate = %+v, %v; want the database error", got, err)
 				}
