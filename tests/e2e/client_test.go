@@ -163,7 +163,7 @@ func (c *restClient) get(t *testing.T, path string, out proto.Message) error {
 		return fmt.Errorf("GET %s: %s", path, r)
 	}
 	if err := strictJSON.Unmarshal(r.body, out); err != nil {
-		return fmt.Errorf("GET %s: decode %T: %v\n%s", path, out, err, r)
+		return fmt.Errorf("GET %s: decode %T: %w\n%s", path, out, err, r)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -50,6 +51,9 @@ func runWithStack(m *testing.M) int {
 	if !scanLogsForSecrets(s) {
 		code = 1
 	}
+	if !scanLogsForRaces(s) {
+		code = 1
+	}
 	if code != 0 {
 		s.dumpLogs(os.Stderr)
 	}
@@ -94,4 +98,28 @@ func scanLogsForSecrets(s *stack) bool {
 		fmt.Printf("e2e secret scan: no secret in %d logs (looked for %s)\n", len(s.logs()), secrets.counts())
 	}
 	return true
+}
+
+// raceReport starts each report of the race detector.
+var raceReport = []byte("WARNING: DATA RACE")
+
+// scanLogsForRaces reports each log in which a race-enabled service (go test
+// -race builds them so) reported a data race; such a service also exits 66,
+// but one that a test killed says so only in its log. It reports false when
+// it found any or could not look.
+func scanLogsForRaces(s *stack) bool {
+	ok := true
+	for _, path := range s.logs() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e race scan:", err)
+			ok = false
+			continue
+		}
+		if n := bytes.Count(data, raceReport); n > 0 {
+			fmt.Fprintf(os.Stderr, "e2e race scan: FAIL: %d data race reports in %s\n", n, path)
+			ok = false
+		}
+	}
+	return ok
 }

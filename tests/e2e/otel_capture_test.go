@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,8 +39,8 @@ func sdkExportBody(ctx context.Context, spans []sdktrace.ReadOnlySpan) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	defer exp.Shutdown(context.Background())
-	if err := exp.ExportSpans(ctx, spans); err != nil {
+	exportErr := exp.ExportSpans(ctx, spans)
+	if err := errors.Join(exportErr, exp.Shutdown(context.Background())); err != nil {
 		return nil, err
 	}
 	mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -527,13 +526,4 @@ func spansByName(spans []sdktrace.ReadOnlySpan) map[string]sdktrace.ReadOnlySpan
 		out[s.Name()] = s
 	}
 	return out
-}
-
-// spanIDs lists the observation ids of spans, sorted.
-func spanIDs(spans []sdktrace.ReadOnlySpan) []string {
-	ids := map[string]bool{}
-	for _, s := range spans {
-		ids[s.SpanContext().SpanID().String()] = true
-	}
-	return slices.Sorted(maps.Keys(ids))
 }

@@ -142,7 +142,7 @@ func getTraceView(t *testing.T, c *restClient, id string) (*traceView, error) {
 		Scores       []map[string]any `json:"scores"`
 	}
 	if err := decodeJSON(r.body, &body); err != nil {
-		return nil, fmt.Errorf("GET /api/v1/traces/%s: %v", id, err)
+		return nil, fmt.Errorf("GET /api/v1/traces/%s: %w", id, err)
 	}
 	v := &traceView{trace: body.Trace, scores: body.Scores}
 	var walk func(nodes []jsonNode, parent string)
@@ -479,7 +479,7 @@ func checkCost(p *problems, what string, want float64, cost map[string]any, key 
 // checkValue compares a JSON value: nil want is not checked, anyValue wants
 // any non-null value, otherwise the values must be equal as JSON.
 func checkValue(p *problems, what string, want, got any) {
-	switch want.(type) {
+	switch want := want.(type) {
 	case nil:
 		return
 	case anyValue:
@@ -492,7 +492,7 @@ func checkValue(p *problems, what string, want, got any) {
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(got)
-		if got == nil || !strings.Contains(b.String(), string(want.(containsText))) {
+		if got == nil || !strings.Contains(b.String(), string(want)) {
 			p.addf("%s: want a value containing %q, got %s", what, want, strings.TrimSpace(b.String()))
 		}
 		return

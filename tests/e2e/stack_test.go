@@ -118,14 +118,19 @@ func newStack(ctx context.Context) (*stack, error) {
 }
 
 // build compiles each service the way a release would: from its own module,
-// outside the workspace.
+// outside the workspace. Under go test -race the services get the race
+// detector too (scanLogsForRaces reads its reports).
 func (s *stack) build(ctx context.Context) error {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		return err
 	}
+	args := []string{"build"}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
 	for _, name := range services {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", s.binary(name), "./cmd/"+name)
+		cmd := exec.CommandContext(ctx, "go", append(args, "-o", s.binary(name), "./cmd/"+name)...)
 		cmd.Dir = filepath.Join(root, "services", name)
 		cmd.Env = append(os.Environ(), "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -307,7 +312,7 @@ func (s *stack) waitReady(ctx context.Context, label, adminAddr string) error {
 	for {
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready: %v", label, p.waitErr)
+			return fmt.Errorf("%s exited before it was ready: %w", label, p.exitErr())
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s: %s", label, readyTimeout, last)
 		case <-time.After(100 * time.Millisecond):
@@ -326,11 +331,20 @@ func (s *stack) waitReady(ctx context.Context, label, adminAddr string) error {
 	}
 }
 
+// exitErr is how the exited process ended, an error even for exit status 0:
+// a service is not meant to exit by itself.
+func (p *proc) exitErr() error {
+	if p.waitErr == nil {
+		return errors.New("exit status 0")
+	}
+	return p.waitErr
+}
+
 // stop sends SIGTERM and checks that the process drains and exits 0 in time.
 func (p *proc) stop() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s had already exited: %v", p.name, p.waitErr)
+		return fmt.Errorf("%s had already exited: %w", p.name, p.exitErr())
 	default:
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

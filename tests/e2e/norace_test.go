@@ -1,0 +1,7 @@
+//go:build !race
+
+package e2e
+
+// raceEnabled says the test runs under the race detector (go test -race);
+// the services it builds get it too.
+const raceEnabled = false
