@@ -120,9 +120,16 @@ test: ## every test: generated-code drift, lint, unit, integration, end-to-end a
 	echo "make test: passed in $$((t3 - t0))s (checks and module tests $$((t1 - t0))s, then waiting for the cluster's build $$((t2 - t1))s, cluster-test $$((t3 - t2))s)"
 
 # tests/cluster skips here (no AGENTTRACE_CLUSTER_ENV); cluster-test runs it.
+# RACE_MODULES run under the race detector: the services' code and tests,
+# and the end-to-end test, which then builds race-enabled services and
+# fails on any race they report. tests/chart, tests/skaffold and
+# tests/cluster check the chart and the deployment, not the services' code:
+# the detector would only slow them.
+RACE_MODULES := pkg $(addprefix services/,$(SERVICES)) tests/e2e
 test-modules: check-generate lint deps build node-deps $(BIN)/helm chart-lint
 	@for m in $(MODULES); do echo "== $$m"; s=$$(date +%s); \
-		(cd $$m && GOWORK=off go test -count=1 -timeout 15m ./...) || exit 1; \
+		race=; case " $(RACE_MODULES) " in *" $$m "*) race=-race;; esac; \
+		(cd $$m && GOWORK=off go test $$race -count=1 -timeout 15m ./...) || exit 1; \
 		echo "== $$m: $$(($$(date +%s) - s))s"; done
 
 # The chart, verified offline: helm lint --strict for the defaults and every
