@@ -26,27 +26,21 @@ var ErrNotConnected = errors.New("not connected to clickhouse yet (its database 
 //	sh.AddCheck("clickhouse", ch.Ping)
 //	sh.OnClose("clickhouse", ch.Close)
 type Background struct {
-	cfg       Config
-	log       *slog.Logger
-	conn      atomic.Pointer[driver.Conn]
-	connected chan struct{}
+	cfg  Config
+	log  *slog.Logger
+	conn atomic.Pointer[driver.Conn]
 }
 
 // NewBackground returns a connection that Run will open.
 func NewBackground(cfg Config, log *slog.Logger) *Background {
-	return &Background{cfg: cfg, log: log, connected: make(chan struct{})}
+	return &Background{cfg: cfg, log: log}
 }
 
 // Connected wraps a connection that is already open.
 func Connected(conn driver.Conn) *Background {
-	b := &Background{connected: make(chan struct{})}
-	b.set(conn)
-	return b
-}
-
-func (b *Background) set(conn driver.Conn) {
+	b := &Background{}
 	b.conn.Store(&conn)
-	close(b.connected)
+	return b
 }
 
 // Run opens the connection, retrying until ClickHouse answers or ctx ends
@@ -59,7 +53,7 @@ func (b *Background) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	b.set(conn)
+	b.conn.Store(&conn)
 	return nil
 }
 
@@ -69,16 +63,6 @@ func (b *Background) Conn() (driver.Conn, error) {
 		return *c, nil
 	}
 	return nil, ErrNotConnected
-}
-
-// Wait blocks until the connection is open or ctx ends.
-func (b *Background) Wait(ctx context.Context) (driver.Conn, error) {
-	select {
-	case <-b.connected:
-		return b.Conn()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // Ping reports whether ClickHouse answers; it backs readiness.

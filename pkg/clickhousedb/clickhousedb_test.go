@@ -51,8 +51,8 @@ func TestBackgroundBeforeConnecting(t *testing.T) {
 	if err := b.Run(ctx); err != nil {
 		t.Errorf("Run stopped by its context = %v, want nil", err)
 	}
-	if _, err := b.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Wait = %v, want the context's error", err)
+	if _, err := b.Conn(); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("Conn after Run gave up = %v, want ErrNotConnected", err)
 	}
 	if err := b.Close(context.Background()); err != nil {
 		t.Errorf("Close without a connection = %v", err)
@@ -67,16 +67,14 @@ func TestBackgroundConnects(t *testing.T) {
 	defer cancel()
 	cfg := Config{Addr: "127.0.0.1:9000", Database: "default", User: "default", DialTimeout: time.Second, QueryTimeout: 5 * time.Second, MaxOpenConns: 1}
 	b := NewBackground(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	go func() { _ = b.Run(ctx) }()
-	conn, err := b.Wait(ctx)
-	if err != nil {
+	if err := b.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Conn(); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Ping(ctx); err != nil {
 		t.Error(err)
-	}
-	if got, _ := b.Conn(); got != conn {
-		t.Error("Conn and Wait disagree")
 	}
 	if err := b.Close(ctx); err != nil {
 		t.Error(err)

@@ -120,7 +120,9 @@ func start(t *testing.T, cfg config.Base, setup func(*Shell), opts ...Option) *r
 	}
 	t.Cleanup(func() {
 		r.conn.Close()
-		r.stop(t)
+		if err := r.stop(t); err != nil {
+			t.Errorf("shell stopped with %v", err)
+		}
 	})
 	return r
 }

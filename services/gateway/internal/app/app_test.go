@@ -54,7 +54,7 @@ func startBackend(t *testing.T, register func(*grpc.Server)) *fakeBackend {
 		t.Fatal(err)
 	}
 	b.addr = lis.Addr().String()
-	go b.srv.Serve(lis)
+	go func() { _ = b.srv.Serve(lis) }() // returns once Stop runs
 	t.Cleanup(b.srv.Stop)
 	return b
 }
@@ -324,21 +324,22 @@ func TestCloseWhenDraining(t *testing.T) {
 		_, _ = w.Write([]byte("ok"))
 	}), draining))
 	defer srv.Close()
-	get := func() *http.Response {
+	// get says whether the response closed its connection.
+	get := func() (closes bool, header http.Header) {
 		t.Helper()
 		resp, err := srv.Client().Get(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		return resp.Close, resp.Header
 	}
-	if resp := get(); resp.Close || resp.Header.Get("Connection") == "close" {
-		t.Fatalf("connection closed before the drain: %v", resp.Header)
+	if closes, header := get(); closes || header.Get("Connection") == "close" {
+		t.Fatalf("connection closed before the drain: %v", header)
 	}
 	close(draining)
-	if resp := get(); !resp.Close {
-		t.Fatalf("connection kept alive while draining: %v", resp.Header)
+	if closes, header := get(); !closes {
+		t.Fatalf("connection kept alive while draining: %v", header)
 	}
 }

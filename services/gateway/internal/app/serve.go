@@ -154,7 +154,11 @@ func serveHTTP(ctx context.Context, srv *http.Server, lis net.Listener, timeout 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
-	<-errc // Serve returns ErrServerClosed once Shutdown has begun
+	// Serve returns ErrServerClosed once Shutdown has begun; anything else
+	// it says is news.
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
 	if err != nil {
 		srv.Close()
 		return fmt.Errorf("http shutdown: %w", err)

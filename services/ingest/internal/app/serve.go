@@ -114,7 +114,7 @@ func declareStreams(ctx context.Context, log *slog.Logger, nc *nats.Conn, js jet
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil // shutting down before NATS answered
+			return nil //nolint:nilerr // shutting down before NATS answered is not a failure
 		}
 		return err
 	}

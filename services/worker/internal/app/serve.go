@@ -71,12 +71,12 @@ func serve(ctx context.Context, cfg Config, _ []string, _ service.Output) error 
 		log.Warn("cost computation disabled (AGENTTRACE_WORKER_PRICES_REFRESH=0): generations keep only the costs clients send")
 	}
 	sh.Go("consumer", func(ctx context.Context) error {
-		if err := ch.Run(ctx); err != nil {
-			return err
+		if err := ch.Run(ctx); err != nil || ctx.Err() != nil {
+			return err // nil when stopped before ClickHouse answered
 		}
-		conn, err := ch.Wait(ctx)
+		conn, err := ch.Conn()
 		if err != nil {
-			return nil // stopped before ClickHouse answered
+			return err
 		}
 		if err := waitForSchema(ctx, log, conn, "consumer"); err != nil {
 			return err
