@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -41,6 +42,9 @@ type listSpec struct {
 	sortExpr string // its merge expression
 	where    conds  // conditions on raw rows that hold for every version (an observation's trace id)
 	filters  []filter
+	// within restricts the versions that can make an id a candidate (a
+	// search's window of event dates), not the versions merged.
+	within conds
 }
 
 // pageKeys returns the (sort value, id, tie) of the rows of one page, in order.
@@ -52,7 +56,9 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 		if f.merged != "" && !slices.Contains(selects, f.merged) {
 			selects = append(selects, f.merged)
 		}
-		having.add(f.having, f.args...)
+		if f.having != "" {
+			having.add(f.having, f.args...)
+		}
 	}
 	if page.After != nil {
 		having.add(fmt.Sprintf("(%s, %s, m_tie) < (?, ?, ?)", spec.sortCol, id), page.After.TS, page.After.ID, page.After.Tie)
@@ -108,10 +114,36 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 	if len(some) == 0 {
 		return
 	}
-	args := append([]any{projectID}, someArgs...)
+	where, args := inProject, []any{projectID}
+	if len(spec.within.parts) > 0 {
+		where += " AND " + strings.Join(spec.within.parts, " AND ")
+		args = append(args, spec.within.args...)
+	}
+	args = append(args, someArgs...)
 	args = append(args, everyArgs...)
 	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE %[5]s AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
-		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND "), inProject), args...)
+		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND "), where), args...)
+}
+
+// searchFilter matches ids with a version in s's window whose name, input
+// or output holds s's text, ignoring case. It reads no merged value: the
+// text need not survive the merge (an output replaced later still found
+// its trace). The window bounds, by partition, the rows it reads.
+func searchFilter(s *query.Search) (filter, conds) {
+	var in []string
+	var args []any
+	for _, col := range []string{chschema.ColName, chschema.ColInput, chschema.ColOutput} {
+		in = append(in, "positionCaseInsensitiveUTF8("+col+", ?) > 0")
+		args = append(args, s.Text)
+	}
+	var within conds
+	within.add(chschema.ColEventDate+" >= toDate(?) AND "+chschema.ColEventDate+" <= toDate(?)", day(s.From), day(s.To))
+	return filter{row: strings.Join(in, " OR "), rowArgs: args}, within
+}
+
+// day is the UTC date of a time in nanoseconds, as ClickHouse's toDate reads it.
+func day(nanos uint64) string {
+	return time.Unix(0, int64(nanos)).UTC().Format(time.DateOnly)
 }
 
 // eqFilter matches a merged string column equal to v.

@@ -105,6 +105,10 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f query.
 			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
 		}
 	}
+	if f.Search != nil {
+		search, within := searchFilter(f.Search)
+		spec.filters, spec.within = append(spec.filters, search), within
+	}
 	keys, err := s.pageKeys(ctx, projectID, spec, page)
 	if err != nil || len(keys) == 0 {
 		return nil, err

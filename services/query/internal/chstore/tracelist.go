@@ -34,6 +34,10 @@ func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceF
 			merged: chschema.MergeTags, having: "hasAll(" + chschema.Merged(chschema.ColTags) + ", ?)", args: []any{f.Tags},
 		})
 	}
+	if f.Search != nil {
+		search, within := searchFilter(f.Search)
+		spec.filters, spec.within = append(spec.filters, search), within
+	}
 	keys, err := s.pageKeys(ctx, projectID, spec, page)
 	if err != nil || len(keys) == 0 {
 		return nil, err

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"time"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
@@ -23,6 +24,10 @@ func (s *Service) ListObservations(ctx context.Context, projectID string, req *q
 	if _, ok := commonv1.ObservationLevel_name[int32(req.GetLevel())]; !ok {
 		return nil, invalid("level", "unknown observation level")
 	}
+	search, err := searchOf(req.GetSearch(), tr, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	digest := digestOf(req, nil)
 	after, err := decodePageToken(req.GetPageToken(), digest)
 	if err != nil {
@@ -35,6 +40,7 @@ func (s *Service) ListObservations(ctx context.Context, projectID string, req *q
 		Level:   req.GetLevel(),
 		Name:    req.GetName(),
 		Time:    tr,
+		Search:  search,
 	}, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err

@@ -67,6 +67,7 @@ type TraceFilter struct {
 	Tags        []string // all of them
 	Environment string
 	Release     string
+	Search      *Search
 }
 
 // ObservationFilter selects observations by their merged values; zero
@@ -78,6 +79,7 @@ type ObservationFilter struct {
 	Level   commonv1.ObservationLevel
 	Name    string
 	Time    TimeRange // on start_time
+	Search  *Search
 }
 
 // ScoreFilter selects scores by their merged values; zero fields match all.

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
@@ -88,6 +89,10 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 			return nil, invalid("tags", "must not contain empty tags")
 		}
 	}
+	search, err := searchOf(req.GetSearch(), tr, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	digest := digestOf(req, normalizeTraceFilter)
 	after, err := decodePageToken(req.GetPageToken(), digest)
 	if err != nil {
@@ -101,6 +106,7 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 		Tags:        req.GetTags(),
 		Environment: req.GetEnvironment(),
 		Release:     req.GetRelease(),
+		Search:      search,
 	}, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err

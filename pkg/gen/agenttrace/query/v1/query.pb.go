@@ -225,7 +225,12 @@ type ListTracesRequest struct {
 	// 1..1000, default 50.
 	PageSize int32 `protobuf:"varint,9,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Opaque cursor from a previous response.
-	PageToken     string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Traces with a version, written between from_time and to_time, whose
+	// name, input or output holds this text (case-insensitive, at most 200
+	// characters). Needs from_time; to_time defaults to now, and the window
+	// is at most 31 days, which bounds what one search reads.
+	Search        string `protobuf:"bytes,11,opt,name=search,proto3" json:"search,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -330,6 +335,13 @@ func (x *ListTracesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListTracesRequest) GetSearch() string {
+	if x != nil {
+		return x.Search
+	}
+	return ""
+}
+
 type ListTracesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Newest first.
@@ -384,16 +396,21 @@ func (x *ListTracesResponse) GetNextPageToken() string {
 }
 
 type ListObservationsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TraceId       string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
-	Type          v1.ObservationType     `protobuf:"varint,2,opt,name=type,proto3,enum=agenttrace.common.v1.ObservationType" json:"type,omitempty"`
-	Model         string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
-	Level         v1.ObservationLevel    `protobuf:"varint,4,opt,name=level,proto3,enum=agenttrace.common.v1.ObservationLevel" json:"level,omitempty"`
-	FromTime      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=from_time,json=fromTime,proto3" json:"from_time,omitempty"`
-	ToTime        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=to_time,json=toTime,proto3" json:"to_time,omitempty"`
-	Name          string                 `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
-	PageSize      int32                  `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TraceId   string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	Type      v1.ObservationType     `protobuf:"varint,2,opt,name=type,proto3,enum=agenttrace.common.v1.ObservationType" json:"type,omitempty"`
+	Model     string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	Level     v1.ObservationLevel    `protobuf:"varint,4,opt,name=level,proto3,enum=agenttrace.common.v1.ObservationLevel" json:"level,omitempty"`
+	FromTime  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=from_time,json=fromTime,proto3" json:"from_time,omitempty"`
+	ToTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=to_time,json=toTime,proto3" json:"to_time,omitempty"`
+	Name      string                 `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	PageSize  int32                  `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Observations with a version, written between from_time and to_time,
+	// whose name, input or output holds this text (case-insensitive, at most
+	// 200 characters). Needs from_time; to_time defaults to now, and the
+	// window is at most 31 days, which bounds what one search reads.
+	Search        string `protobuf:"bytes,10,opt,name=search,proto3" json:"search,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,6 +504,13 @@ func (x *ListObservationsRequest) GetPageSize() int32 {
 func (x *ListObservationsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListObservationsRequest) GetSearch() string {
+	if x != nil {
+		return x.Search
 	}
 	return ""
 }
@@ -963,7 +987,7 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\x05trace\x18\x01 \x01(\v2\x1b.agenttrace.common.v1.TraceR\x05trace\x12H\n" +
 	"\fobservations\x18\x02 \x03(\v2$.agenttrace.query.v1.ObservationNodeR\fobservations\x123\n" +
 	"\x06scores\x18\x03 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\x12?\n" +
-	"\x1cnext_observations_page_token\x18\x04 \x01(\tR\x19nextObservationsPageToken\"\xd9\x02\n" +
+	"\x1cnext_observations_page_token\x18\x04 \x01(\tR\x19nextObservationsPageToken\"\xf1\x02\n" +
 	"\x11ListTracesRequest\x127\n" +
 	"\tfrom_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bfromTime\x123\n" +
 	"\ato_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06toTime\x12\x12\n" +
@@ -977,10 +1001,11 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\n" +
-	" \x01(\tR\tpageToken\"q\n" +
+	" \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06search\x18\v \x01(\tR\x06search\"q\n" +
 	"\x12ListTracesResponse\x123\n" +
 	"\x06traces\x18\x01 \x03(\v2\x1b.agenttrace.common.v1.TraceR\x06traces\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x03\n" +
 	"\x17ListObservationsRequest\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x129\n" +
 	"\x04type\x18\x02 \x01(\x0e2%.agenttrace.common.v1.ObservationTypeR\x04type\x12\x14\n" +
@@ -991,7 +1016,9 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\x04name\x18\a \x01(\tR\x04name\x12\x1b\n" +
 	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\t \x01(\tR\tpageToken\"\x89\x01\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06search\x18\n" +
+	" \x01(\tR\x06search\"\x89\x01\n" +
 	"\x18ListObservationsResponse\x12E\n" +
 	"\fobservations\x18\x01 \x03(\v2!.agenttrace.common.v1.ObservationR\fobservations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd8\x01\n" +
