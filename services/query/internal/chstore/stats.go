@@ -31,8 +31,8 @@ func sessionSet(projectID string, sessionIDs []string) traceSet {
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
 // Each observation's total is EffectiveUsageTotal, so one that reported
-// input and output but no total still counts. The trace set follows.
-var traceTotals = func() string {
+// input and output but no total still counts.
+func traceTotals(traces traceSet) string {
 	m := chschema.Merged
 	sum := func(col string) string { return "toNullable(sum(" + col + "))" }
 	return "SELECT " + chschema.List(chschema.ColTraceID, "toInt64(count()) AS n",
@@ -45,20 +45,19 @@ var traceTotals = func() string {
 		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
 		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
 		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated,
-	) + " FROM " + observationsTable + " WHERE " + inProject + " AND " + chschema.ColTraceID + " IN "
-}()
-
-// traceTotalsEnd follows the trace set in traceTotals.
-var traceTotalsEnd = " GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
+	) + " FROM " + observationsTable + " WHERE " + inProject + " AND " + chschema.ColTraceID + " IN " + traces.sql +
+		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
+}
 
 // traceDetails sums, per trace and key, each observation's newest value of
-// that usage detail; the trace set and traceDetailsEnd follow.
-var traceDetails = "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail) FROM (" +
-	"SELECT " + chschema.ObservationKey + ", detail_key, argMax(detail, " + chschema.VersionOrder + ") AS m_detail" +
-	" FROM " + observationsTable + " ARRAY JOIN " + chschema.UsageDetails.Keys + " AS detail_key, " + chschema.UsageDetails.Values + " AS detail" +
-	" WHERE " + inProject + " AND " + chschema.ColTraceID + " IN "
-
-var traceDetailsEnd = " GROUP BY " + chschema.ObservationKey + ", detail_key) GROUP BY " + chschema.ColTraceID + ", detail_key"
+// that usage detail.
+func traceDetails(traces traceSet) string {
+	return "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail) FROM (" +
+		"SELECT " + chschema.ObservationKey + ", detail_key, argMax(detail, " + chschema.VersionOrder + ") AS m_detail" +
+		" FROM " + observationsTable + " ARRAY JOIN " + chschema.UsageDetails.Keys + " AS detail_key, " + chschema.UsageDetails.Values + " AS detail" +
+		" WHERE " + inProject + " AND " + chschema.ColTraceID + " IN " + traces.sql +
+		" GROUP BY " + chschema.ObservationKey + ", detail_key) GROUP BY " + chschema.ColTraceID + ", detail_key"
+}
 
 // TraceStats derives the totals of the given traces' observations with two
 // queries for the whole set. Traces without observations are absent.
@@ -83,7 +82,7 @@ func (s *Store) SessionTraceStats(ctx context.Context, projectID string, session
 
 func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSet) (map[string]*query.TraceStats, error) {
 	out := map[string]*query.TraceStats{}
-	q := newQuery("trace totals").add(traceTotals+traces.sql+traceTotalsEnd, append([]any{projectID}, traces.args...)...)
+	q := newQuery("trace totals").add(traceTotals(traces), append([]any{projectID}, traces.args...)...)
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -109,7 +108,7 @@ func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSe
 	}
 	rows.Close()
 
-	q = newQuery("trace usage details").add(traceDetails+traces.sql+traceDetailsEnd, append([]any{projectID}, traces.args...)...)
+	q = newQuery("trace usage details").add(traceDetails(traces), append([]any{projectID}, traces.args...)...)
 	rows, err = s.query(ctx, q)
 	if err != nil {
 		return nil, err
