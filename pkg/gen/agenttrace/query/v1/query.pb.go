@@ -10,6 +10,7 @@ import (
 	v1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -698,8 +699,12 @@ func (x *ListSessionsResponse) GetNextPageToken() string {
 }
 
 type GetSessionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Traces per page, 1..1000, default 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From next_page_token; the session and its scores come with every page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -741,12 +746,29 @@ func (x *GetSessionRequest) GetSessionId() string {
 	return ""
 }
 
+func (x *GetSessionRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetSessionRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type GetSessionResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Session *v1.Session            `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
-	// The session's traces, oldest first.
-	Traces        []*v1.Trace `protobuf:"bytes,2,rep,name=traces,proto3" json:"traces,omitempty"`
-	Scores        []*v1.Score `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
+	// The session's traces, oldest first, one page of them.
+	Traces []*v1.Trace `protobuf:"bytes,2,rep,name=traces,proto3" json:"traces,omitempty"`
+	// Scores of the session itself and of this page's traces.
+	Scores []*v1.Score `protobuf:"bytes,3,rep,name=scores,proto3" json:"scores,omitempty"`
+	// Set when more traces follow.
+	NextPageToken string `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -800,6 +822,13 @@ func (x *GetSessionResponse) GetScores() []*v1.Score {
 		return x.Scores
 	}
 	return nil
+}
+
+func (x *GetSessionResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ListScoresRequest struct {
@@ -971,11 +1000,556 @@ func (x *ListScoresResponse) GetNextPageToken() string {
 	return ""
 }
 
+type QueryMetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Query         *MetricsQuery          `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryMetricsRequest) Reset() {
+	*x = QueryMetricsRequest{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryMetricsRequest) ProtoMessage() {}
+
+func (x *QueryMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryMetricsRequest.ProtoReflect.Descriptor instead.
+func (*QueryMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *QueryMetricsRequest) GetQuery() *MetricsQuery {
+	if x != nil {
+		return x.Query
+	}
+	return nil
+}
+
+// MetricsQuery is one aggregation over a view. Its JSON form (camelCase
+// names) is what GET /api/v1/metrics?query= takes.
+type MetricsQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// traces, observations or scores.
+	View string `protobuf:"bytes,1,opt,name=view,proto3" json:"view,omitempty"`
+	// Group by these fields of the view (at most 3).
+	Dimensions []*MetricsDimension `protobuf:"bytes,2,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// At least one; each becomes a column named {aggregation}_{measure}.
+	Metrics []*MetricsMetric `protobuf:"bytes,3,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	Filters []*MetricsFilter `protobuf:"bytes,4,rep,name=filters,proto3" json:"filters,omitempty"`
+	// Also group by time buckets of the view's time (trace timestamp,
+	// observation start time, score timestamp).
+	TimeDimension *MetricsTimeDimension `protobuf:"bytes,5,opt,name=time_dimension,json=timeDimension,proto3" json:"time_dimension,omitempty"`
+	// Required: inclusive lower and exclusive upper bound on the view's time.
+	FromTimestamp *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=from_timestamp,json=fromTimestamp,proto3" json:"from_timestamp,omitempty"`
+	ToTimestamp   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=to_timestamp,json=toTimestamp,proto3" json:"to_timestamp,omitempty"`
+	OrderBy       []*MetricsOrderBy      `protobuf:"bytes,8,rep,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	Config        *MetricsConfig         `protobuf:"bytes,9,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsQuery) Reset() {
+	*x = MetricsQuery{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsQuery) ProtoMessage() {}
+
+func (x *MetricsQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsQuery.ProtoReflect.Descriptor instead.
+func (*MetricsQuery) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MetricsQuery) GetView() string {
+	if x != nil {
+		return x.View
+	}
+	return ""
+}
+
+func (x *MetricsQuery) GetDimensions() []*MetricsDimension {
+	if x != nil {
+		return x.Dimensions
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetMetrics() []*MetricsMetric {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetFilters() []*MetricsFilter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetTimeDimension() *MetricsTimeDimension {
+	if x != nil {
+		return x.TimeDimension
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetFromTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FromTimestamp
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetToTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ToTimestamp
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetOrderBy() []*MetricsOrderBy {
+	if x != nil {
+		return x.OrderBy
+	}
+	return nil
+}
+
+func (x *MetricsQuery) GetConfig() *MetricsConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+type MetricsDimension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// e.g. name, type, model, environment, release, version, level, tags,
+	// traceName, source, dataType; see docs/METRICS.md for each view's fields.
+	Field         string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsDimension) Reset() {
+	*x = MetricsDimension{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsDimension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsDimension) ProtoMessage() {}
+
+func (x *MetricsDimension) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsDimension.ProtoReflect.Descriptor instead.
+func (*MetricsDimension) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MetricsDimension) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+type MetricsMetric struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// e.g. count, latency, timeToFirstToken, inputTokens, outputTokens,
+	// totalTokens, inputCost, outputCost, totalCost, value.
+	Measure string `protobuf:"bytes,1,opt,name=measure,proto3" json:"measure,omitempty"`
+	// sum, avg, min, max, count, p50, p75, p90, p95, p99 or histogram.
+	Aggregation   string `protobuf:"bytes,2,opt,name=aggregation,proto3" json:"aggregation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsMetric) Reset() {
+	*x = MetricsMetric{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsMetric) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsMetric) ProtoMessage() {}
+
+func (x *MetricsMetric) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsMetric.ProtoReflect.Descriptor instead.
+func (*MetricsMetric) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MetricsMetric) GetMeasure() string {
+	if x != nil {
+		return x.Measure
+	}
+	return ""
+}
+
+func (x *MetricsMetric) GetAggregation() string {
+	if x != nil {
+		return x.Aggregation
+	}
+	return ""
+}
+
+type MetricsFilter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A dimension, or userId, sessionId, traceId, metadata, tags, or a
+	// measure (latency, totalCost, ...).
+	Column string `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// =, !=, >, >=, <, <=, contains, does not contain, starts with,
+	// ends with, any of, none of, all of (tags).
+	Operator string `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	// A string, a number, or a list of strings for any of / none of / all of.
+	Value *structpb.Value `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// The metadata key, for column metadata.
+	Key string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// Accepted for compatibility (string, number, stringOptions,
+	// arrayOptions, stringObject, ...); the column decides the type.
+	Type          string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsFilter) Reset() {
+	*x = MetricsFilter{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsFilter) ProtoMessage() {}
+
+func (x *MetricsFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsFilter.ProtoReflect.Descriptor instead.
+func (*MetricsFilter) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MetricsFilter) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *MetricsFilter) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *MetricsFilter) GetValue() *structpb.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *MetricsFilter) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *MetricsFilter) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+type MetricsTimeDimension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// minute, hour, day, week, month, or auto (about 50 buckets over the window).
+	Granularity   string `protobuf:"bytes,1,opt,name=granularity,proto3" json:"granularity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsTimeDimension) Reset() {
+	*x = MetricsTimeDimension{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsTimeDimension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsTimeDimension) ProtoMessage() {}
+
+func (x *MetricsTimeDimension) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsTimeDimension.ProtoReflect.Descriptor instead.
+func (*MetricsTimeDimension) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MetricsTimeDimension) GetGranularity() string {
+	if x != nil {
+		return x.Granularity
+	}
+	return ""
+}
+
+type MetricsOrderBy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A dimension, a metric column ({aggregation}_{measure}) or time_dimension.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// asc or desc.
+	Direction     string `protobuf:"bytes,2,opt,name=direction,proto3" json:"direction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsOrderBy) Reset() {
+	*x = MetricsOrderBy{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsOrderBy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsOrderBy) ProtoMessage() {}
+
+func (x *MetricsOrderBy) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsOrderBy.ProtoReflect.Descriptor instead.
+func (*MetricsOrderBy) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MetricsOrderBy) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *MetricsOrderBy) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+type MetricsConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Buckets of a histogram aggregation, 1..100, default 10.
+	Bins int32 `protobuf:"varint,1,opt,name=bins,proto3" json:"bins,omitempty"`
+	// Rows returned, 1..10000, default 1000.
+	RowLimit      int32 `protobuf:"varint,2,opt,name=row_limit,json=rowLimit,proto3" json:"row_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsConfig) Reset() {
+	*x = MetricsConfig{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsConfig) ProtoMessage() {}
+
+func (x *MetricsConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsConfig.ProtoReflect.Descriptor instead.
+func (*MetricsConfig) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *MetricsConfig) GetBins() int32 {
+	if x != nil {
+		return x.Bins
+	}
+	return 0
+}
+
+func (x *MetricsConfig) GetRowLimit() int32 {
+	if x != nil {
+		return x.RowLimit
+	}
+	return 0
+}
+
+type QueryMetricsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One object per group: the dimensions by field name, time_dimension as
+	// an RFC 3339 time when grouped by time, and one {aggregation}_{measure}
+	// per metric (a histogram is a list of [lower, upper, count]).
+	Data          []*structpb.Struct `protobuf:"bytes,1,rep,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryMetricsResponse) Reset() {
+	*x = QueryMetricsResponse{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryMetricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryMetricsResponse) ProtoMessage() {}
+
+func (x *QueryMetricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryMetricsResponse.ProtoReflect.Descriptor instead.
+func (*QueryMetricsResponse) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *QueryMetricsResponse) GetData() []*structpb.Struct {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_agenttrace_query_v1_query_proto protoreflect.FileDescriptor
 
 const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\n" +
-	"\x1fagenttrace/query/v1/query.proto\x12\x13agenttrace.query.v1\x1a agenttrace/common/v1/model.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n" +
+	"\x1fagenttrace/query/v1/query.proto\x12\x13agenttrace.query.v1\x1a agenttrace/common/v1/model.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n" +
 	"\x0fGetTraceRequest\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x124\n" +
 	"\x16observations_page_size\x18\x02 \x01(\x05R\x14observationsPageSize\x126\n" +
@@ -1031,14 +1605,18 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"y\n" +
 	"\x14ListSessionsResponse\x129\n" +
 	"\bsessions\x18\x01 \x03(\v2\x1d.agenttrace.common.v1.SessionR\bsessions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"n\n" +
 	"\x11GetSessionRequest\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"\xb7\x01\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xdf\x01\n" +
 	"\x12GetSessionResponse\x127\n" +
 	"\asession\x18\x01 \x01(\v2\x1d.agenttrace.common.v1.SessionR\asession\x123\n" +
 	"\x06traces\x18\x02 \x03(\v2\x1b.agenttrace.common.v1.TraceR\x06traces\x123\n" +
-	"\x06scores\x18\x03 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\"\xaf\x03\n" +
+	"\x06scores\x18\x03 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\xaf\x03\n" +
 	"\x11ListScoresRequest\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x12%\n" +
 	"\x0eobservation_id\x18\x02 \x01(\tR\robservationId\x12\x1d\n" +
@@ -1055,7 +1633,42 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	" \x01(\tR\tpageToken\"q\n" +
 	"\x12ListScoresResponse\x123\n" +
 	"\x06scores\x18\x01 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xda\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\x13QueryMetricsRequest\x127\n" +
+	"\x05query\x18\x01 \x01(\v2!.agenttrace.query.v1.MetricsQueryR\x05query\"\xb5\x04\n" +
+	"\fMetricsQuery\x12\x12\n" +
+	"\x04view\x18\x01 \x01(\tR\x04view\x12E\n" +
+	"\n" +
+	"dimensions\x18\x02 \x03(\v2%.agenttrace.query.v1.MetricsDimensionR\n" +
+	"dimensions\x12<\n" +
+	"\ametrics\x18\x03 \x03(\v2\".agenttrace.query.v1.MetricsMetricR\ametrics\x12<\n" +
+	"\afilters\x18\x04 \x03(\v2\".agenttrace.query.v1.MetricsFilterR\afilters\x12P\n" +
+	"\x0etime_dimension\x18\x05 \x01(\v2).agenttrace.query.v1.MetricsTimeDimensionR\rtimeDimension\x12A\n" +
+	"\x0efrom_timestamp\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rfromTimestamp\x12=\n" +
+	"\fto_timestamp\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vtoTimestamp\x12>\n" +
+	"\border_by\x18\b \x03(\v2#.agenttrace.query.v1.MetricsOrderByR\aorderBy\x12:\n" +
+	"\x06config\x18\t \x01(\v2\".agenttrace.query.v1.MetricsConfigR\x06config\"(\n" +
+	"\x10MetricsDimension\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\"K\n" +
+	"\rMetricsMetric\x12\x18\n" +
+	"\ameasure\x18\x01 \x01(\tR\ameasure\x12 \n" +
+	"\vaggregation\x18\x02 \x01(\tR\vaggregation\"\x97\x01\n" +
+	"\rMetricsFilter\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\x12,\n" +
+	"\x05value\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\"8\n" +
+	"\x14MetricsTimeDimension\x12 \n" +
+	"\vgranularity\x18\x01 \x01(\tR\vgranularity\"D\n" +
+	"\x0eMetricsOrderBy\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1c\n" +
+	"\tdirection\x18\x02 \x01(\tR\tdirection\"@\n" +
+	"\rMetricsConfig\x12\x12\n" +
+	"\x04bins\x18\x01 \x01(\x05R\x04bins\x12\x1b\n" +
+	"\trow_limit\x18\x02 \x01(\x05R\browLimit\"C\n" +
+	"\x14QueryMetricsResponse\x12+\n" +
+	"\x04data\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x04data2\xbf\x05\n" +
 	"\fQueryService\x12W\n" +
 	"\bGetTrace\x12$.agenttrace.query.v1.GetTraceRequest\x1a%.agenttrace.query.v1.GetTraceResponse\x12]\n" +
 	"\n" +
@@ -1065,7 +1678,8 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\n" +
 	"GetSession\x12&.agenttrace.query.v1.GetSessionRequest\x1a'.agenttrace.query.v1.GetSessionResponse\x12]\n" +
 	"\n" +
-	"ListScores\x12&.agenttrace.query.v1.ListScoresRequest\x1a'.agenttrace.query.v1.ListScoresResponseBFZDgithub.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1;queryv1b\x06proto3"
+	"ListScores\x12&.agenttrace.query.v1.ListScoresRequest\x1a'.agenttrace.query.v1.ListScoresResponse\x12c\n" +
+	"\fQueryMetrics\x12(.agenttrace.query.v1.QueryMetricsRequest\x1a).agenttrace.query.v1.QueryMetricsResponseBFZDgithub.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1;queryv1b\x06proto3"
 
 var (
 	file_agenttrace_query_v1_query_proto_rawDescOnce sync.Once
@@ -1079,7 +1693,7 @@ func file_agenttrace_query_v1_query_proto_rawDescGZIP() []byte {
 	return file_agenttrace_query_v1_query_proto_rawDescData
 }
 
-var file_agenttrace_query_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_agenttrace_query_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_agenttrace_query_v1_query_proto_goTypes = []any{
 	(*GetTraceRequest)(nil),          // 0: agenttrace.query.v1.GetTraceRequest
 	(*ObservationNode)(nil),          // 1: agenttrace.query.v1.ObservationNode
@@ -1094,58 +1708,82 @@ var file_agenttrace_query_v1_query_proto_goTypes = []any{
 	(*GetSessionResponse)(nil),       // 10: agenttrace.query.v1.GetSessionResponse
 	(*ListScoresRequest)(nil),        // 11: agenttrace.query.v1.ListScoresRequest
 	(*ListScoresResponse)(nil),       // 12: agenttrace.query.v1.ListScoresResponse
-	(*v1.Observation)(nil),           // 13: agenttrace.common.v1.Observation
-	(*v1.Trace)(nil),                 // 14: agenttrace.common.v1.Trace
-	(*v1.Score)(nil),                 // 15: agenttrace.common.v1.Score
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
-	(v1.ObservationType)(0),          // 17: agenttrace.common.v1.ObservationType
-	(v1.ObservationLevel)(0),         // 18: agenttrace.common.v1.ObservationLevel
-	(*v1.Session)(nil),               // 19: agenttrace.common.v1.Session
-	(v1.ScoreSource)(0),              // 20: agenttrace.common.v1.ScoreSource
-	(v1.ScoreDataType)(0),            // 21: agenttrace.common.v1.ScoreDataType
+	(*QueryMetricsRequest)(nil),      // 13: agenttrace.query.v1.QueryMetricsRequest
+	(*MetricsQuery)(nil),             // 14: agenttrace.query.v1.MetricsQuery
+	(*MetricsDimension)(nil),         // 15: agenttrace.query.v1.MetricsDimension
+	(*MetricsMetric)(nil),            // 16: agenttrace.query.v1.MetricsMetric
+	(*MetricsFilter)(nil),            // 17: agenttrace.query.v1.MetricsFilter
+	(*MetricsTimeDimension)(nil),     // 18: agenttrace.query.v1.MetricsTimeDimension
+	(*MetricsOrderBy)(nil),           // 19: agenttrace.query.v1.MetricsOrderBy
+	(*MetricsConfig)(nil),            // 20: agenttrace.query.v1.MetricsConfig
+	(*QueryMetricsResponse)(nil),     // 21: agenttrace.query.v1.QueryMetricsResponse
+	(*v1.Observation)(nil),           // 22: agenttrace.common.v1.Observation
+	(*v1.Trace)(nil),                 // 23: agenttrace.common.v1.Trace
+	(*v1.Score)(nil),                 // 24: agenttrace.common.v1.Score
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(v1.ObservationType)(0),          // 26: agenttrace.common.v1.ObservationType
+	(v1.ObservationLevel)(0),         // 27: agenttrace.common.v1.ObservationLevel
+	(*v1.Session)(nil),               // 28: agenttrace.common.v1.Session
+	(v1.ScoreSource)(0),              // 29: agenttrace.common.v1.ScoreSource
+	(v1.ScoreDataType)(0),            // 30: agenttrace.common.v1.ScoreDataType
+	(*structpb.Value)(nil),           // 31: google.protobuf.Value
+	(*structpb.Struct)(nil),          // 32: google.protobuf.Struct
 }
 var file_agenttrace_query_v1_query_proto_depIdxs = []int32{
-	13, // 0: agenttrace.query.v1.ObservationNode.observation:type_name -> agenttrace.common.v1.Observation
+	22, // 0: agenttrace.query.v1.ObservationNode.observation:type_name -> agenttrace.common.v1.Observation
 	1,  // 1: agenttrace.query.v1.ObservationNode.children:type_name -> agenttrace.query.v1.ObservationNode
-	14, // 2: agenttrace.query.v1.GetTraceResponse.trace:type_name -> agenttrace.common.v1.Trace
+	23, // 2: agenttrace.query.v1.GetTraceResponse.trace:type_name -> agenttrace.common.v1.Trace
 	1,  // 3: agenttrace.query.v1.GetTraceResponse.observations:type_name -> agenttrace.query.v1.ObservationNode
-	15, // 4: agenttrace.query.v1.GetTraceResponse.scores:type_name -> agenttrace.common.v1.Score
-	16, // 5: agenttrace.query.v1.ListTracesRequest.from_time:type_name -> google.protobuf.Timestamp
-	16, // 6: agenttrace.query.v1.ListTracesRequest.to_time:type_name -> google.protobuf.Timestamp
-	14, // 7: agenttrace.query.v1.ListTracesResponse.traces:type_name -> agenttrace.common.v1.Trace
-	17, // 8: agenttrace.query.v1.ListObservationsRequest.type:type_name -> agenttrace.common.v1.ObservationType
-	18, // 9: agenttrace.query.v1.ListObservationsRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
-	16, // 10: agenttrace.query.v1.ListObservationsRequest.from_time:type_name -> google.protobuf.Timestamp
-	16, // 11: agenttrace.query.v1.ListObservationsRequest.to_time:type_name -> google.protobuf.Timestamp
-	13, // 12: agenttrace.query.v1.ListObservationsResponse.observations:type_name -> agenttrace.common.v1.Observation
-	16, // 13: agenttrace.query.v1.ListSessionsRequest.from_time:type_name -> google.protobuf.Timestamp
-	16, // 14: agenttrace.query.v1.ListSessionsRequest.to_time:type_name -> google.protobuf.Timestamp
-	19, // 15: agenttrace.query.v1.ListSessionsResponse.sessions:type_name -> agenttrace.common.v1.Session
-	19, // 16: agenttrace.query.v1.GetSessionResponse.session:type_name -> agenttrace.common.v1.Session
-	14, // 17: agenttrace.query.v1.GetSessionResponse.traces:type_name -> agenttrace.common.v1.Trace
-	15, // 18: agenttrace.query.v1.GetSessionResponse.scores:type_name -> agenttrace.common.v1.Score
-	20, // 19: agenttrace.query.v1.ListScoresRequest.source:type_name -> agenttrace.common.v1.ScoreSource
-	21, // 20: agenttrace.query.v1.ListScoresRequest.data_type:type_name -> agenttrace.common.v1.ScoreDataType
-	16, // 21: agenttrace.query.v1.ListScoresRequest.from_time:type_name -> google.protobuf.Timestamp
-	16, // 22: agenttrace.query.v1.ListScoresRequest.to_time:type_name -> google.protobuf.Timestamp
-	15, // 23: agenttrace.query.v1.ListScoresResponse.scores:type_name -> agenttrace.common.v1.Score
-	0,  // 24: agenttrace.query.v1.QueryService.GetTrace:input_type -> agenttrace.query.v1.GetTraceRequest
-	3,  // 25: agenttrace.query.v1.QueryService.ListTraces:input_type -> agenttrace.query.v1.ListTracesRequest
-	5,  // 26: agenttrace.query.v1.QueryService.ListObservations:input_type -> agenttrace.query.v1.ListObservationsRequest
-	7,  // 27: agenttrace.query.v1.QueryService.ListSessions:input_type -> agenttrace.query.v1.ListSessionsRequest
-	9,  // 28: agenttrace.query.v1.QueryService.GetSession:input_type -> agenttrace.query.v1.GetSessionRequest
-	11, // 29: agenttrace.query.v1.QueryService.ListScores:input_type -> agenttrace.query.v1.ListScoresRequest
-	2,  // 30: agenttrace.query.v1.QueryService.GetTrace:output_type -> agenttrace.query.v1.GetTraceResponse
-	4,  // 31: agenttrace.query.v1.QueryService.ListTraces:output_type -> agenttrace.query.v1.ListTracesResponse
-	6,  // 32: agenttrace.query.v1.QueryService.ListObservations:output_type -> agenttrace.query.v1.ListObservationsResponse
-	8,  // 33: agenttrace.query.v1.QueryService.ListSessions:output_type -> agenttrace.query.v1.ListSessionsResponse
-	10, // 34: agenttrace.query.v1.QueryService.GetSession:output_type -> agenttrace.query.v1.GetSessionResponse
-	12, // 35: agenttrace.query.v1.QueryService.ListScores:output_type -> agenttrace.query.v1.ListScoresResponse
-	30, // [30:36] is the sub-list for method output_type
-	24, // [24:30] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	24, // 4: agenttrace.query.v1.GetTraceResponse.scores:type_name -> agenttrace.common.v1.Score
+	25, // 5: agenttrace.query.v1.ListTracesRequest.from_time:type_name -> google.protobuf.Timestamp
+	25, // 6: agenttrace.query.v1.ListTracesRequest.to_time:type_name -> google.protobuf.Timestamp
+	23, // 7: agenttrace.query.v1.ListTracesResponse.traces:type_name -> agenttrace.common.v1.Trace
+	26, // 8: agenttrace.query.v1.ListObservationsRequest.type:type_name -> agenttrace.common.v1.ObservationType
+	27, // 9: agenttrace.query.v1.ListObservationsRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
+	25, // 10: agenttrace.query.v1.ListObservationsRequest.from_time:type_name -> google.protobuf.Timestamp
+	25, // 11: agenttrace.query.v1.ListObservationsRequest.to_time:type_name -> google.protobuf.Timestamp
+	22, // 12: agenttrace.query.v1.ListObservationsResponse.observations:type_name -> agenttrace.common.v1.Observation
+	25, // 13: agenttrace.query.v1.ListSessionsRequest.from_time:type_name -> google.protobuf.Timestamp
+	25, // 14: agenttrace.query.v1.ListSessionsRequest.to_time:type_name -> google.protobuf.Timestamp
+	28, // 15: agenttrace.query.v1.ListSessionsResponse.sessions:type_name -> agenttrace.common.v1.Session
+	28, // 16: agenttrace.query.v1.GetSessionResponse.session:type_name -> agenttrace.common.v1.Session
+	23, // 17: agenttrace.query.v1.GetSessionResponse.traces:type_name -> agenttrace.common.v1.Trace
+	24, // 18: agenttrace.query.v1.GetSessionResponse.scores:type_name -> agenttrace.common.v1.Score
+	29, // 19: agenttrace.query.v1.ListScoresRequest.source:type_name -> agenttrace.common.v1.ScoreSource
+	30, // 20: agenttrace.query.v1.ListScoresRequest.data_type:type_name -> agenttrace.common.v1.ScoreDataType
+	25, // 21: agenttrace.query.v1.ListScoresRequest.from_time:type_name -> google.protobuf.Timestamp
+	25, // 22: agenttrace.query.v1.ListScoresRequest.to_time:type_name -> google.protobuf.Timestamp
+	24, // 23: agenttrace.query.v1.ListScoresResponse.scores:type_name -> agenttrace.common.v1.Score
+	14, // 24: agenttrace.query.v1.QueryMetricsRequest.query:type_name -> agenttrace.query.v1.MetricsQuery
+	15, // 25: agenttrace.query.v1.MetricsQuery.dimensions:type_name -> agenttrace.query.v1.MetricsDimension
+	16, // 26: agenttrace.query.v1.MetricsQuery.metrics:type_name -> agenttrace.query.v1.MetricsMetric
+	17, // 27: agenttrace.query.v1.MetricsQuery.filters:type_name -> agenttrace.query.v1.MetricsFilter
+	18, // 28: agenttrace.query.v1.MetricsQuery.time_dimension:type_name -> agenttrace.query.v1.MetricsTimeDimension
+	25, // 29: agenttrace.query.v1.MetricsQuery.from_timestamp:type_name -> google.protobuf.Timestamp
+	25, // 30: agenttrace.query.v1.MetricsQuery.to_timestamp:type_name -> google.protobuf.Timestamp
+	19, // 31: agenttrace.query.v1.MetricsQuery.order_by:type_name -> agenttrace.query.v1.MetricsOrderBy
+	20, // 32: agenttrace.query.v1.MetricsQuery.config:type_name -> agenttrace.query.v1.MetricsConfig
+	31, // 33: agenttrace.query.v1.MetricsFilter.value:type_name -> google.protobuf.Value
+	32, // 34: agenttrace.query.v1.QueryMetricsResponse.data:type_name -> google.protobuf.Struct
+	0,  // 35: agenttrace.query.v1.QueryService.GetTrace:input_type -> agenttrace.query.v1.GetTraceRequest
+	3,  // 36: agenttrace.query.v1.QueryService.ListTraces:input_type -> agenttrace.query.v1.ListTracesRequest
+	5,  // 37: agenttrace.query.v1.QueryService.ListObservations:input_type -> agenttrace.query.v1.ListObservationsRequest
+	7,  // 38: agenttrace.query.v1.QueryService.ListSessions:input_type -> agenttrace.query.v1.ListSessionsRequest
+	9,  // 39: agenttrace.query.v1.QueryService.GetSession:input_type -> agenttrace.query.v1.GetSessionRequest
+	11, // 40: agenttrace.query.v1.QueryService.ListScores:input_type -> agenttrace.query.v1.ListScoresRequest
+	13, // 41: agenttrace.query.v1.QueryService.QueryMetrics:input_type -> agenttrace.query.v1.QueryMetricsRequest
+	2,  // 42: agenttrace.query.v1.QueryService.GetTrace:output_type -> agenttrace.query.v1.GetTraceResponse
+	4,  // 43: agenttrace.query.v1.QueryService.ListTraces:output_type -> agenttrace.query.v1.ListTracesResponse
+	6,  // 44: agenttrace.query.v1.QueryService.ListObservations:output_type -> agenttrace.query.v1.ListObservationsResponse
+	8,  // 45: agenttrace.query.v1.QueryService.ListSessions:output_type -> agenttrace.query.v1.ListSessionsResponse
+	10, // 46: agenttrace.query.v1.QueryService.GetSession:output_type -> agenttrace.query.v1.GetSessionResponse
+	12, // 47: agenttrace.query.v1.QueryService.ListScores:output_type -> agenttrace.query.v1.ListScoresResponse
+	21, // 48: agenttrace.query.v1.QueryService.QueryMetrics:output_type -> agenttrace.query.v1.QueryMetricsResponse
+	42, // [42:49] is the sub-list for method output_type
+	35, // [35:42] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_query_v1_query_proto_init() }
@@ -1159,7 +1797,7 @@ func file_agenttrace_query_v1_query_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agenttrace_query_v1_query_proto_rawDesc), len(file_agenttrace_query_v1_query_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

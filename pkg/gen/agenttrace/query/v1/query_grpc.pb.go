@@ -25,6 +25,7 @@ const (
 	QueryService_ListSessions_FullMethodName     = "/agenttrace.query.v1.QueryService/ListSessions"
 	QueryService_GetSession_FullMethodName       = "/agenttrace.query.v1.QueryService/GetSession"
 	QueryService_ListScores_FullMethodName       = "/agenttrace.query.v1.QueryService/ListScores"
+	QueryService_QueryMetrics_FullMethodName     = "/agenttrace.query.v1.QueryService/QueryMetrics"
 )
 
 // QueryServiceClient is the client API for QueryService service.
@@ -40,6 +41,11 @@ type QueryServiceClient interface {
 	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
 	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error)
 	ListScores(ctx context.Context, in *ListScoresRequest, opts ...grpc.CallOption) (*ListScoresResponse, error)
+	// QueryMetrics aggregates one view of the project (traces, observations or
+	// scores) over a time window: measures with aggregations, grouped by
+	// dimensions and optionally by time buckets. The query's JSON form is
+	// Langfuse's metrics v2 shape; see docs/METRICS.md.
+	QueryMetrics(ctx context.Context, in *QueryMetricsRequest, opts ...grpc.CallOption) (*QueryMetricsResponse, error)
 }
 
 type queryServiceClient struct {
@@ -110,6 +116,16 @@ func (c *queryServiceClient) ListScores(ctx context.Context, in *ListScoresReque
 	return out, nil
 }
 
+func (c *queryServiceClient) QueryMetrics(ctx context.Context, in *QueryMetricsRequest, opts ...grpc.CallOption) (*QueryMetricsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryMetricsResponse)
+	err := c.cc.Invoke(ctx, QueryService_QueryMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServiceServer is the server API for QueryService service.
 // All implementations must embed UnimplementedQueryServiceServer
 // for forward compatibility.
@@ -123,6 +139,11 @@ type QueryServiceServer interface {
 	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
 	GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error)
 	ListScores(context.Context, *ListScoresRequest) (*ListScoresResponse, error)
+	// QueryMetrics aggregates one view of the project (traces, observations or
+	// scores) over a time window: measures with aggregations, grouped by
+	// dimensions and optionally by time buckets. The query's JSON form is
+	// Langfuse's metrics v2 shape; see docs/METRICS.md.
+	QueryMetrics(context.Context, *QueryMetricsRequest) (*QueryMetricsResponse, error)
 	mustEmbedUnimplementedQueryServiceServer()
 }
 
@@ -150,6 +171,9 @@ func (UnimplementedQueryServiceServer) GetSession(context.Context, *GetSessionRe
 }
 func (UnimplementedQueryServiceServer) ListScores(context.Context, *ListScoresRequest) (*ListScoresResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListScores not implemented")
+}
+func (UnimplementedQueryServiceServer) QueryMetrics(context.Context, *QueryMetricsRequest) (*QueryMetricsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method QueryMetrics not implemented")
 }
 func (UnimplementedQueryServiceServer) mustEmbedUnimplementedQueryServiceServer() {}
 func (UnimplementedQueryServiceServer) testEmbeddedByValue()                      {}
@@ -280,6 +304,24 @@ func _QueryService_ListScores_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryService_QueryMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).QueryMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_QueryMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).QueryMetrics(ctx, req.(*QueryMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryService_ServiceDesc is the grpc.ServiceDesc for QueryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -310,6 +352,10 @@ var QueryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListScores",
 			Handler:    _QueryService_ListScores_Handler,
+		},
+		{
+			MethodName: "QueryMetrics",
+			Handler:    _QueryService_QueryMetrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
