@@ -168,10 +168,12 @@ bench: deps build ## benchmarks (print figures; no pass/fail on speed)
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go test -run '^$$' -bench . -benchmem ./...) || exit 1; done
 
 # The OTLP figures: a real stack (the end-to-end test's) under load for
-# -otlp.duration per span shape; e.g. OTLP_BENCH_FLAGS='-otlp.duration=30s'.
+# -otlp.duration per span shape, uncompressed unless -otlp.compression=gzip;
+# e.g. OTLP_BENCH_FLAGS='-otlp.duration=5m -otlp.drain=10m -otlp.shapes=small'.
+# The timeout covers two shapes of 5 minutes' sending and their drains.
 .PHONY: bench-otlp
 bench-otlp: deps ## OTLP spans/s accepted and end to end (small and LLM-sized spans), decode+map cost per span
-	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 20m . $(OTLP_BENCH_FLAGS)
+	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 90m . $(OTLP_BENCH_FLAGS)
 
 # ---- images and Kubernetes -----------------------------------------------
 # One image per service from build/Dockerfile (context: the repository root;

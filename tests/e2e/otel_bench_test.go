@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,9 @@ var (
 	otlpBenchDuration = flag.Duration("otlp.duration", 20*time.Second, "BenchmarkOTLP: how long each throughput measurement sends")
 	otlpBenchSenders  = flag.Int("otlp.senders", 4, "BenchmarkOTLP: concurrent exporters")
 	otlpBenchDrain    = flag.Duration("otlp.drain", 3*time.Minute, "BenchmarkOTLP: how long to wait for accepted spans to become queryable")
+	// The targets are stated for uncompressed OTLP/gRPC, the SDKs' default.
+	otlpBenchCompression = flag.String("otlp.compression", "none", "BenchmarkOTLP: the exporters' gRPC compression, none or gzip")
+	otlpBenchShapes      = flag.String("otlp.shapes", "small,llm", "BenchmarkOTLP: the span shapes to measure, comma-separated")
 )
 
 // spanShape is one kind of load: how big its spans are and how many an
@@ -151,6 +155,10 @@ type throughput struct {
 	sending              time.Duration // first export sent -> last acknowledged
 	queryable            time.Duration // first export sent -> every accepted span counted in ClickHouse
 	drained              bool
+	// The box's load averages (/proc/loadavg) when sending ended and when
+	// the last span became queryable: the figures of a shared machine mean
+	// little without them.
+	loadSending, loadDrained string
 	mapNsPerSpan         float64
 	mapAllocsPerSpan     float64
 	mapBytesAllocPerSpan float64
@@ -167,8 +175,14 @@ func BenchmarkOTLP(b *testing.B) {
 	if stk == nil {
 		b.Skip("needs the running platform (not under -short)")
 	}
+	if c := *otlpBenchCompression; c != "none" && c != gzip.Name {
+		b.Fatalf("-otlp.compression=%q: want none or gzip", c)
+	}
 	results := map[string]*throughput{}
 	for _, shape := range spanShapes {
+		if !slices.Contains(strings.Split(*otlpBenchShapes, ","), shape.name) {
+			continue
+		}
 		req, body, err := benchTemplate(b.Context(), shape)
 		if err != nil {
 			b.Fatal(err)
@@ -213,8 +227,11 @@ func benchDecodeMap(b *testing.B, body []byte, r *throughput) {
 // ClickHouse holds every accepted span.
 func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceServiceRequest, r *throughput) {
 	key := benchKey(b, s, "bench-"+r.shape.name)
-	conn, err := grpc.NewClient(s.addr["ingest"].otlp, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if *otlpBenchCompression == gzip.Name {
+		opts = append(opts, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	}
+	conn, err := grpc.NewClient(s.addr["ingest"].otlp, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -255,12 +272,14 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 	wg.Wait()
 	r.accepted, r.rejected, r.failedExports = accepted.Load(), rejected.Load(), failed.Load()
 	r.sending = time.Duration(lastAck.Load())
+	r.loadSending = loadAverage()
 	if r.accepted == 0 {
 		b.Fatalf("no span accepted in %s", *otlpBenchDuration)
 	}
 
 	counted, err := waitCounted(b, s, key.ProjectID, r.accepted)
 	r.queryable, r.drained = time.Since(start), err == nil
+	r.loadDrained = loadAverage()
 	if err != nil {
 		b.Errorf("%d of %d accepted spans queryable after %s: %v", counted, r.accepted, *otlpBenchDrain, err)
 	}
@@ -328,11 +347,21 @@ func waitCounted(b *testing.B, s *stack, project string, want int64) (int64, err
 	}
 }
 
+// loadAverage is the 1, 5 and 15 minute load averages, as uptime prints
+// them, or "?" where /proc/loadavg is not.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
+
 func printThroughput(results map[string]*throughput) {
 	w := tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(os.Stdout, "\nOTLP ingestion (%d concurrent gRPC exporters, gzip, %s of sending per shape, %d CPUs shared by the load and the stack)\n",
-		*otlpBenchSenders, *otlpBenchDuration, runtime.NumCPU())
-	fmt.Fprintln(w, "shape\tspans/export\tbytes/span\taccepted spans/s\tend-to-end spans/s\tspans accepted\tqueryable after\tdecode+map ns/span\tallocs/span\tB alloc/span\t")
+	fmt.Fprintf(os.Stdout, "\nOTLP ingestion (%d concurrent gRPC exporters, compression %s, %s of sending per shape, %d CPUs shared by the load and the stack)\n",
+		*otlpBenchSenders, *otlpBenchCompression, *otlpBenchDuration, runtime.NumCPU())
+	fmt.Fprintln(w, "shape\tspans/export\tbytes/span\taccepted spans/s\tend-to-end spans/s\tspans accepted\tqueryable after\tdecode+map ns/span\tallocs/span\tB alloc/span\tload avg, sent\tload avg, drained\t")
 	for _, shape := range spanShapes {
 		r := results[shape.name]
 		if r == nil || r.sending == 0 {
@@ -342,11 +371,12 @@ func printThroughput(results map[string]*throughput) {
 		if !r.drained {
 			e2e = "incomplete"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t\n",
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%s\t%s\t\n",
 			shape.name, shape.perRequest, r.bytesPerSpan, r.acceptedPerSec(), e2e, r.accepted,
-			r.queryable.Round(100*time.Millisecond), r.mapNsPerSpan, r.mapAllocsPerSpan, r.mapBytesAllocPerSpan)
+			r.queryable.Round(100*time.Millisecond), r.mapNsPerSpan, r.mapAllocsPerSpan, r.mapBytesAllocPerSpan,
+			r.loadSending, r.loadDrained)
 		if r.rejected > 0 || r.failedExports > 0 {
-			fmt.Fprintf(w, "%s: %d spans rejected, %d exports refused\t\t\t\t\t\t\t\t\t\t\n", shape.name, r.rejected, r.failedExports)
+			fmt.Fprintf(w, "%s: %d spans rejected, %d exports refused\t\t\t\t\t\t\t\t\t\t\t\t\n", shape.name, r.rejected, r.failedExports)
 		}
 	}
 	w.Flush()
