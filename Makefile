@@ -175,6 +175,20 @@ bench: deps build ## benchmarks (print figures; no pass/fail on speed)
 bench-otlp: deps ## OTLP spans/s accepted and end to end (small and LLM-sized spans), decode+map cost per span
 	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 90m . $(OTLP_BENCH_FLAGS)
 
+# Reads at scale: benchload fills a database of its own (agenttrace_bench_<size>,
+# dropped and refilled unless it already holds this load) through the
+# worker's writer, then benchread serves the query service's gRPC API over
+# it and prints p50/p99 of 20 warm runs per read beside the load average.
+# e.g. make bench-scale BENCH_OBSERVATIONS=1000000; more loader flags
+# (-traces, -days, -sessions, -users, -llm-share) in BENCH_SCALE_FLAGS,
+# reader flags (-runs, -only) in BENCH_READ_FLAGS.
+BENCH_OBSERVATIONS ?= 10000000
+BENCH_DB           ?=
+.PHONY: bench-scale
+bench-scale: deps ## reads at scale: load 10M observations once (BENCH_OBSERVATIONS), print p50/p99 per read
+	cd services/worker && GOWORK=off go run ./internal/benchload -observations $(BENCH_OBSERVATIONS) -db '$(BENCH_DB)' $(BENCH_SCALE_FLAGS)
+	cd services/query && GOWORK=off go run ./internal/benchread -observations $(BENCH_OBSERVATIONS) -db '$(BENCH_DB)' $(BENCH_READ_FLAGS)
+
 # ---- images and Kubernetes -----------------------------------------------
 # One image per service from build/Dockerfile (context: the repository root;
 # BuildKit for its cache mounts); ko builds the same images without Docker
