@@ -321,5 +321,3 @@ func envOr(key, def string) string {
 	}
 	return def
 }
-
-

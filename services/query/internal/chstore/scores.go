@@ -52,14 +52,16 @@ func (s *Store) TraceScores(ctx context.Context, projectID, traceID string) ([]*
 }
 
 // SessionScores merges the scores of a session: those attached to the
-// session itself and those of its traces, oldest first. The session's
-// traces are selected by a subquery (sessionTraceIDs), however many.
-func (s *Store) SessionScores(ctx context.Context, projectID, sessionID string) ([]*commonv1.Score, error) {
+// session itself and those of the given traces (a page of the session's),
+// oldest first.
+func (s *Store) SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error) {
 	var rowMatch, merged conds
 	rowMatch.add(eq(chschema.ColSessionID), sessionID)
 	merged.add(eq(chschema.Merged(chschema.ColSessionID)), sessionID)
-	rowMatch.add(chschema.ColTraceID+" IN ("+sessionTraceIDs+")", projectID, projectID, sessionID, sessionID)
-	merged.add(chschema.Merged(chschema.ColTraceID)+" IN ("+sessionTraceIDs+")", projectID, projectID, sessionID, sessionID)
+	if len(traceIDs) > 0 {
+		rowMatch.add(chschema.ColTraceID+" IN ?", set(traceIDs))
+		merged.add(chschema.Merged(chschema.ColTraceID)+" IN ?", set(traceIDs))
+	}
 	id := chschema.ColID
 	q := newQuery("session scores").
 		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).

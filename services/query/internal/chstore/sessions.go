@@ -110,18 +110,65 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 	return out, nil
 }
 
-// sessionTraceIDs selects the ids of the traces whose merged session is
-// one session; it binds the project, the project, the session, the session.
-var sessionTraceIDs = "SELECT " + chschema.ColID + " FROM (SELECT " + chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID)) +
-	" FROM " + tracesTable + " WHERE " + inProject + " AND " + chschema.ColID + " IN (SELECT " + chschema.ColID + " FROM " + tracesTable +
-	" WHERE " + inProject + " AND " + eq(chschema.ColSessionID) + ") " + byID + " HAVING " + eq(mSessionID) + ")"
-
-// SessionTraces merges the traces of one session, oldest first (then id).
-func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string) ([]*commonv1.Trace, error) {
+// SessionTraces merges one page of the traces of one session, oldest first
+// (merged timestamp, then id): the first page.Limit after page.After. The
+// page is picked on the narrow merged columns (id, session, timestamp) and
+// only its traces are merged whole.
+func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, page query.Page) ([]*commonv1.Trace, error) {
+	var after conds
+	if page.After != nil {
+		after.add("("+mTimestamp+", "+chschema.ColID+") > (?, ?)", page.After.TS, page.After.ID)
+	}
+	id := chschema.ColID
 	q := newQuery("session traces").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add("WHERE "+inProject+" AND "+chschema.ColID+" IN (SELECT "+chschema.ColID+" FROM "+tracesTable, projectID).
-		add("WHERE "+inProject+" AND "+eq(chschema.ColSessionID)+")", projectID, sessionID).
-		add(byID+" HAVING "+eq(mSessionID)+" ORDER BY "+mTimestamp+", "+chschema.ColID, sessionID)
+		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
+			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp))+" FROM "+tracesTable, projectID).
+		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" WHERE "+inProject+" AND "+eq(chschema.ColSessionID)+")",
+			projectID, projectID, sessionID).
+		add(byID+" HAVING "+eq(mSessionID), sessionID).
+		addConds("AND", &after).
+		add("ORDER BY "+mTimestamp+", "+id+" LIMIT ?))", page.Limit).
+		add(byID + " ORDER BY " + mTimestamp + ", " + id)
 	return s.traces(ctx, q, projectID)
+}
+
+// Session summarizes one session (trace count, first and last seen, users);
+// found is false when no trace's merged session names it. Usage and cost
+// are not filled: see SessionTraceIDs and TraceStats.
+func (s *Store) Session(ctx context.Context, projectID, sessionID string) (*commonv1.Session, bool, error) {
+	id := chschema.ColID
+	q := newQuery("session").
+		add("SELECT count(), minIf("+mTimestamp+", "+mTimestamp+" != 0), max("+mTimestamp+"),").
+		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')) FROM (SELECT "+
+			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
+			" FROM "+tracesTable).
+		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" WHERE "+inProject+" AND "+eq(chschema.ColSessionID)+")",
+			projectID, projectID, sessionID).
+		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, false, rows.Err()
+	}
+	var (
+		count       uint64
+		first, last uint64
+		sess        = commonv1.Session{Id: sessionID, ProjectId: projectID}
+	)
+	if err := rows.Scan(&count, &first, &last, &sess.UserIds); err != nil {
+		return nil, false, fmt.Errorf("scan session: %w", err)
+	}
+	if count == 0 {
+		return nil, false, nil
+	}
+	sess.TraceCount = int64(count)
+	sess.FirstSeen, sess.LastSeen = chschema.Timestamp(first), chschema.Timestamp(last)
+	if len(sess.UserIds) == 0 {
+		sess.UserIds = nil
+	}
+	return &sess, true, nil
 }

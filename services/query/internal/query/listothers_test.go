@@ -255,13 +255,33 @@ func TestSessionWithManyTraces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := got.GetSession(); s.GetTraceCount() != n || s.GetUsage().GetInput() != n || len(got.GetTraces()) != n {
-		t.Errorf("session: %d traces (%d returned), %d input tokens; want %d", s.GetTraceCount(), len(got.GetTraces()), s.GetUsage().GetInput(), n)
+	// The session's totals cover every trace; the page holds the oldest
+	// DefaultSessionPageSize, and the last page the newest trace's score.
+	if s := got.GetSession(); s.GetTraceCount() != n || s.GetUsage().GetInput() != n || len(got.GetTraces()) != DefaultSessionPageSize {
+		t.Errorf("session: %d traces (%d returned), %d input tokens; want %d (%d)", s.GetTraceCount(), len(got.GetTraces()), s.GetUsage().GetInput(), n, DefaultSessionPageSize)
 	}
-	if tr := got.GetTraces()[n-1]; tr.GetUsage().GetInput() != 1 || tr.GetObservationCount() != 1 {
-		t.Errorf("last trace's derived fields: %v", tr)
+	if len(got.GetScores()) != 0 {
+		t.Errorf("first page's scores = %v, want none (the score is the last trace's)", got.GetScores())
+	}
+	req := &queryv1.GetSessionRequest{SessionId: "long", PageSize: MaxPageSize}
+	pages := 0
+	for {
+		got, err = svc.GetSession(ctx, proj, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages++; got.GetNextPageToken() == "" || pages > n/MaxPageSize {
+			break
+		}
+		req.PageToken = got.GetNextPageToken()
+	}
+	if pages != n/MaxPageSize || len(got.GetTraces()) != MaxPageSize {
+		t.Fatalf("%d pages, the last of %d traces; want %d of %d", pages, len(got.GetTraces()), n/MaxPageSize, MaxPageSize)
+	}
+	if tr := got.GetTraces()[MaxPageSize-1]; tr.GetId() != traces[n-1].ID || tr.GetUsage().GetInput() != 1 || tr.GetObservationCount() != 1 {
+		t.Errorf("last trace: %v", tr)
 	}
 	if len(got.GetScores()) != 1 || got.GetScores()[0].GetId() != "last" {
-		t.Errorf("scores = %v, want the last trace's", got.GetScores())
+		t.Errorf("last page's scores = %v, want the last trace's", got.GetScores())
 	}
 }

@@ -27,6 +27,19 @@ func observationsPageSize(n int32) (int, error) {
 	return int(n), nil
 }
 
+// DefaultSessionPageSize is GetSession's page of traces when page_size is 0.
+const DefaultSessionPageSize = 100
+
+func sessionPageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultSessionPageSize, nil
+	case n < 1 || n > MaxPageSize:
+		return 0, invalid("page_size", "must be between 1 and 1000 (0 means 100)")
+	}
+	return int(n), nil
+}
+
 func pageSize(n int32) (int, error) {
 	switch {
 	case n == 0:

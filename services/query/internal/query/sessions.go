@@ -73,47 +73,51 @@ func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions 
 	return nil
 }
 
-// GetSession returns a session with its traces (oldest first, with derived
-// fields) and the scores of the session and of its traces.
+// GetSession returns a session (its totals over all its traces) with one
+// page of its traces (oldest first, with derived fields) and the scores of
+// the session and of the page's traces.
 func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1.GetSessionRequest) (*queryv1.GetSessionResponse, error) {
 	id := req.GetSessionId()
 	if id == "" {
 		return nil, invalid("session_id", "is required")
 	}
-	traces, err := s.store.SessionTraces(ctx, projectID, id)
+	size, err := sessionPageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	if len(traces) == 0 {
+	// The digest covers the session id, so a token is refused for any other.
+	digest := digestOf(req, nil)
+	after, err := decodePageToken(req.GetPageToken(), digest)
+	if err != nil {
+		return nil, err
+	}
+	sess, found, err := s.store.Session(ctx, projectID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
 		return nil, ErrNotFound
 	}
-	stats, err := s.store.SessionTraceStats(ctx, projectID, []string{id})
+	traces, err := s.store.SessionTraces(ctx, projectID, id, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range traces {
-		applyStats(t, stats[t.GetId()])
+	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
+		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
+	})
+	if err := s.deriveTraces(ctx, projectID, traces); err != nil {
+		return nil, err
 	}
-	sess := &commonv1.Session{Id: id, ProjectId: projectID, TraceCount: int64(len(traces))}
-	var first, last uint64
-	for _, t := range traces {
-		if ts := tsNanos(t.GetTimestamp()); ts != 0 {
-			if first == 0 || ts < first {
-				first = ts
-			}
-			last = max(last, ts)
-		}
-		if u := t.GetUserId(); u != "" && !slices.Contains(sess.UserIds, u) {
-			sess.UserIds = append(sess.UserIds, u)
-		}
-		sess.Usage = addUsage(sess.Usage, t.GetUsage())
-		sess.Cost = addCost(sess.Cost, t.GetCost())
+	if err := s.sessionTotals(ctx, projectID, []*commonv1.Session{sess}); err != nil {
+		return nil, err
 	}
-	slices.Sort(sess.UserIds)
-	sess.FirstSeen, sess.LastSeen = fromNanos(first), fromNanos(last)
-	scores, err := s.store.SessionScores(ctx, projectID, id)
+	ids := make([]string, len(traces))
+	for i, t := range traces {
+		ids[i] = t.GetId()
+	}
+	scores, err := s.store.SessionScores(ctx, projectID, id, ids)
 	if err != nil {
 		return nil, err
 	}
-	return &queryv1.GetSessionResponse{Session: sess, Traces: traces, Scores: scores}, nil
+	return &queryv1.GetSessionResponse{Session: sess, Traces: traces, Scores: scores, NextPageToken: next}, nil
 }

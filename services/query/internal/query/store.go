@@ -24,8 +24,15 @@ type Store interface {
 	// SessionTraceStats is TraceStats for the traces of the sessions; it may
 	// include traces that have since moved to another session.
 	SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string) (map[string]*TraceStats, error)
-	SessionTraces(ctx context.Context, projectID, sessionID string) ([]*commonv1.Trace, error)
-	SessionScores(ctx context.Context, projectID, sessionID string) ([]*commonv1.Score, error)
+	// Session summarizes a session (trace count, first and last seen,
+	// users; no usage or cost); found is false when no trace is in it.
+	Session(ctx context.Context, projectID, sessionID string) (*commonv1.Session, bool, error)
+	// SessionTraces is one page of the session's traces, oldest first
+	// (timestamp, then id), after page.After.
+	SessionTraces(ctx context.Context, projectID, sessionID string, page Page) ([]*commonv1.Trace, error)
+	// SessionScores are the scores of the session itself and of the given
+	// traces (a page of the session's), oldest first.
+	SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error)
 }
 
 var (
