@@ -148,20 +148,20 @@ func xor(dst, mask []byte) {
 
 // throughput is one measurement.
 type throughput struct {
-	shape                spanShape
-	bytesPerSpan         int
-	accepted, rejected   int64
-	failedExports        int64
-	sending              time.Duration // first export sent -> last acknowledged
-	queryable            time.Duration // first export sent -> every accepted span counted in ClickHouse
-	drained              bool
+	shape              spanShape
+	bytesPerSpan       int
+	accepted, rejected int64
+	failedExports      int64
+	sending            time.Duration // first export sent -> last acknowledged
+	queryable          time.Duration // first export sent -> every accepted span counted in ClickHouse
+	drained            bool
 	// The box's load averages (/proc/loadavg) when sending ended and when
 	// the last span became queryable: the figures of a shared machine mean
 	// little without them.
 	loadSending, loadDrained string
-	mapNsPerSpan         float64
-	mapAllocsPerSpan     float64
-	mapBytesAllocPerSpan float64
+	mapNsPerSpan             float64
+	mapAllocsPerSpan         float64
+	mapBytesAllocPerSpan     float64
 }
 
 func (r *throughput) acceptedPerSec() float64 { return float64(r.accepted) / r.sending.Seconds() }
