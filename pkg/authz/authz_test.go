@@ -42,6 +42,7 @@ query.v1.QueryService/ListObservations          Y     Y     Y      Y      .     
 query.v1.QueryService/ListSessions              Y     Y     Y      Y      .      .      Y    .      .       .
 query.v1.QueryService/GetSession                Y     Y     Y      Y      .      .      Y    .      .       .
 query.v1.QueryService/ListScores                Y     Y     Y      Y      .      .      Y    .      .       .
+query.v1.QueryService/QueryMetrics              Y     Y     Y      Y      .      .      Y    .      .       .
 auth.v1.AuthService/CreateProject               Y     Y     .      .      .      .      .    Y      .       .
 auth.v1.AuthService/ListProjects                Y     Y     Y      Y      .      .      Y    Y      .       .
 auth.v1.AuthService/CreateAPIKey                Y     Y     .      .      .      .      .    Y      .       .

@@ -54,6 +54,7 @@ var table = map[string]Rule{
 	queryv1.QueryService_ListSessions_FullMethodName:     rule(TracesRead),
 	queryv1.QueryService_GetSession_FullMethodName:       rule(TracesRead),
 	queryv1.QueryService_ListScores_FullMethodName:       rule(TracesRead),
+	queryv1.QueryService_QueryMetrics_FullMethodName:     rule(TracesRead),
 
 	// Projects and keys.
 	authv1.AuthService_CreateProject_FullMethodName: defaultOrgRule(ProjectsManage),
