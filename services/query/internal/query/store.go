@@ -33,6 +33,7 @@ type Store interface {
 	// SessionScores are the scores of the session itself and of the given
 	// traces (a page of the session's), oldest first.
 	SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error)
+	MetricsStore
 }
 
 var (

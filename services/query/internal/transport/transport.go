@@ -93,3 +93,7 @@ func (s *Server) GetSession(ctx context.Context, req *queryv1.GetSessionRequest)
 func (s *Server) ListScores(ctx context.Context, req *queryv1.ListScoresRequest) (*queryv1.ListScoresResponse, error) {
 	return call(ctx, s, "ListScores", req, s.svc.ListScores)
 }
+
+func (s *Server) QueryMetrics(ctx context.Context, req *queryv1.QueryMetricsRequest) (*queryv1.QueryMetricsResponse, error) {
+	return call(ctx, s, "QueryMetrics", req, s.svc.QueryMetrics)
+}
