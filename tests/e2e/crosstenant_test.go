@@ -217,6 +217,8 @@ func crossTenantRoutes(a tenantA, b *user) []route {
 		{http.MethodGet, "/api/v1/scores", nil},
 		{http.MethodGet, "/api/v1/sessions", nil},
 		{http.MethodGet, "/api/v1/sessions/" + url.PathEscape(a.data.sessionID), nil},
+		{http.MethodGet, "/api/v1/metrics" + q("query", `{"view": "observations", "dimensions": [{"field": "name"}], "metrics": [{"measure": "count", "aggregation": "count"}],
+			"filters": [{"column": "traceId", "operator": "=", "value": "`+tr+`"}], "fromTimestamp": "2020-01-01T00:00:00Z", "toTimestamp": "2100-01-01T00:00:00Z"}`), nil},
 		// Ingest.
 		{http.MethodPost, "/api/v1/ingestion", jsonBody(update)},
 		{http.MethodDelete, "/api/v1/traces/" + tr, nil},

@@ -55,6 +55,8 @@ func TestKeyScopes(t *testing.T) {
 		forbidden(t, "ingest key lists observations", c.do(t, http.MethodGet, "/api/v1/observations", nil))
 		forbidden(t, "ingest key lists sessions", c.do(t, http.MethodGet, "/api/v1/sessions", nil))
 		forbidden(t, "ingest key lists scores", c.do(t, http.MethodGet, "/api/v1/scores", nil))
+		forbidden(t, "ingest key queries metrics", c.do(t, http.MethodPost, "/api/v1/metrics",
+			[]byte(`{"view": "traces", "metrics": [{"measure": "count", "aggregation": "count"}], "fromTimestamp": "2025-01-01T00:00:00Z", "toTimestamp": "2030-01-01T00:00:00Z"}`)))
 		forbidden(t, "ingest key creates a key", c.send(t, http.MethodPost, "/api/v1/api-keys", &authv1.CreateAPIKeyRequest{}, nil))
 		forbidden(t, "ingest key deletes a trace", c.do(t, http.MethodDelete, "/api/v1/traces/"+data.traceID, nil))
 	})

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
@@ -150,6 +151,16 @@ func (f fakeQuery) GetSession(ctx context.Context, req *queryv1.GetSessionReques
 
 func (f fakeQuery) ListScores(ctx context.Context, req *queryv1.ListScoresRequest) (*queryv1.ListScoresResponse, error) {
 	return &queryv1.ListScoresResponse{}, f.record(ctx, "ListScores", req)
+}
+
+// QueryMetrics answers one row, so that the route test sees a Struct
+// rendered as plain JSON.
+func (f fakeQuery) QueryMetrics(ctx context.Context, req *queryv1.QueryMetricsRequest) (*queryv1.QueryMetricsResponse, error) {
+	row, err := structpb.NewStruct(map[string]any{"model": "gpt-4o", "sum_totalCost": 1.5, "p95_latency": nil})
+	if err != nil {
+		return nil, err
+	}
+	return &queryv1.QueryMetricsResponse{Data: []*structpb.Struct{row}}, f.record(ctx, "QueryMetrics", req)
 }
 
 type fakeAuth struct {

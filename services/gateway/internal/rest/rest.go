@@ -70,6 +70,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithForwardResponseOption(ingestStatus),
 		runtime.WithMiddlewares(recordRoute),
+		runtime.SetQueryParameterParser(queryParser{}),
 		// A form-encoded POST would otherwise be served as the GET of the
 		// same path; the API has no such routes, so it gets a plain 405.
 		runtime.WithDisablePathLengthFallback(),

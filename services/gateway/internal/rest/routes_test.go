@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
@@ -18,6 +20,65 @@ import (
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 )
+
+// A metrics query as users write it (Langfuse's camelCase), and what the
+// gateway must hand the query service.
+const (
+	metricsJSON = `{"view": "observations", "dimensions": [{"field": "providedModelName"}],
+		"metrics": [{"measure": "totalCost", "aggregation": "sum"}],
+		"filters": [{"column": "metadata", "key": "team", "operator": "=", "value": "search"},
+			{"column": "tags", "operator": "any of", "value": ["a", "b"]}],
+		"timeDimension": {"granularity": "day"}, "fromTimestamp": "2025-03-01T00:00:00Z", "toTimestamp": "2025-03-31T00:00:00Z",
+		"orderBy": [{"field": "sum_totalCost", "direction": "desc"}], "config": {"rowLimit": 20}}`
+	metricsAnswer = `{"data":[{"model":"gpt-4o","sum_totalCost":1.5,"p95_latency":null}]}`
+)
+
+var metricsQuery = &queryv1.MetricsQuery{
+	View:       "observations",
+	Dimensions: []*queryv1.MetricsDimension{{Field: "providedModelName"}},
+	Metrics:    []*queryv1.MetricsMetric{{Measure: "totalCost", Aggregation: "sum"}},
+	Filters: []*queryv1.MetricsFilter{
+		{Column: "metadata", Key: "team", Operator: "=", Value: structpb.NewStringValue("search")},
+		{Column: "tags", Operator: "any of", Value: structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{
+			structpb.NewStringValue("a"), structpb.NewStringValue("b")}})},
+	},
+	TimeDimension: &queryv1.MetricsTimeDimension{Granularity: "day"},
+	FromTimestamp: timestamppb.New(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)),
+	ToTimestamp:   timestamppb.New(time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC)),
+	OrderBy:       []*queryv1.MetricsOrderBy{{Field: "sum_totalCost", Direction: "desc"}},
+	Config:        &queryv1.MetricsConfig{RowLimit: 20},
+}
+
+// TestMetricsQueryParameter: GET /api/v1/metrics takes the query as one
+// JSON parameter and refuses anything else with a 400 naming it.
+func TestMetricsQueryParameter(t *testing.T) {
+	h := newHarness(t)
+	tests := []struct{ name, query, wantMsg string }{
+		{"not JSON", "query=" + url.QueryEscape("{view: traces"), "query is not a metrics query in JSON"},
+		{"an unknown field", "query=" + url.QueryEscape(`{"view": "traces", "colour": "red"}`), "colour"},
+		{"twice", "query=%7B%7D&query=%7B%7D", "query is given 2 times"},
+		{"fields as parameters", "view=traces", `unknown query parameter "view"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(t, "GET", "/api/v1/metrics?"+tt.query, nil, nil)
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", r.status, r.body)
+			}
+			if e := apiError(t, r); e.Code != "INVALID_ARGUMENT" || !strings.Contains(e.Message, tt.wantMsg) {
+				t.Errorf("error %+v, want INVALID_ARGUMENT %q", e, tt.wantMsg)
+			}
+		})
+	}
+	if h.backend.count() != 0 {
+		t.Error("a malformed metrics query reached the backend")
+	}
+	// Without the parameter the service decides (it answers that the query
+	// is required); other routes keep the default parameters.
+	if r := h.do(t, "GET", "/api/v1/metrics", nil, nil); r.status != http.StatusOK || !proto.Equal(h.backend.last(t).req, &queryv1.QueryMetricsRequest{}) {
+		t.Errorf("no parameter: status %d, request %v", r.status, h.backend.last(t).req)
+	}
+}
 
 func TestEveryRouteReachesItsRPC(t *testing.T) {
 	from := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
@@ -74,6 +135,16 @@ func TestEveryRouteReachesItsRPC(t *testing.T) {
 			method: "GET", path: "/api/v1/scores?trace_id=t1&source=SCORE_SOURCE_API",
 			wantRPC: "ListScores", wantReq: &queryv1.ListScoresRequest{TraceId: "t1", Source: commonv1.ScoreSource_SCORE_SOURCE_API},
 			wantBody: `{"scores":[]}`,
+		},
+		{
+			method: "GET", path: "/api/v1/metrics?query=" + url.QueryEscape(metricsJSON),
+			wantRPC: "QueryMetrics", wantReq: &queryv1.QueryMetricsRequest{Query: metricsQuery},
+			wantBody: metricsAnswer,
+		},
+		{
+			method: "POST", path: "/api/v1/metrics", body: metricsJSON,
+			wantRPC: "QueryMetrics", wantReq: &queryv1.QueryMetricsRequest{Query: metricsQuery},
+			wantBody: metricsAnswer,
 		},
 		{
 			method: "POST", path: "/api/v1/projects", body: `{"name":"agents"}`,
@@ -238,6 +309,7 @@ func TestHealthAndOpenAPI(t *testing.T) {
 		"/api/v1/scores":                "get",
 		"/api/v1/api-keys":              "get",
 		"/api/v1/sessions/{session_id}": "get",
+		"/api/v1/metrics":               "get",
 	} {
 		if _, ok := spec.Paths[path][method]; !ok {
 			t.Errorf("openapi lacks %s %s", method, path)

@@ -1,6 +1,9 @@
 // Command openapimerge completes the OpenAPI document protoc-gen-openapiv2
 // writes: it adds the hand-written routes (tags, paths and definitions of a
-// JSON file) that do not come from the protos, and describes 64-bit integers
+// JSON file) that do not come from the protos, replaces the parameters of
+// generated operations the gateway reads its own way ("parameters": {path:
+// {method: [...]}}, as GET /api/v1/metrics takes one JSON parameter), and
+// describes 64-bit integers
 // as the gateway writes them (JSON numbers up to 2^53-1, see
 // services/gateway/internal/rest/encode.go) rather than as the strings
 // proto3 JSON makes them. `make generate` runs it after buf generate:
@@ -89,6 +92,10 @@ func merge(docJSON, routesJSON []byte) ([]byte, error) {
 			if err := addMembers(d, m.key, m.val); err != nil {
 				return nil, err
 			}
+		case "parameters":
+			if err := replaceParameters(d, m.val); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, fmt.Errorf("routes: unexpected key %q", m.key)
 		}
@@ -124,6 +131,39 @@ func addMembers(d *object, key string, extra value) error {
 		target.members = append(target.members, m)
 	}
 	slices.SortStableFunc(target.members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	return nil
+}
+
+// replaceParameters sets the parameters of generated operations:
+// overrides is {path: {method: [parameter, ...]}}, and each operation must
+// exist (a renamed route must not leave a stale override behind).
+func replaceParameters(d *object, overrides value) error {
+	paths, ok := overrides.(*object)
+	if !ok {
+		return errors.New("routes: parameters is not an object")
+	}
+	docPaths, _ := d.get("paths").(*object)
+	for _, p := range paths.members {
+		methods, ok := p.val.(*object)
+		if !ok {
+			return fmt.Errorf("routes: parameters of %q is not an object", p.key)
+		}
+		for _, m := range methods.members {
+			var op *object
+			if docPaths != nil {
+				if path, ok := docPaths.get(p.key).(*object); ok {
+					op, _ = path.get(m.key).(*object)
+				}
+			}
+			if op == nil {
+				return fmt.Errorf("routes: parameters for %s %s, which is not generated", m.key, p.key)
+			}
+			if _, ok := m.val.(array); !ok {
+				return fmt.Errorf("routes: parameters of %s %s is not an array", m.key, p.key)
+			}
+			op.set("parameters", m.val)
+		}
+	}
 	return nil
 }
 
