@@ -213,10 +213,32 @@ func (b *bench) all(ctx context.Context) error {
 		return len(r.GetTraces()), err
 	})
 
-	// METRICS HOOK (issue 11): the lead adds the three QueryMetrics reads
-	// here once QueryService/QueryMetrics is served, measured like the
-	// others with b.measure: cost by model per day over the 30 days, p95
-	// latency by release, error rate by environment.
+	// The metrics API over the 30 days that end at the newest trace.
+	month := func(q *queryv1.MetricsQuery) *queryv1.QueryMetricsRequest {
+		q.FromTimestamp = timestamppb.New(newest.Add(-30 * 24 * time.Hour))
+		q.ToTimestamp = timestamppb.New(newest.Add(time.Second))
+		return &queryv1.QueryMetricsRequest{Query: q}
+	}
+	metric := func(measure, aggregation string) *queryv1.MetricsMetric {
+		return &queryv1.MetricsMetric{Measure: measure, Aggregation: aggregation}
+	}
+	for _, m := range []struct {
+		label string
+		req   *queryv1.QueryMetricsRequest
+	}{
+		{"QueryMetrics cost by model per day, 30 days", month(&queryv1.MetricsQuery{View: "observations",
+			Dimensions: []*queryv1.MetricsDimension{{Field: "model"}}, Metrics: []*queryv1.MetricsMetric{metric("totalCost", "sum")},
+			TimeDimension: &queryv1.MetricsTimeDimension{Granularity: "day"}})},
+		{"QueryMetrics p95 latency by release, 30 days", month(&queryv1.MetricsQuery{View: "observations",
+			Dimensions: []*queryv1.MetricsDimension{{Field: "release"}}, Metrics: []*queryv1.MetricsMetric{metric("latency", "p95")}})},
+		{"QueryMetrics error rate by environment, 30 days", month(&queryv1.MetricsQuery{View: "observations",
+			Dimensions: []*queryv1.MetricsDimension{{Field: "environment"}}, Metrics: []*queryv1.MetricsMetric{metric("errors", "avg")}})},
+	} {
+		b.measure(m.label, func() (int, error) {
+			r, err := b.c.QueryMetrics(ctx, m.req)
+			return len(r.GetData()), err
+		})
+	}
 	return nil
 }
 
