@@ -82,6 +82,20 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("$ref to a missing definition %q", name)
 		}
 	}
+	// GET /api/v1/metrics takes the query as one JSON parameter (the
+	// parser in queryparams.go), not the generated query.* fields.
+	var metrics struct {
+		Parameters []struct {
+			Name, In string
+			Required bool
+		}
+	}
+	if err := json.Unmarshal(doc.Paths["/api/v1/metrics"]["get"], &metrics); err != nil {
+		t.Fatal(err)
+	}
+	if p := metrics.Parameters; len(p) != 1 || p[0].Name != metricsQueryParam || p[0].In != "query" || !p[0].Required {
+		t.Errorf("GET /api/v1/metrics parameters %+v, want the one required %q", p, metricsQueryParam)
+	}
 	// 64-bit integers are described as the gateway writes them.
 	if !strings.Contains(string(doc.Definitions["v1Usage"]), `"type": "integer"`) {
 		t.Errorf("v1Usage: %s", doc.Definitions["v1Usage"])
