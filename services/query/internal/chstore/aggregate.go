@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -185,28 +186,20 @@ func mergeAs(col, alias string) string {
 	return strings.TrimSuffix(chschema.MergeString(col), " AS "+mergedCol(col)) + " AS " + alias
 }
 
-// statsJoin sums the merged observations of each trace for the traces view,
-// as the trace API does (latency from the earliest start to the latest end,
-// usage totals with EffectiveUsageTotal, costs as stored).
+// statsJoin is the trace API's totals of each trace's merged observations
+// (traceTotals), as the traces view's o_* measures: latency from the
+// earliest start to the latest end, tokens as Float64.
 var statsJoin = "ANY LEFT JOIN (SELECT " + chschema.List(
 	chschema.ColTraceID+" AS "+chschema.ColID,
-	"toFloat64(count()) AS o_count",
+	"toFloat64(n) AS o_count",
 	"if(min_start != 0 AND max_end > min_start, (max_end - min_start) / 1000000, NULL) AS o_latency",
-	"toFloat64(sum("+mergedCol(chschema.ColUsageInput)+")) AS o_input_tokens",
-	"toFloat64(sum("+mergedCol(chschema.ColUsageOutput)+")) AS o_output_tokens",
-	"toFloat64(sum("+chschema.EffectiveUsageTotal+")) AS o_total_tokens",
-	"sum("+mergedCol(chschema.ColCostInput)+") AS o_input_cost",
-	"sum("+mergedCol(chschema.ColCostOutput)+") AS o_output_cost",
-	"sum("+mergedCol(chschema.ColCostTotal)+") AS o_total_cost",
-	"minIf("+mergedCol(chschema.ColStartTime)+", "+mergedCol(chschema.ColStartTime)+" != 0) AS min_start",
-	"max("+mergedCol(chschema.ColEndTime)+") AS max_end",
-) + " FROM (SELECT " + chschema.List(chschema.ColTraceID, chschema.ColID,
-	chschema.MergeNullable(chschema.ColUsageInput), chschema.MergeNullable(chschema.ColUsageOutput),
-	chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
-	chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
-	chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime),
-) + " FROM " + observationsTable + " WHERE " + inProject + " GROUP BY " + chschema.ObservationKey +
-	") GROUP BY " + chschema.ColTraceID + ") USING " + chschema.ColID
+	"toFloat64(sum_usage_input) AS o_input_tokens",
+	"toFloat64(sum_usage_output) AS o_output_tokens",
+	"toFloat64(sum_usage_total) AS o_total_tokens",
+	"sum_cost_input AS o_input_cost",
+	"sum_cost_output AS o_output_cost",
+	"sum_cost_total AS o_total_cost",
+) + " FROM (" + traceTotals(allTraces) + ")) USING " + chschema.ColID
 
 // bucketSQL is the start of the time bucket of t (nanoseconds), in
 // nanoseconds, in UTC; weeks start on Monday.
@@ -299,7 +292,7 @@ func metricsSQL(projectID string, q *query.MetricsQuery) (*sqlQuery, error) {
 	needs := map[join]bool{}
 	use := func(t term) {
 		for _, mg := range t.merges {
-			if !contains(merges, mg) {
+			if !slices.Contains(merges, mg) {
 				merges = append(merges, mg)
 			}
 		}
@@ -385,15 +378,6 @@ func metricsSQL(projectID string, q *query.MetricsQuery) (*sqlQuery, error) {
 	}
 	sql.add("LIMIT " + strconv.Itoa(q.Limit))
 	return sql, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // orderSQL is the caller's order, then the time bucket and the dimensions

@@ -28,24 +28,35 @@ func sessionSet(projectID string, sessionIDs []string) traceSet {
 		chschema.ColSessionID + " IN ?)", []any{projectID, set(sessionIDs)}}
 }
 
+// allTraces is every trace of the project (the metrics API's trace view).
+var allTraces = traceSet{}
+
 // traceTotals sums the merged observations of each trace; the inner query
 // merges each observation once, so duplicates and update rows count once.
 // Each observation's total is EffectiveUsageTotal, so one that reported
-// input and output but no total still counts.
+// input and output but no total still counts. The columns are named (n,
+// sum_usage_input, ..., min_start, max_end, updated) for queries that wrap
+// it.
 func traceTotals(traces traceSet) string {
 	m := chschema.Merged
-	sum := func(col string) string { return "toNullable(sum(" + col + "))" }
+	sum := func(col, alias string) string { return "toNullable(sum(" + col + ")) AS " + alias }
+	in := ""
+	if traces.sql != "" {
+		in = " AND " + chschema.ColTraceID + " IN " + traces.sql
+	}
 	return "SELECT " + chschema.List(chschema.ColTraceID, "toInt64(count()) AS n",
-		sum(m(chschema.ColUsageInput)), sum(m(chschema.ColUsageOutput)), sum(chschema.EffectiveUsageTotal),
-		sum(m(chschema.ColCostInput)), sum(m(chschema.ColCostOutput)), sum(m(chschema.ColCostTotal)),
-		"minIf("+m(chschema.ColStartTime)+", "+m(chschema.ColStartTime)+" != 0)", "max("+m(chschema.ColEndTime)+")",
-		"max("+chschema.MergedUpdated+")") +
+		sum(m(chschema.ColUsageInput), "sum_usage_input"), sum(m(chschema.ColUsageOutput), "sum_usage_output"),
+		sum(chschema.EffectiveUsageTotal, "sum_usage_total"),
+		sum(m(chschema.ColCostInput), "sum_cost_input"), sum(m(chschema.ColCostOutput), "sum_cost_output"),
+		sum(m(chschema.ColCostTotal), "sum_cost_total"),
+		"minIf("+m(chschema.ColStartTime)+", "+m(chschema.ColStartTime)+" != 0) AS min_start",
+		"max("+m(chschema.ColEndTime)+") AS max_end", "max("+chschema.MergedUpdated+") AS updated") +
 		" FROM (SELECT " + chschema.List(chschema.ColTraceID, chschema.ColID,
 		chschema.MergeNullable(chschema.ColUsageInput), chschema.MergeNullable(chschema.ColUsageOutput),
 		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
 		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
 		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated,
-	) + " FROM " + observationsTable + " WHERE " + inProject + " AND " + chschema.ColTraceID + " IN " + traces.sql +
+	) + " FROM " + observationsTable + " WHERE " + inProject + in +
 		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
 }
 
