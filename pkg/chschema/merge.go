@@ -31,8 +31,12 @@ const VersionOrder = "(" + ColEventTS + ", " + ColEventID + ")"
 func Merged(col string) string { return "m_" + col }
 
 // MergeString is the newest non-empty value of a String column.
-func MergeString(col string) string {
-	return fmt.Sprintf("argMaxIf(%[1]s, %[2]s, %[1]s != '') AS %[3]s", col, VersionOrder, Merged(col))
+func MergeString(col string) string { return MergeStringAs(col, Merged(col)) }
+
+// MergeStringAs is MergeString under another alias (a joined side's columns
+// must not collide with the objects' m_*).
+func MergeStringAs(col, alias string) string {
+	return fmt.Sprintf("argMaxIf(%[1]s, %[2]s, %[1]s != '') AS %[3]s", col, VersionOrder, alias)
 }
 
 // MergeUint is the newest non-zero value of a UInt64 column (times).

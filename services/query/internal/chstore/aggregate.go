@@ -173,18 +173,12 @@ var metricsViews = map[string]metricsView{
 // traceJoin merges the traces of the project for the observations view.
 var traceJoin = "ANY LEFT JOIN (SELECT " + chschema.List(
 	chschema.ColID+" AS "+chschema.ColTraceID,
-	mergeAs(chschema.ColName, "t_"+chschema.ColName),
-	mergeAs(chschema.ColRelease, "t_"+chschema.ColRelease),
-	mergeAs(chschema.ColUserID, "t_"+chschema.ColUserID),
-	mergeAs(chschema.ColSessionID, "t_"+chschema.ColSessionID),
+	chschema.MergeStringAs(chschema.ColName, "t_"+chschema.ColName),
+	chschema.MergeStringAs(chschema.ColRelease, "t_"+chschema.ColRelease),
+	chschema.MergeStringAs(chschema.ColUserID, "t_"+chschema.ColUserID),
+	chschema.MergeStringAs(chschema.ColSessionID, "t_"+chschema.ColSessionID),
 	"arraySort(groupUniqArrayArray("+chschema.ColTags+")) AS t_"+chschema.ColTags,
 ) + " FROM " + tracesTable + " WHERE " + inProject + " " + byID + ") USING " + chschema.ColTraceID
-
-// mergeAs is chschema.MergeString under another alias (a joined side's
-// columns must not collide with the objects' m_*).
-func mergeAs(col, alias string) string {
-	return strings.TrimSuffix(chschema.MergeString(col), " AS "+mergedCol(col)) + " AS " + alias
-}
 
 // statsJoin is the trace API's totals of each trace's merged observations
 // (traceTotals), as the traces view's o_* measures: latency from the
