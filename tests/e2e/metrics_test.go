@@ -121,16 +121,22 @@ func TestMetrics(t *testing.T) {
 		}
 		return out
 	}
-	eventually(t, "A's generations counted by the metrics API", visibleTimeout, func() problems {
-		var p problems
-		rows, r := metricsRows(t, a, http.MethodGet, costPerModelPerDay)
-		if r.status != http.StatusOK {
-			p.addf("cost per model per day: %s", r)
+	costCols := []string{"providedModelName", "time_dimension", "sum_totalCost", "count_count"}
+	// waitCost polls c's cost per model per day until it is want.
+	waitCost := func(t *testing.T, what string, c *restClient, want []string) {
+		t.Helper()
+		eventually(t, what, visibleTimeout, func() problems {
+			var p problems
+			rows, r := metricsRows(t, c, http.MethodGet, costPerModelPerDay)
+			if r.status != http.StatusOK {
+				p.addf("cost per model per day: %s", r)
+				return p
+			}
+			p.diff("cost per model per day (GET)", want, show(rows, costCols...))
 			return p
-		}
-		p.diff("cost per model per day (GET)", wantCost, show(rows, "providedModelName", "time_dimension", "sum_totalCost", "count_count"))
-		return p
-	})
+		})
+	}
+	waitCost(t, "A's generations counted by the metrics API", a, wantCost)
 
 	tests := []struct {
 		name  string
@@ -138,7 +144,7 @@ func TestMetrics(t *testing.T) {
 		cols  []string
 		want  []string
 	}{
-		{"cost per model per day, POST", costPerModelPerDay, []string{"providedModelName", "time_dimension", "sum_totalCost", "count_count"}, wantCost},
+		{"cost per model per day, POST", costPerModelPerDay, costCols, wantCost},
 		{"p95 latency per release", `{"view": "observations", "dimensions": [{"field": "release"}],
 			"metrics": [{"measure": "latency", "aggregation": "p95"}, {"measure": "latency", "aggregation": "max"}],
 			"filters": [` + byTrace + `], ` + window + `}`,
@@ -164,20 +170,10 @@ func TestMetrics(t *testing.T) {
 	}
 
 	t.Run("tenancy", func(t *testing.T) {
-		eventually(t, "B's generation counted", visibleTimeout, func() problems {
-			var p problems
-			rows, r := metricsRows(t, b, http.MethodGet, costPerModelPerDay)
-			if r.status != http.StatusOK {
-				p.addf("%s", r)
-				return p
-			}
-			p.diff("B's cost per model per day", []string{"gpt-4o " + dayBucket + " 100 1"},
-				show(rows, "providedModelName", "time_dimension", "sum_totalCost", "count_count"))
-			return p
-		})
+		waitCost(t, "B's generation counted", b, []string{"gpt-4o " + dayBucket + " 100 1"})
 		// A's numbers are still exactly A's once B's are in.
 		rows, _ := metricsRows(t, a, http.MethodGet, costPerModelPerDay)
-		if got := show(rows, "providedModelName", "time_dimension", "sum_totalCost", "count_count"); !slices.Equal(got, wantCost) {
+		if got := show(rows, costCols...); !slices.Equal(got, wantCost) {
 			t.Errorf("A after B's ingest: got %q, want %q", got, wantCost)
 		}
 	})
