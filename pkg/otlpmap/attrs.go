@@ -14,11 +14,13 @@ import (
 // became a typed field, and everything else ends up in metadata.
 type attrs struct {
 	byKey map[string]*commonv1.AnyValue
-	used  map[string]bool
+	// used is made on the first use: most attribute sets (resources,
+	// events, plain spans) never consume anything.
+	used map[string]bool
 }
 
 func newAttrs(kvs []*commonv1.KeyValue) *attrs {
-	a := &attrs{byKey: make(map[string]*commonv1.AnyValue, len(kvs)), used: map[string]bool{}}
+	a := &attrs{byKey: make(map[string]*commonv1.AnyValue, len(kvs))}
 	// OTLP keys are unique by spec; should one repeat, the last wins, as it
 	// would in the SDK's own attribute map.
 	for _, kv := range kvs {
@@ -46,6 +48,9 @@ func (a *attrs) has(key string) bool {
 }
 
 func (a *attrs) use(keys ...string) {
+	if a.used == nil && len(keys) > 0 {
+		a.used = make(map[string]bool, len(a.byKey))
+	}
 	for _, k := range keys {
 		a.used[k] = true
 	}

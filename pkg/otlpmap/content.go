@@ -20,8 +20,16 @@ import (
 type content struct {
 	a      *attrs
 	events []*tracev1.Span_Event
-	// used marks the events whose content became the input or output.
+	// used marks the events whose content became the input or output;
+	// nil until one does.
 	used map[int]bool
+}
+
+func (c *content) markUsed(i int) {
+	if c.used == nil {
+		c.used = map[int]bool{}
+	}
+	c.used[i] = true
 }
 
 type source func(c *content) (any, bool)
@@ -320,7 +328,7 @@ func eventMessages(input bool) source {
 				key, withSystem = "gen_ai.input.messages", true
 			}
 			if v, ok := messagesFrom(newAttrs(ev.GetAttributes()), key, withSystem); ok {
-				c.used[i] = true
+				c.markUsed(i)
 				return v, true
 			}
 		}
@@ -333,7 +341,7 @@ func eventMessages(input bool) source {
 				continue
 			}
 			if v, ok := newAttrs(ev.GetAttributes()).get(attr); ok {
-				c.used[i] = true
+				c.markUsed(i)
 				return structured(v), true
 			}
 		}
@@ -353,7 +361,7 @@ func eventMessages(input bool) source {
 				msg[kv.GetKey()] = native(kv.GetValue(), 1)
 			}
 			msgs = append(msgs, msg)
-			c.used[i] = true
+			c.markUsed(i)
 		}
 		return msgs, len(msgs) > 0
 	}

@@ -21,7 +21,9 @@ func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEve
 		events []*ingestv1.IngestEvent
 		order  []string
 		traces = map[string][]*mappedSpan{}
-		seen   = map[string]bool{}
+		// A span is known by its trace and span ids, which CheckSpan
+		// fixed at 16 and 8 bytes.
+		seen = map[[24]byte]bool{}
 	)
 	for ri, rs := range req.GetResourceSpans() {
 		res := resourceFields(rs.GetResource())
@@ -32,7 +34,8 @@ func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEve
 				if err := CheckSpan(s); err != nil {
 					return nil, &SpanError{Resource: ri, Scope: si, Span: pi, Err: err}
 				}
-				key := string(s.GetTraceId()) + string(s.GetSpanId())
+				var key [24]byte
+				copy(key[copy(key[:], s.GetTraceId()):], s.GetSpanId())
 				if seen[key] {
 					continue
 				}

@@ -56,7 +56,7 @@ func (e *exceptionInfo) summary() string {
 // followed by one EVENT observation per span event that was neither an
 // exception nor the source of the input or output.
 func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
-	traceID, spanID := hex.EncodeToString(s.GetTraceId()), hex.EncodeToString(s.GetSpanId())
+	eventID, traceID, spanID := spanIDs(s.GetTraceId(), s.GetSpanId())
 	a := newAttrs(s.GetAttributes())
 	m := &mappedSpan{traceID: traceID, root: !hasParent(s), start: s.GetStartTimeUnixNano(), end: s.GetEndTimeUnixNano(), origin: o}
 
@@ -67,7 +67,7 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	environment := firstSet(m.explicit.environment, o.resource.environment)
 	version := firstSet(m.explicit.version, o.resource.version)
 
-	c := &content{a: a, events: s.GetEvents(), used: map[int]bool{}}
+	c := &content{a: a, events: s.GetEvents()}
 	m.input, m.output = c.first(inputSources), c.first(outputSources)
 
 	name := s.GetName()
@@ -132,7 +132,7 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	a.rest(meta)
 	body.Metadata = nonEmpty(meta)
 	m.events = append(m.events, &ingestv1.IngestEvent{
-		Id: "otlp:" + traceID + ":" + spanID,
+		Id: eventID,
 		// The version of a span is its end: a span exported again once
 		// finished wins over its unfinished export.
 		Timestamp:   stamp(max(m.end, m.start)),
@@ -166,7 +166,9 @@ func eventObservation(s *tracev1.Span, ev *tracev1.Span_Event, i int, traceID, s
 	if at == 0 || at > maxUnixNano {
 		at = s.GetStartTimeUnixNano()
 	}
-	id := spanID + "-" + strconv.Itoa(i)
+	// One string holds the event's id and, as its tail, the observation's.
+	eventID := "otlp:" + traceID + ":" + spanID + "-" + strconv.Itoa(i)
+	id := eventID[len(eventID)-len(spanID)-1-len(strconv.Itoa(i)):]
 	meta := map[string]string{}
 	for _, kv := range ev.GetAttributes() {
 		if kv.GetKey() != "" {
@@ -177,7 +179,7 @@ func eventObservation(s *tracev1.Span, ev *tracev1.Span_Event, i int, traceID, s
 		meta["otel.dropped_attributes_count"] = strconv.FormatUint(uint64(n), 10)
 	}
 	return &ingestv1.IngestEvent{
-		Id:        "otlp:" + traceID + ":" + id,
+		Id:        eventID,
 		Timestamp: stamp(at),
 		Type:      ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
 		Observation: &ingestv1.ObservationBody{
@@ -325,11 +327,30 @@ func stamp(ns uint64) *timestamppb.Timestamp {
 	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
 }
 
+// optional copies s to the heap only when it is set: returning &s would
+// move every argument there, empty ones included.
 func optional(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	p := new(string)
+	*p = s
+	return p
+}
+
+// spanIDs hex-encodes a span's ids (checked to be 16 and 8 bytes) into
+// one string, "otlp:<trace>:<span>", the id of its observation event, and
+// returns it with the trace and span ids, which are parts of it.
+func spanIDs(traceID, spanID []byte) (eventID, trace, span string) {
+	const prefix = "otlp:"
+	buf := make([]byte, 0, len(prefix)+hex.EncodedLen(len(traceID))+1+hex.EncodedLen(len(spanID)))
+	buf = append(buf, prefix...)
+	buf = hex.AppendEncode(buf, traceID)
+	buf = append(buf, ':')
+	buf = hex.AppendEncode(buf, spanID)
+	eventID = string(buf)
+	t := len(prefix) + hex.EncodedLen(len(traceID))
+	return eventID, eventID[len(prefix):t], eventID[t+1:]
 }
 
 func firstSet(values ...string) string {

@@ -205,16 +205,35 @@ func sanitize(v any) any {
 		return clip(x, math.MaxInt)
 	case []any:
 		for i, e := range x {
-			x[i] = sanitize(e)
+			if needsRepair(e) {
+				x[i] = sanitize(e)
+			} else {
+				sanitize(e)
+			}
 		}
 	case map[string]any:
 		for k, e := range x {
 			if !utf8.ValidString(k) {
 				delete(x, k)
 				k = clip(k, math.MaxInt)
+				x[k] = sanitize(e)
+				continue
 			}
-			x[k] = sanitize(e)
+			// Storing an unchanged element back would box its string
+			// again: only repaired strings are written.
+			if needsRepair(e) {
+				x[k] = sanitize(e)
+			} else {
+				sanitize(e)
+			}
 		}
 	}
 	return v
+}
+
+// needsRepair reports whether sanitize returns another value for v than
+// v itself: a string with invalid UTF-8 (containers are repaired in place).
+func needsRepair(v any) bool {
+	s, ok := v.(string)
+	return ok && !utf8.ValidString(s)
 }
