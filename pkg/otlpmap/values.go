@@ -134,44 +134,11 @@ func native(v *commonv1.AnyValue, depth int) any {
 	return nil
 }
 
-// parseJSON decodes s when it is a JSON document no deeper than maxDepth.
-func parseJSON(s string) (any, bool) {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return nil, false
-	}
-	if tooDeep(v, 0) {
-		return nil, false
-	}
-	return v, true
-}
-
 // looksStructured reports whether s is meant as a JSON object or array;
 // a bare "42" or "true" stays a string.
 func looksStructured(s string) bool {
 	s = strings.TrimSpace(s)
 	return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")
-}
-
-func tooDeep(v any, depth int) bool {
-	if depth > maxDepth {
-		return true
-	}
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if tooDeep(e, depth+1) {
-				return true
-			}
-		}
-	case map[string]any:
-		for _, e := range x {
-			if tooDeep(e, depth+1) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // structured is v as an input or output: arrays and maps as they are,
