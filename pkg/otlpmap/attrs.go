@@ -17,6 +17,8 @@ type attrs struct {
 	// used is made on the first use: most attribute sets (resources,
 	// events, plain spans) never consume anything.
 	used map[string]bool
+	// sorted holds the keys in order, made on the first withPrefix.
+	sorted []string
 }
 
 func newAttrs(kvs []*commonv1.KeyValue) *attrs {
@@ -137,15 +139,28 @@ func (a *attrs) amount(keys ...string) (float64, bool) {
 	return 0, false
 }
 
-// withPrefix returns the set keys that start with prefix, sorted.
+// withPrefix returns the set keys that start with prefix, sorted. A span
+// is asked for a dozen prefixes: the keys are sorted once, and each prefix
+// is a range of them.
 func (a *attrs) withPrefix(prefix string) []string {
+	if a.sorted == nil {
+		a.sorted = make([]string, 0, len(a.byKey))
+		for k := range a.byKey {
+			a.sorted = append(a.sorted, k)
+		}
+		slices.Sort(a.sorted)
+	}
+	lo, _ := slices.BinarySearch(a.sorted, prefix)
+	hi := lo
+	for hi < len(a.sorted) && strings.HasPrefix(a.sorted[hi], prefix) {
+		hi++
+	}
 	var keys []string
-	for k := range a.byKey {
-		if strings.HasPrefix(k, prefix) && len(k) > len(prefix) && a.has(k) {
+	for _, k := range a.sorted[lo:hi] {
+		if len(k) > len(prefix) && a.has(k) {
 			keys = append(keys, k)
 		}
 	}
-	slices.Sort(keys)
 	return keys
 }
 
