@@ -19,6 +19,10 @@ type Config struct {
 	FlushRows int `env:"WORKER_FLUSH_ROWS" envDefault:"20000"`
 	// FlushInterval flushes the buffer this long after its first row arrived.
 	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL" envDefault:"200ms"`
+	// InsertConcurrency is how many flushes may be written to ClickHouse at
+	// once while the consumer goes on fetching and decoding the next; a
+	// flush waits for a free slot, so memory stays bounded.
+	InsertConcurrency int `env:"WORKER_INSERT_CONCURRENCY" envDefault:"2"`
 	// MaxDeliver is the delivery after whose failure a message is
 	// dead-lettered.
 	MaxDeliver int `env:"WORKER_MAX_DELIVER" envDefault:"5"`
@@ -26,7 +30,7 @@ type Config struct {
 	// it must cover a flush interval plus a slow insert.
 	AckWait time.Duration `env:"WORKER_ACK_WAIT" envDefault:"60s"`
 	// MaxAckPending caps unacknowledged messages across all workers; 0
-	// derives it from FlushRows and FetchBatch.
+	// derives it from FlushRows, InsertConcurrency and FetchBatch.
 	MaxAckPending int `env:"WORKER_MAX_ACK_PENDING"`
 	// RetryBackoff is the redelivery delay after a message's first
 	// rejection; it doubles with each delivery up to RetryBackoffMax. While
@@ -45,7 +49,9 @@ func (c Config) Validate() error {
 	if c.Durable == "" {
 		errs = append(errs, errors.New("WORKER_CONSUMER is empty"))
 	}
-	for name, v := range map[string]int{"WORKER_FETCH_BATCH": c.FetchBatch, "WORKER_FLUSH_ROWS": c.FlushRows, "WORKER_MAX_DELIVER": c.MaxDeliver} {
+	for name, v := range map[string]int{"WORKER_FETCH_BATCH": c.FetchBatch, "WORKER_FLUSH_ROWS": c.FlushRows, "WORKER_MAX_DELIVER": c.MaxDeliver,
+		"WORKER_INSERT_CONCURRENCY": c.InsertConcurrency,
+	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", name, v))
 		}
@@ -67,13 +73,15 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// maxAckPending leaves room for two workers each holding a full buffer and a
-// fetch in flight, so a rolling restart never starves the new replica.
+// maxAckPending leaves room for two workers each holding a full buffer, a
+// full flush in every insert slot and a fetch in flight, so neither the
+// pipeline nor a rolling restart's new replica is starved. (A message
+// holds at least one row unless it is a deletion, so rows bound messages.)
 func (c Config) maxAckPending() int {
 	if c.MaxAckPending > 0 {
 		return c.MaxAckPending
 	}
-	return 2 * (c.FlushRows + c.FetchBatch)
+	return 2 * ((c.InsertConcurrency+1)*c.FlushRows + c.FetchBatch)
 }
 
 // backoff is the redelivery delay after the given delivery failed.

@@ -51,9 +51,18 @@ type Consumer struct {
 	Deps
 	cfg  Config
 	cons jetstream.Consumer
+
+	// slots holds one token per flush being written; its capacity is
+	// InsertConcurrency. inserts tracks those flushes.
+	slots   chan struct{}
+	inserts sync.WaitGroup
+
+	storeMu sync.Mutex
 	// storeFailures counts the flushes in a row that failed for the
 	// store's reasons (ClickHouse away); the consumer's pause grows with it.
 	storeFailures int
+	// storeResume is when the consumer may fetch again after such a failure.
+	storeResume time.Time
 }
 
 // Declare makes sure the streams and the durable consumer exist, retrying
@@ -90,11 +99,12 @@ func Declare(ctx context.Context, d Deps, cfg Config) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declare streams: %w", err)
 	}
-	return &Consumer{Deps: d, cfg: cfg, cons: cons}, nil
+	return &Consumer{Deps: d, cfg: cfg, cons: cons, slots: make(chan struct{}, cfg.InsertConcurrency)}, nil
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, flushes what it
-// holds, settles those messages and returns.
+// holds, waits for every flush in flight, settles those messages and
+// returns.
 func (c *Consumer) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	pollCtx, stopPoll := context.WithCancel(ctx)
@@ -104,6 +114,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	buf := &buffer{}
 	for ctx.Err() == nil {
+		if d := c.storeWait(); d > 0 {
+			_ = sleep(ctx, d)
+			continue
+		}
 		batch, err := c.cons.Fetch(c.cfg.FetchBatch, jetstream.FetchMaxWait(c.cfg.FetchWait))
 		if err != nil {
 			c.Log.WarnContext(ctx, "fetch failed", "err", err)
@@ -116,6 +130,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 	}
 	c.flush(ctx, buf)
+	c.inserts.Wait()
 	// Acks are fire-and-forget publishes; push them out before returning so
 	// a drained worker leaves nothing to be redelivered.
 	if err := c.JS.Conn().FlushTimeout(5 * time.Second); err != nil {

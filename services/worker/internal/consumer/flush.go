@@ -36,48 +36,106 @@ func (b *buffer) add(p pending, interval time.Duration) {
 	b.rows.Append(p.rows)
 }
 
-func (b *buffer) reset() {
-	clear(b.msgs) // drop references to message payloads
-	b.msgs = b.msgs[:0]
-	b.rows = eventrows.Batch{}
+// take hands the buffered messages and rows to a flush and empties b.
+func (b *buffer) take() flushBatch {
+	f := flushBatch{msgs: b.msgs, rows: b.rows}
+	*b = buffer{}
+	return f
 }
 
-// flush writes the buffered rows in one insert per table, then carries out
-// the buffered deletions, and settles every buffered message. It runs to completion even during shutdown: the rows
-// are already in memory and the insert is bounded by AckWait, after which
-// the server would redeliver anyway.
+// flushBatch is what one flush writes and settles.
+type flushBatch struct {
+	msgs []pending
+	rows eventrows.Batch
+}
+
+// flush hands the buffered messages to an insert slot, waiting while all
+// InsertConcurrency slots are busy, and returns: the consumer goes on
+// fetching and decoding while ClickHouse stores the rows. Each flush
+// settles its own messages once its rows are stored, so acks still follow
+// inserts. Flushes may complete out of order; the read-time merge orders
+// versions by event_ts, not by insert order. Deletions are the exception:
+// a flush that carries them starts after every earlier flush has completed
+// (they delete the rows stored before them) and completes before the next
+// one starts (rows that follow them must survive).
 func (c *Consumer) flush(ctx context.Context, buf *buffer) {
 	if buf.len() == 0 {
 		return
 	}
-	defer buf.reset()
+	f := buf.take()
+	barrier := len(f.rows.Deletions) > 0
+	if barrier {
+		c.inserts.Wait()
+	}
+	c.slots <- struct{}{}
+	c.Metrics.insertsInFlight.Inc()
+	c.inserts.Go(func() {
+		defer func() {
+			c.Metrics.insertsInFlight.Dec()
+			<-c.slots
+		}()
+		c.write(ctx, f)
+	})
+	if barrier {
+		c.inserts.Wait()
+	}
+}
+
+// write stores one flush's rows in one insert per table, carries out its
+// deletions, and settles its messages. It runs to completion even during
+// shutdown: the rows are already in memory and the insert is bounded by
+// AckWait, after which the server would redeliver anyway.
+func (c *Consumer) write(ctx context.Context, f flushBatch) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
 	defer cancel()
 	start := time.Now()
-	c.Metrics.flushRows.Observe(float64(buf.rows.Rows()))
+	c.Metrics.flushRows.Observe(float64(f.rows.Rows()))
 	defer func() { c.Metrics.flushDuration.Observe(time.Since(start).Seconds()) }()
 
-	err := c.Writer.Write(wctx, buf.rows)
-	if err == nil || errors.Is(err, eventrows.ErrRejected) {
-		c.storeFailures = 0
-	}
+	err := c.Writer.Write(wctx, f.rows)
 	switch {
 	case err == nil:
-		c.ack(wctx, buf.msgs)
+		c.storeRecovered()
+		c.ack(wctx, f.msgs)
 	case errors.Is(err, eventrows.ErrRejected):
+		c.storeRecovered()
 		c.Log.WarnContext(ctx, "batch insert rejected; retrying message by message",
-			"messages", buf.len(), "rows", buf.rows.Len(), "err", err)
-		c.isolate(wctx, buf.msgs)
+			"messages", len(f.msgs), "rows", f.rows.Len(), "err", err)
+		c.isolate(wctx, f.msgs)
 	default:
-		c.storeFailures++
-		pause := c.storePause()
+		pause := c.storeFailed()
 		c.Log.ErrorContext(ctx, "batch insert failed; messages will be redelivered",
-			"messages", buf.len(), "rows", buf.rows.Len(), "retry_in", pause, "err", err)
-		c.retry(wctx, buf.msgs, pause)
-		// The store is unreachable: give it a moment before the next fetch
-		// rather than spinning through the queue.
-		_ = sleep(ctx, pause)
+			"messages", len(f.msgs), "rows", f.rows.Len(), "retry_in", pause, "err", err)
+		c.retry(wctx, f.msgs, pause)
 	}
+}
+
+// storeFailed counts a flush that failed for the store's reasons
+// (ClickHouse away) and holds the consumer's next fetch for the pause that
+// follows the current run of failures: the store is unreachable, so the
+// consumer gives it a moment rather than spin through the queue. It
+// returns that pause.
+func (c *Consumer) storeFailed() time.Duration {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	c.storeFailures++
+	pause := c.storePause()
+	c.storeResume = time.Now().Add(pause)
+	return pause
+}
+
+// storeRecovered ends a run of store failures.
+func (c *Consumer) storeRecovered() {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	c.storeFailures = 0
+}
+
+// storeWait is how long the consumer should hold its next fetch.
+func (c *Consumer) storeWait() time.Duration {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	return time.Until(c.storeResume)
 }
 
 // storeRetryMax bounds the consumer's pause while the store is away, and
@@ -85,7 +143,7 @@ func (c *Consumer) flush(ctx context.Context, buf *buffer) {
 const storeRetryMax = 5 * time.Second
 
 // storePause is the consumer's pause after the current run of store
-// failures: RetryBackoff, doubling up to storeRetryMax. The pause belongs to
+// failures (called with storeMu held): RetryBackoff, doubling up to storeRetryMax. The pause belongs to
 // the consumer, not to each message: an outage is the store's fault, so a
 // message's own redelivery count (which backs off to RetryBackoffMax for
 // messages ClickHouse rejects) must not delay it once the store is back.
@@ -110,9 +168,9 @@ func (c *Consumer) isolate(ctx context.Context, msgs []pending) {
 			}
 		default:
 			// The store went away mid-way: nothing more can be learned now.
-			c.storeFailures++
+			pause := c.storeFailed()
 			c.Log.ErrorContext(ctx, "insert failed while isolating; messages will be redelivered", "err", err)
-			c.retry(ctx, msgs[i:], c.storePause())
+			c.retry(ctx, msgs[i:], pause)
 			return
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
 	"github.com/agenttrace/agenttrace/services/worker/internal/deadletter"
+	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 	"github.com/agenttrace/agenttrace/services/worker/internal/testinfra"
 )
 
@@ -28,29 +29,32 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testConfig flushes and retries fast so tests take seconds.
 func testConfig() consumer.Config {
 	return consumer.Config{
-		Durable:         "worker",
-		FetchBatch:      64,
-		FetchWait:       200 * time.Millisecond,
-		FlushRows:       1000,
-		FlushInterval:   50 * time.Millisecond,
-		MaxDeliver:      5,
-		AckWait:         10 * time.Second,
-		RetryBackoff:    50 * time.Millisecond,
-		RetryBackoffMax: 200 * time.Millisecond,
-		QueuePoll:       100 * time.Millisecond,
+		Durable:           "worker",
+		FetchBatch:        64,
+		FetchWait:         200 * time.Millisecond,
+		FlushRows:         1000,
+		FlushInterval:     50 * time.Millisecond,
+		InsertConcurrency: 2,
+		MaxDeliver:        5,
+		AckWait:           10 * time.Second,
+		RetryBackoff:      50 * time.Millisecond,
+		RetryBackoffMax:   200 * time.Millisecond,
+		QueuePoll:         100 * time.Millisecond,
 	}
 }
 
 // harness is a running consumer on a test namespace and database.
 type harness struct {
-	t       *testing.T
-	scfg    stream.Config
-	js      jetstream.JetStream
-	ch      clickhousedb.Config
-	conn    driver.Conn // to the test database, for reading back
-	reg     *prometheus.Registry
-	dlq     *deadletter.Store
-	costs   consumer.Costs // the cost computation, when a test sets one
+	t     *testing.T
+	scfg  stream.Config
+	js    jetstream.JetStream
+	ch    clickhousedb.Config
+	conn  driver.Conn // to the test database, for reading back
+	reg   *prometheus.Registry
+	dlq   *deadletter.Store
+	costs consumer.Costs // the cost computation, when a test sets one
+	// wrap, when a test sets it, wraps the ClickHouse writer.
+	wrap    func(eventrows.Writer) eventrows.Writer
 	cancel  context.CancelFunc
 	done    chan error
 	stopped bool
@@ -69,10 +73,14 @@ func (h *harness) start(cfg consumer.Config, writerConn driver.Conn) {
 	h.t.Helper()
 	h.reg = prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var w eventrows.Writer = chstore.NewWriter(writerConn, chstore.NewMetrics(h.reg))
+	if h.wrap != nil {
+		w = h.wrap(w)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := consumer.Declare(ctx, consumer.Deps{
 		Log: log, JS: h.js, Stream: h.scfg,
-		Writer:      chstore.NewWriter(writerConn, chstore.NewMetrics(h.reg)),
+		Writer:      w,
 		DeadLetters: h.dlq,
 		Metrics:     consumer.NewMetrics(h.reg),
 		Costs:       h.costs,

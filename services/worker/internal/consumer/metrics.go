@@ -15,6 +15,8 @@ type Metrics struct {
 	flushDuration prometheus.Histogram
 	flushRows     prometheus.Histogram
 	queueDepth    prometheus.Gauge
+	// insertsInFlight is the number of flushes being written.
+	insertsInFlight prometheus.Gauge
 }
 
 // NewMetrics creates the instruments and registers them on reg.
@@ -38,10 +40,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "agenttrace_worker_queue_depth",
 			Help: "Messages waiting for the worker: pending delivery plus delivered but not yet acknowledged.",
 		}),
+		insertsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "agenttrace_worker_inserts_in_flight",
+			Help: "Flushes being written to ClickHouse (at most AGENTTRACE_WORKER_INSERT_CONCURRENCY).",
+		}),
 	}
 	for _, o := range []string{outcomeAcked, outcomeNacked, outcomeDeadLettered} {
 		m.messages.WithLabelValues(o)
 	}
-	reg.MustRegister(m.messages, m.flushDuration, m.flushRows, m.queueDepth)
+	reg.MustRegister(m.messages, m.flushDuration, m.flushRows, m.queueDepth, m.insertsInFlight)
 	return m
 }
