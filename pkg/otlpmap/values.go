@@ -157,6 +157,9 @@ func structured(v *commonv1.AnyValue) any {
 // for values from native or parseJSON with valid UTF-8; should it fail,
 // the value is kept as its JSON text rather than lost.
 func toValue(v any) *structpb.Value {
+	if pv, ok := pbValue(v); ok {
+		return pv
+	}
 	pv, err := structpb.NewValue(sanitize(v))
 	if err != nil {
 		return structpb.NewStringValue(clip(jsonText(v), math.MaxInt))
