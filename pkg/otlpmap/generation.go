@@ -27,41 +27,45 @@ func model(a *attrs) string {
 // ai.settings.*, the keys of Langfuse's langfuse.observation.model.parameters
 // JSON and agenttrace.model_parameters.*. Later sources win a key.
 func modelParameters(a *attrs) map[string]string {
-	out := map[string]string{}
+	// Most spans have no parameters: the map is made on the first.
+	var out map[string]string
+	set := func(k, v string) {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
 	for _, k := range a.withPrefix("gen_ai.request.") {
 		if k == "gen_ai.request.model" {
 			continue
 		}
 		v, _ := a.get(k)
 		a.use(k)
-		out[clip(strings.TrimPrefix(k, "gen_ai.request."), maxNameBytes)] = clipText(text(v))
+		set(clip(strings.TrimPrefix(k, "gen_ai.request."), maxNameBytes), clipText(text(v)))
 	}
 	if v, ok := a.get("llm.invocation_parameters"); ok {
 		if obj, ok := structured(v).(map[string]any); ok {
 			a.use("llm.invocation_parameters")
 			for k, pv := range obj {
-				out[clip(k, maxNameBytes)] = clipText(plainText(pv))
+				set(clip(k, maxNameBytes), clipText(plainText(pv)))
 			}
 		}
 	}
 	for _, k := range a.withPrefix("ai.settings.") {
 		v, _ := a.get(k)
 		a.use(k)
-		out[clip(strings.TrimPrefix(k, "ai.settings."), maxNameBytes)] = clipText(text(v))
+		set(clip(strings.TrimPrefix(k, "ai.settings."), maxNameBytes), clipText(text(v)))
 	}
 	if obj, ok := jsonObject(a, langfuseModelParameters); ok {
 		a.use(langfuseModelParameters)
 		for k, pv := range obj {
-			out[clip(k, maxNameBytes)] = clipText(plainText(pv))
+			set(clip(k, maxNameBytes), clipText(plainText(pv)))
 		}
 	}
 	for _, k := range a.withPrefix("agenttrace.model_parameters.") {
 		v, _ := a.get(k)
 		a.use(k)
-		out[clip(strings.TrimPrefix(k, "agenttrace.model_parameters."), maxNameBytes)] = clipText(text(v))
-	}
-	if len(out) == 0 {
-		return nil
+		set(clip(strings.TrimPrefix(k, "agenttrace.model_parameters."), maxNameBytes), clipText(text(v)))
 	}
 	return out
 }

@@ -20,11 +20,16 @@ func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEve
 	var (
 		events []*ingestv1.IngestEvent
 		order  []string
-		traces = map[string][]*mappedSpan{}
+		// scratch is reused to marshal each trace event for its id.
+		scratch []byte
+		traces  = map[string][]*mappedSpan{}
 		// A span is known by its trace and span ids, which CheckSpan
 		// fixed at 16 and 8 bytes.
 		seen = map[[24]byte]bool{}
 	)
+	if n := eventsHint(req); n > 0 {
+		events = make([]*ingestv1.IngestEvent, 0, n)
+	}
 	for ri, rs := range req.GetResourceSpans() {
 		res := resourceFields(rs.GetResource())
 		service := newAttrs(rs.GetResource().GetAttributes()).peekStr("service.name")
@@ -40,8 +45,8 @@ func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEve
 					continue
 				}
 				seen[key] = true
-				m := mapSpan(s, o)
-				events = append(events, m.events...)
+				var m *mappedSpan
+				m, events = mapSpan(s, o, events)
 				if !m.root {
 					// Only a root hands its input and output to the trace.
 					m.input, m.output = nil, nil
@@ -54,7 +59,25 @@ func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEve
 		}
 	}
 	for _, id := range order {
-		events = append(events, traceEvents(traces[id])...)
+		events, scratch = traceEvents(traces[id], events, scratch)
 	}
 	return events, nil
+}
+
+// eventsHint is the number of events of a request of one trace without
+// repeated spans: one per span and span event, two for the trace; 0 for
+// a request without spans.
+func eventsHint(req *collectortracev1.ExportTraceServiceRequest) int {
+	n := 0
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			for _, s := range ss.GetSpans() {
+				n += 1 + len(s.GetEvents())
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return n + 2
 }

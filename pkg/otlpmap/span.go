@@ -29,7 +29,6 @@ type mappedSpan struct {
 	root       bool
 	start, end uint64
 	origin     *origin
-	events     []*ingestv1.IngestEvent
 	// explicit is what the span states about its trace.
 	explicit traceFields
 	// input and output of the observation, which a root hands to its trace.
@@ -54,8 +53,8 @@ func (e *exceptionInfo) summary() string {
 
 // mapSpan turns a span that passed CheckSpan into its observation event,
 // followed by one EVENT observation per span event that was neither an
-// exception nor the source of the input or output.
-func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
+// exception nor the source of the input or output, appended to events.
+func mapSpan(s *tracev1.Span, o *origin, events []*ingestv1.IngestEvent) (*mappedSpan, []*ingestv1.IngestEvent) {
 	eventID, traceID, spanID := spanIDs(s.GetTraceId(), s.GetSpanId())
 	a := newAttrs(s.GetAttributes())
 	m := &mappedSpan{traceID: traceID, root: !hasParent(s), start: s.GetStartTimeUnixNano(), end: s.GetEndTimeUnixNano(), origin: o}
@@ -89,13 +88,15 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	meta := map[string]string{}
 	exc := exceptions(s.GetEvents(), meta)
 	lvl, status := level(a, s, exc)
+	// The observation's start and end and its event's time, in one
+	// allocation.
+	times := new([3]timestamppb.Timestamp)
 	body := &ingestv1.ObservationBody{
 		Id:                  spanID,
 		TraceId:             traceID,
 		Type:                typ,
 		Name:                optional(name),
-		StartTime:           stamp(m.start),
-		EndTime:             stampSet(m.end),
+		StartTime:           stampAt(&times[0], m.start),
 		CompletionStartTime: completionStart(a, m.start),
 		Level:               lvl,
 		StatusMessage:       optional(status),
@@ -103,6 +104,9 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 		ModelParameters:     modelParameters(a),
 		Version:             optional(version),
 		Environment:         optional(environment),
+	}
+	if m.end != 0 {
+		body.EndTime = stampAt(&times[1], m.end)
 	}
 	if countsUsage(typ) {
 		body.Usage, body.Cost = usage(a, typ), cost(a)
@@ -131,11 +135,11 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 	spanMetadata(s, o, meta)
 	a.rest(meta)
 	body.Metadata = nonEmpty(meta)
-	m.events = append(m.events, &ingestv1.IngestEvent{
+	events = append(events, &ingestv1.IngestEvent{
 		Id: eventID,
 		// The version of a span is its end: a span exported again once
 		// finished wins over its unfinished export.
-		Timestamp:   stamp(max(m.end, m.start)),
+		Timestamp:   stampAt(&times[2], max(m.end, m.start)),
 		Type:        ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
 		Observation: body,
 	})
@@ -144,9 +148,9 @@ func mapSpan(s *tracev1.Span, o *origin) *mappedSpan {
 		if c.used[i] || ev.GetName() == exceptionEvent {
 			continue
 		}
-		m.events = append(m.events, eventObservation(s, ev, i, traceID, spanID, environment, version))
+		events = append(events, eventObservation(s, ev, i, traceID, spanID, environment, version))
 	}
-	return m
+	return m, events
 }
 
 // countsUsage reports whether usage and cost are read for observations of
@@ -169,6 +173,7 @@ func eventObservation(s *tracev1.Span, ev *tracev1.Span_Event, i int, traceID, s
 	// One string holds the event's id and, as its tail, the observation's.
 	eventID := "otlp:" + traceID + ":" + spanID + "-" + strconv.Itoa(i)
 	id := eventID[len(eventID)-len(spanID)-1-len(strconv.Itoa(i)):]
+	times := new([3]timestamppb.Timestamp)
 	meta := map[string]string{}
 	for _, kv := range ev.GetAttributes() {
 		if kv.GetKey() != "" {
@@ -180,7 +185,7 @@ func eventObservation(s *tracev1.Span, ev *tracev1.Span_Event, i int, traceID, s
 	}
 	return &ingestv1.IngestEvent{
 		Id:        eventID,
-		Timestamp: stamp(at),
+		Timestamp: stampAt(&times[0], at),
 		Type:      ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
 		Observation: &ingestv1.ObservationBody{
 			Id:                  id,
@@ -188,8 +193,8 @@ func eventObservation(s *tracev1.Span, ev *tracev1.Span_Event, i int, traceID, s
 			ParentObservationId: proto.String(spanID),
 			Type:                commonv1.ObservationType_OBSERVATION_TYPE_EVENT,
 			Name:                optional(clip(ev.GetName(), maxNameBytes)),
-			StartTime:           stamp(at),
-			EndTime:             stamp(at),
+			StartTime:           stampAt(&times[1], at),
+			EndTime:             stampAt(&times[2], at),
 			Level:               commonv1.ObservationLevel_OBSERVATION_LEVEL_DEFAULT,
 			Metadata:            nonEmpty(meta),
 			Version:             optional(version),
@@ -315,16 +320,14 @@ func completionStart(a *attrs, start uint64) *timestamppb.Timestamp {
 }
 
 // stamp converts Unix nanoseconds (checked to be in range) to a Timestamp.
-// stampSet is stamp for optional times: 0 (an unfinished span's end) is unset.
-func stampSet(ns uint64) *timestamppb.Timestamp {
-	if ns == 0 {
-		return nil
-	}
-	return stamp(ns)
+func stamp(ns uint64) *timestamppb.Timestamp {
+	return stampAt(new(timestamppb.Timestamp), ns)
 }
 
-func stamp(ns uint64) *timestamppb.Timestamp {
-	return &timestamppb.Timestamp{Seconds: int64(ns / 1e9), Nanos: int32(ns % 1e9)}
+// stampAt is stamp into t, one of several allocated together.
+func stampAt(t *timestamppb.Timestamp, ns uint64) *timestamppb.Timestamp {
+	t.Seconds, t.Nanos = int64(ns/1e9), int32(ns%1e9)
+	return t
 }
 
 // optional copies s to the heap only when it is set: returning &s would
@@ -343,8 +346,8 @@ func optional(s string) *string {
 // returns it with the trace and span ids, which are parts of it.
 func spanIDs(traceID, spanID []byte) (eventID, trace, span string) {
 	const prefix = "otlp:"
-	buf := make([]byte, 0, len(prefix)+hex.EncodedLen(len(traceID))+1+hex.EncodedLen(len(spanID)))
-	buf = append(buf, prefix...)
+	var stack [len(prefix) + 32 + 1 + 16]byte
+	buf := append(stack[:0], prefix...)
 	buf = hex.AppendEncode(buf, traceID)
 	buf = append(buf, ':')
 	buf = hex.AppendEncode(buf, spanID)

@@ -33,7 +33,10 @@ import (
 // Event ids hash the event's content: a request sent twice yields the same
 // ids and rows, while events that differ never share an id (which
 // ReplacingMergeTree would collapse to one).
-func traceEvents(spans []*mappedSpan) []*ingestv1.IngestEvent {
+//
+// The events are appended to events; scratch is a buffer to reuse,
+// returned grown.
+func traceEvents(spans []*mappedSpan, events []*ingestv1.IngestEvent, scratch []byte) ([]*ingestv1.IngestEvent, []byte) {
 	traceID := spans[0].traceID
 	var root *mappedSpan
 	for _, s := range spans {
@@ -62,7 +65,7 @@ func traceEvents(spans []*mappedSpan) []*ingestv1.IngestEvent {
 		explicit.over(rootStatement)
 	}
 
-	var events []*ingestv1.IngestEvent
+	var ev *ingestv1.IngestEvent
 	if root != nil || !explicit.empty() {
 		var primary traceFields
 		body := &ingestv1.TraceBody{Id: traceID}
@@ -73,7 +76,8 @@ func traceEvents(spans []*mappedSpan) []*ingestv1.IngestEvent {
 		}
 		primary.over(&explicit)
 		fill(body, &primary)
-		events = append(events, traceEvent(traceID, primaryTS, body))
+		ev, scratch = traceEvent(traceID, primaryTS, body, scratch)
+		events = append(events, ev)
 	}
 
 	fallback := &ingestv1.TraceBody{Id: traceID}
@@ -95,13 +99,17 @@ func traceEvents(spans []*mappedSpan) []*ingestv1.IngestEvent {
 	}
 	if fallback.Name != nil || fallback.Timestamp != nil || fallback.Input != nil || fallback.Output != nil ||
 		fallback.Environment != nil || fallback.Release != nil || len(fallback.Metadata) > 0 {
-		events = append(events, traceEvent(traceID, fallbackTS, fallback))
+		ev, scratch = traceEvent(traceID, fallbackTS, fallback, scratch)
+		events = append(events, ev)
 	}
-	return events
+	return events, scratch
 }
 
 // byEnd returns spans ordered by end time, request order breaking ties.
 func byEnd(spans []*mappedSpan) []*mappedSpan {
+	if len(spans) == 1 {
+		return spans
+	}
 	out := slices.Clone(spans)
 	slices.SortStableFunc(out, func(a, b *mappedSpan) int { return cmp.Compare(a.end, b.end) })
 	return out
@@ -130,12 +138,15 @@ func fill(b *ingestv1.TraceBody, f *traceFields) {
 }
 
 // traceEvent wraps body in an event whose id is derived from its content.
-func traceEvent(traceID string, ts uint64, body *ingestv1.TraceBody) *ingestv1.IngestEvent {
+// scratch is a buffer to marshal into, returned for reuse.
+func traceEvent(traceID string, ts uint64, body *ingestv1.TraceBody, scratch []byte) (*ingestv1.IngestEvent, []byte) {
 	ev := &ingestv1.IngestEvent{Timestamp: stamp(ts), Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE, Trace: body}
 	// Deterministic marshalling orders map entries, so equal events hash
 	// alike; marshalling cannot fail for messages built here.
-	raw, _ := proto.MarshalOptions{Deterministic: true}.Marshal(ev)
+	raw, _ := proto.MarshalOptions{Deterministic: true}.MarshalAppend(scratch[:0], ev)
 	sum := sha256.Sum256(raw)
-	ev.Id = "otlp:" + traceID + ":trace:" + hex.EncodeToString(sum[:8])
-	return ev
+	var h [16]byte
+	hex.Encode(h[:], sum[:8])
+	ev.Id = "otlp:" + traceID + ":trace:" + string(h[:])
+	return ev, raw
 }
