@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	collectortracev1 "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonotlp "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcev1 "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -58,19 +60,42 @@ func llmSpan(s *tracev1.Span) {
 		Attributes: []*commonotlp.KeyValue{num("index", 0), str("finish_reason", "tool_calls")}}}
 }
 
+// sdkResource is what an OTel SDK with its default detectors sends as the
+// resource of every export.
+var sdkResource = &resourcev1.Resource{Attributes: []*commonotlp.KeyValue{
+	str("service.name", "support-agent"), str("service.version", "1.4.2"), str("deployment.environment.name", "production"),
+	str("telemetry.sdk.language", "python"), str("telemetry.sdk.name", "opentelemetry"), str("telemetry.sdk.version", "1.38.0"),
+	str("process.runtime.name", "cpython"), str("process.runtime.version", "3.12.7"), num("process.pid", 4242),
+	str("process.executable.path", "/usr/local/bin/python3.12"), str("host.name", "support-agent-7d9f8c-x2x4q"),
+	str("host.arch", "amd64"), str("os.type", "linux"), str("os.description", "Linux 6.8.0 <container>"),
+	{Key: "process.command_args", Value: &commonotlp.AnyValue{Value: &commonotlp.AnyValue_ArrayValue{ArrayValue: &commonotlp.ArrayValue{
+		Values: []*commonotlp.AnyValue{{Value: &commonotlp.AnyValue_StringValue{StringValue: "/app/main.py"}},
+			{Value: &commonotlp.AnyValue_StringValue{StringValue: "--workers=4"}}}}}}},
+}}
+
 // BenchmarkDecode measures what the worker spends on one message carrying
 // an OTLP export request of one span: envelope, request, mapping and rows.
+// small and llm are exported without a resource; llm_sdk_resource is llm
+// under an SDK's resource.
 func BenchmarkDecode(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		span *tracev1.Span
+		name     string
+		span     *tracev1.Span
+		resource *resourcev1.Resource
 	}{
-		{"small", otlpSpan(nil)},
-		{"llm", otlpSpan(llmSpan)},
+		{"small", otlpSpan(nil), nil},
+		{"llm", otlpSpan(llmSpan), nil},
+		{"llm_sdk_resource", otlpSpan(llmSpan), sdkResource},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			req, err := proto.Marshal(&collectortracev1.ExportTraceServiceRequest{ResourceSpans: []*tracev1.ResourceSpans{{
+				Resource: bc.resource, ScopeSpans: []*tracev1.ScopeSpans{{Spans: []*tracev1.Span{bc.span}}},
+			}}})
+			if err != nil {
+				b.Fatal(err)
+			}
 			data, err := proto.Marshal(&ingestv1.EventEnvelope{ProjectId: "proj-1", ReceivedAt: timestamppb.New(received),
-				OtlpExportRequest: otlpBytes(b, bc.span)})
+				OtlpExportRequest: req})
 			if err != nil {
 				b.Fatal(err)
 			}
