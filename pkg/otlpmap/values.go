@@ -90,6 +90,9 @@ func text(v *commonv1.AnyValue) string {
 // jsonText is the JSON of a value built by native or parseJSON, which
 // always marshals (no NaN, no channels).
 func jsonText(v any) string {
+	if b, ok := appendJSON(make([]byte, 0, 64), v); ok {
+		return string(b)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return ""
