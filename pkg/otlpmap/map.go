@@ -31,8 +31,9 @@ func Map(req *collectortracev1.ExportTraceServiceRequest) ([]*ingestv1.IngestEve
 		events = make([]*ingestv1.IngestEvent, 0, n)
 	}
 	for ri, rs := range req.GetResourceSpans() {
-		res := resourceFields(rs.GetResource())
-		service := newAttrs(rs.GetResource().GetAttributes()).peekStr("service.name")
+		ra := newAttrs(rs.GetResource().GetAttributes())
+		service := ra.peekStr("service.name")
+		res := resourceFields(ra)
 		for si, ss := range rs.GetScopeSpans() {
 			o := &origin{resource: res, serviceName: service, scope: ss.GetScope()}
 			for pi, s := range ss.GetSpans() {

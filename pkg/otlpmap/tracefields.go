@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcev1 "go.opentelemetry.io/proto/otlp/resource/v1"
 )
 
 // traceFields are trace-level values: those a span states explicitly about
@@ -200,14 +199,14 @@ func isRuntimeAttribute(key string) bool {
 	return false
 }
 
-// resourceFields reads what a resource implies for the traces of its spans:
-// environment from deployment.environment.name (or the older
-// deployment.environment), release and version from service.version; as
+// resourceFields reads what a resource (its attributes a) implies for the
+// traces of its spans: environment from deployment.environment.name (or
+// the older deployment.environment), release and version from
+// service.version; as
 // trace metadata, each resource attribute as "resource.<key>", except the
 // runtime ones (runtimeNamespaces), which are kept together as one JSON
 // object under "resource.runtime".
-func resourceFields(r *resourcev1.Resource) traceFields {
-	a := newAttrs(r.GetAttributes())
+func resourceFields(a *attrs) traceFields {
 	var f traceFields
 	env, _ := a.str("deployment.environment.name", "deployment.environment")
 	f.environment = clip(env, maxNameBytes)
