@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/pkg/tokenusage"
 )
@@ -120,7 +122,12 @@ var inputCountKeys = []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_
 // (tokenusage.FromExclusive: its input-side details are added to input,
 // its well-known detail names become the native ones).
 func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
-	var u commonv1.Usage
+	// u is built on the stack and copied out only when something was
+	// found: most spans report no usage.
+	var u struct {
+		Input, Output, Total *int64
+		Details              map[string]int64
+	}
 	lf, complete := map[string]int64(nil), false
 	if obj, ok := jsonObject(a, langfuseUsageDetails); ok {
 		lf, complete = detailCounts(obj)
@@ -130,16 +137,17 @@ func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 		lf = tokenusage.FromExclusive(lf)
 	}
 	// pick takes the explicit count, else Langfuse's, else the first
-	// convention's.
+	// convention's. (proto.Int64 rather than &n: taking the address of n
+	// would move every n to the heap, found or not.)
 	pick := func(explicit, lfKey string, keys ...string) *int64 {
 		if n, ok := a.count(explicit); ok {
-			return &n
+			return proto.Int64(n)
 		}
 		if n, ok := lf[lfKey]; ok {
-			return &n
+			return proto.Int64(n)
 		}
 		if n, ok := a.count(keys...); ok {
-			return &n
+			return proto.Int64(n)
 		}
 		return nil
 	}
@@ -173,15 +181,20 @@ func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 		}
 	}
 	if u.Total == nil && (u.Input != nil || u.Output != nil) {
-		t := u.GetInput() + u.GetOutput()
+		var t int64
+		for _, n := range []*int64{u.Input, u.Output} {
+			if n != nil {
+				t += *n
+			}
+		}
 		if t >= 0 { // no overflow
-			u.Total = &t
+			u.Total = proto.Int64(t)
 		}
 	}
 	if u.Input == nil && u.Output == nil && u.Total == nil && u.Details == nil {
 		return nil
 	}
-	return &u
+	return &commonv1.Usage{Input: u.Input, Output: u.Output, Total: u.Total, Details: u.Details}
 }
 
 // cost reads a cost the client computed (USD): agenttrace.cost.*, then
@@ -190,7 +203,6 @@ func usage(a *attrs, t commonv1.ObservationType) *commonv1.Usage {
 // its parts is their sum. Costs from prices are the worker's business, not
 // this package's.
 func cost(a *attrs) *commonv1.Cost {
-	var c commonv1.Cost
 	var lf map[string]float64
 	if obj, ok := jsonObject(a, langfuseCostDetails); ok {
 		lf = make(map[string]float64, len(obj))
@@ -209,24 +221,25 @@ func cost(a *attrs) *commonv1.Cost {
 	}
 	pick := func(explicit, lfKey string, keys ...string) *float64 {
 		if f, ok := a.amount(explicit); ok {
-			return &f
+			return proto.Float64(f)
 		}
 		if f, ok := lf[lfKey]; ok {
-			return &f
+			return proto.Float64(f)
 		}
 		if f, ok := a.amount(keys...); ok {
-			return &f
+			return proto.Float64(f)
 		}
 		return nil
 	}
-	c.Input = pick("agenttrace.cost.input", "input", "llm.cost.prompt")
-	c.Output = pick("agenttrace.cost.output", "output", "llm.cost.completion")
-	c.Total = pick("agenttrace.cost.total", "total", "llm.cost.total", "gen_ai.usage.cost")
-	if c.Input == nil && c.Output == nil && c.Total == nil {
+	input := pick("agenttrace.cost.input", "input", "llm.cost.prompt")
+	output := pick("agenttrace.cost.output", "output", "llm.cost.completion")
+	total := pick("agenttrace.cost.total", "total", "llm.cost.total", "gen_ai.usage.cost")
+	if input == nil && output == nil && total == nil {
 		return nil
 	}
+	c := &commonv1.Cost{Input: input, Output: output, Total: total}
 	if t := c.GetInput() + c.GetOutput(); c.Total == nil && !math.IsInf(t, 0) {
-		c.Total = &t
+		c.Total = proto.Float64(t)
 	}
-	return &c
+	return c
 }
