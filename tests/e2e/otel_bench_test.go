@@ -155,6 +155,7 @@ type throughput struct {
 	sending            time.Duration // first export sent -> last acknowledged
 	queryable          time.Duration // first export sent -> every accepted span counted in ClickHouse
 	drained            bool
+	counted            int64 // spans counted in ClickHouse when the wait ended
 	// The box's load averages (/proc/loadavg) when sending ended and when
 	// the last span became queryable: the figures of a shared machine mean
 	// little without them.
@@ -165,7 +166,10 @@ type throughput struct {
 }
 
 func (r *throughput) acceptedPerSec() float64 { return float64(r.accepted) / r.sending.Seconds() }
-func (r *throughput) e2ePerSec() float64      { return float64(r.accepted) / r.queryable.Seconds() }
+func (r *throughput) e2ePerSec() float64 {
+	// Redelivered rows are counted twice by count(): never report more than was accepted.
+	return float64(min(r.counted, r.accepted)) / r.queryable.Seconds()
+}
 
 // BenchmarkOTLP measures, per span shape: the cost of decoding an SDK
 // export and mapping it (otlpmap.Map, per span), the spans per second
@@ -190,7 +194,12 @@ func BenchmarkOTLP(b *testing.B) {
 		r := &throughput{shape: shape, bytesPerSpan: len(body) / shape.perRequest}
 		results[shape.name] = r
 		b.Run("decode+map/"+shape.name, func(b *testing.B) { benchDecodeMap(b, body, r) })
-		b.Run("ingest/"+shape.name, func(b *testing.B) { benchIngest(b, stk, req, r) })
+		if !b.Run("ingest/"+shape.name, func(b *testing.B) { benchIngest(b, stk, req, r) }) {
+			// A backlog left behind would share the worker with the next
+			// shape and make its figures meaningless.
+			b.Logf("stopping after %s: its spans did not all become queryable; measure the next shape on its own (-otlp.shapes)", shape.name)
+			break
+		}
 	}
 	printThroughput(results)
 }
@@ -278,7 +287,7 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 	}
 
 	counted, err := waitCounted(b, s, key.ProjectID, r.accepted)
-	r.queryable, r.drained = time.Since(start), err == nil
+	r.queryable, r.drained, r.counted = time.Since(start), err == nil, counted
 	r.loadDrained = loadAverage()
 	if err != nil {
 		b.Errorf("%d of %d accepted spans queryable after %s: %v", counted, r.accepted, *otlpBenchDrain, err)
@@ -369,7 +378,9 @@ func printThroughput(results map[string]*throughput) {
 		}
 		e2e := fmt.Sprintf("%.0f", r.e2ePerSec())
 		if !r.drained {
-			e2e = "incomplete"
+			// What became queryable over the whole window, not the rate
+			// of the accepted spans: a floor, since the backlog remains.
+			e2e = fmt.Sprintf("%s (incomplete: %d left)", e2e, r.accepted-r.counted)
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%s\t%s\t\n",
 			shape.name, shape.perRequest, r.bytesPerSpan, r.acceptedPerSec(), e2e, r.accepted,
