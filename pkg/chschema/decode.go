@@ -5,7 +5,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/agenttrace/agenttrace/pkg/chschema/internal/jsonvalue"
+	"github.com/agenttrace/agenttrace/pkg/chschema/jsonvalue"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 

@@ -1,7 +1,10 @@
 package jsonvalue
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,6 +84,82 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) { agree(t, text) })
 }
 
+// anyDepth is the nesting limit ParseAny is tested with; encoding/json's
+// own limit (10,000) is far above it.
+const anyDepth = 8
+
+// referenceAny decodes with encoding/json, refusing values nested deeper
+// than anyDepth: the behaviour ParseAny must match.
+func referenceAny(text string) (any, error) {
+	var v any
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		return nil, err
+	}
+	var tooDeep func(v any, depth int) bool
+	tooDeep = func(v any, depth int) bool {
+		if depth > anyDepth {
+			return true
+		}
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				if tooDeep(e, depth+1) {
+					return true
+				}
+			}
+		case map[string]any:
+			for _, e := range x {
+				if tooDeep(e, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if tooDeep(v, 1) {
+		return nil, errDepth
+	}
+	return v, nil
+}
+
+// agreeAny fails the test unless ParseAny and encoding/json both refuse
+// text or both accept it with deeply equal results.
+func agreeAny(t *testing.T, text string) {
+	t.Helper()
+	got, err := ParseAny(text, anyDepth)
+	want, wantErr := referenceAny(text)
+	if (err != nil) != (wantErr != nil) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseAny(%.80q) = %#v, %v; encoding/json gives %#v, %v", text, got, err, want, wantErr)
+	}
+}
+
+// anySeeds are where encoding/json repairs what protojson refuses, and the
+// edges of the depth limit.
+var anySeeds = []string{
+	`{"a":1,"a":2}`, `{"a":{"b":1},"a":[]}`, `"\ud83d"`, `"\ude00"`, `"\ud83dx"`, `"\ud83d\u0041"`,
+	`"\ud83d\ud83d\ude00"`, `"\ud83d\u12"`, "\"bad \xff utf8\"", "\"\xed\xa0\x80\"", "\"mixed \xff \\n\"",
+	"\"\\n then bad \xc3\"", "{\"k\xff\":1,\"k\xfe\":2}", `"<b>&amp;</b> \u2028"`,
+	strings.Repeat("[", anyDepth) + strings.Repeat("]", anyDepth),
+	strings.Repeat("[", anyDepth+1) + strings.Repeat("]", anyDepth+1),
+	strings.Repeat("[", anyDepth-1) + "1" + strings.Repeat("]", anyDepth-1),
+	strings.Repeat("[", anyDepth) + "1" + strings.Repeat("]", anyDepth),
+	strings.Repeat(`{"a":`, anyDepth-1) + "1" + strings.Repeat("}", anyDepth-1),
+	strings.Repeat(`{"a":`, anyDepth) + "1" + strings.Repeat("}", anyDepth),
+}
+
+func TestParseAnyAgreesWithEncodingJSON(t *testing.T) {
+	for _, text := range slices.Concat(anySeeds, seeds) {
+		t.Run(fmt.Sprintf("%.30q", text), func(t *testing.T) { agreeAny(t, text) })
+	}
+}
+
+func FuzzParseAny(f *testing.F) {
+	for _, s := range slices.Concat(anySeeds, seeds) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) { agreeAny(t, text) })
+}
+
 func BenchmarkParse(b *testing.B) {
 	texts := map[string]string{
 		"small": `{"prompt":"question number 7, with some context"}`,
@@ -101,6 +180,22 @@ func BenchmarkParse(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := reference(text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/any", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseAny(text, anyDepth); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/encoding_json", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := referenceAny(text); err != nil {
 					b.Fatal(err)
 				}
 			}
