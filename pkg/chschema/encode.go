@@ -1,14 +1,11 @@
 package chschema
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -67,24 +64,6 @@ func enumPrefix(d protoreflect.EnumDescriptor) string {
 		return ""
 	}
 	return strings.TrimSuffix(string(zero.Name()), "UNSPECIFIED")
-}
-
-// JSONText encodes v as the protojson text of a Value, compacted because
-// protojson varies its whitespace between builds on purpose; "" when v is
-// absent or holds no kind.
-func JSONText(v *structpb.Value) (string, error) {
-	if v == nil || v.GetKind() == nil {
-		return "", nil
-	}
-	raw, err := protojson.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
 }
 
 // Pairs splits a map into the parallel key and value arrays of a
