@@ -23,3 +23,12 @@ const (
 	Observations = "observations"
 	Scores       = "scores"
 )
+
+// The time indexes of list pages (migrations 000004 and 000007): one row
+// per stored version that sets the list's sort time, sorted by it, written
+// by materialized views on every insert into Traces and Observations.
+// Readers take them as candidates only and merge those from the source.
+const (
+	TracesByTime       = "traces_by_time"
+	ObservationsByTime = "observations_by_time"
+)

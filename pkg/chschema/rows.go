@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -175,6 +176,17 @@ var TraceTables = []struct{ Name, TraceColumn string }{
 	{ObservationTable.Name, ObservationTable.TraceColumn},
 	{ScoreTable.Name, ScoreTable.TraceColumn},
 }
+
+// TimeIndexes names the time indexes with the column holding their trace
+// id. Their rows carry the event_date of the version they index.
+var TimeIndexes = []struct{ Name, TraceColumn string }{
+	{TracesByTime, ColID},
+	{ObservationsByTime, ColTraceID},
+}
+
+// TablesOfTraces is every table that holds rows of a trace: TraceTables,
+// then TimeIndexes. Deleting a trace or expiring a day removes from all.
+var TablesOfTraces = append(slices.Clone(TraceTables), TimeIndexes...)
 
 // InsertSQL is the explicit-column INSERT of the table (the form both
 // ClickHouse 18.16 and current releases take over the native protocol).

@@ -72,7 +72,7 @@ func insert[R any](ctx context.Context, conn driver.Conn, t chschema.Table[R], r
 
 // DeleteTrace implements Writer.
 func (w RowWriter) DeleteTrace(ctx context.Context, projectID, traceID string) error {
-	for _, t := range chschema.TraceTables {
+	for _, t := range chschema.TablesOfTraces {
 		if err := w.Conn.Exec(ctx, "ALTER TABLE "+t.Name+" DELETE WHERE "+chschema.ColProjectID+" = ? AND "+t.TraceColumn+" = ?",
 			projectID, traceID); err != nil {
 			return err
@@ -83,7 +83,7 @@ func (w RowWriter) DeleteTrace(ctx context.Context, projectID, traceID string) e
 
 // Purge implements Writer.
 func (w RowWriter) Purge(ctx context.Context, projectID string, before time.Time) error {
-	for _, t := range chschema.TraceTables {
+	for _, t := range chschema.TablesOfTraces {
 		if err := w.Conn.Exec(ctx, "ALTER TABLE "+t.Name+" DELETE WHERE "+chschema.ColProjectID+" = ? AND "+
 			chschema.ColEventDate+" < toDate(toDateTime(?))", projectID, before.Unix()); err != nil {
 			return err

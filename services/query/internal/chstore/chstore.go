@@ -29,6 +29,9 @@ import (
 type Store struct {
 	ch      *clickhousedb.Background
 	metrics *Metrics // nil: reads are not timed
+	// minWindowRows is the fewest index rows a list's first window reads
+	// (see pageKeys); tests lower it to walk many windows on little data.
+	minWindowRows int
 }
 
 // Errors are the domain's: query.ErrUnavailable (wrapped) when ClickHouse
@@ -39,7 +42,9 @@ func New(conn driver.Conn) *Store { return NewPending(clickhousedb.Connected(con
 
 // NewPending reads through ch, which the service opens in the background:
 // reads fail with query.ErrNotConnected until it is open.
-func NewPending(ch *clickhousedb.Background) *Store { return &Store{ch: ch} }
+func NewPending(ch *clickhousedb.Background) *Store {
+	return &Store{ch: ch, minWindowRows: 64}
+}
 
 func (s *Store) connection() (driver.Conn, error) {
 	conn, err := s.ch.Conn()

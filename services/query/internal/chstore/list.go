@@ -45,10 +45,130 @@ type listSpec struct {
 	// within restricts the versions that can make an id a candidate (a
 	// search's window of event dates), not the versions merged.
 	within conds
+	// index is the list's time index (chschema.TracesByTime, ...), which
+	// holds timeCol (the stored sort time), the id and the tie of every
+	// version that sets timeCol; "" when the list has none.
+	index, timeCol string
+	// times is the range the list's filters put the merged sort time in.
+	times query.TimeRange
 }
+
+// A page of a list with a time index is found window by window, newest
+// first. A window is the next n index rows below the page's upper bound
+// (the cursor): the ids they name are merged, and those whose merged
+// (sort time, id, tie) falls between the window's last row and the upper
+// bound, and that pass the filters, are exactly the list's rows in that
+// span, because an id's merged sort time is the sort time of one of its
+// versions, so its index row lies in the span. Each window costs about n
+// ids' merge, not the project's. Index rows of versions that lost the
+// merge, or repeated by a redelivery, only make a window yield fewer rows.
+//
+// The windows grow when a page does not fill (filters that few ids pass);
+// after indexWindows of them the rest of the page is found by the
+// project-wide merge, whose cost the filters' row conditions bound. Ids
+// with no sort time at all (merged 0) have no index row and sort last:
+// they are read by the project-wide merge once the index is exhausted.
+const (
+	firstWindowRows = 2 // index rows per page row in the first window
+	windowGrowth    = 8
+	indexWindows    = 3
+)
 
 // pageKeys returns the (sort value, id, tie) of the rows of one page, in order.
 func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page query.Page) ([]query.Cursor, error) {
+	// The index helps a list over the project; a list within one trace or
+	// a search's date window is small or bounded already, and a page among
+	// ids without a sort time is past everything the index holds.
+	if spec.index == "" || len(spec.where.parts) > 0 || len(spec.within.parts) > 0 || (page.After != nil && page.After.TS == 0) {
+		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
+	}
+	var (
+		out   []query.Cursor
+		upper = page.After
+		n     = max(firstWindowRows*page.Limit, s.minWindowRows)
+	)
+	for range indexWindows {
+		lower, err := s.windowStart(ctx, projectID, spec, upper, n)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := s.mergedKeys(ctx, projectID, spec, upper, page.Limit-len(out), &window{lower: lower})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, keys...)
+		if len(out) == page.Limit {
+			return out, nil
+		}
+		if lower == nil {
+			// Every id with a sort time below upper is listed; those
+			// without one follow, unless a time bound rules them out.
+			if spec.times.From != 0 || spec.times.To != 0 {
+				return out, nil
+			}
+			unset := &query.Cursor{TS: 1} // (0, any id, any tie) sorts below it
+			rest, err := s.mergedKeys(ctx, projectID, spec, unset, page.Limit-len(out), nil)
+			return append(out, rest...), err
+		}
+		upper, n = lower, n*windowGrowth
+	}
+	rest, err := s.mergedKeys(ctx, projectID, spec, upper, page.Limit-len(out), nil)
+	return append(out, rest...), err
+}
+
+// window is the span of the time index a merge reads candidates from:
+// the index rows from lower (inclusive) up to the page's upper bound, or
+// every one below it when lower is nil.
+type window struct{ lower *query.Cursor }
+
+// indexRange scopes a read of spec's time index to the rows below upper
+// (exclusive; nil: no bound) and at or above lower (nil: no bound) and in
+// the filters' time range.
+func indexRange(q *sqlQuery, projectID string, spec listSpec, lower, upper *query.Cursor) {
+	row := "(" + spec.timeCol + ", " + chschema.ColID + ", " + spec.tie + ")"
+	q.add("WHERE "+inProject, projectID)
+	// The plain bounds on timeCol let ClickHouse read a range of the sort
+	// key; the tuples make them exact.
+	if upper != nil {
+		q.add("AND "+spec.timeCol+" <= ? AND "+row+" < (?, ?, ?)", upper.TS, upper.TS, upper.ID, upper.Tie)
+	}
+	if lower != nil {
+		q.add("AND "+spec.timeCol+" >= ? AND "+row+" >= (?, ?, ?)", lower.TS, lower.TS, lower.ID, lower.Tie)
+	}
+	if spec.times.From != 0 {
+		q.add("AND "+spec.timeCol+" >= ?", spec.times.From)
+	}
+	if spec.times.To != 0 {
+		q.add("AND "+spec.timeCol+" < ?", spec.times.To)
+	}
+}
+
+// windowStart returns the n-th index row below upper, newest first: the
+// lower end of a window of n rows; nil when fewer than n rows are left.
+func (s *Store) windowStart(ctx context.Context, projectID string, spec listSpec, upper *query.Cursor, n int) (*query.Cursor, error) {
+	q := newQuery(spec.name + " window").
+		add("SELECT " + chschema.List(spec.timeCol, chschema.ColID, spec.tie) + " FROM " + spec.index)
+	indexRange(q, projectID, spec, nil, upper)
+	q.add(fmt.Sprintf("ORDER BY %s DESC, %s DESC, %s DESC LIMIT 1 OFFSET ?", spec.timeCol, chschema.ColID, spec.tie), n-1)
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	var c query.Cursor
+	if err := rows.Scan(&c.TS, &c.ID, &c.Tie); err != nil {
+		return nil, fmt.Errorf("scan %s: %w", q.name, err)
+	}
+	return &c, rows.Err()
+}
+
+// mergedKeys returns the keys of up to limit rows of the list below after
+// (nil: from the top): those of a window's ids when w is set, else of
+// every id of the project that the filters' row conditions leave.
+func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec, after *query.Cursor, limit int, w *window) ([]query.Cursor, error) {
 	id := chschema.ColID
 	selects := []string{spec.sortExpr, id, spec.tie + " AS m_tie"}
 	var having conds
@@ -60,8 +180,12 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 			having.add(f.having, f.args...)
 		}
 	}
-	if page.After != nil {
-		having.add(fmt.Sprintf("(%s, %s, m_tie) < (?, ?, ?)", spec.sortCol, id), page.After.TS, page.After.ID, page.After.Tie)
+	merged := fmt.Sprintf("(%s, %s, m_tie)", spec.sortCol, id)
+	if after != nil {
+		having.add(merged+" < (?, ?, ?)", after.TS, after.ID, after.Tie)
+	}
+	if w != nil && w.lower != nil {
+		having.add(merged+" >= (?, ?, ?)", w.lower.TS, w.lower.ID, w.lower.Tie)
 	}
 
 	// The inner query filters and orders on the merged values; the outer
@@ -72,10 +196,18 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 		add(fmt.Sprintf("SELECT %s, %s, m_tie FROM (SELECT %s FROM %s", spec.sortCol, id, chschema.List(selects...), spec.table)).
 		add("WHERE "+inProject, projectID).
 		addConds("AND", &spec.where)
-	addCandidates(q, projectID, spec)
+	if w != nil {
+		// The window's ids alone: the filters are checked on their merged
+		// values, so the row conditions would only cost a scan.
+		q.add(fmt.Sprintf("AND (%s) IN (SELECT %s FROM %s", spec.key, spec.key, spec.index))
+		indexRange(q, projectID, spec, w.lower, after)
+		q.add(")")
+	} else {
+		addCandidates(q, projectID, spec)
+	}
 	q.add("GROUP BY "+spec.key).
 		addConds("HAVING", &having).
-		add(order+" LIMIT ?)", page.Limit).
+		add(order+" LIMIT ?)", limit).
 		add(order)
 
 	rows, err := s.query(ctx, q)

@@ -85,31 +85,7 @@ func (s *Store) observations(ctx context.Context, q *sqlQuery, projectID string)
 // ListObservations returns one page of merged observations, newest start
 // time first (then id, then trace id, descending).
 func (s *Store) ListObservations(ctx context.Context, projectID string, f query.ObservationFilter, page query.Page) ([]*commonv1.Observation, error) {
-	spec := listSpec{
-		name:     "list observations",
-		table:    observationsTable,
-		key:      chschema.ObservationKey,
-		tie:      chschema.ColTraceID,
-		sortCol:  mStartTime,
-		sortExpr: chschema.MergeUint(chschema.ColStartTime),
-		filters:  timeFilter(chschema.ColStartTime, f.Time),
-	}
-	if f.TraceID != "" {
-		spec.where.add(eq(chschema.ColTraceID), f.TraceID)
-	}
-	for _, e := range []struct{ col, v string }{
-		{chschema.ColType, enumName(f.Type)}, {chschema.ColLevel, enumName(f.Level)},
-		{chschema.ColModel, f.Model}, {chschema.ColName, f.Name},
-	} {
-		if e.v != "" {
-			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
-		}
-	}
-	if f.Search != nil {
-		search, within := searchFilter(f.Search)
-		spec.filters, spec.within = append(spec.filters, search), within
-	}
-	keys, err := s.pageKeys(ctx, projectID, spec, page)
+	keys, err := s.pageKeys(ctx, projectID, observationList(f), page)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
@@ -141,4 +117,36 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f query.
 		}
 	}
 	return out, nil
+}
+
+// observationList is the list of observations that f selects.
+func observationList(f query.ObservationFilter) listSpec {
+	spec := listSpec{
+		name:     "list observations",
+		table:    observationsTable,
+		key:      chschema.ObservationKey,
+		tie:      chschema.ColTraceID,
+		sortCol:  mStartTime,
+		sortExpr: chschema.MergeUint(chschema.ColStartTime),
+		filters:  timeFilter(chschema.ColStartTime, f.Time),
+		index:    chschema.ObservationsByTime,
+		timeCol:  chschema.ColStartTime,
+		times:    f.Time,
+	}
+	if f.TraceID != "" {
+		spec.where.add(eq(chschema.ColTraceID), f.TraceID)
+	}
+	for _, e := range []struct{ col, v string }{
+		{chschema.ColType, enumName(f.Type)}, {chschema.ColLevel, enumName(f.Level)},
+		{chschema.ColModel, f.Model}, {chschema.ColName, f.Name},
+	} {
+		if e.v != "" {
+			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
+		}
+	}
+	if f.Search != nil {
+		search, within := searchFilter(f.Search)
+		spec.filters, spec.within = append(spec.filters, search), within
+	}
+	return spec
 }

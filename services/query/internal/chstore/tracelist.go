@@ -11,34 +11,7 @@ import (
 // ListTraces returns one page of merged traces, newest timestamp first (then
 // id descending). Derived fields are not filled (see query.TraceStats).
 func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]*commonv1.Trace, error) {
-	spec := listSpec{
-		name:     "list traces",
-		table:    tracesTable,
-		key:      chschema.ColID,
-		tie:      "''",
-		sortCol:  mTimestamp,
-		sortExpr: chschema.MergeUint(chschema.ColTimestamp),
-		filters:  timeFilter(chschema.ColTimestamp, f.Time),
-	}
-	for _, e := range []struct{ col, v string }{
-		{chschema.ColName, f.Name}, {chschema.ColUserID, f.UserID}, {chschema.ColSessionID, f.SessionID},
-		{chschema.ColEnvironment, f.Environment}, {chschema.ColRelease, f.Release},
-	} {
-		if e.v != "" {
-			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
-		}
-	}
-	if len(f.Tags) > 0 {
-		spec.filters = append(spec.filters, filter{
-			row: "hasAny(" + chschema.ColTags + ", ?)", rowArgs: []any{f.Tags},
-			merged: chschema.MergeTags, having: "hasAll(" + chschema.Merged(chschema.ColTags) + ", ?)", args: []any{f.Tags},
-		})
-	}
-	if f.Search != nil {
-		search, within := searchFilter(f.Search)
-		spec.filters, spec.within = append(spec.filters, search), within
-	}
-	keys, err := s.pageKeys(ctx, projectID, spec, page)
+	keys, err := s.pageKeys(ctx, projectID, traceList(f), page)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
@@ -59,4 +32,39 @@ func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceF
 		}
 	}
 	return out, nil
+}
+
+// traceList is the list of traces that f selects.
+func traceList(f query.TraceFilter) listSpec {
+	spec := listSpec{
+		name:     "list traces",
+		table:    tracesTable,
+		key:      chschema.ColID,
+		tie:      "''",
+		sortCol:  mTimestamp,
+		sortExpr: chschema.MergeUint(chschema.ColTimestamp),
+		filters:  timeFilter(chschema.ColTimestamp, f.Time),
+		index:    chschema.TracesByTime,
+		timeCol:  chschema.ColTimestamp,
+		times:    f.Time,
+	}
+	for _, e := range []struct{ col, v string }{
+		{chschema.ColName, f.Name}, {chschema.ColUserID, f.UserID}, {chschema.ColSessionID, f.SessionID},
+		{chschema.ColEnvironment, f.Environment}, {chschema.ColRelease, f.Release},
+	} {
+		if e.v != "" {
+			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
+		}
+	}
+	if len(f.Tags) > 0 {
+		spec.filters = append(spec.filters, filter{
+			row: "hasAny(" + chschema.ColTags + ", ?)", rowArgs: []any{f.Tags},
+			merged: chschema.MergeTags, having: "hasAll(" + chschema.Merged(chschema.ColTags) + ", ?)", args: []any{f.Tags},
+		})
+	}
+	if f.Search != nil {
+		search, within := searchFilter(f.Search)
+		spec.filters, spec.within = append(spec.filters, search), within
+	}
+	return spec
 }

@@ -78,8 +78,8 @@ func (d *Driver) Run(migration io.Reader) error {
 	// A trailing semicolon is conventional in .sql files; the native protocol
 	// takes exactly one statement.
 	q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
-	if q == "" {
-		return nil
+	if onlyComments(q) {
+		return nil // a migration with nothing to do, such as a copy's down
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
 	defer cancel()
@@ -87,6 +87,17 @@ func (d *Driver) Run(migration io.Reader) error {
 		return database.Error{OrigErr: err, Err: "migration failed", Query: raw}
 	}
 	return nil
+}
+
+// onlyComments reports whether q holds no statement: every line is blank
+// or a "--" comment.
+func onlyComments(q string) bool {
+	for line := range strings.Lines(q) {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "--") {
+			return false
+		}
+	}
+	return true
 }
 
 // SetVersion appends a row; the newest sequence is the current version.

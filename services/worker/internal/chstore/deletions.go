@@ -9,16 +9,17 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
 )
 
-// deleteTraces removes every row of the deleted traces from the three
-// tables: one mutation per table for the whole list (grouped by project),
-// split only when the list is very long, since each mutation rewrites table
-// parts and many small ones cost far more than one large one.
+// deleteTraces removes every row of the deleted traces from every table
+// that holds them (chschema.TablesOfTraces): one mutation per table for
+// the whole list (grouped by project), split only when the list is very
+// long, since each mutation rewrites table parts and many small ones cost
+// far more than one large one.
 func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) error {
 	if len(dels) == 0 {
 		return nil
 	}
-	tables := make([]string, len(chschema.TraceTables))
-	for i, t := range chschema.TraceTables {
+	tables := make([]string, len(chschema.TablesOfTraces))
+	for i, t := range chschema.TablesOfTraces {
 		tables[i] = t.Name
 		for _, chunk := range chunkDeletions(dels) {
 			var where predicate

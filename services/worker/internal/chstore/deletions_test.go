@@ -18,12 +18,13 @@ import (
 )
 
 // traceRows is one trace with an observation and a score, each one row,
-// every row stamped with eventTS.
+// every row stamped with eventTS (and timed by it, so the time indexes
+// hold the trace and the observation too).
 func traceRows(project, trace, tag string, eventTS uint64) eventrows.Batch {
 	return eventrows.Batch{
-		Traces: []chschema.Trace{{ProjectID: project, ID: trace, EventID: tag + "-t", EventTS: eventTS,
+		Traces: []chschema.Trace{{ProjectID: project, ID: trace, Timestamp: eventTS, EventID: tag + "-t", EventTS: eventTS,
 			Tags: []string{}, MetadataKeys: []string{}, MetadataValues: []string{}}},
-		Observations: []chschema.Observation{{ProjectID: project, TraceID: trace, ID: trace + "-ob", EventID: tag + "-o", EventTS: eventTS,
+		Observations: []chschema.Observation{{ProjectID: project, TraceID: trace, ID: trace + "-ob", StartTime: eventTS, EventID: tag + "-o", EventTS: eventTS,
 			ModelParametersKeys: []string{}, ModelParametersValues: []string{}, UsageDetailsKeys: []string{}, UsageDetailsValues: []int64{},
 			MetadataKeys: []string{}, MetadataValues: []string{}}},
 		Scores: []chschema.Score{{ProjectID: project, ID: trace + "-sc", TraceID: trace, EventID: tag + "-s", EventTS: eventTS,
@@ -72,6 +73,13 @@ func TestWriteDeletesTracesAfterInsertingTheBatch(t *testing.T) {
 	want := append(keysOf("proj-a", "tr-2", "a2"), keysOf("proj-b", "tr-1", "b1")...)
 	if got := testinfra.RowKeys(t, conn); !reflect.DeepEqual(got, sortedCopy(want)) {
 		t.Errorf("rows after deletion:\n got %q\nwant %q", got, sortedCopy(want))
+	}
+	wantIndexed := []string{
+		"observations_by_time proj-a tr-2", "observations_by_time proj-b tr-1",
+		"traces_by_time proj-a tr-2", "traces_by_time proj-b tr-1",
+	}
+	if got := testinfra.IndexKeys(t, conn); !reflect.DeepEqual(got, wantIndexed) {
+		t.Errorf("time index rows after deletion:\n got %q\nwant %q", got, wantIndexed)
 	}
 	if n := testinfra.Metric(t, reg, "agenttrace_worker_deleted_traces_total", "reason", "request"); n != 3 {
 		t.Errorf("deleted_traces{reason=request} = %v, want 3 (distinct traces named)", n)

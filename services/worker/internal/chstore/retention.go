@@ -74,8 +74,8 @@ func (w *Writer) Purge(ctx context.Context, cutoffs []retention.Cutoff) error {
 		return nil
 	}
 	where := expiredWhere(cutoffs)
-	tables := make([]string, len(chschema.TraceTables))
-	for i, t := range chschema.TraceTables {
+	tables := make([]string, len(chschema.TablesOfTraces))
+	for i, t := range chschema.TablesOfTraces {
 		tables[i] = t.Name
 		if err := w.mutate(ctx, t.Name, where.sql.String(), where.args); err != nil {
 			return err

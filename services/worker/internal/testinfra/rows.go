@@ -102,6 +102,24 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labelPairs ...stri
 	return 0
 }
 
+// IndexKeys names every row of the time indexes (chschema.TimeIndexes) as
+// "table project trace", sorted.
+func IndexKeys(t testing.TB, conn driver.Conn) []string {
+	t.Helper()
+	var keys []string
+	for _, table := range chschema.TimeIndexes {
+		q := "SELECT '" + table.Name + "', " + chschema.ColProjectID + ", " + table.TraceColumn + " FROM " + table.Name
+		query(t, conn, q, func(scan func(...any) error) error {
+			var name, project, trace string
+			err := scan(&name, &project, &trace)
+			keys = append(keys, name+" "+project+" "+trace)
+			return err
+		})
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // RowKeys names every stored row as "table project trace event_id", sorted:
 // a compact view for tests about which rows a deletion left.
 func RowKeys(t testing.TB, conn driver.Conn) []string {

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS traces_by_time_mv;

@@ -1,0 +1,1 @@
+-- Nothing to undo: 000004 down drops the table this filled.

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS observations_by_time_mv;
