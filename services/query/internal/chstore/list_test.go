@@ -70,7 +70,6 @@ func listRows(t *testing.T, conn driver.Conn) {
 	chtest.InsertObservations(t, conn, obs...)
 }
 
-
 // walk lists every page of spec, limit rows at a time, and returns the keys
 // in order.
 func walk(t *testing.T, s *Store, spec listSpec, limit int) []query.Cursor {

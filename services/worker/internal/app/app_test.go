@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/services/worker/internal/app"
@@ -135,17 +137,19 @@ func TestRejectsBadCommandLines(t *testing.T) {
 func TestMigrateCommands(t *testing.T) {
 	ch := testinfra.ClickHouseConfig(t)
 	t.Setenv("AGENTTRACE_CLICKHOUSE_DATABASE", ch.Database)
+	latest := chschema.LatestVersion()
+	version := func(v uint) string { return fmt.Sprintf("version %d", v) }
 	for _, step := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"migrate", "version"}, "no migrations applied"},
-		{[]string{"migrate", "up"}, "version 3"},
-		{[]string{"migrate", "up"}, "version 3"},
-		{[]string{"migrate", "down"}, "version 2"},
+		{[]string{"migrate", "up"}, version(latest)},
+		{[]string{"migrate", "up"}, version(latest)},
+		{[]string{"migrate", "down"}, version(latest - 1)},
 		{[]string{"migrate", "down", "--all"}, "no migrations applied"},
-		{[]string{"migrate", "up"}, "version 3"},
-		{[]string{"migrate", "down", "2"}, "version 1"},
+		{[]string{"migrate", "up"}, version(latest)},
+		{[]string{"migrate", "down", "2"}, version(latest - 2)},
 	} {
 		out, err := run(t, step.args...)
 		if err != nil || !strings.Contains(out, step.want) || !strings.Contains(out, ch.Database) {
