@@ -92,7 +92,7 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 		if err != nil {
 			return nil, err
 		}
-		keys, err := s.mergedKeys(ctx, projectID, spec, upper, page.Limit-len(out), &window{lower: lower})
+		keys, err := s.mergedKeys(ctx, projectID, spec, upper, page.Limit-len(out), &window{lower: lower, upper: upper})
 		if err != nil {
 			return nil, err
 		}
@@ -117,9 +117,9 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 }
 
 // window is the span of the time index a merge reads candidates from:
-// the index rows from lower (inclusive) up to the page's upper bound, or
-// every one below it when lower is nil.
-type window struct{ lower *query.Cursor }
+// the index rows from lower (inclusive; nil: no bound) to upper
+// (exclusive; nil: no bound).
+type window struct{ lower, upper *query.Cursor }
 
 // indexRange scopes a read of spec's time index to the rows below upper
 // (exclusive; nil: no bound) and at or above lower (nil: no bound) and in
@@ -200,7 +200,7 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 		// The window's ids alone: the filters are checked on their merged
 		// values, so the row conditions would only cost a scan.
 		q.add(fmt.Sprintf("AND (%s) IN (SELECT %s FROM %s", spec.key, spec.key, spec.index))
-		indexRange(q, projectID, spec, w.lower, after)
+		indexRange(q, projectID, spec, w.lower, w.upper)
 		q.add(")")
 	} else {
 		addCandidates(q, projectID, spec)

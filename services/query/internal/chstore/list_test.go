@@ -39,7 +39,7 @@ func listRows(t *testing.T, conn driver.Conn) {
 		ev := sec(1000 + i)
 		for _, project := range []string{listProject, listOther} {
 			first := chtest.Trace{ProjectID: project, ID: id, Name: pick("a", "b"), UserID: pick("u1", "u2", "u3"),
-				Environment: pick("prod", "dev"), EventTS: ev}
+				SessionID: pick("", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"), Environment: pick("prod", "dev"), EventTS: ev}
 			if rng.IntN(10) > 0 { // one in ten never gets a timestamp
 				first.Timestamp = sec(rng.IntN(40))
 			}
@@ -49,8 +49,9 @@ func listRows(t *testing.T, conn driver.Conn) {
 				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Timestamp: sec(rng.IntN(40)), Name: pick("", "a", "b"), EventTS: ev + 1})
 			case 1: // the same timestamp again, a new user
 				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Timestamp: first.Timestamp, UserID: pick("u1", "u2"), EventTS: ev + 1})
-			case 2: // no timestamp, a new environment
-				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Environment: pick("prod", "dev"), EventTS: ev + 1})
+			case 2: // no timestamp, a new environment, maybe another session
+				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Environment: pick("prod", "dev"),
+					SessionID: pick("", "", "s1", "s10"), EventTS: ev + 1})
 			}
 		}
 		for j := range 3 {
@@ -65,6 +66,10 @@ func listRows(t *testing.T, conn driver.Conn) {
 				obs = append(obs, chtest.Observation{ProjectID: listProject, TraceID: id, ID: oid, Start: sec(rng.IntN(30)), Model: pick("m1", "m2"), EventTS: ev + 1})
 			}
 		}
+	}
+	// A session none of whose traces has a timestamp: last seen never.
+	for _, id := range []string{"x1", "x2"} {
+		traces = append(traces, chtest.Trace{ProjectID: listProject, ID: id, SessionID: "s-untimed", UserID: "u2", EventTS: sec(5000)})
 	}
 	chtest.InsertTraces(t, conn, traces...)
 	chtest.InsertObservations(t, conn, obs...)
@@ -132,6 +137,68 @@ func TestIndexedListsMatchTheMerge(t *testing.T) {
 				s.minWindowRows = w.rows
 				if got := walk(t, s, l.spec, w.limit); !slices.Equal(got, want) {
 					t.Errorf("windows of >= %d rows, pages of %d:\n got %v\nwant %v", w.rows, w.limit, got, want)
+				}
+			}
+		})
+	}
+}
+
+// walkSessions lists every page of sessions, limit at a time.
+func walkSessions(t *testing.T, list func(query.Page) ([]*commonv1.Session, error), limit int) []string {
+	t.Helper()
+	var all []string
+	page := query.Page{Limit: limit}
+	for range 1000 {
+		sessions, err := list(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sessions) > limit {
+			t.Fatalf("page of %d sessions, limit %d", len(sessions), limit)
+		}
+		for _, x := range sessions {
+			all = append(all, fmt.Sprintf("%s first %d last %d traces %d users %v", x.GetId(),
+				x.GetFirstSeen().AsTime().UnixNano(), x.GetLastSeen().AsTime().UnixNano(), x.GetTraceCount(), x.GetUserIds()))
+		}
+		if len(sessions) < limit {
+			return all
+		}
+		last := sessions[len(sessions)-1]
+		page.After = &query.Cursor{TS: uint64(last.GetLastSeen().AsTime().UnixNano()), ID: last.GetId()}
+		if last.GetLastSeen() == nil {
+			page.After.TS = 0
+		}
+	}
+	t.Fatal("the walk does not end")
+	return nil
+}
+
+// TestIndexedSessionsMatchTheMerge: sessions listed through the traces'
+// time index, in windows of a row or two, are those, in the order and with
+// the sums, that the merge of every trace with a session lists.
+func TestIndexedSessionsMatchTheMerge(t *testing.T) {
+	conn := chtest.NewDB(t)
+	listRows(t, conn)
+	for _, f := range []query.SessionFilter{
+		{}, {UserID: "u2"}, {Time: query.TimeRange{From: sec(10)}}, {Time: query.TimeRange{To: sec(20)}},
+	} {
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			t.Parallel()
+			s := New(conn)
+			ctx := context.Background()
+			want := walkSessions(t, func(p query.Page) ([]*commonv1.Session, error) {
+				return s.sessionPage(ctx, listProject, f, p, 0, nil) // every trace with a session
+			}, 1000)
+			if len(want) < 3 {
+				t.Fatalf("the fixture lists %d sessions here; the comparison would prove little", len(want))
+			}
+			for _, w := range []struct{ rows, limit int }{{1, 1}, {1, 3}, {2, 4}, {64, 500}} {
+				s.minWindowRows = w.rows
+				got := walkSessions(t, func(p query.Page) ([]*commonv1.Session, error) {
+					return s.ListSessions(ctx, listProject, f, p)
+				}, w.limit)
+				if !slices.Equal(got, want) {
+					t.Errorf("windows of >= %d rows, pages of %d:\n got %q\nwant %q", w.rows, w.limit, got, want)
 				}
 			}
 		})

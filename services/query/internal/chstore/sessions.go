@@ -19,22 +19,86 @@ var (
 	mUserID    = chschema.Merged(chschema.ColUserID)
 )
 
-// sessionTraces merges the fields of traces that sessions are built from.
-var sessionTraces = "SELECT " + chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
-	chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID)) +
-	" FROM " + tracesTable + " WHERE " + inProject + " AND " + chschema.ColID + " IN" +
-	" (SELECT " + chschema.ColID + " FROM " + tracesTable + " WHERE " + inProject + " AND " + chschema.ColSessionID + " != '')" +
-	" " + byID + " HAVING " + mSessionID + " != ''"
+// sessionTraces merges the fields that sessions are built from, of the
+// traces with a version naming a session of the set (an SQL subquery over
+// traces, or "" for every session), keeping those whose merged session is
+// in it. A session of the set thus gets every one of its traces: a trace's
+// merged session is the session of one of its versions.
+func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any) {
+	in := chschema.ColSessionID + " != ''"
+	having := mSessionID + " != ''"
+	if set != "" {
+		in, having = chschema.ColSessionID+" IN "+set, mSessionID+" IN "+set
+	}
+	q.add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
+		chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
+		" FROM "+tracesTable+" WHERE "+inProject+" AND "+chschema.ColID+" IN", projectID).
+		add("(SELECT "+chschema.ColID+" FROM "+tracesTable+" WHERE "+inProject+" AND "+in+")", append([]any{projectID}, setArgs...)...).
+		add(byID+" HAVING "+having, setArgs...)
+}
 
-// sessionsOfTraces groups sessionTraces by session.
-var sessionsOfTraces = "SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
-	" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids" +
-	" FROM (" + sessionTraces + ") GROUP BY " + mSessionID
+// A page of sessions is found through the traces' time index, window by
+// window as a trace list is (see pageKeys): a session's last seen is the
+// merged timestamp of one of its traces, so a window of the index from row
+// L up names, through its traces' sessions, every session last seen after
+// L's timestamp. Those sessions are summed over all their traces and kept
+// when last seen in the window's span. The next window starts at L's
+// timestamp (sessions last seen then may have their trace below L).
 
 // ListSessions returns one page of sessions, most recently active first
 // (last seen, then session id, descending). Usage and cost are not filled:
 // see SessionTraceIDs and TraceStats.
 func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]*commonv1.Session, error) {
+	if page.After != nil && page.After.TS == 0 {
+		return s.sessionPage(ctx, projectID, f, page, 0, nil)
+	}
+	index := traceList(query.TraceFilter{})
+	var (
+		out   []*commonv1.Session
+		below uint64 // the sessions left are last seen before this; 0: no bound
+		upper *query.Cursor
+		n     = max(firstWindowRows*page.Limit, s.minWindowRows)
+	)
+	if page.After != nil {
+		below = page.After.TS + 1
+		upper = &query.Cursor{TS: below}
+	}
+	for range indexWindows {
+		lower, err := s.windowStart(ctx, projectID, index, upper, n)
+		if err != nil {
+			return nil, err
+		}
+		rest := query.Page{After: page.After, Limit: page.Limit - len(out)}
+		sessions, err := s.sessionPage(ctx, projectID, f, rest, below, &window{lower: lower, upper: upper})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sessions...)
+		if len(out) == page.Limit {
+			return out, nil
+		}
+		if lower == nil {
+			// Every session with a last seen is listed; those whose
+			// traces have no timestamp follow, unless a time bound rules
+			// them out.
+			if f.Time.From != 0 || f.Time.To != 0 {
+				return out, nil
+			}
+			sessions, err := s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: page.Limit - len(out)}, 1, nil)
+			return append(out, sessions...), err
+		}
+		below = lower.TS + 1
+		upper, n = &query.Cursor{TS: below}, n*windowGrowth
+	}
+	sessions, err := s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: page.Limit - len(out)}, below, nil)
+	return append(out, sessions...), err
+}
+
+// sessionPage returns up to page.Limit sessions after page.After that are
+// last seen before below (0: no bound): those of a window's traces when w
+// is set (and last seen after its lower row's timestamp), else of every
+// trace with a session.
+func (s *Store) sessionPage(ctx context.Context, projectID string, f query.SessionFilter, page query.Page, below uint64, w *window) ([]*commonv1.Session, error) {
 	var having conds
 	if f.Time.From != 0 {
 		having.add("last_seen >= ?", f.Time.From)
@@ -48,8 +112,28 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	if page.After != nil {
 		having.add("(last_seen, "+mSessionID+") < (?, ?)", page.After.TS, page.After.ID)
 	}
+	if below != 0 {
+		having.add("last_seen < ?", below)
+	}
+	var set string
+	var setArgs []any
+	if w != nil {
+		if w.lower != nil {
+			having.add("last_seen > ?", w.lower.TS)
+		}
+		// The sessions of any version of the window's traces: a superset
+		// of their merged sessions, read without a merge.
+		idx := newQuery("")
+		indexRange(idx, projectID, traceList(query.TraceFilter{}), w.lower, w.upper)
+		set = "(SELECT " + chschema.ColSessionID + " FROM " + tracesTable + " WHERE " + inProject + " AND " +
+			chschema.ColSessionID + " != '' AND " + chschema.ColID + " IN (SELECT " + chschema.ColID + " FROM " + chschema.TracesByTime + " " + idx.String() + "))"
+		setArgs = append([]any{projectID}, idx.args...)
+	}
 	q := newQuery("list sessions").
-		add(sessionsOfTraces, projectID, projectID).
+		add("SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
+			" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids FROM (")
+	sessionTraces(q, projectID, set, setArgs)
+	q.add(") GROUP BY "+mSessionID).
 		addConds("HAVING", &having).
 		add("ORDER BY last_seen DESC, "+mSessionID+" DESC LIMIT ?", page.Limit)
 	rows, err := s.query(ctx, q)
