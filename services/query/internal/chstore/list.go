@@ -82,38 +82,49 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	if spec.index == "" || len(spec.where.parts) > 0 || len(spec.within.parts) > 0 || (page.After != nil && page.After.TS == 0) {
 		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
 	}
-	var (
-		out   []query.Cursor
-		upper = page.After
-		n     = max(firstWindowRows*page.Limit, s.minWindowRows)
-	)
+	return windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
+		func(lower *query.Cursor) *query.Cursor { return lower },
+		func(w *window, below *query.Cursor, n int) ([]query.Cursor, error) {
+			return s.mergedKeys(ctx, projectID, spec, below, n, w)
+		})
+}
+
+// windowed finds up to limit rows of a list through spec's time index,
+// window by window below upper (nil: from the top), as described above.
+// read returns up to n rows below the bound below: those of window w, or,
+// when w is nil, those the project-wide merge finds. next is the bound
+// below which the rows left after a window whose last index row is lower
+// lie. untimed tells whether rows without a sort time can be listed; they
+// come last, below the bound {TS: 1}.
+func windowed[T any](ctx context.Context, s *Store, projectID string, spec listSpec, upper *query.Cursor, limit int, untimed bool,
+	next func(lower *query.Cursor) *query.Cursor, read func(w *window, below *query.Cursor, n int) ([]T, error)) ([]T, error) {
+	var out []T
+	rows := max(firstWindowRows*limit, s.minWindowRows)
 	for range indexWindows {
-		lower, err := s.windowStart(ctx, projectID, spec, upper, n)
+		lower, err := s.windowStart(ctx, projectID, spec, upper, rows)
 		if err != nil {
 			return nil, err
 		}
-		keys, err := s.mergedKeys(ctx, projectID, spec, upper, page.Limit-len(out), &window{lower: lower, upper: upper})
+		got, err := read(&window{lower: lower, upper: upper}, upper, limit-len(out))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, keys...)
-		if len(out) == page.Limit {
+		out = append(out, got...)
+		if len(out) == limit {
 			return out, nil
 		}
 		if lower == nil {
-			// Every id with a sort time below upper is listed; those
-			// without one follow, unless a time bound rules them out.
-			if spec.times.From != 0 || spec.times.To != 0 {
+			// Every row with a sort time below upper is listed.
+			if !untimed {
 				return out, nil
 			}
-			unset := &query.Cursor{TS: 1} // (0, any id, any tie) sorts below it
-			rest, err := s.mergedKeys(ctx, projectID, spec, unset, page.Limit-len(out), nil)
-			return append(out, rest...), err
+			got, err := read(nil, &query.Cursor{TS: 1}, limit-len(out))
+			return append(out, got...), err
 		}
-		upper, n = lower, n*windowGrowth
+		upper, rows = next(lower), rows*windowGrowth
 	}
-	rest, err := s.mergedKeys(ctx, projectID, spec, upper, page.Limit-len(out), nil)
-	return append(out, rest...), err
+	got, err := read(nil, upper, limit-len(out))
+	return append(out, got...), err
 }
 
 // window is the span of the time index a merge reads candidates from:
@@ -141,6 +152,13 @@ func indexRange(q *sqlQuery, projectID string, spec listSpec, lower, upper *quer
 	if spec.times.To != 0 {
 		q.add("AND "+spec.timeCol+" < ?", spec.times.To)
 	}
+}
+
+// windowKeys appends the subquery of the keys of w's index rows.
+func windowKeys(q *sqlQuery, projectID string, spec listSpec, w *window) {
+	q.add("(SELECT " + spec.key + " FROM " + spec.index)
+	indexRange(q, projectID, spec, w.lower, w.upper)
+	q.add(")")
 }
 
 // windowStart returns the n-th index row below upper, newest first: the
@@ -199,9 +217,8 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 	if w != nil {
 		// The window's ids alone: the filters are checked on their merged
 		// values, so the row conditions would only cost a scan.
-		q.add(fmt.Sprintf("AND (%s) IN (SELECT %s FROM %s", spec.key, spec.key, spec.index))
-		indexRange(q, projectID, spec, w.lower, w.upper)
-		q.add(")")
+		q.add("AND (" + spec.key + ") IN")
+		windowKeys(q, projectID, spec, w)
 	} else {
 		addCandidates(q, projectID, spec)
 	}

@@ -52,47 +52,23 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	if page.After != nil && page.After.TS == 0 {
 		return s.sessionPage(ctx, projectID, f, page, 0, nil)
 	}
-	index := traceList(query.TraceFilter{})
-	var (
-		out   []*commonv1.Session
-		below uint64 // the sessions left are last seen before this; 0: no bound
-		upper *query.Cursor
-		n     = max(firstWindowRows*page.Limit, s.minWindowRows)
-	)
+	var upper *query.Cursor
 	if page.After != nil {
-		below = page.After.TS + 1
-		upper = &query.Cursor{TS: below}
+		upper = &query.Cursor{TS: page.After.TS + 1}
 	}
-	for range indexWindows {
-		lower, err := s.windowStart(ctx, projectID, index, upper, n)
-		if err != nil {
-			return nil, err
-		}
-		rest := query.Page{After: page.After, Limit: page.Limit - len(out)}
-		sessions, err := s.sessionPage(ctx, projectID, f, rest, below, &window{lower: lower, upper: upper})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sessions...)
-		if len(out) == page.Limit {
-			return out, nil
-		}
-		if lower == nil {
-			// Every session with a last seen is listed; those whose
-			// traces have no timestamp follow, unless a time bound rules
-			// them out.
-			if f.Time.From != 0 || f.Time.To != 0 {
-				return out, nil
+	return windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
+		func(lower *query.Cursor) *query.Cursor { return &query.Cursor{TS: lower.TS + 1} },
+		func(w *window, below *query.Cursor, n int) ([]*commonv1.Session, error) {
+			var before uint64
+			if below != nil {
+				before = below.TS
 			}
-			sessions, err := s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: page.Limit - len(out)}, 1, nil)
-			return append(out, sessions...), err
-		}
-		below = lower.TS + 1
-		upper, n = &query.Cursor{TS: below}, n*windowGrowth
-	}
-	sessions, err := s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: page.Limit - len(out)}, below, nil)
-	return append(out, sessions...), err
+			return s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: n}, before, w)
+		})
 }
+
+// traceTimes is the traces' time index, as sessions read it.
+var traceTimes = traceList(query.TraceFilter{})
 
 // sessionPage returns up to page.Limit sessions after page.After that are
 // last seen before below (0: no bound): those of a window's traces when w
@@ -123,11 +99,10 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		}
 		// The sessions of any version of the window's traces: a superset
 		// of their merged sessions, read without a merge.
-		idx := newQuery("")
-		indexRange(idx, projectID, traceList(query.TraceFilter{}), w.lower, w.upper)
-		set = "(SELECT " + chschema.ColSessionID + " FROM " + tracesTable + " WHERE " + inProject + " AND " +
-			chschema.ColSessionID + " != '' AND " + chschema.ColID + " IN (SELECT " + chschema.ColID + " FROM " + chschema.TracesByTime + " " + idx.String() + "))"
-		setArgs = append([]any{projectID}, idx.args...)
+		sub := newQuery("").add("(SELECT "+chschema.ColSessionID+" FROM "+tracesTable+
+			" WHERE "+inProject+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
+		windowKeys(sub, projectID, traceTimes, w)
+		set, setArgs = sub.add(")").String(), sub.args
 	}
 	q := newQuery("list sessions").
 		add("SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
