@@ -171,21 +171,14 @@ func (d *decoder[V]) object(depth int) (V, error) {
 			return zero, err
 		}
 		d.parts = append(d.parts, member[V]{key, v})
-		d.skipSpace()
-		if d.pos >= len(d.in) {
-			return zero, errSyntax
+		closed, err := d.next('}')
+		if err != nil {
+			return zero, err
 		}
-		switch d.in[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
+		if closed {
 			v, err := d.b.object(d.parts[mark:])
 			d.parts = d.parts[:mark]
 			return v, err
-		default:
-			return zero, errSyntax
 		}
 	}
 }
@@ -206,23 +199,35 @@ func (d *decoder[V]) array(depth int) (V, error) {
 			return zero, err
 		}
 		d.parts = append(d.parts, member[V]{value: v})
-		d.skipSpace()
-		if d.pos >= len(d.in) {
-			return zero, errSyntax
+		closed, err := d.next(']')
+		if err != nil {
+			return zero, err
 		}
-		switch d.in[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
+		if closed {
 			v := d.b.array(d.parts[mark:])
 			d.parts = d.parts[:mark]
 			return v, nil
-		default:
-			return zero, errSyntax
 		}
 	}
+}
+
+// next reads what follows an element of an object or array: a comma and
+// the space after it (closed false), or the closing byte (closed true).
+func (d *decoder[V]) next(closing byte) (closed bool, err error) {
+	d.skipSpace()
+	if d.pos >= len(d.in) {
+		return false, errSyntax
+	}
+	switch d.in[d.pos] {
+	case ',':
+		d.pos++
+		d.skipSpace()
+		return false, nil
+	case closing:
+		d.pos++
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 // literal consumes word, which must end at a delimiter.
