@@ -11,6 +11,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/agenttrace/agenttrace/pkg/chschema/jsonvalue"
 )
 
 // JSONText encodes v as the compact protojson text of a Value; "" when v
@@ -185,24 +187,7 @@ func appendString(b []byte, s string) ([]byte, error) {
 			i += size
 			continue
 		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			const hex = "0123456789abcdef"
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
+		b = jsonvalue.AppendEscapedASCII(append(b, s[start:i]...), c)
 		i++
 		start = i
 	}
