@@ -17,11 +17,24 @@ import "embed"
 //go:embed migrations/*.sql
 var Migrations embed.FS
 
-// Table names.
+// Table names. Traces and observations moved to tables with finer granules
+// in migrations 000010 and 000014; their earlier tables, LegacyTraces and
+// LegacyObservations, are kept empty for workers of older releases, whose
+// inserts views carry on to the new ones (see those migrations).
 const (
-	Traces       = "traces"
-	Observations = "observations"
-	Scores       = "scores"
+	Traces             = "traces_v2"
+	Observations       = "observations_v2"
+	Scores             = "scores"
+	LegacyTraces       = "traces"
+	LegacyObservations = "observations"
+)
+
+// Kinds of stored object. A kind names a table's rows in metric labels and
+// audit records, which keep their names when the rows move to a new table.
+const (
+	KindTraces       = "traces"
+	KindObservations = "observations"
+	KindScores       = "scores"
 )
 
 // The time indexes of list pages (migrations 000004 and 000007): one row

@@ -95,6 +95,8 @@ type Score struct {
 type Table[R any] struct {
 	// Name is the table's name.
 	Name string
+	// Kind names its rows in metric labels and audit records.
+	Kind string
 	// Columns are every column a writer names, in DDL order: all but
 	// event_date, which its DEFAULT fills.
 	Columns []string
@@ -111,6 +113,7 @@ type Table[R any] struct {
 var (
 	TraceTable = Table[Trace]{
 		Name:        Traces,
+		Kind:        KindTraces,
 		TraceColumn: ColID,
 		Columns: []string{
 			ColProjectID, ColID, ColTimestamp, ColName, ColUserID, ColSessionID, ColTags,
@@ -127,6 +130,7 @@ var (
 	}
 	ObservationTable = Table[Observation]{
 		Name:        Observations,
+		Kind:        KindObservations,
 		TraceColumn: ColTraceID,
 		Columns: []string{
 			ColProjectID, ColTraceID, ColID, ColParentObservationID, ColType, ColName,
@@ -151,6 +155,7 @@ var (
 	}
 	ScoreTable = Table[Score]{
 		Name:        Scores,
+		Kind:        KindScores,
 		TraceColumn: ColTraceID,
 		Columns: []string{
 			ColProjectID, ColID, ColTraceID, ColObservationID, ColSessionID, ColName,
@@ -169,24 +174,38 @@ var (
 	}
 )
 
-// TraceTables names each table with the column holding its trace id, for
-// what works on all three alike (trace deletion, retention).
-var TraceTables = []struct{ Name, TraceColumn string }{
-	{TraceTable.Name, TraceTable.TraceColumn},
-	{ObservationTable.Name, ObservationTable.TraceColumn},
-	{ScoreTable.Name, ScoreTable.TraceColumn},
+// TableOfTraces names a table that holds rows of traces, the column holding
+// their trace id and, for the three tables of objects, the kind of its rows.
+type TableOfTraces struct{ Name, Kind, TraceColumn string }
+
+// TraceTables are the three tables of objects, for what works on all three
+// alike (trace deletion, retention).
+var TraceTables = []TableOfTraces{
+	{TraceTable.Name, TraceTable.Kind, TraceTable.TraceColumn},
+	{ObservationTable.Name, ObservationTable.Kind, ObservationTable.TraceColumn},
+	{ScoreTable.Name, ScoreTable.Kind, ScoreTable.TraceColumn},
 }
 
-// TimeIndexes names the time indexes with the column holding their trace
-// id. Their rows carry the event_date of the version they index.
-var TimeIndexes = []struct{ Name, TraceColumn string }{
-	{TracesByTime, ColID},
-	{ObservationsByTime, ColTraceID},
+// TimeIndexes are the time indexes. Their rows carry the event_date of the
+// version they index.
+var TimeIndexes = []TableOfTraces{
+	{Name: TracesByTime, TraceColumn: ColID},
+	{Name: ObservationsByTime, TraceColumn: ColTraceID},
+}
+
+// LegacyTables are the tables traces and observations moved from. Only a
+// worker of an older release writes there (and its rows are carried on to
+// TraceTables), but a rollback gives them their rows back, so deletion and
+// retention keep them clean too.
+var LegacyTables = []TableOfTraces{
+	{Name: LegacyTraces, TraceColumn: ColID},
+	{Name: LegacyObservations, TraceColumn: ColTraceID},
 }
 
 // TablesOfTraces is every table that holds rows of a trace: TraceTables,
-// then TimeIndexes. Deleting a trace or expiring a day removes from all.
-var TablesOfTraces = append(slices.Clone(TraceTables), TimeIndexes...)
+// TimeIndexes, then LegacyTables. Deleting a trace or expiring a day
+// removes from all.
+var TablesOfTraces = slices.Concat(TraceTables, TimeIndexes, LegacyTables)
 
 // InsertSQL is the explicit-column INSERT of the table (the form both
 // ClickHouse 18.16 and current releases take over the native protocol).

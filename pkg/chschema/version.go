@@ -56,8 +56,9 @@ var LatestVersion = sync.OnceValue(func() uint {
 // Check reports whether conn's database holds the schema this build needs:
 // ErrSchemaMissing, ErrSchemaOutdated or ErrSchemaDirty (wrapped, with the
 // versions) when it does not, another error when ClickHouse cannot say. A
-// newer schema is accepted: migrations only add, so an older replica keeps
-// working during a rolling upgrade or after a rollback.
+// newer schema is accepted: the tables an older replica uses stay, so it
+// keeps working during a rolling upgrade or after a rollback (past 000019
+// its readers see the moved rows only after `migrate down`; see the README).
 func Check(ctx context.Context, conn driver.Conn) error {
 	rows, err := conn.Query(ctx, "SELECT version, dirty FROM "+VersionTable+" ORDER BY sequence DESC LIMIT 1")
 	if clickhousedb.IsCode(err, clickhousedb.CodeUnknownTable) || clickhousedb.IsCode(err, clickhousedb.CodeUnknownDatabase) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 )
 
@@ -115,7 +116,7 @@ func (d *drill) storedTraces(ctx context.Context) (map[string]uint64, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := d.chSelect(ctx, &rows, "SELECT id, count() AS n FROM traces WHERE project_id = ? GROUP BY id", d.key.ProjectID); err != nil {
+	if err := d.chSelect(ctx, &rows, "SELECT id, count() AS n FROM "+chschema.Traces+" WHERE project_id = ? GROUP BY id", d.key.ProjectID); err != nil {
 		return nil, err
 	}
 	out := make(map[string]uint64, len(rows))

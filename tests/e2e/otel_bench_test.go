@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/pkg/otlpmap"
@@ -343,7 +344,7 @@ func waitCounted(b *testing.B, s *stack, project string, want int64) (int64, err
 	deadline := time.Now().Add(*otlpBenchDrain)
 	var n uint64
 	for {
-		if err := ch.QueryRow(b.Context(), "SELECT count() FROM observations WHERE project_id = ?", project).Scan(&n); err != nil {
+		if err := ch.QueryRow(b.Context(), "SELECT count() FROM "+chschema.Observations+" WHERE project_id = ?", project).Scan(&n); err != nil {
 			return int64(n), err
 		}
 		if int64(n) >= want {

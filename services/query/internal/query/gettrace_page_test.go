@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
@@ -234,7 +235,7 @@ func TestGetTraceWithoutObservationsPages(t *testing.T) {
 // TestGetTraceStoreErrors: every read GetTrace makes fails it, and the
 // failure is neither NotFound nor a field error.
 func TestGetTraceStoreErrors(t *testing.T) {
-	for _, table := range []string{"traces", "observations", "scores"} {
+	for _, table := range []string{chschema.Traces, chschema.Observations, chschema.Scores} {
 		t.Run(table, func(t *testing.T) {
 			svc, conn := newService(t)
 			chtest.InsertTraces(t, conn, chtest.Trace{ProjectID: proj, ID: "t", Name: "n", EventTS: at(1)})

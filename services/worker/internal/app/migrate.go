@@ -57,8 +57,9 @@ func migrate(ctx context.Context, cfg Config, args []string, out service.Output)
 	case "up":
 		err = m.Up()
 		if errors.As(err, &newer) {
-			// A rollback to older images runs their Job again: the newer
-			// schema still serves them (migrations only add), so succeed.
+			// A rollback to older images runs their Job again: every table
+			// they use is still there, so succeed. (Past 000019 their
+			// readers need `migrate down` first; see the README.)
 			log.WarnContext(ctx, "schema is newer than this binary; left as it is",
 				"database", cfg.ClickHouse.Database, "version", newer.Version, "latest", newer.Latest)
 			err = nil

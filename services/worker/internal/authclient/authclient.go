@@ -90,7 +90,7 @@ func (c *Client) RecordRetentionRun(ctx context.Context, r retention.AuditRecord
 // "traces=3,observations=12,scores=0".
 func deletedRows(e retention.Expired) string {
 	parts := make([]string, 0, 3)
-	for _, t := range []string{chschema.Traces, chschema.Observations, chschema.Scores} {
+	for _, t := range []string{chschema.KindTraces, chschema.KindObservations, chschema.KindScores} {
 		parts = append(parts, t+"="+strconv.FormatUint(e.Rows[t], 10))
 	}
 	return strings.Join(parts, ",")

@@ -33,6 +33,9 @@ type Status struct {
 
 // Open creates cfg.Database when it is missing and prepares to migrate it.
 func Open(ctx context.Context, cfg clickhousedb.Config) (*Migrator, error) {
+	// QueryTimeout bounds reads; a migration that copies a table is bounded
+	// by statementTimeout instead (max_execution_time 0 is no limit).
+	cfg.QueryTimeout = 0
 	if err := CreateDatabase(ctx, cfg); err != nil {
 		return nil, err
 	}

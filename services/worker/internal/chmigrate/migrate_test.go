@@ -3,6 +3,7 @@ package chmigrate_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -38,8 +39,9 @@ func TestUpIsIdempotentAndDownReverts(t *testing.T) {
 		t.Fatalf("status after up = %+v, %v; want clean version %d", st, err, latest)
 	}
 	conn := testinfra.Conn(t, cfg)
-	if got := tables(t, conn); !equal(got, []string{chschema.Observations, chschema.ObservationsByTime, "observations_by_time_mv",
-		chmigrate.VersionTable, chschema.Scores, chschema.Traces, chschema.TracesByTime, "traces_by_time_mv"}) {
+	if got := tables(t, conn); !equal(got, []string{"observations", "observations_by_time", "observations_by_time_mv",
+		"observations_to_v2_mv", "observations_v2", "observations_v2_by_time_mv", chmigrate.VersionTable, "scores",
+		"traces", "traces_by_time", "traces_by_time_mv", "traces_to_v2_mv", "traces_v2", "traces_v2_by_time_mv"}) {
 		t.Fatalf("tables after up = %v", got)
 	}
 
@@ -119,6 +121,91 @@ func TestQuoteIdent(t *testing.T) {
 			t.Errorf("QuoteIdent(%q) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// TestUpgradeMovesRowsToFinerGranules: migrations 000010–000019 move the
+// traces and observations stored by an older release into the tables of
+// 1024-row granules; rows an older worker still writes reach them and the
+// time indexes; and `migrate down` gives the old tables every row back, for
+// readers of an older release.
+func TestUpgradeMovesRowsToFinerGranules(t *testing.T) {
+	cfg, conn := testinfra.ClickHouse(t)
+	ctx := context.Background()
+	m, err := chmigrate.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const moved = 10 // migrations 000010–000019
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(moved); err != nil {
+		t.Fatal(err)
+	}
+	legacyTraces, legacyObservations := chschema.TraceTable, chschema.ObservationTable
+	legacyTraces.Name, legacyObservations.Name = chschema.LegacyTraces, chschema.LegacyObservations
+	write := func(traces chschema.Table[chschema.Trace], observations chschema.Table[chschema.Observation], n int) {
+		t.Helper()
+		id := "tr-" + strconv.Itoa(n)
+		if err := traces.Insert(ctx, conn, []chschema.Trace{{ProjectID: "p", ID: id, Timestamp: uint64(n) * 1e9,
+			Name: "agent", EventID: "ev-" + id, EventTS: uint64(n) * 1e9}}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := observations.Insert(ctx, conn, []chschema.Observation{{ProjectID: "p", TraceID: id, ID: "ob-" + id,
+			Type: "SPAN", StartTime: uint64(n) * 1e9, EventID: "ev-ob-" + id, EventTS: uint64(n) * 1e9}}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(q string) string {
+		t.Helper()
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, id)
+		}
+		return strings.Join(got, ",")
+	}
+	check := func(stage, table, column, want string) {
+		t.Helper()
+		if got := ids("SELECT DISTINCT " + column + " FROM " + table + " ORDER BY " + column); got != want {
+			t.Errorf("%s: %s holds %s %q, want %q", stage, table, column, got, want)
+		}
+	}
+
+	write(legacyTraces, legacyObservations, 1) // stored by the older release
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	write(legacyTraces, legacyObservations, 2)               // by an older worker during the upgrade
+	write(chschema.TraceTable, chschema.ObservationTable, 3) // by this release
+	for _, c := range [][4]string{
+		{chschema.Traces, chschema.ColID, "tr-1,tr-2,tr-3"},
+		{chschema.Observations, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
+		{chschema.TracesByTime, chschema.ColID, "tr-1,tr-2,tr-3"},
+		{chschema.ObservationsByTime, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
+		{chschema.LegacyTraces, chschema.ColID, "tr-2"},
+		{chschema.LegacyObservations, chschema.ColTraceID, "tr-2"},
+	} {
+		check("after up", c[0], c[1], c[2])
+	}
+	if got := ids("SELECT toString(count()) FROM " + chschema.Traces + " FINAL"); got != "3" {
+		t.Errorf("%s FINAL holds %s rows, want 3: a version written twice must collapse", chschema.Traces, got)
+	}
+
+	if err := m.Down(moved); err != nil {
+		t.Fatal(err)
+	}
+	check("after down", chschema.LegacyTraces, chschema.ColID, "tr-1,tr-2,tr-3")
+	check("after down", chschema.LegacyObservations, chschema.ColTraceID, "tr-1,tr-2,tr-3")
 }
 
 func tables(t *testing.T, conn driver.Conn) []string {

@@ -52,8 +52,8 @@ func (w *Writer) Expired(ctx context.Context, cutoffs []retention.Cutoff) (map[s
 			if e.Rows == nil {
 				e.Rows = map[string]uint64{}
 			}
-			e.Rows[table] = count
-			if table == chschema.Traces {
+			e.Rows[t.Kind] = count
+			if t.Kind == chschema.KindTraces {
 				e.Traces = traces
 			}
 			out[project] = e

@@ -56,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.deletedTraces.WithLabelValues(reasonRequest)
 	m.deletedTraces.WithLabelValues(reasonRetention)
-	for _, table := range []string{chschema.Traces, chschema.Observations, chschema.Scores} {
+	for _, table := range []string{chschema.KindTraces, chschema.KindObservations, chschema.KindScores} {
 		m.rowsWritten.WithLabelValues(table)
 		m.errors.WithLabelValues(table)
 	}
@@ -115,10 +115,10 @@ func insert[R any](ctx context.Context, w *Writer, t chschema.Table[R], rows []R
 		return nil
 	}
 	if err := t.Insert(ctx, w.conn, rows, ingestedAt); err != nil {
-		w.metrics.errors.WithLabelValues(t.Name).Inc()
+		w.metrics.errors.WithLabelValues(t.Kind).Inc()
 		return fmt.Errorf("insert into %s: %w", t.Name, classify(err))
 	}
-	w.metrics.rowsWritten.WithLabelValues(t.Name).Add(float64(len(rows)))
+	w.metrics.rowsWritten.WithLabelValues(t.Kind).Add(float64(len(rows)))
 	return nil
 }
 

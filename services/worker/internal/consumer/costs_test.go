@@ -165,7 +165,7 @@ func TestCostsNeverBlockIngestion(t *testing.T) {
 	h.start(testConfig(), h.conn)
 	h.publish(envelope("proj-down", traceEvent("t1", "tr-1", 0, &ingestv1.TraceBody{}, false),
 		generationEvent("g1", "gen-1", "tr-1", "gpt-4o", &commonv1.Usage{Input: i64(1000)}, nil)), "down-1")
-	eventually(t, 10*time.Second, "the rows", func() bool { return h.count("observations") == 1 })
+	eventually(t, 10*time.Second, "the rows", func() bool { return h.count(chschema.Observations) == 1 })
 	if cache.Table() != nil {
 		t.Fatal("a price table without auth")
 	}

@@ -67,7 +67,7 @@ type Cutoff struct {
 
 // Expired is what a project holds beyond its cutoff.
 type Expired struct {
-	// Rows by table name.
+	// Rows by kind of object (chschema.KindTraces, …).
 	Rows map[string]uint64
 	// Traces is the number of distinct traces with expired rows: those the
 	// deletion removes wholly or in part.

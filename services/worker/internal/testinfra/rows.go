@@ -120,13 +120,13 @@ func IndexKeys(t testing.TB, conn driver.Conn) []string {
 	return keys
 }
 
-// RowKeys names every stored row as "table project trace event_id", sorted:
+// RowKeys names every stored row as "kind project trace event_id", sorted:
 // a compact view for tests about which rows a deletion left.
 func RowKeys(t testing.TB, conn driver.Conn) []string {
 	t.Helper()
 	var keys []string
 	for _, table := range chschema.TraceTables {
-		q := "SELECT '" + table.Name + "', " + chschema.ColProjectID + ", " + table.TraceColumn + ", " + chschema.ColEventID + " FROM " + table.Name
+		q := "SELECT '" + table.Kind + "', " + chschema.ColProjectID + ", " + table.TraceColumn + ", " + chschema.ColEventID + " FROM " + table.Name
 		query(t, conn, q, func(scan func(...any) error) error {
 			var name, project, trace, event string
 			err := scan(&name, &project, &trace, &event)

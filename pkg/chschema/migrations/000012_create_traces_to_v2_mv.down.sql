@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS traces_to_v2_mv;

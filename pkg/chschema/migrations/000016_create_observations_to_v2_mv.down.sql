@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS observations_to_v2_mv;
