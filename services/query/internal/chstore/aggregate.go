@@ -178,7 +178,7 @@ var traceJoin = "ANY LEFT JOIN (SELECT " + chschema.List(
 	chschema.MergeStringAs(chschema.ColUserID, "t_"+chschema.ColUserID),
 	chschema.MergeStringAs(chschema.ColSessionID, "t_"+chschema.ColSessionID),
 	"arraySort(groupUniqArrayArray("+chschema.ColTags+")) AS t_"+chschema.ColTags,
-) + " FROM " + tracesTable + " WHERE " + inProject + " " + byID + ") USING " + chschema.ColTraceID
+) + " FROM " + tracesTable + " " + inProjectRows + " " + byID + ") USING " + chschema.ColTraceID
 
 // statsJoin is the trace API's totals of each trace's merged observations
 // (traceTotals), as the traces view's o_* measures: latency from the
@@ -355,7 +355,7 @@ func metricsSQL(projectID string, q *query.MetricsQuery) (*sqlQuery, error) {
 	}
 	sql.add("SELECT " + chschema.List(selects...))
 	sql.add("FROM (SELECT "+chschema.List(append([]string{view.key}, merges...)...)+" FROM "+view.table+
-		" WHERE "+inProject+" GROUP BY "+view.key+" HAVING "+view.time.expr+" >= ? AND "+view.time.expr+" < ?)",
+		" "+inProjectRows+" GROUP BY "+view.key+" HAVING "+view.time.expr+" >= ? AND "+view.time.expr+" < ?)",
 		append(append(mergeArgs, projectID), q.Time.From, q.Time.To)...)
 	if needs[joinTrace] {
 		sql.add(traceJoin, projectID)

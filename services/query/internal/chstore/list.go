@@ -137,7 +137,7 @@ type window struct{ lower, upper *query.Cursor }
 // the filters' time range.
 func indexRange(q *sqlQuery, projectID string, spec listSpec, lower, upper *query.Cursor) {
 	row := "(" + spec.timeCol + ", " + chschema.ColID + ", " + spec.tie + ")"
-	q.add("WHERE "+inProject, projectID)
+	q.add(inProjectRows, projectID)
 	// The plain bounds on timeCol let ClickHouse read a range of the sort
 	// key; the tuples make them exact.
 	if upper != nil {
@@ -212,7 +212,7 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 	order := fmt.Sprintf("ORDER BY %s DESC, %s DESC, m_tie DESC", spec.sortCol, id)
 	q := newQuery(spec.name).
 		add(fmt.Sprintf("SELECT %s, %s, m_tie FROM (SELECT %s FROM %s", spec.sortCol, id, chschema.List(selects...), spec.table)).
-		add("WHERE "+inProject, projectID).
+		add(inProjectRows, projectID).
 		addConds("AND", &spec.where)
 	if w != nil {
 		// The window's ids alone: the filters are checked on their merged
@@ -263,14 +263,14 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 	if len(some) == 0 {
 		return
 	}
-	where, args := inProject, []any{projectID}
+	where, args := inProjectRows, []any{projectID}
 	if len(spec.within.parts) > 0 {
 		where += " AND " + strings.Join(spec.within.parts, " AND ")
 		args = append(args, spec.within.args...)
 	}
 	args = append(args, someArgs...)
 	args = append(args, everyArgs...)
-	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE %[5]s AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
+	q.add(fmt.Sprintf("AND (%[1]s) IN (SELECT %[1]s FROM %[2]s %[5]s AND (%[3]s) GROUP BY %[1]s HAVING %[4]s)",
 		spec.key, spec.table, strings.Join(some, " OR "), strings.Join(every, " AND "), where), args...)
 }
 

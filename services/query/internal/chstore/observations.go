@@ -17,7 +17,7 @@ import (
 // trace id (ingest requires it), which is also how the table is sorted.
 
 // observationsInTrace scopes a read to one trace's observations.
-var observationsInTrace = inProject + " AND " + chschema.ColTraceID + " = ?"
+var observationsInTrace = inProjectRows + " AND " + chschema.ColTraceID + " = ?"
 
 // mStartTime is the merged start time, the order of observation lists.
 var mStartTime = chschema.Merged(chschema.ColStartTime)
@@ -38,9 +38,9 @@ func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID str
 	}
 	q := newQuery("trace observation page").
 		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
-		add("WHERE "+observationsInTrace+" AND "+id+" IN", projectID, traceID).
+		add(observationsInTrace+" AND "+id+" IN", projectID, traceID).
 		add("(SELECT "+id+" FROM (SELECT "+id+", "+chschema.MergeUint(chschema.ColStartTime)+" FROM "+observationsTable).
-		add("WHERE "+observationsInTrace+" "+byID, projectID, traceID).
+		add(observationsInTrace+" "+byID, projectID, traceID).
 		addConds("HAVING", &after).
 		add("ORDER BY "+mStartTime+", "+id+" LIMIT ?))", page.Limit).
 		add("GROUP BY " + chschema.ObservationKey)
@@ -99,7 +99,7 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f query.
 	// is dropped below.
 	q := newQuery("observations by id").
 		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
-		add("WHERE "+inProject+" AND "+chschema.ColTraceID+" IN ? AND "+chschema.ColID+" IN ?", projectID, set(traceIDs), set(ids)).
+		add(inProjectRows+" AND "+chschema.ColTraceID+" IN ? AND "+chschema.ColID+" IN ?", projectID, set(traceIDs), set(ids)).
 		add("GROUP BY " + chschema.ObservationKey)
 	merged, err := s.observations(ctx, q, projectID)
 	if err != nil {

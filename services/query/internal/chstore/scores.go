@@ -45,8 +45,8 @@ func (s *Store) TraceScores(ctx context.Context, projectID, traceID string) ([]*
 	id, traceCol := chschema.ColID, chschema.ColTraceID
 	q := newQuery("trace scores").
 		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
-		add("WHERE "+inProject+" AND ("+traceCol+" = ? OR ("+traceCol+" = '' AND "+id+" IN", projectID, traceID).
-		add("(SELECT "+id+" FROM "+scoresTable+" WHERE "+inProject+" AND "+traceCol+" = ?)))", projectID, traceID).
+		add(inProjectRows+" AND ("+traceCol+" = ? OR ("+traceCol+" = '' AND "+id+" IN", projectID, traceID).
+		add("(SELECT "+id+" FROM "+scoresTable+" "+inProjectRows+" AND "+traceCol+" = ?)))", projectID, traceID).
 		add(byID+" HAVING "+chschema.Merged(traceCol)+" = ? ORDER BY "+mTimestamp+", "+id, traceID)
 	return s.scores(ctx, q, projectID)
 }
@@ -65,8 +65,8 @@ func (s *Store) SessionScores(ctx context.Context, projectID, sessionID string, 
 	id := chschema.ColID
 	q := newQuery("session scores").
 		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
-		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM "+scoresTable, projectID).
-		add("WHERE "+inProject+" AND ("+strings.Join(rowMatch.parts, " OR ")+"))", append([]any{projectID}, rowMatch.args...)...).
+		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM "+scoresTable, projectID).
+		add(inProjectRows+" AND ("+strings.Join(rowMatch.parts, " OR ")+"))", append([]any{projectID}, rowMatch.args...)...).
 		add(byID+" HAVING "+strings.Join(merged.parts, " OR "), merged.args...).
 		add("ORDER BY " + mTimestamp + ", " + id)
 	return s.scores(ctx, q, projectID)
@@ -102,7 +102,7 @@ func (s *Store) ListScores(ctx context.Context, projectID string, f query.ScoreF
 	}
 	q := newQuery("scores by id").
 		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
-		add("WHERE "+inProject+" AND "+chschema.ColID+" IN ? "+byID, projectID, set(ids))
+		add(inProjectRows+" AND "+chschema.ColID+" IN ? "+byID, projectID, set(ids))
 	merged, err := s.scores(ctx, q, projectID)
 	if err != nil {
 		return nil, err

@@ -32,8 +32,8 @@ func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any) {
 	}
 	q.add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
 		chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
-		" FROM "+tracesTable+" WHERE "+inProject+" AND "+chschema.ColID+" IN", projectID).
-		add("(SELECT "+chschema.ColID+" FROM "+tracesTable+" WHERE "+inProject+" AND "+in+")", append([]any{projectID}, setArgs...)...).
+		" FROM "+tracesTable+" "+inProjectRows+" AND "+chschema.ColID+" IN", projectID).
+		add("(SELECT "+chschema.ColID+" FROM "+tracesTable+" "+inProjectRows+" AND "+in+")", append([]any{projectID}, setArgs...)...).
 		add(byID+" HAVING "+having, setArgs...)
 }
 
@@ -100,7 +100,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		// The sessions of any version of the window's traces: a superset
 		// of their merged sessions, read without a merge.
 		sub := newQuery("").add("(SELECT "+chschema.ColSessionID+" FROM "+tracesTable+
-			" WHERE "+inProject+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
+			" "+inProjectRows+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
 		windowKeys(sub, projectID, traceTimes, w)
 		set, setArgs = sub.add(")").String(), sub.args
 	}
@@ -148,8 +148,8 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 	}
 	q := newQuery("session trace ids").
 		add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID))+" FROM "+tracesTable).
-		add("WHERE "+inProject+" AND "+chschema.ColID+" IN (SELECT "+chschema.ColID+" FROM "+tracesTable, projectID).
-		add("WHERE "+inProject+" AND "+chschema.ColSessionID+" IN ?)", projectID, set(sessionIDs)).
+		add(inProjectRows+" AND "+chschema.ColID+" IN (SELECT "+chschema.ColID+" FROM "+tracesTable, projectID).
+		add(inProjectRows+" AND "+chschema.ColSessionID+" IN ?)", projectID, set(sessionIDs)).
 		add(byID+" HAVING "+mSessionID+" IN ?", set(sessionIDs))
 	rows, err := s.query(ctx, q)
 	if err != nil {
@@ -181,9 +181,9 @@ func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, 
 	id := chschema.ColID
 	q := newQuery("session traces").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
+		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp))+" FROM "+tracesTable, projectID).
-		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" WHERE "+inProject+" AND "+eq(chschema.ColSessionID)+")",
+		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" "+inProjectRows+" AND "+eq(chschema.ColSessionID)+")",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID), sessionID).
 		addConds("AND", &after).
@@ -202,7 +202,7 @@ func (s *Store) Session(ctx context.Context, projectID, sessionID string) (*comm
 		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')) FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 			" FROM "+tracesTable).
-		add("WHERE "+inProject+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" WHERE "+inProject+" AND "+eq(chschema.ColSessionID)+")",
+		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" "+inProjectRows+" AND "+eq(chschema.ColSessionID)+")",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
 	rows, err := s.query(ctx, q)

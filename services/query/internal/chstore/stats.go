@@ -24,7 +24,7 @@ func idSet(ids []string) traceSet { return traceSet{"?", []any{set(ids)}} }
 // sessionSet is every trace one of whose versions names one of the
 // sessions; the caller keeps those whose merged session matches.
 func sessionSet(projectID string, sessionIDs []string) traceSet {
-	return traceSet{"(SELECT " + chschema.ColID + " FROM " + tracesTable + " WHERE " + inProject + " AND " +
+	return traceSet{"(SELECT " + chschema.ColID + " FROM " + tracesTable + " " + inProjectRows + " AND " +
 		chschema.ColSessionID + " IN ?)", []any{projectID, set(sessionIDs)}}
 }
 
@@ -56,7 +56,7 @@ func traceTotals(traces traceSet) string {
 		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
 		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
 		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated,
-	) + " FROM " + observationsTable + " WHERE " + inProject + in +
+	) + " FROM " + observationsTable + " " + inProjectRows + in +
 		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
 }
 
@@ -66,7 +66,7 @@ func traceDetails(traces traceSet) string {
 	return "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail) FROM (" +
 		"SELECT " + chschema.ObservationKey + ", detail_key, argMax(detail, " + chschema.VersionOrder + ") AS m_detail" +
 		" FROM " + observationsTable + " ARRAY JOIN " + chschema.UsageDetails.Keys + " AS detail_key, " + chschema.UsageDetails.Values + " AS detail" +
-		" WHERE " + inProject + " AND " + chschema.ColTraceID + " IN " + traces.sql +
+		" " + inProjectRows + " AND " + chschema.ColTraceID + " IN " + traces.sql +
 		" GROUP BY " + chschema.ObservationKey + ", detail_key) GROUP BY " + chschema.ColTraceID + ", detail_key"
 }
 

@@ -12,7 +12,7 @@ import (
 func (s *Store) Trace(ctx context.Context, projectID, traceID string) (trace *commonv1.Trace, found bool, err error) {
 	q := newQuery("trace").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add("WHERE "+inProject+" AND "+chschema.ColID+" = ? "+byID, projectID, traceID)
+		add(inProjectRows+" AND "+chschema.ColID+" = ? "+byID, projectID, traceID)
 	traces, err := s.traces(ctx, q, projectID)
 	if err != nil || len(traces) == 0 {
 		return nil, false, err
@@ -28,7 +28,7 @@ func (s *Store) tracesByID(ctx context.Context, projectID string, ids []string) 
 	}
 	q := newQuery("traces by id").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add("WHERE "+inProject+" AND "+chschema.ColID+" IN ? "+byID, projectID, set(ids))
+		add(inProjectRows+" AND "+chschema.ColID+" IN ? "+byID, projectID, set(ids))
 	traces, err := s.traces(ctx, q, projectID)
 	if err != nil {
 		return nil, err
