@@ -45,3 +45,8 @@ const (
 	TracesByTime       = "traces_by_time"
 	ObservationsByTime = "observations_by_time"
 )
+
+// TraceDates (migration 000020) holds the days on which each trace has rows
+// in Traces or Observations, written by materialized views on every insert,
+// so a read of one trace prunes the partitions it has no rows in.
+const TraceDates = "trace_dates"

@@ -193,6 +193,9 @@ var TimeIndexes = []TableOfTraces{
 	{Name: ObservationsByTime, TraceColumn: ColTraceID},
 }
 
+// TraceDatesTable is TraceDates as a table of traces.
+var TraceDatesTable = TableOfTraces{Name: TraceDates, TraceColumn: ColTraceID}
+
 // LegacyTables are the tables traces and observations moved from. Only a
 // worker of an older release writes there (and its rows are carried on to
 // TraceTables), but a rollback gives them their rows back, so deletion and
@@ -203,9 +206,9 @@ var LegacyTables = []TableOfTraces{
 }
 
 // TablesOfTraces is every table that holds rows of a trace: TraceTables,
-// TimeIndexes, then LegacyTables. Deleting a trace or expiring a day
-// removes from all.
-var TablesOfTraces = slices.Concat(TraceTables, TimeIndexes, LegacyTables)
+// TimeIndexes, TraceDatesTable, then LegacyTables. Deleting a trace or
+// expiring a day removes from all.
+var TablesOfTraces = slices.Concat(TraceTables, TimeIndexes, []TableOfTraces{TraceDatesTable}, LegacyTables)
 
 // InsertSQL is the explicit-column INSERT of the table (the form both
 // ClickHouse 18.16 and current releases take over the native protocol).

@@ -104,6 +104,7 @@ const (
 	tracesTable       = chschema.Traces
 	observationsTable = chschema.Observations
 	scoresTable       = chschema.Scores
+	traceDatesTable   = chschema.TraceDates
 )
 
 // The SQL here names columns through chschema only; these spell the

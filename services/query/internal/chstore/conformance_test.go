@@ -15,11 +15,11 @@ import (
 type queryReader struct{ s *chstore.Store }
 
 func (r queryReader) Trace(ctx context.Context, projectID, traceID string) (*commonv1.Trace, bool, error) {
-	return r.s.Trace(ctx, projectID, traceID)
+	return r.s.Trace(ctx, projectID, traceID, query.Days{})
 }
 
 func (r queryReader) Observations(ctx context.Context, projectID, traceID string) ([]*commonv1.Observation, error) {
-	return r.s.TraceObservationPage(ctx, projectID, traceID, query.Page{Limit: query.MaxObservationsPageSize})
+	return r.s.TraceObservationPage(ctx, projectID, traceID, query.Days{}, query.Page{Limit: query.MaxObservationsPageSize})
 }
 
 func (r queryReader) Scores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error) {

@@ -30,17 +30,19 @@ var mStartTime = chschema.Merged(chschema.ColStartTime)
 // The ids go to the outer query as a subquery rather than a bound list,
 // which could outgrow max_query_size for large pages; ClickHouse still
 // narrows the read with it through the sort key (project_id, trace_id, id).
-func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, page query.Page) ([]*commonv1.Observation, error) {
+func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, days query.Days, page query.Page) ([]*commonv1.Observation, error) {
 	id := chschema.ColID
 	var after conds
 	if page.After != nil {
 		after.add("("+mStartTime+", "+id+") > (?, ?)", page.After.TS, page.After.ID)
 	}
+	within, dayArgs := onDays(days)
+	inTrace := append([]any{projectID, traceID}, dayArgs...)
 	q := newQuery("trace observation page").
 		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
-		add(observationsInTrace+" AND "+id+" IN", projectID, traceID).
+		add(observationsInTrace+within+" AND "+id+" IN", inTrace...).
 		add("(SELECT "+id+" FROM (SELECT "+id+", "+chschema.MergeUint(chschema.ColStartTime)+" FROM "+observationsTable).
-		add(observationsInTrace+" "+byID, projectID, traceID).
+		add(observationsInTrace+within+" "+byID, inTrace...).
 		addConds("HAVING", &after).
 		add("ORDER BY "+mStartTime+", "+id+" LIMIT ?))", page.Limit).
 		add("GROUP BY " + chschema.ObservationKey)

@@ -38,7 +38,7 @@ func TestCheckSchema(t *testing.T) {
 // the worker's migrations have not run.
 func TestReadsWithoutSchemaAreUnavailable(t *testing.T) {
 	s := chstore.New(chtest.NewEmptyDB(t))
-	_, _, err := s.Trace(context.Background(), "p", "t")
+	_, _, err := s.Trace(context.Background(), "p", "t", query.Days{})
 	if !errors.Is(err, query.ErrUnavailable) {
 		t.Fatalf("Trace without tables = %v, want ErrUnavailable", err)
 	}

@@ -10,16 +10,21 @@ import (
 )
 
 // traceSet is the set of traces a statistics query covers, as the right
-// side of `trace_id IN`: a page of ids bound as one tuple, or a subquery
-// (the traces of a page of sessions), so that no query's text grows with
-// the data (a session may hold a hundred thousand traces).
+// side of `trace_id IN`: a page of ids bound as one tuple (and the days
+// their rows are read on), or a subquery (the traces of a page of
+// sessions), so that no query's text grows with the data (a session may
+// hold a hundred thousand traces).
 type traceSet struct {
 	sql  string
 	args []any
 }
 
-// idSet is the traces with the given ids (at most a page of them).
-func idSet(ids []string) traceSet { return traceSet{"?", []any{set(ids)}} }
+// idSet is the traces with the given ids (at most a page of them), their
+// rows read on days.
+func idSet(ids []string, days query.Days) traceSet {
+	within, args := onDays(days)
+	return traceSet{"?" + within, append([]any{set(ids)}, args...)}
+}
 
 // sessionSet is every trace one of whose versions names one of the
 // sessions; the caller keeps those whose merged session matches.
@@ -71,12 +76,13 @@ func traceDetails(traces traceSet) string {
 }
 
 // TraceStats derives the totals of the given traces' observations with two
-// queries for the whole set. Traces without observations are absent.
-func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*query.TraceStats, error) {
+// queries for the whole set, reading their rows on days. Traces without
+// observations are absent.
+func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []string, days query.Days) (map[string]*query.TraceStats, error) {
 	if len(traceIDs) == 0 {
 		return map[string]*query.TraceStats{}, nil
 	}
-	return s.traceStats(ctx, projectID, idSet(traceIDs))
+	return s.traceStats(ctx, projectID, idSet(traceIDs, days))
 }
 
 // SessionTraceStats derives the totals of the observations of the traces

@@ -6,13 +6,53 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
-// Trace merges the versions of one trace; found is false when it has none.
-func (s *Store) Trace(ctx context.Context, projectID, traceID string) (trace *commonv1.Trace, found bool, err error) {
+// TraceDays is the first and last day on which the trace has rows
+// (chschema.TraceDates); found is false when it has none.
+func (s *Store) TraceDays(ctx context.Context, projectID, traceID string) (days query.Days, found bool, err error) {
+	q := newQuery("trace days").
+		add("SELECT count(), min("+chschema.ColEventDate+"), max("+chschema.ColEventDate+") FROM "+traceDatesTable).
+		add(inProjectRows+" AND "+chschema.ColTraceID+" = ?", projectID, traceID)
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return days, false, err
+	}
+	defer rows.Close()
+	var n uint64
+	for rows.Next() {
+		if err := rows.Scan(&n, &days.First, &days.Last); err != nil {
+			return days, false, fmt.Errorf("scan trace days: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return days, false, fmt.Errorf("read trace days: %w", err)
+	}
+	if n == 0 {
+		return query.Days{}, false, nil
+	}
+	return days, true, nil
+}
+
+// onDays narrows a read to the rows stored on days (nothing when it is
+// every day), so ClickHouse reads only the partitions that hold them.
+func onDays(days query.Days) (string, []any) {
+	if days.All() {
+		return "", nil
+	}
+	const date = "2006-01-02"
+	return " AND " + chschema.ColEventDate + " >= toDate(?) AND " + chschema.ColEventDate + " <= toDate(?)",
+		[]any{days.First.Format(date), days.Last.Format(date)}
+}
+
+// Trace merges the versions of one trace stored on days; found is false
+// when it has none.
+func (s *Store) Trace(ctx context.Context, projectID, traceID string, days query.Days) (trace *commonv1.Trace, found bool, err error) {
+	within, args := onDays(days)
 	q := newQuery("trace").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add(inProjectRows+" AND "+chschema.ColID+" = ? "+byID, projectID, traceID)
+		add(inProjectRows+" AND "+chschema.ColID+" = ?"+within+" "+byID, append([]any{projectID, traceID}, args...)...)
 	traces, err := s.traces(ctx, q, projectID)
 	if err != nil || len(traces) == 0 {
 		return nil, false, err

@@ -198,3 +198,40 @@ func TestGetTraceBeforeTraceRow(t *testing.T) {
 		t.Errorf("tree = %s", got)
 	}
 }
+
+// TestGetTraceReadsEveryMonthOfItsRows: GetTrace reads only the days its
+// trace has rows on (chschema.TraceDates), so a trace whose rows span
+// months (a long agent run, a late update) must come back whole, and one
+// with no rows but scores is not found.
+func TestGetTraceReadsEveryMonthOfItsRows(t *testing.T) {
+	const day = 24 * 3600
+	svc, conn := newService(t)
+	// The trace is created in January, its observations are written in
+	// February and March, and the trace is updated in April.
+	chtest.InsertTraces(t, conn,
+		chtest.Trace{ProjectID: proj, ID: "long", Timestamp: at(0), Name: "first", EventTS: at(0)},
+		chtest.Trace{ProjectID: proj, ID: "long", Name: "renamed", EventTS: at(100 * day)},
+		chtest.Trace{ProjectID: proj, ID: "other", Timestamp: at(50 * day), Name: "other", EventTS: at(50 * day)})
+	chtest.InsertObservations(t, conn,
+		chtest.Observation{ProjectID: proj, TraceID: "long", ID: "feb", Type: "SPAN", Start: at(40 * day), EventTS: at(40 * day)},
+		chtest.Observation{ProjectID: proj, TraceID: "long", ID: "mar", Type: "SPAN", Start: at(70 * day), EventTS: at(70 * day)},
+		chtest.Observation{ProjectID: proj, TraceID: "long", ID: "mar", Type: "SPAN", Name: "late", EventTS: at(71 * day)})
+	chtest.InsertScores(t, conn, chtest.Score{ProjectID: proj, ID: "s", TraceID: "scored-only", Name: "q",
+		DataType: "NUMERIC", Value: chtest.F(1), Timestamp: at(1), EventTS: at(1)})
+
+	resp, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: "long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, n := range resp.GetObservations() {
+		ids = append(ids, n.GetObservation().GetId()+"/"+n.GetObservation().GetName())
+	}
+	if got := resp.GetTrace(); got.GetName() != "renamed" || got.GetTimestamp().AsTime().UnixNano() != int64(at(0)) ||
+		!slices.Equal(ids, []string{"feb/", "mar/late"}) || got.GetObservationCount() != 2 {
+		t.Errorf("trace over four months = %v with observations %v", got, ids)
+	}
+	if _, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: "scored-only"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetTrace of a trace with only scores = %v, want not found", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
@@ -12,10 +13,13 @@ import (
 // over ClickHouse. Reads that fail because the storage cannot answer now
 // wrap ErrUnavailable.
 type Store interface {
-	Trace(ctx context.Context, projectID, traceID string) (*commonv1.Trace, bool, error)
-	TraceObservationPage(ctx context.Context, projectID, traceID string, page Page) ([]*commonv1.Observation, error)
+	// TraceDays is the span of days on which the trace has rows (found is
+	// false when it has none), for the reads below to prune by.
+	TraceDays(ctx context.Context, projectID, traceID string) (Days, bool, error)
+	Trace(ctx context.Context, projectID, traceID string, days Days) (*commonv1.Trace, bool, error)
+	TraceObservationPage(ctx context.Context, projectID, traceID string, days Days, page Page) ([]*commonv1.Observation, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
-	TraceStats(ctx context.Context, projectID string, traceIDs []string) (map[string]*TraceStats, error)
+	TraceStats(ctx context.Context, projectID string, traceIDs []string, days Days) (map[string]*TraceStats, error)
 	ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]*commonv1.Trace, error)
 	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
@@ -59,6 +63,16 @@ type Page struct {
 	After *Cursor // nil for the first page
 	Limit int
 }
+
+// Days narrows a read to the rows stored on the days from First to Last
+// (inclusive, UTC dates), which lets ClickHouse skip the partitions of other
+// months; the zero value reads every day.
+type Days struct {
+	First, Last time.Time
+}
+
+// All reports whether d reads every day.
+func (d Days) All() bool { return d.First.IsZero() }
 
 // TimeRange bounds a timestamp in nanoseconds: From inclusive, To exclusive;
 // zero means unbounded.

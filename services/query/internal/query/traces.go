@@ -39,6 +39,15 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	if err != nil {
 		return nil, err
 	}
+	// The days the trace has rows on bound the reads of its rows to their
+	// partitions; a trace without rows is not found.
+	days, ok, err := s.store.TraceDays(ctx, projectID, traceID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
 	// The four reads are independent: run them side by side, so a call
 	// takes as long as the slowest (the totals over a large trace), not
 	// the sum.
@@ -50,10 +59,13 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 		scores []*commonv1.Score
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { trace, found, err = s.store.Trace(gctx, projectID, traceID); return err })
-	g.Go(func() (err error) { stats, err = s.store.TraceStats(gctx, projectID, []string{traceID}); return err })
+	g.Go(func() (err error) { trace, found, err = s.store.Trace(gctx, projectID, traceID, days); return err })
 	g.Go(func() (err error) {
-		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, Page{After: after, Limit: size + 1})
+		stats, err = s.store.TraceStats(gctx, projectID, []string{traceID}, days)
+		return err
+	})
+	g.Go(func() (err error) {
+		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, days, Page{After: after, Limit: size + 1})
 		return err
 	})
 	g.Go(func() (err error) { scores, err = s.store.TraceScores(gctx, projectID, traceID); return err })
@@ -136,7 +148,7 @@ func (s *Service) deriveTraces(ctx context.Context, projectID string, traces []*
 	for i, t := range traces {
 		ids[i] = t.GetId()
 	}
-	stats, err := s.store.TraceStats(ctx, projectID, ids)
+	stats, err := s.store.TraceStats(ctx, projectID, ids, Days{})
 	if err != nil {
 		return err
 	}

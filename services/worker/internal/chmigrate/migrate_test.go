@@ -41,6 +41,8 @@ func TestUpIsIdempotentAndDownReverts(t *testing.T) {
 	conn := testinfra.Conn(t, cfg)
 	if got := tables(t, conn); !equal(got, []string{"observations", "observations_by_time", "observations_by_time_mv",
 		"observations_to_v2_mv", "observations_v2", "observations_v2_by_time_mv", chmigrate.VersionTable, "scores",
+		"trace_dates", "trace_dates_legacy_observations_mv", "trace_dates_legacy_traces_mv", "trace_dates_observations_mv",
+		"trace_dates_traces_mv",
 		"traces", "traces_by_time", "traces_by_time_mv", "traces_to_v2_mv", "traces_v2", "traces_v2_by_time_mv"}) {
 		t.Fatalf("tables after up = %v", got)
 	}
@@ -125,9 +127,9 @@ func TestQuoteIdent(t *testing.T) {
 
 // TestUpgradeMovesRowsToFinerGranules: migrations 000010–000019 move the
 // traces and observations stored by an older release into the tables of
-// 1024-row granules; rows an older worker still writes reach them and the
-// time indexes; and `migrate down` gives the old tables every row back, for
-// readers of an older release.
+// 1024-row granules; rows an older worker still writes reach them, the
+// time indexes and the trace dates (000020–000025); and `migrate down`
+// gives the old tables every row back, for readers of an older release.
 func TestUpgradeMovesRowsToFinerGranules(t *testing.T) {
 	cfg, conn := testinfra.ClickHouse(t)
 	ctx := context.Background()
@@ -136,10 +138,10 @@ func TestUpgradeMovesRowsToFinerGranules(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	const moved = 10 // migrations 000010–000019
 	if err := m.Up(); err != nil {
 		t.Fatal(err)
 	}
+	moved := int(chschema.LatestVersion()) - 9 // back to 000009
 	if err := m.Down(moved); err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +194,7 @@ func TestUpgradeMovesRowsToFinerGranules(t *testing.T) {
 		{chschema.Observations, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
 		{chschema.TracesByTime, chschema.ColID, "tr-1,tr-2,tr-3"},
 		{chschema.ObservationsByTime, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
+		{chschema.TraceDates, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
 		{chschema.LegacyTraces, chschema.ColID, "tr-2"},
 		{chschema.LegacyObservations, chschema.ColTraceID, "tr-2"},
 	} {

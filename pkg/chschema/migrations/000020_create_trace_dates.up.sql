@@ -1,0 +1,17 @@
+-- Trace dates: the days (event_date) on which each trace has rows in
+-- traces_v2 or observations_v2, so that a read of one trace prunes the
+-- monthly partitions it has no rows in and does not slow down as months
+-- accumulate. One row per (trace, day) once merged; a read takes the least
+-- and greatest day. Filled by views on every insert (000021–000024) and from
+-- the rows stored before them (000025). Scores are not here: a score's
+-- updates need not name its trace, so reads of a trace's scores do not prune.
+-- Retention and trace deletion remove its rows with the source rows.
+CREATE TABLE IF NOT EXISTS trace_dates
+(
+    project_id String,
+    trace_id String,
+    event_date Date
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY toYYYYMM(event_date)
+ORDER BY (project_id, trace_id, event_date);
