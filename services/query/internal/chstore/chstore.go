@@ -99,6 +99,28 @@ func (s *Store) query(ctx context.Context, q *sqlQuery) (driver.Rows, error) {
 	return &timedRows{Rows: rows, m: s.metrics, name: q.name, start: start}, nil
 }
 
+// scanOne reads the one row of q (an aggregate without GROUP BY) into dest.
+func (s *Store) scanOne(ctx context.Context, q *sqlQuery, dest ...any) error {
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", q.name, err)
+		}
+		return fmt.Errorf("read %s: no row", q.name)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return fmt.Errorf("scan %s: %w", q.name, err)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", q.name, err)
+	}
+	return nil
+}
+
 // tables are referenced by the chschema names so a rename there fails here.
 const (
 	tracesTable       = chschema.Traces

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -200,6 +201,55 @@ func TestIndexedSessionsMatchTheMerge(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Errorf("windows of >= %d rows, pages of %d:\n got %q\nwant %q", w.rows, w.limit, got, want)
 				}
+			}
+		})
+	}
+}
+
+// TestWindowFloorBoundsTheWindow: the floor of a window of n index rows
+// lies at or below its n-th row, and well above the bottom of the list, so
+// that windowStart reads a range of the index rather than all of it; from
+// the top of the list (no cursor, rows up to now) and from a cursor.
+func TestWindowFloorBoundsTheWindow(t *testing.T) {
+	conn := chtest.NewDB(t)
+	s := New(conn)
+	const hour = uint64(time.Hour)
+	now := uint64(time.Now().UnixNano())
+	var traces []chtest.Trace
+	times := make([]uint64, 480) // hourly over twenty days, newest first
+	for i := range times {
+		times[i] = now - uint64(i)*hour - hour/2
+		traces = append(traces, chtest.Trace{ProjectID: listProject, ID: fmt.Sprintf("t%03d", i), Timestamp: times[i], EventTS: times[i]})
+	}
+	chtest.InsertTraces(t, conn, traces...)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		upper *query.Cursor
+		first int // index in times of the first row below upper
+	}{
+		{"from the top", nil, 0},
+		{"from a cursor", &query.Cursor{TS: times[100], ID: "t100"}, 101},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const n = 10
+			floor, err := s.windowFloor(ctx, listProject, traceTimes, c.upper, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nth := times[c.first+n-1]
+			below := 0 // rows of the window's range
+			for _, ts := range times[c.first:] {
+				if ts >= floor {
+					below++
+				}
+			}
+			if floor == 0 || floor > nth || below > 100 {
+				t.Errorf("floor %d: the %dth row is at %d, the range holds %d of %d rows", floor, n, nth, below, len(times)-c.first)
+			}
+			start, err := s.windowStart(ctx, listProject, traceTimes, c.upper, n)
+			if err != nil || start == nil || start.TS != nth {
+				t.Errorf("window start = %v, %v; want the row at %d", start, err, nth)
 			}
 		})
 	}

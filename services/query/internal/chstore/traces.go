@@ -15,19 +15,9 @@ func (s *Store) TraceDays(ctx context.Context, projectID, traceID string) (days 
 	q := newQuery("trace days").
 		add("SELECT count(), min("+chschema.ColEventDate+"), max("+chschema.ColEventDate+") FROM "+traceDatesTable).
 		add(inProjectRows+" AND "+chschema.ColTraceID+" = ?", projectID, traceID)
-	rows, err := s.query(ctx, q)
-	if err != nil {
-		return days, false, err
-	}
-	defer rows.Close()
 	var n uint64
-	for rows.Next() {
-		if err := rows.Scan(&n, &days.First, &days.Last); err != nil {
-			return days, false, fmt.Errorf("scan trace days: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return days, false, fmt.Errorf("read trace days: %w", err)
+	if err := s.scanOne(ctx, q, &n, &days.First, &days.Last); err != nil {
+		return query.Days{}, false, err
 	}
 	if n == 0 {
 		return query.Days{}, false, nil
