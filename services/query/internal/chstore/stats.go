@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -97,7 +99,34 @@ func (s *Store) SessionTraceStats(ctx context.Context, projectID string, session
 	return s.traceStats(ctx, projectID, sessionSet(projectID, sessionIDs))
 }
 
+// traceStats reads the totals and the usage details side by side (each is
+// a merge of the traces' observations) and joins them.
 func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSet) (map[string]*query.TraceStats, error) {
+	var (
+		out     map[string]*query.TraceStats
+		details map[string]map[string]int64
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { out, err = s.readTotals(gctx, projectID, traces); return err })
+	g.Go(func() (err error) { details, err = s.readDetails(gctx, projectID, traces); return err })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for traceID, d := range details {
+		st, ok := out[traceID]
+		if !ok {
+			continue
+		}
+		if st.Usage == nil {
+			st.Usage = &commonv1.Usage{}
+		}
+		st.Usage.Details = d
+	}
+	return out, nil
+}
+
+// readTotals reads each trace's totals (traceTotals).
+func (s *Store) readTotals(ctx context.Context, projectID string, traces traceSet) (map[string]*query.TraceStats, error) {
 	out := map[string]*query.TraceStats{}
 	q := newQuery("trace totals").add(traceTotals(traces), append([]any{projectID}, traces.args...)...)
 	rows, err := s.query(ctx, q)
@@ -123,10 +152,14 @@ func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSe
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read trace totals: %w", err)
 	}
-	rows.Close()
+	return out, nil
+}
 
-	q = newQuery("trace usage details").add(traceDetails(traces), append([]any{projectID}, traces.args...)...)
-	rows, err = s.query(ctx, q)
+// readDetails reads each trace's usage details, by key.
+func (s *Store) readDetails(ctx context.Context, projectID string, traces traceSet) (map[string]map[string]int64, error) {
+	out := map[string]map[string]int64{}
+	q := newQuery("trace usage details").add(traceDetails(traces), append([]any{projectID}, traces.args...)...)
+	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -139,17 +172,10 @@ func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSe
 		if err := rows.Scan(&traceID, &key, &total); err != nil {
 			return nil, fmt.Errorf("scan trace usage details: %w", err)
 		}
-		st, ok := out[traceID]
-		if !ok {
-			continue
+		if out[traceID] == nil {
+			out[traceID] = map[string]int64{}
 		}
-		if st.Usage == nil {
-			st.Usage = &commonv1.Usage{}
-		}
-		if st.Usage.Details == nil {
-			st.Usage.Details = map[string]int64{}
-		}
-		st.Usage.Details[key] = total
+		out[traceID][key] = total
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read trace usage details: %w", err)

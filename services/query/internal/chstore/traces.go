@@ -9,12 +9,16 @@ import (
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
-// TraceDays is the first and last day on which the trace has rows
-// (chschema.TraceDates); found is false when it has none.
-func (s *Store) TraceDays(ctx context.Context, projectID, traceID string) (days query.Days, found bool, err error) {
+// TraceDays is the first and last day on which the traces (at most a page
+// of them) have rows (chschema.TraceDates); found is false when none has
+// any.
+func (s *Store) TraceDays(ctx context.Context, projectID string, traceIDs []string) (days query.Days, found bool, err error) {
+	if len(traceIDs) == 0 {
+		return query.Days{}, false, nil
+	}
 	q := newQuery("trace days").
 		add("SELECT count(), min("+chschema.ColEventDate+"), max("+chschema.ColEventDate+") FROM "+traceDatesTable).
-		add(inProjectRows+" AND "+chschema.ColTraceID+" = ?", projectID, traceID)
+		add(inProjectRows+" AND "+chschema.ColTraceID+" IN ?", projectID, set(traceIDs))
 	var n uint64
 	if err := s.scanOne(ctx, q, &n, &days.First, &days.Last); err != nil {
 		return query.Days{}, false, err
@@ -50,15 +54,18 @@ func (s *Store) Trace(ctx context.Context, projectID, traceID string, days query
 	return traces[0], true, nil
 }
 
-// tracesByID merges the versions of the given traces, in no particular order.
+// tracesByID merges the versions of the given traces stored on their days,
+// in no particular order.
 func (s *Store) tracesByID(ctx context.Context, projectID string, ids []string) (map[string]*commonv1.Trace, error) {
 	out := make(map[string]*commonv1.Trace, len(ids))
-	if len(ids) == 0 {
-		return out, nil
+	days, found, err := s.TraceDays(ctx, projectID, ids)
+	if err != nil || !found {
+		return out, err
 	}
+	within, args := onDays(days)
 	q := newQuery("traces by id").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add(inProjectRows+" AND "+chschema.ColID+" IN ? "+byID, projectID, set(ids))
+		add(inProjectRows+" AND "+chschema.ColID+" IN ?"+within+" "+byID, append([]any{projectID, set(ids)}, args...)...)
 	traces, err := s.traces(ctx, q, projectID)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -199,10 +200,10 @@ func TestGetTraceBeforeTraceRow(t *testing.T) {
 	}
 }
 
-// TestGetTraceReadsEveryMonthOfItsRows: GetTrace reads only the days its
-// trace has rows on (chschema.TraceDates), so a trace whose rows span
-// months (a long agent run, a late update) must come back whole, and one
-// with no rows but scores is not found.
+// TestGetTraceReadsEveryMonthOfItsRows: GetTrace and list pages read only
+// the days their traces have rows on (chschema.TraceDates), so a trace
+// whose rows span months (a long agent run, a late update) must come back
+// whole, and one with no rows but scores is not found.
 func TestGetTraceReadsEveryMonthOfItsRows(t *testing.T) {
 	const day = 24 * 3600
 	svc, conn := newService(t)
@@ -230,6 +231,18 @@ func TestGetTraceReadsEveryMonthOfItsRows(t *testing.T) {
 	if got := resp.GetTrace(); got.GetName() != "renamed" || got.GetTimestamp().AsTime().UnixNano() != int64(at(0)) ||
 		!slices.Equal(ids, []string{"feb/", "mar/late"}) || got.GetObservationCount() != 2 {
 		t.Errorf("trace over four months = %v with observations %v", got, ids)
+	}
+	// A list page reads its traces and their totals on the page's days.
+	list, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, tr := range list.GetTraces() {
+		listed = append(listed, fmt.Sprintf("%s/%s/%d", tr.GetId(), tr.GetName(), tr.GetObservationCount()))
+	}
+	if !slices.Equal(listed, []string{"other/other/0", "long/renamed/2"}) {
+		t.Errorf("listed %v", listed)
 	}
 	if _, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: "scored-only"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetTrace of a trace with only scores = %v, want not found", err)

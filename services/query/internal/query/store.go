@@ -13,9 +13,9 @@ import (
 // over ClickHouse. Reads that fail because the storage cannot answer now
 // wrap ErrUnavailable.
 type Store interface {
-	// TraceDays is the span of days on which the trace has rows (found is
-	// false when it has none), for the reads below to prune by.
-	TraceDays(ctx context.Context, projectID, traceID string) (Days, bool, error)
+	// TraceDays is the span of days on which the traces have rows (found
+	// is false when none has any), for the reads below to prune by.
+	TraceDays(ctx context.Context, projectID string, traceIDs []string) (Days, bool, error)
 	Trace(ctx context.Context, projectID, traceID string, days Days) (*commonv1.Trace, bool, error)
 	TraceObservationPage(ctx context.Context, projectID, traceID string, days Days, page Page) ([]*commonv1.Observation, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)

@@ -41,7 +41,7 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	}
 	// The days the trace has rows on bound the reads of its rows to their
 	// partitions; a trace without rows is not found.
-	days, ok, err := s.store.TraceDays(ctx, projectID, traceID)
+	days, ok, err := s.store.TraceDays(ctx, projectID, []string{traceID})
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,13 @@ func (s *Service) deriveTraces(ctx context.Context, projectID string, traces []*
 	for i, t := range traces {
 		ids[i] = t.GetId()
 	}
-	stats, err := s.store.TraceStats(ctx, projectID, ids, Days{})
+	// The page's traces lie close in time: their days prune the totals'
+	// read to a partition or two.
+	days, _, err := s.store.TraceDays(ctx, projectID, ids)
+	if err != nil {
+		return err
+	}
+	stats, err := s.store.TraceStats(ctx, projectID, ids, days)
 	if err != nil {
 		return err
 	}
