@@ -96,12 +96,18 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f query.
 		traceIDs = append(traceIDs, k.Tie)
 		ids = append(ids, k.ID)
 	}
-	// trace_id IN narrows the read to the page's traces in the sort key; a
-	// pair merged beyond the page (an id of the page in another page trace)
-	// is dropped below.
+	// trace_id IN narrows the read to the page's traces in the sort key, and
+	// their days to their partitions; a pair merged beyond the page (an id
+	// of the page in another page trace) is dropped below.
+	days, _, err := s.TraceDays(ctx, projectID, traceIDs)
+	if err != nil {
+		return nil, err
+	}
+	within, dayArgs := onDays(days)
 	q := newQuery("observations by id").
 		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
-		add(inProjectRows+" AND "+chschema.ColTraceID+" IN ? AND "+chschema.ColID+" IN ?", projectID, set(traceIDs), set(ids)).
+		add(inProjectRows+" AND "+chschema.ColTraceID+" IN ? AND "+chschema.ColID+" IN ?"+within,
+			append([]any{projectID, set(traceIDs), set(ids)}, dayArgs...)...).
 		add("GROUP BY " + chschema.ObservationKey)
 	merged, err := s.observations(ctx, q, projectID)
 	if err != nil {

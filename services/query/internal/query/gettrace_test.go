@@ -244,6 +244,17 @@ func TestGetTraceReadsEveryMonthOfItsRows(t *testing.T) {
 	if !slices.Equal(listed, []string{"other/other/0", "long/renamed/2"}) {
 		t.Errorf("listed %v", listed)
 	}
+	observations, err := svc.ListObservations(ctx, proj, &queryv1.ListObservationsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed = nil
+	for _, o := range observations.GetObservations() {
+		listed = append(listed, o.GetId()+"/"+o.GetName())
+	}
+	if !slices.Equal(listed, []string{"mar/late", "feb/"}) {
+		t.Errorf("listed observations %v", listed)
+	}
 	if _, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: "scored-only"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetTrace of a trace with only scores = %v, want not found", err)
 	}
