@@ -205,21 +205,13 @@ func (s *Store) Session(ctx context.Context, projectID, sessionID string) (*comm
 		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" "+inProjectRows+" AND "+eq(chschema.ColSessionID)+")",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
-	rows, err := s.query(ctx, q)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return nil, false, rows.Err()
-	}
 	var (
 		count       uint64
 		first, last uint64
 		sess        = commonv1.Session{Id: sessionID, ProjectId: projectID}
 	)
-	if err := rows.Scan(&count, &first, &last, &sess.UserIds); err != nil {
-		return nil, false, fmt.Errorf("scan session: %w", err)
+	if err := s.scanOne(ctx, q, &count, &first, &last, &sess.UserIds); err != nil {
+		return nil, false, err
 	}
 	if count == 0 {
 		return nil, false, nil
