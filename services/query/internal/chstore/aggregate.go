@@ -33,6 +33,9 @@ type term struct {
 	expr   string
 	merges []string
 	join   join
+	// rollup is the term in the observations rollup: a dimension's column
+	// or a measure's column prefix; "" when the rollup does not hold it.
+	rollup string
 }
 
 type join int
@@ -52,6 +55,9 @@ type metricsView struct {
 	key   string // the merge's GROUP BY
 	time  term   // the view's time, in nanoseconds
 	terms map[string]term
+	// index is the view's time index (every version with a time, by
+	// time), indexTime its time column; "" when the view has none.
+	index, indexTime string
 }
 
 var mergedCol = chschema.Merged
@@ -65,62 +71,77 @@ func nullableFloat(col string) term {
 	return term{expr: "toFloat64(" + mergedCol(col) + ")", merges: []string{chschema.MergeNullable(col)}}
 }
 
-// duration is to - from in milliseconds when both are set and ordered,
-// else NULL (an unfinished observation has no latency).
-func duration(from, to string) term {
-	f, t := mergedCol(from), mergedCol(to)
-	return term{
-		expr:   fmt.Sprintf("if(%[1]s != 0 AND %[2]s != 0 AND %[2]s >= %[1]s, (%[2]s - %[1]s) / 1000000, NULL)", f, t),
-		merges: []string{chschema.MergeUint(from), chschema.MergeUint(to)},
+// observationMeasure is a measure of merged observations, as the rollup
+// sums it (chschema.ObservationMeasures).
+func observationMeasure(name string) term {
+	m, ok := chschema.ObservationMeasures[name]
+	if !ok {
+		panic("no observation measure " + name) // a constant of this file
 	}
+	return term{expr: m.Expr, merges: m.Merges, rollup: name}
 }
 
 func one() term { return term{expr: "1"} }
 
+// rolledUp is an observation's merged String column that the rollup holds
+// as a dimension.
+func rolledUp(col string) term {
+	t := mergedString(col)
+	t.rollup = col
+	return t
+}
+
 // Trace fields of an observation (joinTrace) are t_<column>.
 func traceField(col string) term { return term{expr: "t_" + col, join: joinTrace} }
+
+// rolledUpTraceField is a trace field that the observations rollup holds
+// as a dimension (chschema.ObservationRollupTraceDims).
+func rolledUpTraceField(col string) term {
+	t := traceField(col)
+	for _, d := range chschema.ObservationRollupTraceDims {
+		if d.Trace == col {
+			t.rollup = d.Column
+		}
+	}
+	return t
+}
 
 // Observation totals of a trace (joinStats) are o_<name>.
 func statsField(name string) term { return term{expr: "o_" + name, join: joinStats} }
 
 var metricsViews = map[string]metricsView{
 	query.ViewObservations: {
-		table: observationsTable,
-		key:   chschema.ObservationKey,
-		time:  term{expr: mergedCol(chschema.ColStartTime), merges: []string{chschema.MergeUint(chschema.ColStartTime)}},
+		table:     observationsTable,
+		key:       chschema.ObservationKey,
+		index:     chschema.ObservationsByTime,
+		indexTime: chschema.ColStartTime,
+		time:      term{expr: mergedCol(chschema.ColStartTime), merges: []string{chschema.MergeUint(chschema.ColStartTime)}},
 		terms: map[string]term{
-			"name":                mergedString(chschema.ColName),
-			"type":                mergedString(chschema.ColType),
-			"model":               mergedString(chschema.ColModel),
-			"environment":         mergedString(chschema.ColEnvironment),
-			"version":             mergedString(chschema.ColVersion),
-			"level":               mergedString(chschema.ColLevel),
+			"name":                rolledUp(chschema.ColName),
+			"type":                rolledUp(chschema.ColType),
+			"model":               rolledUp(chschema.ColModel),
+			"environment":         rolledUp(chschema.ColEnvironment),
+			"version":             rolledUp(chschema.ColVersion),
+			"level":               rolledUp(chschema.ColLevel),
 			"id":                  {expr: chschema.ColID},
 			"traceId":             {expr: chschema.ColTraceID},
 			"parentObservationId": mergedString(chschema.ColParentObservationID),
-			"traceName":           traceField(chschema.ColName),
-			"release":             traceField(chschema.ColRelease),
+			"traceName":           rolledUpTraceField(chschema.ColName),
+			"release":             rolledUpTraceField(chschema.ColRelease),
 			"userId":              traceField(chschema.ColUserID),
 			"sessionId":           traceField(chschema.ColSessionID),
 			"tags":                traceField(chschema.ColTags),
 
 			"count":            one(),
-			"latency":          duration(chschema.ColStartTime, chschema.ColEndTime),
-			"timeToFirstToken": duration(chschema.ColStartTime, chschema.ColCompletionStartTime),
-			"inputTokens":      nullableFloat(chschema.ColUsageInput),
-			"outputTokens":     nullableFloat(chschema.ColUsageOutput),
-			"totalTokens": {
-				expr: "toFloat64(" + chschema.EffectiveUsageTotal + ")",
-				merges: []string{chschema.MergeNullable(chschema.ColUsageInput), chschema.MergeNullable(chschema.ColUsageOutput),
-					chschema.MergeNullable(chschema.ColUsageTotal)},
-			},
-			"inputCost":  nullableFloat(chschema.ColCostInput),
-			"outputCost": nullableFloat(chschema.ColCostOutput),
-			"totalCost":  nullableFloat(chschema.ColCostTotal),
-			"errors": {
-				expr:   "if(" + mergedCol(chschema.ColLevel) + " = 'ERROR', 1, 0)",
-				merges: []string{chschema.MergeString(chschema.ColLevel)},
-			},
+			"latency":          observationMeasure("latency"),
+			"timeToFirstToken": observationMeasure("time_to_first_token"),
+			"inputTokens":      observationMeasure("input_tokens"),
+			"outputTokens":     observationMeasure("output_tokens"),
+			"totalTokens":      observationMeasure("total_tokens"),
+			"inputCost":        observationMeasure("input_cost"),
+			"outputCost":       observationMeasure("output_cost"),
+			"totalCost":        observationMeasure("total_cost"),
+			"errors":           observationMeasure("errors"),
 		},
 	},
 	query.ViewTraces: {
@@ -170,15 +191,22 @@ var metricsViews = map[string]metricsView{
 	},
 }
 
-// traceJoin merges the traces of the project for the observations view.
-var traceJoin = "ANY LEFT JOIN (SELECT " + chschema.List(
-	chschema.ColID+" AS "+chschema.ColTraceID,
-	chschema.MergeStringAs(chschema.ColName, "t_"+chschema.ColName),
-	chschema.MergeStringAs(chschema.ColRelease, "t_"+chschema.ColRelease),
-	chschema.MergeStringAs(chschema.ColUserID, "t_"+chschema.ColUserID),
-	chschema.MergeStringAs(chschema.ColSessionID, "t_"+chschema.ColSessionID),
-	"arraySort(groupUniqArrayArray("+chschema.ColTags+")) AS t_"+chschema.ColTags,
-) + " FROM " + tracesTable + " " + inProjectRows + " " + byID + ") USING " + chschema.ColTraceID
+// traceJoin merges the traces of the project for the observations view;
+// traces, when not "", is an IN subquery that narrows them down.
+func traceJoin(traces string) string {
+	restrict := ""
+	if traces != "" {
+		restrict = " AND " + chschema.ColID + " IN (" + traces + ")"
+	}
+	return "ANY LEFT JOIN (SELECT " + chschema.List(
+		chschema.ColID+" AS "+chschema.ColTraceID,
+		chschema.MergeStringAs(chschema.ColName, "t_"+chschema.ColName),
+		chschema.MergeStringAs(chschema.ColRelease, "t_"+chschema.ColRelease),
+		chschema.MergeStringAs(chschema.ColUserID, "t_"+chschema.ColUserID),
+		chschema.MergeStringAs(chschema.ColSessionID, "t_"+chschema.ColSessionID),
+		"arraySort(groupUniqArrayArray("+chschema.ColTags+")) AS t_"+chschema.ColTags,
+	) + " FROM " + tracesTable + " " + inProjectRows + restrict + " " + byID + ") USING " + chschema.ColTraceID
+}
 
 // statsJoin is the trace API's totals of each trace's merged observations
 // (traceTotals), as the traces view's o_* measures: latency from the
@@ -225,8 +253,8 @@ func aggregateSQL(agg, measure, v string, bins int) string {
 		return "arrayMap(b -> [b.1, b.2, b.3], histogram(" + strconv.Itoa(bins) + ")(" + v + "))"
 	case agg == "count":
 		return wrap("count(" + v + ")")
-	case strings.HasPrefix(agg, "p"):
-		return wrap("quantileExact(0." + strings.TrimPrefix(agg, "p") + ")(" + v + ")")
+	case percentile(agg):
+		return wrap(quantileLevel("quantileExact", agg) + "(" + v + ")")
 	default: // sum, avg, min, max
 		return wrap(agg + "(" + v + ")")
 	}
@@ -266,20 +294,246 @@ func filterSQL(c *conds, f query.MetricsFilter, e string) {
 	}
 }
 
-// metricsSQL builds the aggregation of q over projectID.
-func metricsSQL(projectID string, q *query.MetricsQuery) (*sqlQuery, error) {
+// rollupShape says whether q's shape can be read from the observations
+// rollup: not for another view, a minute granularity, histograms,
+// percentiles of a measure whose values it does not keep, a dimension or
+// filter it does not hold, or a filter on a measure (which applies per
+// object).
+func rollupShape(view metricsView, q *query.MetricsQuery) bool {
+	if q.View != query.ViewObservations || q.Granularity == "minute" {
+		return false
+	}
+	for _, d := range q.Dimensions {
+		if view.terms[d.Field].rollup == "" || query.MetricsFields[q.View][d.Field] == query.FieldTags {
+			return false
+		}
+	}
+	for _, f := range q.Filters {
+		if f.Measure || f.Kind == query.FieldMetadata || view.terms[f.Field].rollup == "" {
+			return false
+		}
+	}
+	for _, m := range q.Metrics {
+		rollup := view.terms[m.Measure].rollup
+		switch {
+		case m.Measure == "count":
+		case rollup == "" || m.Aggregation == "histogram":
+			return false
+		case percentile(m.Aggregation) && !slices.Contains(chschema.RollupValueMeasures, rollup):
+			return false
+		}
+	}
+	return true
+}
+
+// rollupPlan splits a window between the rollup and the raw rows.
+type rollupPlan struct {
+	rolled []timeRange // whole hours read from the rollup
+	raw    []timeRange // the rest, read from the raw rows
+}
+
+// maxPlanRanges bounds the ranges of a plan (and so its SQL); a window
+// that alternates more often between rolled up and raw hours is read raw.
+const maxPlanRanges = 64
+
+// hourState is what a read needs to know of an hour of observations: the
+// newest generation of its rollup (0: none) and when rows were last written
+// for it (0: never, since migration 000031's fill).
+type hourState struct{ generation, written uint64 }
+
+// planRollup splits q's window: a whole hour is read from the rollup when
+// nothing was written for it after its newest computation began (an hour
+// without rows and without rollup is empty: nothing to read either way);
+// every other hour, and the window's partial first and last hours, from
+// the raw rows. nil: read everything raw.
+func planRollup(q *query.MetricsQuery, hours map[uint64]hourState) *rollupPlan {
+	hour := chschema.RollupHour
+	from := (q.Time.From + hour - 1) / hour * hour
+	to := q.Time.To / hour * hour
+	if from >= to {
+		return nil
+	}
+	p := &rollupPlan{}
+	add := func(rs *[]timeRange, r timeRange) {
+		if n := len(*rs); n > 0 && (*rs)[n-1].to == r.from {
+			(*rs)[n-1].to = r.to
+			return
+		}
+		*rs = append(*rs, r)
+	}
+	if q.Time.From < from {
+		add(&p.raw, timeRange{q.Time.From, from})
+	}
+	for h := from; h < to; h += hour {
+		st := hours[h]
+		if st.written == 0 || (st.generation != 0 && st.written <= st.generation) {
+			add(&p.rolled, timeRange{h, h + hour})
+		} else {
+			add(&p.raw, timeRange{h, h + hour})
+		}
+	}
+	if to < q.Time.To {
+		add(&p.raw, timeRange{to, q.Time.To})
+	}
+	if len(p.rolled) == 0 || len(p.rolled)+len(p.raw) > maxPlanRanges {
+		return nil
+	}
+	return p
+}
+
+// hourStates reads the rollup generations and last writes of the whole
+// hours of q's window.
+func (s *Store) hourStates(ctx context.Context, projectID string, q *query.MetricsQuery) (map[uint64]hourState, error) {
+	hour := chschema.RollupHour
+	from, to := (q.Time.From+hour-1)/hour*hour, q.Time.To/hour*hour
+	states := map[uint64]hourState{}
+	read := func(sql *sqlQuery, set func(st *hourState, v uint64)) error {
+		rows, err := s.query(ctx, sql)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h, v uint64
+			if err := rows.Scan(&h, &v); err != nil {
+				return fmt.Errorf("scan %s: %w", sql.name, err)
+			}
+			st := states[h]
+			set(&st, v)
+			states[h] = st
+		}
+		return rows.Err()
+	}
+	generations := newQuery("metrics_rollup_hours").add("SELECT hour, max(generation) FROM "+chschema.RollupHours+" "+inProjectRows+
+		" WHERE view = ? AND hour >= ? AND hour < ? GROUP BY hour", projectID, chschema.RollupViewObservations, from, to)
+	if err := read(generations, func(st *hourState, v uint64) { st.generation = v }); err != nil {
+		return nil, err
+	}
+	writes := newQuery("metrics_hour_writes").add("SELECT hour, max(ingested_at) FROM "+chschema.ObservationHourWrites+" "+inProjectRows+
+		" AND hour >= ? AND hour < ? GROUP BY hour", projectID, from, to)
+	if err := read(writes, func(st *hourState, v uint64) { st.written = v }); err != nil {
+		return nil, err
+	}
+	return states, nil
+}
+
+// metricsSQL builds the aggregation of q over projectID. When part of the
+// window is read from the rollup (plan, nil for none), each
+// metric is aggregated in two steps: partial aggregates (count, sum, least
+// and greatest of the values) per group from the rollup's hours and from
+// the raw rows of the rest of the window, then combined per group.
+func metricsSQL(projectID string, q *query.MetricsQuery, plan *rollupPlan) (*sqlQuery, error) {
 	view, ok := metricsViews[q.View]
 	if !ok {
 		return nil, fmt.Errorf("metrics: no SQL for view %q", q.View)
 	}
-	lookup := func(name string) (term, error) {
-		t, ok := view.terms[name]
-		if !ok {
-			return term{}, fmt.Errorf("metrics: no SQL for %s.%s", q.View, name)
+	for _, name := range metricsTermNames(q) {
+		if _, ok := view.terms[name]; !ok {
+			return nil, fmt.Errorf("metrics: no SQL for %s.%s", q.View, name)
 		}
-		return t, nil
 	}
+	sql := newQuery("metrics_" + q.View)
+	if plan == nil {
+		rawMetricsSQL(sql, projectID, q, view, []timeRange{{q.Time.From, q.Time.To}}, false)
+		sql.add("LIMIT " + strconv.Itoa(q.Limit))
+		return sql, nil
+	}
+	sql.name += "_rollup"
+	group := metricsGroup(q)
+	selects := slices.Clone(group)
+	for i, m := range q.Metrics {
+		n, s, lo, hi := partialCols(i)
+		var v string
+		switch {
+		case m.Measure == "count" || m.Aggregation == "count":
+			v = "toNullable(toFloat64(sum(" + n + ")))"
+		case percentile(m.Aggregation):
+			v = "if(sum(" + n + ") = 0, NULL, toFloat64(" + quantileLevel("quantileExactArray", m.Aggregation) + "(" + valuesCol(i) + ")))"
+		case m.Aggregation == "avg":
+			v = "if(sum(" + n + ") = 0, NULL, sum(" + s + ") / sum(" + n + "))"
+		case m.Aggregation == "sum":
+			v = "if(sum(" + n + ") = 0, NULL, sum(" + s + "))"
+		case m.Aggregation == "min":
+			v = "if(sum(" + n + ") = 0, NULL, minIf(" + lo + ", " + n + " > 0))"
+		default: // max
+			v = "if(sum(" + n + ") = 0, NULL, maxIf(" + hi + ", " + n + " > 0))"
+		}
+		selects = append(selects, v+" AS v"+strconv.Itoa(i))
+	}
+	sql.add("SELECT " + chschema.List(selects...) + " FROM (")
+	if len(plan.raw) > 0 {
+		rawMetricsSQL(sql, projectID, q, view, plan.raw, true)
+		sql.add("UNION ALL")
+	}
+	rollupMetricsSQL(sql, projectID, q, view, plan.rolled)
+	sql.add(")")
+	if len(group) > 0 {
+		sql.add("GROUP BY " + chschema.List(group...))
+	}
+	if order := orderSQL(q); order != "" {
+		sql.add("ORDER BY " + order)
+	}
+	sql.add("LIMIT " + strconv.Itoa(q.Limit))
+	return sql, nil
+}
 
+// timeRange is [from, to) in nanoseconds.
+type timeRange struct{ from, to uint64 }
+
+// metricsTermNames are the fields and measures q reads.
+func metricsTermNames(q *query.MetricsQuery) []string {
+	var names []string
+	for _, d := range q.Dimensions {
+		names = append(names, d.Field)
+	}
+	for _, m := range q.Metrics {
+		names = append(names, m.Measure)
+	}
+	for _, f := range q.Filters {
+		if f.Kind != query.FieldMetadata {
+			names = append(names, f.Field)
+		}
+	}
+	return names
+}
+
+// metricsGroup is the result's grouping columns: d0, d1, … and the time
+// bucket.
+func metricsGroup(q *query.MetricsQuery) []string {
+	group := make([]string, 0, len(q.Dimensions)+1)
+	for i := range q.Dimensions {
+		group = append(group, "d"+strconv.Itoa(i))
+	}
+	if q.Granularity != "" {
+		group = append(group, query.TimeDimension)
+	}
+	return group
+}
+
+// partialCols are metric i's partial aggregates: how many values, their
+// sum, least and greatest.
+func partialCols(i int) (n, sum, least, greatest string) {
+	p := "p" + strconv.Itoa(i)
+	return p + "_n", p + "_s", p + "_lo", p + "_hi"
+}
+
+// valuesCol is a percentile metric's partial aggregate: every value.
+func valuesCol(i int) string { return "p" + strconv.Itoa(i) + "_vals" }
+
+// percentile says whether agg is p50, p75, ….
+func percentile(agg string) bool { return strings.HasPrefix(agg, "p") }
+
+// quantileLevel is fn with the level of percentile agg: quantileExact(0.95).
+func quantileLevel(fn, agg string) string { return fn + "(0." + strings.TrimPrefix(agg, "p") + ")" }
+
+// rawMetricsSQL adds the aggregation of the merged objects whose time falls
+// in one of ranges: the metrics themselves, or (partial) their partial
+// aggregates, grouped by metricsGroup, unordered and unlimited.
+//
+// Partial reads find the objects through the view's time index (every
+// version with a time is indexed, so an object whose merged time is in a
+// range has an index row there) instead of merging the whole project.
+func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view metricsView, ranges []timeRange, partial bool) {
 	// Collect the merges and joins the terms need.
 	merges := []string{}
 	var mergeArgs []any
@@ -296,26 +550,36 @@ func metricsSQL(projectID string, q *query.MetricsQuery) (*sqlQuery, error) {
 	}
 	use(view.time)
 
-	dims := make([]string, len(q.Dimensions))
+	selects := []string{}
 	for i, d := range q.Dimensions {
-		t, err := lookup(d.Field)
-		if err != nil {
-			return nil, err
-		}
+		t := view.terms[d.Field]
 		use(t)
-		dims[i] = t.expr
+		e := t.expr
 		if query.MetricsFields[q.View][d.Field] == query.FieldTags {
-			dims[i] = "arrayJoin(if(empty(" + t.expr + "), [''], " + t.expr + "))"
+			e = "arrayJoin(if(empty(" + t.expr + "), [''], " + t.expr + "))"
 		}
+		selects = append(selects, e+" AS d"+strconv.Itoa(i))
 	}
-	values := make([]string, len(q.Metrics))
+	if q.Granularity != "" {
+		selects = append(selects, bucketSQL(q.Granularity, view.time.expr)+" AS "+query.TimeDimension)
+	}
 	for i, mt := range q.Metrics {
-		t, err := lookup(mt.Measure)
-		if err != nil {
-			return nil, err
-		}
+		t := view.terms[mt.Measure]
 		use(t)
-		values[i] = aggregateSQL(mt.Aggregation, mt.Measure, t.expr, q.Bins)
+		if !partial {
+			selects = append(selects, aggregateSQL(mt.Aggregation, mt.Measure, t.expr, q.Bins)+" AS v"+strconv.Itoa(i))
+			continue
+		}
+		n, s, lo, hi := partialCols(i)
+		if mt.Measure == "count" {
+			selects = append(selects, "count() AS "+n, "toFloat64(0) AS "+s, "toFloat64(0) AS "+lo, "toFloat64(0) AS "+hi)
+			continue
+		}
+		selects = append(selects, "count("+t.expr+") AS "+n, "toFloat64(ifNull(sum("+t.expr+"), 0)) AS "+s,
+			"toFloat64(ifNull(min("+t.expr+"), 0)) AS "+lo, "toFloat64(ifNull(max("+t.expr+"), 0)) AS "+hi)
+		if percentile(mt.Aggregation) {
+			selects = append(selects, "groupArrayIf(toFloat64(assumeNotNull("+t.expr+")), isNotNull("+t.expr+")) AS "+valuesCol(i))
+		}
 	}
 	var where conds
 	for i, f := range q.Filters {
@@ -327,51 +591,99 @@ func metricsSQL(projectID string, q *query.MetricsQuery) (*sqlQuery, error) {
 			filterSQL(&where, f, alias)
 			continue
 		}
-		t, err := lookup(f.Field)
-		if err != nil {
-			return nil, err
-		}
+		t := view.terms[f.Field]
 		use(t)
 		filterSQL(&where, f, t.expr)
 	}
 
 	// The objects layer: metadata merges carry their key as parameters, so
 	// they come last, after every parameter-free merge.
-	sql := newQuery("metrics_" + q.View)
-	selects := []string{}
-	for i, d := range dims {
-		selects = append(selects, d+" AS d"+strconv.Itoa(i))
+	var inRanges conds
+	var rangeArgs []any
+	parts := make([]string, len(ranges))
+	for i, r := range ranges {
+		parts[i] = "%[1]s >= ? AND %[1]s < ?"
+		rangeArgs = append(rangeArgs, r.from, r.to)
 	}
-	group := make([]string, 0, len(dims)+1)
-	for i := range dims {
-		group = append(group, "d"+strconv.Itoa(i))
+	anyRange := func(e string) string {
+		return fmt.Sprintf("("+strings.Join(parts, " OR ")+")", e)
 	}
-	if q.Granularity != "" {
-		selects = append(selects, bucketSQL(q.Granularity, view.time.expr)+" AS "+query.TimeDimension)
-		group = append(group, query.TimeDimension)
-	}
-	for i, v := range values {
-		selects = append(selects, v+" AS v"+strconv.Itoa(i))
-	}
+	inRanges.add(anyRange(view.time.expr), rangeArgs...)
 	sql.add("SELECT " + chschema.List(selects...))
 	sql.add("FROM (SELECT "+chschema.List(append([]string{view.key}, merges...)...)+" FROM "+view.table+
-		" "+inProjectRows+" GROUP BY "+view.key+" HAVING "+view.time.expr+" >= ? AND "+view.time.expr+" < ?)",
-		append(append(mergeArgs, projectID), q.Time.From, q.Time.To)...)
+		" "+inProjectRows, append(mergeArgs, projectID)...)
+	if partial && view.index != "" {
+		index := func(cols string) string {
+			return "SELECT " + cols + " FROM " + view.index + " " + inProjectRows + " WHERE " + anyRange(view.indexTime)
+		}
+		indexArgs := append([]any{projectID}, rangeArgs...)
+		sql.add("AND "+chschema.ColTraceID+" IN ("+index(chschema.ColTraceID)+")", indexArgs...)
+		sql.add("WHERE ("+view.key+") IN ("+index(view.key)+")", indexArgs...)
+	}
+	sql.add("GROUP BY "+view.key+" HAVING "+strings.Join(inRanges.parts, " AND ")+")", inRanges.args...)
 	if needs[joinTrace] {
-		sql.add(traceJoin, projectID)
+		if partial && view.index != "" {
+			sql.add(traceJoin("SELECT "+chschema.ColTraceID+" FROM "+view.index+" "+inProjectRows+" WHERE "+anyRange(view.indexTime)),
+				append([]any{projectID, projectID}, rangeArgs...)...)
+		} else {
+			sql.add(traceJoin(""), projectID)
+		}
 	}
 	if needs[joinStats] {
 		sql.add(statsJoin, projectID)
 	}
 	sql.addConds("WHERE", &where)
-	if len(group) > 0 {
+	if group := metricsGroup(q); len(group) > 0 {
 		sql.add("GROUP BY " + chschema.List(group...))
 	}
-	if order := orderSQL(q); order != "" {
-		sql.add("ORDER BY " + order)
+	if !partial {
+		if order := orderSQL(q); order != "" {
+			sql.add("ORDER BY " + order)
+		}
 	}
-	sql.add("LIMIT " + strconv.Itoa(q.Limit))
-	return sql, nil
+}
+
+// rollupMetricsSQL adds the partial aggregates of q's metrics over the
+// rolled up hours in ranges, from each hour's newest generation: a rollup
+// row is one already (grouping here too would only copy the percentile
+// measures' values once more before they are combined).
+func rollupMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view metricsView, ranges []timeRange) {
+	selects := []string{}
+	for i, d := range q.Dimensions {
+		selects = append(selects, view.terms[d.Field].rollup+" AS d"+strconv.Itoa(i))
+	}
+	if q.Granularity != "" {
+		selects = append(selects, bucketSQL(q.Granularity, "hour")+" AS "+query.TimeDimension)
+	}
+	for i, mt := range q.Metrics {
+		n, s, lo, hi := partialCols(i)
+		if mt.Measure == "count" {
+			selects = append(selects, chschema.RollupCount+" AS "+n, "toFloat64(0) AS "+s, "toFloat64(0) AS "+lo, "toFloat64(0) AS "+hi)
+			continue
+		}
+		rollup := view.terms[mt.Measure].rollup
+		cn, cs, clo, chi := chschema.RollupColumns(rollup)
+		selects = append(selects, cn+" AS "+n, cs+" AS "+s, clo+" AS "+lo, chi+" AS "+hi)
+		if percentile(mt.Aggregation) {
+			selects = append(selects, chschema.RollupValues(rollup)+" AS "+valuesCol(i))
+		}
+	}
+	from, to := ranges[0].from, ranges[len(ranges)-1].to
+	var where conds
+	parts := make([]string, len(ranges))
+	var args []any
+	for i, r := range ranges {
+		parts[i] = "hour >= ? AND hour < ?"
+		args = append(args, r.from, r.to)
+	}
+	where.add("("+strings.Join(parts, " OR ")+")", args...)
+	where.add(chschema.RollupSelectLatest, projectID, chschema.RollupViewObservations, from, to)
+	for _, f := range q.Filters {
+		filterSQL(&where, f, view.terms[f.Field].rollup)
+	}
+	sql.add("SELECT "+chschema.List(selects...)+" FROM "+chschema.ObservationHours+" "+inProjectRows+
+		" AND hour >= ? AND hour < ?", projectID, from, to)
+	sql.addConds("WHERE", &where)
 }
 
 // orderSQL is the caller's order, then the time bucket and the dimensions
@@ -411,7 +723,15 @@ func orderSQL(q *query.MetricsQuery) string {
 
 // Metrics runs one aggregation (query.MetricsStore).
 func (s *Store) Metrics(ctx context.Context, projectID string, q *query.MetricsQuery) ([]query.MetricsRow, error) {
-	sql, err := metricsSQL(projectID, q)
+	var plan *rollupPlan
+	if rollupShape(metricsViews[q.View], q) {
+		hours, err := s.hourStates(ctx, projectID, q)
+		if err != nil {
+			return nil, err
+		}
+		plan = planRollup(q, hours)
+	}
+	sql, err := metricsSQL(projectID, q, plan)
 	if err != nil {
 		return nil, err
 	}

@@ -99,3 +99,42 @@ func NewEmptyDB(tb testing.TB) driver.Conn {
 	tb.Cleanup(func() { conn.Close() })
 	return conn
 }
+
+// RollUp rolls up every hour of every project's observations, as the
+// worker's rollup job does once they have closed, and marks the hours up
+// to the last one as closed.
+func RollUp(tb testing.TB, conn driver.Conn) {
+	tb.Helper()
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, "SELECT DISTINCT "+chschema.ColProjectID+", "+chschema.HourOf(chschema.ColStartTime)+
+		" FROM "+chschema.ObservationsByTime)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hours := map[string][]uint64{}
+	var last uint64
+	for rows.Next() {
+		var (
+			project string
+			hour    uint64
+		)
+		if err := rows.Scan(&project, &hour); err != nil {
+			tb.Fatal(err)
+		}
+		hours[project] = append(hours[project], hour)
+		last = max(last, hour)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	rows.Close()
+	generation := uint64(time.Now().UnixNano())
+	for project, hs := range hours {
+		if err := chschema.RollupObservationHours(ctx, conn, project, hs, generation); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := chschema.SetRollupProgress(ctx, conn, chschema.RollupViewObservations, chschema.ProgressClosed, last+chschema.RollupHour); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
 
@@ -697,22 +698,87 @@ func TestMetricsMatchTheReference(t *testing.T) {
 		{name: "a measure filter on traces", view: ViewTraces, dims: []string{"environment"}, metrics: all("count:count"),
 			filters: []refFilter{{Column: "observationsCount", Operator: ">=", Value: 3.0}, {Column: "latency", Operator: "<", Value: 4000.0}}},
 	}
-	for _, c := range cases {
-		c.from, c.to = from, to
-		t.Run(c.name, func(t *testing.T) {
-			gran := c.granularity
-			if gran == "auto" {
-				gran = "hour" // 72 hours are closer to 50 buckets than 3 days
-			}
-			for id, p := range projects {
-				resp, err := svc.QueryMetrics(ctx, id, c.request(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				compareRows(t, c.reference(p, gran), got(t, c, resp))
-			}
-		})
+	// Shapes the rollup answers (additive aggregations of the
+	// observation's own fields), over windows that do not start or end on
+	// the hour, so both paths read a part.
+	const minute = uint64(time.Minute)
+	rollupCases := []refCase{
+		{name: "rollup: by model and level per day in prod", view: ViewObservations, dims: []string{"model", "level"}, granularity: "day",
+			metrics: all("count:count", "totalCost:sum", "latency:avg", "latency:min", "timeToFirstToken:max", "totalTokens:sum",
+				"errors:avg", "inputTokens:count", "outputCost:max", "count:sum"),
+			filters: []refFilter{{Column: "environment", Operator: "=", Value: "prod"}},
+			from:    base + 17*minute, to: base + 3*dayNs - 41*minute},
+		{name: "rollup: by name and type, string filters, per hour", view: ViewObservations, dims: []string{"name", "type"}, granularity: "hour",
+			metrics: all("inputCost:min", "outputTokens:sum", "count:count"),
+			filters: []refFilter{{Column: "name", Operator: "does not contain", Value: "plan"},
+				{Column: "type", Operator: "any of", Value: []string{"generation", "tool"}}, {Column: "version", Operator: "!=", Value: "b"}},
+			from: base - 5*minute, to: base + 2*dayNs + 5*minute},
+		{name: "rollup: latency percentiles by release per day, trace filter", view: ViewObservations, dims: []string{"release"},
+			granularity: "day", metrics: all("latency:p50", "latency:p95", "latency:p99", "timeToFirstToken:p75", "count:count"),
+			filters: []refFilter{{Column: "traceName", Operator: "any of", Value: []string{"chat", "rag"}}},
+			from:    base + 7*minute, to: base + 3*dayNs - 7*minute},
+		{name: "rollup: one row per week", view: ViewObservations, granularity: "week",
+			metrics: all("count:count", "totalCost:sum", "latency:max", "timeToFirstToken:avg")},
+		{name: "rollup: by environment and version, whole hours", view: ViewObservations, dims: []string{"environment", "version"},
+			metrics: all("errors:sum", "totalTokens:avg", "count:count")},
+		{name: "rollup: p90 latency by trace name and model, whole hours", view: ViewObservations, dims: []string{"traceName", "model"},
+			metrics: all("latency:p90", "timeToFirstToken:p50", "totalCost:sum"),
+			filters: []refFilter{{Column: "release", Operator: "!=", Value: "v2"}}},
 	}
+	run := func(t *testing.T, cases []refCase) {
+		for _, c := range cases {
+			if c.from == 0 {
+				c.from, c.to = from, to
+			}
+			t.Run(c.name, func(t *testing.T) {
+				gran := c.granularity
+				if gran == "auto" {
+					gran = "hour" // 72 hours are closer to 50 buckets than 3 days
+				}
+				for id, p := range projects {
+					resp, err := svc.QueryMetrics(ctx, id, c.request(t))
+					if err != nil {
+						t.Fatal(err)
+					}
+					compareRows(t, c.reference(p, gran), got(t, c, resp))
+				}
+			})
+		}
+	}
+	all2 := append(slices.Clone(cases), rollupCases...)
+	t.Run("raw", func(t *testing.T) { run(t, all2) })
+	// Every hour rolled up: the same answers, the rollup's shapes now read
+	// (in part) from it.
+	chtest.RollUp(t, conn)
+	t.Run("rolled up", func(t *testing.T) { run(t, all2) })
+	// A version written after the rollup for a rolled up hour counts at
+	// once: the hour is read raw until the rollup has been over it again.
+	var at uint64 // in a rolled up hour inside every case's window
+	for _, o := range projects[proj].obs {
+		if o.start >= base+uint64(time.Hour) && o.start < base+2*dayNs {
+			at = o.start / uint64(time.Hour) * uint64(time.Hour)
+			break
+		}
+	}
+	late := &mObs{traceID: "t00", id: "late", typ: "GENERATION", name: "llm", model: "gpt-4o", env: projects[proj].traces["t00"].env,
+		version: "a", level: "ERROR", start: at + 5*minute, ttft: at + 6*minute,
+		in: chtest.I(100), out: chtest.I(10), costIn: chtest.F(0.5), costOut: chtest.F(0.25), costTotal: chtest.F(0.75)}
+	late.end = late.start + uint64(3*time.Second)
+	projects[proj].obs = append(projects[proj].obs, late)
+	chtest.InsertObservations(t, conn, chtest.Observation{ProjectID: proj, TraceID: late.traceID, ID: late.id, Type: late.typ,
+		Name: late.name, Start: late.start, End: late.end, CompletionStart: late.ttft, Model: late.model, Environment: late.env,
+		Version: late.version, Level: late.level, UsageInput: late.in, UsageOutput: late.out, CostInput: late.costIn,
+		CostOutput: late.costOut, CostTotal: late.costTotal, EventTS: uint64(time.Now().UnixNano())})
+	t.Run("late version", func(t *testing.T) { run(t, all2) })
+	chtest.RollUp(t, conn)
+	// Without the raw rows, the shapes the rollup answers over whole
+	// closed hours still give the same answers: they are read from it.
+	for _, table := range []string{chschema.Observations, chschema.ObservationsByTime} {
+		if err := conn.Exec(ctx, "TRUNCATE TABLE "+table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("rollup only", func(t *testing.T) { run(t, rollupCases[3:]) })
 }
 
 // metricsRequest reads a request in the API's JSON form.

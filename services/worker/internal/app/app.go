@@ -32,7 +32,7 @@ func Program() service.Program[Config] {
 		Usage:    usage,
 		Defaults: DefaultConfig,
 		Validate: func(c *Config) error {
-			return errors.Join(c.Worker.Validate(), c.Retention.Validate(), c.Prices.Validate(), c.validateMutationWait())
+			return errors.Join(c.Worker.Validate(), c.Retention.Validate(), c.Rollup.Validate(), c.Prices.Validate(), c.validateMutationWait())
 		},
 		Commands: map[string]service.Command[Config]{
 			"serve":   serve,

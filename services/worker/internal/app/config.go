@@ -12,6 +12,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/consumer"
 	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
 	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
+	"github.com/agenttrace/agenttrace/services/worker/internal/rollup"
 )
 
 // Config is the worker's whole configuration, read from AGENTTRACE_* variables.
@@ -24,6 +25,8 @@ type Config struct {
 	Worker consumer.Config
 	// Retention schedules the retention job.
 	Retention retention.Config
+	// Rollup schedules the metrics rollup job.
+	Rollup rollup.Config
 	// Prices schedules the reloads of the model price table from which
 	// the worker computes costs.
 	Prices pricing.Config

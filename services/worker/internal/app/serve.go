@@ -21,6 +21,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/lease"
 	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
 	"github.com/agenttrace/agenttrace/services/worker/internal/retention"
+	"github.com/agenttrace/agenttrace/services/worker/internal/rollup"
 )
 
 // serve runs the worker until ctx ends.
@@ -107,6 +108,13 @@ func serve(ctx context.Context, cfg Config, _ []string, _ service.Output) error 
 	} else {
 		log.Warn("retention job disabled (AGENTTRACE_WORKER_RETENTION_INTERVAL=0): project retention periods are not enforced")
 	}
+	if cfg.Rollup.Enabled() {
+		if err := serveRollup(sh.Shell, cfg, js); err != nil {
+			return err
+		}
+	} else {
+		log.Warn("metrics rollup disabled (AGENTTRACE_WORKER_ROLLUP_INTERVAL=0): metrics are read from the raw rows only")
+	}
 	return sh.Run(ctx)
 }
 
@@ -150,6 +158,35 @@ func serveRetention(sh *service.Shell, cfg Config, authConn grpc.ClientConnInter
 		}, cfg.Retention)
 		log.InfoContext(ctx, "retention job scheduled", "interval", cfg.Retention.Interval)
 		return job.Run(ctx)
+	})
+	return nil
+}
+
+// serveRollup runs the metrics rollup job on its own ClickHouse connection.
+// Its lease has a bucket of its own: a bucket's entries share one TTL.
+func serveRollup(sh *service.Shell, cfg Config, js jetstream.JetStream) error {
+	log := sh.Log()
+	lse, err := lease.New(js, lease.Config{
+		Bucket:   lease.BucketName(cfg.Stream) + "_ROLLUP",
+		Key:      "rollup",
+		TTL:      cfg.Rollup.Interval * 9 / 10,
+		Replicas: cfg.Stream.Replicas,
+		Holder:   hostname(),
+	})
+	if err != nil {
+		return err
+	}
+	sh.Go("metrics rollup", func(ctx context.Context) error {
+		conn, err := clickhousedb.OpenRetry(ctx, log, cfg.ClickHouse)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if err := waitForSchema(ctx, log, conn, "metrics rollup"); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "metrics rollup scheduled", "interval", cfg.Rollup.Interval, "settle", cfg.Rollup.Settle)
+		return rollup.New(conn, cfg.Rollup, lse, log).Run(ctx)
 	})
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -42,6 +43,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/worker/internal/chmigrate"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/worker/internal/eventrows"
+	"github.com/agenttrace/agenttrace/services/worker/internal/rollup"
 )
 
 // Params are the workload's sizes; a load is reused only for equal Params.
@@ -127,7 +129,10 @@ func run() error {
 		return err
 	} else if held == string(want) {
 		fmt.Printf("benchload: %s already holds %s; not loading again\n", db, want)
-		return migrate(ctx, cfg) // a newer build may bring migrations
+		if err := migrate(ctx, cfg); err != nil { // a newer build may bring migrations
+			return err
+		}
+		return rollUp(ctx, cfg)
 	}
 	fmt.Printf("benchload: filling %s with %s\n", db, want)
 	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+chmigrate.QuoteIdent(db)); err != nil {
@@ -205,7 +210,28 @@ func run() error {
 	if err := batch.Append(string(want)); err != nil {
 		return fmt.Errorf("record the load: %w", err)
 	}
-	return batch.Send()
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("record the load: %w", err)
+	}
+	return rollUp(ctx, cfg)
+}
+
+// rollUp runs the worker's metrics rollup job once, as a worker would
+// have while the rows arrived: every closed hour is rolled up (a first run
+// rolls up all of them; later ones only what changed).
+func rollUp(ctx context.Context, cfg clickhousedb.Config) error {
+	conn, err := clickhousedb.Open(ctx, cfg, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	start := time.Now()
+	rep, err := rollup.New(conn, rollup.Config{Interval: time.Minute, Settle: 2 * time.Minute}, nil, slog.New(slog.DiscardHandler)).RunOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("metrics rollup: %w", err)
+	}
+	fmt.Printf("benchload: metrics rollup of %d hours in %s\n", rep.Hours, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // DefaultDB names the database of a load of n observations.

@@ -39,8 +39,9 @@ func TestUpIsIdempotentAndDownReverts(t *testing.T) {
 		t.Fatalf("status after up = %+v, %v; want clean version %d", st, err, latest)
 	}
 	conn := testinfra.Conn(t, cfg)
-	if got := tables(t, conn); !equal(got, []string{"observations", "observations_by_time", "observations_by_time_mv",
-		"observations_to_v2_mv", "observations_v2", "observations_v2_by_time_mv", chmigrate.VersionTable, "scores",
+	if got := tables(t, conn); !equal(got, []string{"observation_hour_writes", "observation_hour_writes_mv", "observation_hours", "observations", "observations_by_time", "observations_by_time_mv",
+		"observations_to_v2_mv", "observations_v2", "observations_v2_by_time_mv", "rollup_hours", "rollup_marks", "rollup_progress",
+		chmigrate.VersionTable, "scores",
 		"trace_dates", "trace_dates_legacy_observations_mv", "trace_dates_legacy_traces_mv", "trace_dates_observations_mv",
 		"trace_dates_traces_mv",
 		"traces", "traces_by_time", "traces_by_time_mv", "traces_to_v2_mv", "traces_v2", "traces_v2_by_time_mv"}) {

@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -18,6 +19,9 @@ func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) er
 	if len(dels) == 0 {
 		return nil
 	}
+	if err := w.markRollupHours(ctx, dels); err != nil {
+		return err
+	}
 	tables := make([]string, len(chschema.TablesOfTraces))
 	for i, t := range chschema.TablesOfTraces {
 		tables[i] = t.Name
@@ -33,6 +37,29 @@ func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) er
 	}
 	w.awaitMutations(ctx, tables)
 	w.metrics.deletedTraces.WithLabelValues(reasonRequest).Add(float64(countDistinct(dels)))
+	return nil
+}
+
+// markRollupHours marks, before the deletion, the hours of the deleted
+// traces' observations for the metrics rollup to compute again once the
+// deletion has been applied (see package rollup); afterwards nothing would
+// tell them.
+func (w *Writer) markRollupHours(ctx context.Context, dels []eventrows.Deletion) error {
+	markedAt := uint64(w.now().UnixNano())
+	for _, chunk := range chunkDeletions(dels) {
+		var where predicate
+		for _, g := range chunk {
+			where.or(chschema.ColProjectID+" = ? AND "+chschema.ColTraceID+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
+		}
+		hour := chschema.HourOf(chschema.ColStartTime)
+		sql := "INSERT INTO " + chschema.RollupMarks + " (" + chschema.List(chschema.ColProjectID, "view", "hour", "marked_at") + ")" +
+			" SELECT DISTINCT " + chschema.List(chschema.ColProjectID, "?", hour, "?") + " FROM " + chschema.Observations +
+			" PREWHERE " + where.sql.String() + " WHERE " + chschema.ColStartTime + " != 0"
+		args := append([]any{chschema.RollupViewObservations, markedAt}, where.args...)
+		if err := w.conn.Exec(ctx, sql, args...); err != nil {
+			return fmt.Errorf("mark the deleted traces' hours for the metrics rollup: %w", classify(err))
+		}
+	}
 	return nil
 }
 

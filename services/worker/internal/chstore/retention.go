@@ -81,6 +81,13 @@ func (w *Writer) Purge(ctx context.Context, cutoffs []retention.Cutoff) error {
 			return err
 		}
 	}
+	// The metrics rollups' hours expire with the rows they sum.
+	for _, t := range chschema.RollupTables {
+		tables = append(tables, t)
+		if err := w.mutate(ctx, t, where.sql.String(), where.args); err != nil {
+			return err
+		}
+	}
 	w.awaitMutations(ctx, tables)
 	return nil
 }

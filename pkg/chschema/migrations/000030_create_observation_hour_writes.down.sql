@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS observation_hour_writes;

@@ -1,0 +1,1 @@
+-- Nothing to undo: 000030 down drops the table this filled.
