@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -93,4 +94,22 @@ func (l *Lease) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	l.kv = kv
 	return kv, nil
+}
+
+// Every runs a periodic job's loop: run at once, then every interval until
+// ctx ends. A failed run is logged (as what failed) and tried again at the
+// next tick; the lease, if the job takes one, is run's to acquire.
+func Every(ctx context.Context, interval time.Duration, log *slog.Logger, what string, run func(context.Context) error) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, what+" failed; retrying next interval", "retry_in", interval, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

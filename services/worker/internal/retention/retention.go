@@ -29,6 +29,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/agenttrace/agenttrace/services/worker/internal/lease"
 )
 
 // ActionRetentionRun is the audit action of one project's retention
@@ -150,18 +152,10 @@ var ErrAudit = errors.New("cannot audit retention deletion")
 // Run runs once at once, then every interval, until ctx ends. A failed run
 // is logged and counted; the next interval retries it.
 func (j *Job) Run(ctx context.Context) error {
-	t := time.NewTicker(j.cfg.Interval)
-	defer t.Stop()
-	for {
-		if _, err := j.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			j.Log.WarnContext(ctx, "retention run failed; retrying next interval", "retry_in", j.cfg.Interval, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return lease.Every(ctx, j.cfg.Interval, j.Log, "retention run", func(ctx context.Context) error {
+		_, err := j.RunOnce(ctx)
+		return err
+	})
 }
 
 // Report says what a run did.

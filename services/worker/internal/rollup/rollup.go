@@ -45,6 +45,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
+	"github.com/agenttrace/agenttrace/services/worker/internal/lease"
 )
 
 // Config schedules the job; env tags are read with the AGENTTRACE_ prefix.
@@ -99,18 +100,10 @@ func (j *Job) WithClock(now func() time.Time) *Job {
 
 // Run runs the job every Interval until ctx ends.
 func (j *Job) Run(ctx context.Context) error {
-	t := time.NewTicker(j.cfg.Interval)
-	defer t.Stop()
-	for {
-		if _, err := j.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			j.log.WarnContext(ctx, "metrics rollup failed; retrying next interval", "retry_in", j.cfg.Interval, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return lease.Every(ctx, j.cfg.Interval, j.log, "metrics rollup", func(ctx context.Context) error {
+		_, err := j.RunOnce(ctx)
+		return err
+	})
 }
 
 // Report says what a run did.
