@@ -50,3 +50,8 @@ const (
 // in Traces or Observations, written by materialized views on every insert,
 // so a read of one trace prunes the partitions it has no rows in.
 const TraceDates = "trace_dates"
+
+// TraceSessions (migration 000033) holds the traces that name each session
+// (in any version), sorted by session, written by materialized views on
+// every insert, so a read of a session finds its traces by the sort key.
+const TraceSessions = "trace_sessions"

@@ -19,21 +19,28 @@ var (
 	mUserID    = chschema.Merged(chschema.ColUserID)
 )
 
+// sessionsTraces selects, from the traces' session index, the ids of the
+// traces with a version naming a session (of the project; bind it): the
+// caller adds its condition on session_id, if any, and closes the
+// parenthesis. A trace found here is in the session its merged session id
+// names, which the caller checks.
+var sessionsTraces = "(SELECT " + chschema.ColTraceID + " FROM " + chschema.TraceSessions + " " + inProjectRows
+
 // sessionTraces merges the fields that sessions are built from, of the
 // traces with a version naming a session of the set (an SQL subquery over
 // traces, or "" for every session), keeping those whose merged session is
 // in it. A session of the set thus gets every one of its traces: a trace's
 // merged session is the session of one of its versions.
 func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any) {
-	in := chschema.ColSessionID + " != ''"
+	in := ")"
 	having := mSessionID + " != ''"
 	if set != "" {
-		in, having = chschema.ColSessionID+" IN "+set, mSessionID+" IN "+set
+		in, having = " AND "+chschema.ColSessionID+" IN "+set+")", mSessionID+" IN "+set
 	}
 	q.add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
 		chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 		" FROM "+tracesTable+" "+inProjectRows+" AND "+chschema.ColID+" IN", projectID).
-		add("(SELECT "+chschema.ColID+" FROM "+tracesTable+" "+inProjectRows+" AND "+in+")", append([]any{projectID}, setArgs...)...).
+		add(sessionsTraces+in, append([]any{projectID}, setArgs...)...).
 		add(byID+" HAVING "+having, setArgs...)
 }
 
@@ -148,8 +155,8 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 	}
 	q := newQuery("session trace ids").
 		add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID))+" FROM "+tracesTable).
-		add(inProjectRows+" AND "+chschema.ColID+" IN (SELECT "+chschema.ColID+" FROM "+tracesTable, projectID).
-		add(inProjectRows+" AND "+chschema.ColSessionID+" IN ?)", projectID, set(sessionIDs)).
+		add(inProjectRows+" AND "+chschema.ColID+" IN", projectID).
+		add(sessionsTraces+" AND "+chschema.ColSessionID+" IN ?)", projectID, set(sessionIDs)).
 		add(byID+" HAVING "+mSessionID+" IN ?", set(sessionIDs))
 	rows, err := s.query(ctx, q)
 	if err != nil {
@@ -183,7 +190,7 @@ func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, 
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
 		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp))+" FROM "+tracesTable, projectID).
-		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" "+inProjectRows+" AND "+eq(chschema.ColSessionID)+")",
+		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND "+eq(chschema.ColSessionID)+")",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID), sessionID).
 		addConds("AND", &after).
@@ -202,7 +209,7 @@ func (s *Store) Session(ctx context.Context, projectID, sessionID string) (*comm
 		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')) FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 			" FROM "+tracesTable).
-		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM "+tracesTable+" "+inProjectRows+" AND "+eq(chschema.ColSessionID)+")",
+		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND "+eq(chschema.ColSessionID)+")",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
 	var (

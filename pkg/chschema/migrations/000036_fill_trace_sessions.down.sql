@@ -1,0 +1,1 @@
+-- Nothing to undo: 000033 down drops the table this filled.
