@@ -51,7 +51,12 @@ const (
 // so a read of one trace prunes the partitions it has no rows in.
 const TraceDates = "trace_dates"
 
-// TraceSessions (migration 000033) holds the traces that name each session
-// (in any version), sorted by session, written by materialized views on
-// every insert, so a read of a session finds its traces by the sort key.
-const TraceSessions = "trace_sessions"
+// TraceRefs (migration 000033) holds the traces that name each session and
+// each user (in any version), sorted by (field, value), written by
+// materialized views on every insert, so a read of a session's or a user's
+// traces finds them by the sort key. RefSession and RefUser are its fields.
+const (
+	TraceRefs  = "trace_refs"
+	RefSession = "session"
+	RefUser    = "user"
+)

@@ -196,8 +196,8 @@ var TimeIndexes = []TableOfTraces{
 // TraceDatesTable is TraceDates as a table of traces.
 var TraceDatesTable = TableOfTraces{Name: TraceDates, TraceColumn: ColTraceID}
 
-// TraceSessionsTable is TraceSessions as a table of traces.
-var TraceSessionsTable = TableOfTraces{Name: TraceSessions, TraceColumn: ColTraceID}
+// TraceRefsTable is TraceRefs as a table of traces.
+var TraceRefsTable = TableOfTraces{Name: TraceRefs, TraceColumn: ColTraceID}
 
 // LegacyTables are the tables traces and observations moved from. Only a
 // worker of an older release writes there (and its rows are carried on to
@@ -209,9 +209,9 @@ var LegacyTables = []TableOfTraces{
 }
 
 // TablesOfTraces is every table that holds rows of a trace: TraceTables,
-// TimeIndexes, TraceDatesTable, TraceSessionsTable, then LegacyTables.
+// TimeIndexes, TraceDatesTable, TraceRefsTable, then LegacyTables.
 // Deleting a trace or expiring a day removes from all.
-var TablesOfTraces = slices.Concat(TraceTables, TimeIndexes, []TableOfTraces{TraceDatesTable, TraceSessionsTable}, LegacyTables)
+var TablesOfTraces = slices.Concat(TraceTables, TimeIndexes, []TableOfTraces{TraceDatesTable, TraceRefsTable}, LegacyTables)
 
 // InsertSQL is the explicit-column INSERT of the table (the form both
 // ClickHouse 18.16 and current releases take over the native protocol).

@@ -30,6 +30,11 @@ type filter struct {
 	merged  string // the merge expression the condition reads, if any
 	having  string // on the merged values
 	args    []any
+	// index, if set, selects from an index the ids with a version that
+	// satisfies row (bind the project, then indexArgs): their candidates
+	// without a scan of the table.
+	index     string
+	indexArgs []any
 }
 
 // listSpec describes one kind of list.
@@ -79,7 +84,10 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	// The index helps a list over the project; a list within one trace or
 	// a search's date window is small or bounded already, and a page among
 	// ids without a sort time is past everything the index holds.
-	if spec.index == "" || len(spec.where.parts) > 0 || len(spec.within.parts) > 0 || (page.After != nil && page.After.TS == 0) {
+	// A filter with an index of its own (a user's or session's traces)
+	// names its candidates directly.
+	indexed := slices.ContainsFunc(spec.filters, func(f filter) bool { return f.index != "" })
+	if indexed || spec.index == "" || len(spec.where.parts) > 0 || len(spec.within.parts) > 0 || (page.After != nil && page.After.TS == 0) {
 		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
 	}
 	return windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
@@ -302,6 +310,10 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 	var some, every []string
 	var someArgs, everyArgs []any
 	for _, f := range spec.filters {
+		if f.index != "" {
+			q.add("AND "+spec.key+" IN ("+f.index+")", append([]any{projectID}, f.indexArgs...)...)
+			continue
+		}
 		if f.row == "" {
 			continue
 		}
@@ -348,6 +360,21 @@ func day(nanos uint64) string {
 // eqFilter matches a merged string column equal to v.
 func eqFilter(col, v string) filter {
 	return filter{row: eq(col), rowArgs: []any{v}, merged: chschema.MergeString(col), having: eq(chschema.Merged(col)), args: []any{v}}
+}
+
+// refFilter matches a trace whose merged col (a session or user id, ref in
+// chschema.TraceRefs) equals v; its candidates come from that index.
+func refFilter(col, ref, v string) filter {
+	f := eqFilter(col, v)
+	f.index, f.indexArgs = refTraces(ref), []any{v}
+	return f
+}
+
+// refTraces selects from chschema.TraceRefs the ids of the traces with a
+// version naming a session or user (ref): bind the project, then the value.
+func refTraces(ref string) string {
+	return "SELECT " + chschema.ColTraceID + " FROM " + chschema.TraceRefs + " " + inProjectRows +
+		" AND field = '" + ref + "' AND value = ?"
 }
 
 // timeFilter bounds a merged timestamp column whose merge expression is

@@ -19,12 +19,13 @@ var (
 	mUserID    = chschema.Merged(chschema.ColUserID)
 )
 
-// sessionsTraces selects, from the traces' session index, the ids of the
-// traces with a version naming a session (of the project; bind it): the
-// caller adds its condition on session_id, if any, and closes the
-// parenthesis. A trace found here is in the session its merged session id
-// names, which the caller checks.
-var sessionsTraces = "(SELECT " + chschema.ColTraceID + " FROM " + chschema.TraceSessions + " " + inProjectRows
+// sessionsTraces selects, from the traces' session and user index, the ids
+// of the traces with a version naming a session (of the project; bind it):
+// the caller adds its condition on the session (value), if any, and closes
+// the parenthesis. A trace found here is in the session its merged session
+// id names, which the caller checks.
+var sessionsTraces = "(SELECT " + chschema.ColTraceID + " FROM " + chschema.TraceRefs + " " + inProjectRows +
+	" AND field = '" + chschema.RefSession + "'"
 
 // sessionTraces merges the fields that sessions are built from, of the
 // traces with a version naming a session of the set (an SQL subquery over
@@ -35,7 +36,7 @@ func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any) {
 	in := ")"
 	having := mSessionID + " != ''"
 	if set != "" {
-		in, having = " AND "+chschema.ColSessionID+" IN "+set+")", mSessionID+" IN "+set
+		in, having = " AND value IN "+set+")", mSessionID+" IN "+set
 	}
 	q.add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
 		chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
@@ -56,7 +57,8 @@ func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any) {
 // (last seen, then session id, descending). Usage and cost are not filled:
 // see SessionTraceIDs and TraceStats.
 func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]*commonv1.Session, error) {
-	if page.After != nil && page.After.TS == 0 {
+	// A user's sessions are those of the user's traces, found by index.
+	if f.UserID != "" || (page.After != nil && page.After.TS == 0) {
 		return s.sessionPage(ctx, projectID, f, page, 0, nil)
 	}
 	var upper *query.Cursor
@@ -100,6 +102,13 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 	}
 	var set string
 	var setArgs []any
+	if w == nil && f.UserID != "" {
+		// The sessions of any version of the user's traces: a superset
+		// of the user's sessions (the HAVING above keeps those).
+		set = "(SELECT " + chschema.ColSessionID + " FROM " + tracesTable + " " + inProjectRows + " AND " +
+			chschema.ColSessionID + " != '' AND " + chschema.ColID + " IN (" + refTraces(chschema.RefUser) + "))"
+		setArgs = []any{projectID, projectID, f.UserID}
+	}
 	if w != nil {
 		if w.lower != nil {
 			having.add("last_seen > ?", w.lower.TS)
@@ -156,7 +165,7 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 	q := newQuery("session trace ids").
 		add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID))+" FROM "+tracesTable).
 		add(inProjectRows+" AND "+chschema.ColID+" IN", projectID).
-		add(sessionsTraces+" AND "+chschema.ColSessionID+" IN ?)", projectID, set(sessionIDs)).
+		add(sessionsTraces+" AND value IN ?)", projectID, set(sessionIDs)).
 		add(byID+" HAVING "+mSessionID+" IN ?", set(sessionIDs))
 	rows, err := s.query(ctx, q)
 	if err != nil {
@@ -190,7 +199,7 @@ func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, 
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
 		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp))+" FROM "+tracesTable, projectID).
-		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND "+eq(chschema.ColSessionID)+")",
+		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID), sessionID).
 		addConds("AND", &after).
@@ -209,7 +218,7 @@ func (s *Store) Session(ctx context.Context, projectID, sessionID string) (*comm
 		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')) FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 			" FROM "+tracesTable).
-		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND "+eq(chschema.ColSessionID)+")",
+		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
 			projectID, projectID, sessionID).
 		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
 	var (

@@ -31,7 +31,7 @@ func idSet(ids []string, days query.Days) traceSet {
 // sessionSet is every trace one of whose versions names one of the
 // sessions; the caller keeps those whose merged session matches.
 func sessionSet(projectID string, sessionIDs []string) traceSet {
-	return traceSet{sessionsTraces + " AND " + chschema.ColSessionID + " IN ?)", []any{projectID, set(sessionIDs)}}
+	return traceSet{sessionsTraces + " AND value IN ?)", []any{projectID, set(sessionIDs)}}
 }
 
 // allTraces is every trace of the project (the metrics API's trace view).

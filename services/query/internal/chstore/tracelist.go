@@ -49,12 +49,17 @@ func traceList(f query.TraceFilter) listSpec {
 		times:    f.Time,
 	}
 	for _, e := range []struct{ col, v string }{
-		{chschema.ColName, f.Name}, {chschema.ColUserID, f.UserID}, {chschema.ColSessionID, f.SessionID},
-		{chschema.ColEnvironment, f.Environment}, {chschema.ColRelease, f.Release},
+		{chschema.ColName, f.Name}, {chschema.ColEnvironment, f.Environment}, {chschema.ColRelease, f.Release},
 	} {
 		if e.v != "" {
 			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
 		}
+	}
+	if f.UserID != "" {
+		spec.filters = append(spec.filters, refFilter(chschema.ColUserID, chschema.RefUser, f.UserID))
+	}
+	if f.SessionID != "" {
+		spec.filters = append(spec.filters, refFilter(chschema.ColSessionID, chschema.RefSession, f.SessionID))
 	}
 	if len(f.Tags) > 0 {
 		spec.filters = append(spec.filters, filter{

@@ -43,7 +43,7 @@ func TestUpIsIdempotentAndDownReverts(t *testing.T) {
 		"observations_to_v2_mv", "observations_v2", "observations_v2_by_time_mv", "rollup_hours", "rollup_marks", "rollup_progress",
 		chmigrate.VersionTable, "scores",
 		"trace_dates", "trace_dates_legacy_observations_mv", "trace_dates_legacy_traces_mv", "trace_dates_observations_mv",
-		"trace_dates_traces_mv", "trace_sessions", "trace_sessions_legacy_mv", "trace_sessions_mv",
+		"trace_dates_traces_mv", "trace_refs", "trace_refs_legacy_mv", "trace_refs_mv",
 		"traces", "traces_by_time", "traces_by_time_mv", "traces_to_v2_mv", "traces_v2", "traces_v2_by_time_mv"}) {
 		t.Fatalf("tables after up = %v", got)
 	}
@@ -129,7 +129,7 @@ func TestQuoteIdent(t *testing.T) {
 // TestUpgradeMovesRowsToFinerGranules: migrations 000010–000019 move the
 // traces and observations stored by an older release into the tables of
 // 1024-row granules; rows an older worker still writes reach them, the
-// time indexes, the trace dates (000020–000025) and the trace sessions
+// time indexes, the trace dates (000020–000025) and the trace refs
 // (000033–000036); and `migrate down`
 // gives the old tables every row back, for readers of an older release.
 func TestUpgradeMovesRowsToFinerGranules(t *testing.T) {
@@ -197,7 +197,7 @@ func TestUpgradeMovesRowsToFinerGranules(t *testing.T) {
 		{chschema.TracesByTime, chschema.ColID, "tr-1,tr-2,tr-3"},
 		{chschema.ObservationsByTime, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
 		{chschema.TraceDates, chschema.ColTraceID, "tr-1,tr-2,tr-3"},
-		{chschema.TraceSessions, chschema.ColSessionID, "s-tr-1,s-tr-2,s-tr-3"},
+		{chschema.TraceRefs, "value", "s-tr-1,s-tr-2,s-tr-3"},
 		{chschema.LegacyTraces, chschema.ColID, "tr-2"},
 		{chschema.LegacyObservations, chschema.ColTraceID, "tr-2"},
 	} {
