@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -526,13 +527,29 @@ func percentile(agg string) bool { return strings.HasPrefix(agg, "p") }
 // quantileLevel is fn with the level of percentile agg: quantileExact(0.95).
 func quantileLevel(fn, agg string) string { return fn + "(0." + strings.TrimPrefix(agg, "p") + ")" }
 
+// maxIndexedRaw is the most time a partial raw read finds its objects for
+// through the time index; over more (hours not rolled up yet after an
+// upgrade, or with the rollup job off) the set of their keys would cost
+// more than merging the project, which it then does.
+const maxIndexedRaw = uint64(48 * time.Hour)
+
+// span is the total length of ranges.
+func span(ranges []timeRange) uint64 {
+	var n uint64
+	for _, r := range ranges {
+		n += r.to - r.from
+	}
+	return n
+}
+
 // rawMetricsSQL adds the aggregation of the merged objects whose time falls
 // in one of ranges: the metrics themselves, or (partial) their partial
 // aggregates, grouped by metricsGroup, unordered and unlimited.
 //
-// Partial reads find the objects through the view's time index (every
-// version with a time is indexed, so an object whose merged time is in a
-// range has an index row there) instead of merging the whole project.
+// Partial reads over at most maxIndexedRaw find the objects through the
+// view's time index (every version with a time is indexed, so an object
+// whose merged time is in a range has an index row there) instead of
+// merging the whole project.
 func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view metricsView, ranges []timeRange, partial bool) {
 	// Collect the merges and joins the terms need.
 	merges := []string{}
@@ -612,7 +629,8 @@ func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view 
 	sql.add("SELECT " + chschema.List(selects...))
 	sql.add("FROM (SELECT "+chschema.List(append([]string{view.key}, merges...)...)+" FROM "+view.table+
 		" "+inProjectRows, append(mergeArgs, projectID)...)
-	if partial && view.index != "" {
+	indexed := partial && view.index != "" && span(ranges) <= maxIndexedRaw
+	if indexed {
 		index := func(cols string) string {
 			return "SELECT " + cols + " FROM " + view.index + " " + inProjectRows + " WHERE " + anyRange(view.indexTime)
 		}
@@ -622,7 +640,7 @@ func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view 
 	}
 	sql.add("GROUP BY "+view.key+" HAVING "+strings.Join(inRanges.parts, " AND ")+")", inRanges.args...)
 	if needs[joinTrace] {
-		if partial && view.index != "" {
+		if indexed {
 			sql.add(traceJoin("SELECT "+chschema.ColTraceID+" FROM "+view.index+" "+inProjectRows+" WHERE "+anyRange(view.indexTime)),
 				append([]any{projectID, projectID}, rangeArgs...)...)
 		} else {

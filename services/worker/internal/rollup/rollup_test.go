@@ -2,6 +2,7 @@ package rollup_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -165,5 +166,44 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.cfg.Validate(); (err == nil) != c.ok {
 			t.Errorf("%+v: %v", c.cfg, err)
 		}
+	}
+}
+
+type fakeLease struct {
+	held bool
+	err  error
+}
+
+func (l fakeLease) Acquire(context.Context) (bool, error) { return l.held, l.err }
+
+// TestRunOnceNeedsTheLease: a replica without the lease skips the run, a
+// lease that cannot be read fails it, and a run against a database
+// without the rollup's tables fails without recording progress.
+func TestRunOnceNeedsTheLease(t *testing.T) {
+	_, conn := testinfra.ClickHouse(t)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	cfg := rollup.Config{Interval: time.Minute, Settle: 10 * time.Second}
+
+	rep, err := rollup.New(conn, cfg, fakeLease{held: false}, log).RunOnce(ctx)
+	if err != nil || !rep.Skipped {
+		t.Errorf("lease held elsewhere: %+v, %v; want skipped", rep, err)
+	}
+	if _, err := rollup.New(conn, cfg, fakeLease{err: errors.New("nats down")}, log).RunOnce(ctx); err == nil {
+		t.Error("a lease error did not fail the run")
+	}
+	if err := conn.Exec(ctx, "DROP TABLE "+chschema.RollupHours); err != nil {
+		t.Fatal(err)
+	}
+	if err := chschema.ObservationTable.Insert(ctx, conn, []chschema.Observation{{ProjectID: project, TraceID: "t", ID: "o",
+		StartTime: uint64(time.Now().Add(-3 * time.Hour).UnixNano()), EventID: "e", EventTS: 1}}, uint64(time.Now().UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rollup.New(conn, cfg, fakeLease{held: true}, log).RunOnce(ctx); err == nil {
+		t.Error("a run that could not record its hours succeeded")
+	}
+	closed, err := chschema.RollupProgressOf(ctx, conn, chschema.RollupViewObservations, chschema.ProgressClosed)
+	if err != nil || closed != 0 {
+		t.Errorf("progress after a failed run: %d, %v; want none", closed, err)
 	}
 }
