@@ -57,8 +57,8 @@ type Measure struct {
 	Merges []string
 }
 
-// nullableFloat is a Nullable numeric column's merged value as Float64.
-func nullableFloat(col string) Measure {
+// NullableFloat is a Nullable numeric column's merged value as Float64.
+func NullableFloat(col string) Measure {
 	return Measure{Expr: "toFloat64(" + Merged(col) + ")", Merges: []string{MergeNullable(col)}}
 }
 
@@ -78,15 +78,15 @@ func duration(from, to string) Measure {
 var ObservationMeasures = map[string]Measure{
 	"latency":             duration(ColStartTime, ColEndTime),
 	"time_to_first_token": duration(ColStartTime, ColCompletionStartTime),
-	"input_tokens":        nullableFloat(ColUsageInput),
-	"output_tokens":       nullableFloat(ColUsageOutput),
+	"input_tokens":        NullableFloat(ColUsageInput),
+	"output_tokens":       NullableFloat(ColUsageOutput),
 	"total_tokens": {
 		Expr:   "toFloat64(" + EffectiveUsageTotal + ")",
 		Merges: []string{MergeNullable(ColUsageInput), MergeNullable(ColUsageOutput), MergeNullable(ColUsageTotal)},
 	},
-	"input_cost":  nullableFloat(ColCostInput),
-	"output_cost": nullableFloat(ColCostOutput),
-	"total_cost":  nullableFloat(ColCostTotal),
+	"input_cost":  NullableFloat(ColCostInput),
+	"output_cost": NullableFloat(ColCostOutput),
+	"total_cost":  NullableFloat(ColCostTotal),
 	"errors": {
 		Expr:   "if(" + Merged(ColLevel) + " = 'ERROR', 1, 0)",
 		Merges: []string{MergeString(ColLevel)},
@@ -115,6 +115,22 @@ func RollupValues(measure string) string { return measure + "_values" }
 // had a value, and the values' sum, least and greatest (0 when none had).
 func RollupColumns(measure string) (n, sum, least, greatest string) {
 	return measure + "_n", measure + "_sum", measure + "_min", measure + "_max"
+}
+
+// RollupAggregates are the aggregates a rollup keeps of a measure's
+// values v (a Nullable expression) over a group of objects, in
+// RollupColumns' order: how many had a value, their sum, least and
+// greatest (0 when none had). Readers that combine rollup rows with raw
+// rows aggregate the raw side with the same expressions.
+func RollupAggregates(v string) (n, sum, least, greatest string) {
+	return "count(" + v + ")", "toFloat64(ifNull(sum(" + v + "), 0))",
+		"toFloat64(ifNull(min(" + v + "), 0))", "toFloat64(ifNull(max(" + v + "), 0))"
+}
+
+// RollupValuesAggregate is every value of v over a group, as a rollup's
+// <measure>_values column keeps them.
+func RollupValuesAggregate(v string) string {
+	return "groupArrayIf(toFloat64(assumeNotNull(" + v + ")), isNotNull(" + v + "))"
 }
 
 // RollupCount is the column of a rollup row's object count.
@@ -184,14 +200,12 @@ func RollupObservationHours(ctx context.Context, conn driver.Conn, projectID str
 		}
 		n, sum, least, greatest := RollupColumns(name)
 		columns = append(columns, n, sum, least, greatest)
-		v := m.Expr
-		values = append(values, "count("+v+")", "toFloat64(ifNull(sum("+v+"), 0))",
-			"toFloat64(ifNull(min("+v+"), 0))", "toFloat64(ifNull(max("+v+"), 0))")
+		an, asum, aleast, agreatest := RollupAggregates(m.Expr)
+		values = append(values, an, asum, aleast, agreatest)
 	}
 	for _, name := range RollupValueMeasures {
-		v := ObservationMeasures[name].Expr
 		columns = append(columns, RollupValues(name))
-		values = append(values, "groupArrayIf(toFloat64(assumeNotNull("+v+")), isNotNull("+v+"))")
+		values = append(values, RollupValuesAggregate(ObservationMeasures[name].Expr))
 	}
 	// The hours' objects: those with a version in the time index in the
 	// hours (trace_id IN prunes by the sort key), merged, kept when their

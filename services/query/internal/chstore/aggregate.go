@@ -67,10 +67,8 @@ func mergedString(col string) term {
 	return term{expr: mergedCol(col), merges: []string{chschema.MergeString(col)}}
 }
 
-// nullableFloat is a Nullable numeric merged column as Nullable(Float64).
-func nullableFloat(col string) term {
-	return term{expr: "toFloat64(" + mergedCol(col) + ")", merges: []string{chschema.MergeNullable(col)}}
-}
+// measure is a chschema measure as a term.
+func measure(m chschema.Measure) term { return term{expr: m.Expr, merges: m.Merges} }
 
 // observationMeasure is a measure of merged observations, as the rollup
 // sums it (chschema.ObservationMeasures).
@@ -79,7 +77,9 @@ func observationMeasure(name string) term {
 	if !ok {
 		panic("no observation measure " + name) // a constant of this file
 	}
-	return term{expr: m.Expr, merges: m.Merges, rollup: name}
+	t := measure(m)
+	t.rollup = name
+	return t
 }
 
 func one() term { return term{expr: "1"} }
@@ -187,7 +187,7 @@ var metricsViews = map[string]metricsView{
 			"sessionId":     mergedString(chschema.ColSessionID),
 
 			"count": one(),
-			"value": nullableFloat(chschema.ColValue),
+			"value": measure(chschema.NullableFloat(chschema.ColValue)),
 		},
 	},
 }
@@ -233,7 +233,7 @@ func bucketSQL(granularity, t string) string {
 	case "minute":
 		return "intDiv(" + t + ", 60000000000) * 60000000000"
 	case "hour":
-		return "intDiv(" + t + ", 3600000000000) * 3600000000000"
+		return chschema.HourOf(t)
 	case "day":
 		return "intDiv(" + t + ", " + day + ") * " + day
 	case "week":
@@ -533,6 +533,18 @@ func quantileLevel(fn, agg string) string { return fn + "(0." + strings.TrimPref
 // more than merging the project, which it then does.
 const maxIndexedRaw = uint64(48 * time.Hour)
 
+// inRanges is the condition that e (nanoseconds) lies in one of ranges,
+// and its parameters.
+func inRanges(e string, ranges []timeRange) (string, []any) {
+	parts := make([]string, len(ranges))
+	args := make([]any, 0, 2*len(ranges))
+	for i, r := range ranges {
+		parts[i] = e + " >= ? AND " + e + " < ?"
+		args = append(args, r.from, r.to)
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
 // span is the total length of ranges.
 func span(ranges []timeRange) uint64 {
 	var n uint64
@@ -592,10 +604,10 @@ func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view 
 			selects = append(selects, "count() AS "+n, "toFloat64(0) AS "+s, "toFloat64(0) AS "+lo, "toFloat64(0) AS "+hi)
 			continue
 		}
-		selects = append(selects, "count("+t.expr+") AS "+n, "toFloat64(ifNull(sum("+t.expr+"), 0)) AS "+s,
-			"toFloat64(ifNull(min("+t.expr+"), 0)) AS "+lo, "toFloat64(ifNull(max("+t.expr+"), 0)) AS "+hi)
+		an, asum, aleast, agreatest := chschema.RollupAggregates(t.expr)
+		selects = append(selects, an+" AS "+n, asum+" AS "+s, aleast+" AS "+lo, agreatest+" AS "+hi)
 		if percentile(mt.Aggregation) {
-			selects = append(selects, "groupArrayIf(toFloat64(assumeNotNull("+t.expr+")), isNotNull("+t.expr+")) AS "+valuesCol(i))
+			selects = append(selects, chschema.RollupValuesAggregate(t.expr)+" AS "+valuesCol(i))
 		}
 	}
 	var where conds
@@ -615,34 +627,24 @@ func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view 
 
 	// The objects layer: metadata merges carry their key as parameters, so
 	// they come last, after every parameter-free merge.
-	var inRanges conds
-	var rangeArgs []any
-	parts := make([]string, len(ranges))
-	for i, r := range ranges {
-		parts[i] = "%[1]s >= ? AND %[1]s < ?"
-		rangeArgs = append(rangeArgs, r.from, r.to)
-	}
-	anyRange := func(e string) string {
-		return fmt.Sprintf("("+strings.Join(parts, " OR ")+")", e)
-	}
-	inRanges.add(anyRange(view.time.expr), rangeArgs...)
 	sql.add("SELECT " + chschema.List(selects...))
 	sql.add("FROM (SELECT "+chschema.List(append([]string{view.key}, merges...)...)+" FROM "+view.table+
 		" "+inProjectRows, append(mergeArgs, projectID)...)
 	indexed := partial && view.index != "" && span(ranges) <= maxIndexedRaw
+	indexRanges, rangeArgs := inRanges(view.indexTime, ranges)
+	index := func(cols string) string {
+		return "SELECT " + cols + " FROM " + view.index + " " + inProjectRows + " WHERE " + indexRanges
+	}
+	indexArgs := append([]any{projectID}, rangeArgs...)
 	if indexed {
-		index := func(cols string) string {
-			return "SELECT " + cols + " FROM " + view.index + " " + inProjectRows + " WHERE " + anyRange(view.indexTime)
-		}
-		indexArgs := append([]any{projectID}, rangeArgs...)
 		sql.add("AND "+chschema.ColTraceID+" IN ("+index(chschema.ColTraceID)+")", indexArgs...)
 		sql.add("WHERE ("+view.key+") IN ("+index(view.key)+")", indexArgs...)
 	}
-	sql.add("GROUP BY "+view.key+" HAVING "+strings.Join(inRanges.parts, " AND ")+")", inRanges.args...)
+	objectRanges, _ := inRanges(view.time.expr, ranges)
+	sql.add("GROUP BY "+view.key+" HAVING "+objectRanges+")", rangeArgs...)
 	if needs[joinTrace] {
 		if indexed {
-			sql.add(traceJoin("SELECT "+chschema.ColTraceID+" FROM "+view.index+" "+inProjectRows+" WHERE "+anyRange(view.indexTime)),
-				append([]any{projectID, projectID}, rangeArgs...)...)
+			sql.add(traceJoin(index(chschema.ColTraceID)), append([]any{projectID}, indexArgs...)...)
 		} else {
 			sql.add(traceJoin(""), projectID)
 		}
@@ -688,13 +690,8 @@ func rollupMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, vi
 	}
 	from, to := ranges[0].from, ranges[len(ranges)-1].to
 	var where conds
-	parts := make([]string, len(ranges))
-	var args []any
-	for i, r := range ranges {
-		parts[i] = "hour >= ? AND hour < ?"
-		args = append(args, r.from, r.to)
-	}
-	where.add("("+strings.Join(parts, " OR ")+")", args...)
+	hours, hourArgs := inRanges("hour", ranges)
+	where.add(hours, hourArgs...)
 	where.add(chschema.RollupSelectLatest, projectID, chschema.RollupViewObservations, from, to)
 	for _, f := range q.Filters {
 		filterSQL(&where, f, view.terms[f.Field].rollup)
