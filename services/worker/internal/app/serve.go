@@ -125,15 +125,7 @@ const authCallTimeout = 10 * time.Second
 // so an hourly job never competes with the consumer's pool.
 func serveRetention(sh *service.Shell, cfg Config, authConn grpc.ClientConnInterface, js jetstream.JetStream, wm *chstore.Metrics) error {
 	log := sh.Log()
-	// The lease expires a little before the next tick, so the replica that
-	// ran last can run again on time; other replicas skip the interval.
-	lse, err := lease.New(js, lease.Config{
-		Bucket:   lease.BucketName(cfg.Stream),
-		Key:      "retention",
-		TTL:      cfg.Retention.Interval * 9 / 10,
-		Replicas: cfg.Stream.Replicas,
-		Holder:   hostname(),
-	})
+	lse, err := jobLease(cfg, js, lease.BucketName(cfg.Stream), "retention", cfg.Retention.Interval)
 	if err != nil {
 		return err
 	}
@@ -163,16 +155,10 @@ func serveRetention(sh *service.Shell, cfg Config, authConn grpc.ClientConnInter
 }
 
 // serveRollup runs the metrics rollup job on its own ClickHouse connection.
-// Its lease has a bucket of its own: a bucket's entries share one TTL.
+// Its lease has a bucket of its own (see jobLease).
 func serveRollup(sh *service.Shell, cfg Config, js jetstream.JetStream) error {
 	log := sh.Log()
-	lse, err := lease.New(js, lease.Config{
-		Bucket:   lease.BucketName(cfg.Stream) + "_ROLLUP",
-		Key:      "rollup",
-		TTL:      cfg.Rollup.Interval * 9 / 10,
-		Replicas: cfg.Stream.Replicas,
-		Holder:   hostname(),
-	})
+	lse, err := jobLease(cfg, js, lease.BucketName(cfg.Stream)+"_ROLLUP", "rollup", cfg.Rollup.Interval)
 	if err != nil {
 		return err
 	}
@@ -189,6 +175,20 @@ func serveRollup(sh *service.Shell, cfg Config, js jetstream.JetStream) error {
 		return rollup.New(conn, cfg.Rollup, lse, log).Run(ctx)
 	})
 	return nil
+}
+
+// jobLease is the lease of a periodic job run every interval: it expires a
+// little before the next tick, so the replica that ran last can run again
+// on time while other replicas skip the interval. A bucket's entries share
+// one TTL, so each interval needs its own bucket.
+func jobLease(cfg Config, js jetstream.JetStream, bucket, key string, interval time.Duration) (*lease.Lease, error) {
+	return lease.New(js, lease.Config{
+		Bucket:   bucket,
+		Key:      key,
+		TTL:      interval * 9 / 10,
+		Replicas: cfg.Stream.Replicas,
+		Holder:   hostname(),
+	})
 }
 
 // servePrices keeps the model price table loaded from auth in the

@@ -26,10 +26,7 @@ func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) er
 	for i, t := range chschema.TablesOfTraces {
 		tables[i] = t.Name
 		for _, chunk := range chunkDeletions(dels) {
-			var where predicate
-			for _, g := range chunk {
-				where.or(chschema.ColProjectID+" = ? AND "+t.TraceColumn+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
-			}
+			where := tracesOf(chunk, t.TraceColumn)
 			if err := w.mutate(ctx, t.Name, where.sql.String(), where.args); err != nil {
 				return err
 			}
@@ -47,10 +44,7 @@ func (w *Writer) deleteTraces(ctx context.Context, dels []eventrows.Deletion) er
 func (w *Writer) markRollupHours(ctx context.Context, dels []eventrows.Deletion) error {
 	markedAt := uint64(w.now().UnixNano())
 	for _, chunk := range chunkDeletions(dels) {
-		var where predicate
-		for _, g := range chunk {
-			where.or(chschema.ColProjectID+" = ? AND "+chschema.ColTraceID+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
-		}
+		where := tracesOf(chunk, chschema.ColTraceID)
 		hour := chschema.HourOf(chschema.ColStartTime)
 		sql := "INSERT INTO " + chschema.RollupMarks + " (" + chschema.List(chschema.ColProjectID, "view", "hour", "marked_at") + ")" +
 			" SELECT DISTINCT " + chschema.List(chschema.ColProjectID, "?", hour, "?") + " FROM " + chschema.Observations +
@@ -61,6 +55,16 @@ func (w *Writer) markRollupHours(ctx context.Context, dels []eventrows.Deletion)
 		}
 	}
 	return nil
+}
+
+// tracesOf matches the rows of a chunk's traces in a table whose trace id
+// column is traceColumn.
+func tracesOf(chunk []projectIDs, traceColumn string) predicate {
+	var where predicate
+	for _, g := range chunk {
+		where.or(chschema.ColProjectID+" = ? AND "+traceColumn+" IN ?", g.project, clickhouse.GroupSet{Value: g.ids})
+	}
+	return where
 }
 
 // projectIDs is one project's trace ids in a mutation.
