@@ -242,6 +242,30 @@ func RollupObservationHours(ctx context.Context, conn driver.Conn, projectID str
 	return nil
 }
 
+// ObservationHoursIn returns, per project, the hours (starts) in [from, to)
+// in which observations have versions with a start time, from the time
+// index: the hours a rollup of that span has to compute.
+func ObservationHoursIn(ctx context.Context, conn driver.Conn, from, to uint64) (map[string][]uint64, error) {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT "+ColProjectID+", "+HourOf(ColStartTime)+" FROM "+ObservationsByTime+
+		" WHERE "+ColStartTime+" >= ? AND "+ColStartTime+" < ?", from, to)
+	if err != nil {
+		return nil, fmt.Errorf("read observation hours: %w", err)
+	}
+	defer rows.Close()
+	hours := map[string][]uint64{}
+	for rows.Next() {
+		var (
+			project string
+			hour    uint64
+		)
+		if err := rows.Scan(&project, &hour); err != nil {
+			return nil, fmt.Errorf("read observation hours: %w", err)
+		}
+		hours[project] = append(hours[project], hour)
+	}
+	return hours, rows.Err()
+}
+
 // RollupProgressOf reads a view's progress mark (0 when none is recorded).
 func RollupProgressOf(ctx context.Context, conn driver.Conn, view, name string) (uint64, error) {
 	rows, err := conn.Query(ctx, "SELECT max(value) FROM "+RollupProgress+" WHERE view = ? AND name = ?", view, name)

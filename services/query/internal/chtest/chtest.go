@@ -106,30 +106,14 @@ func NewEmptyDB(tb testing.TB) driver.Conn {
 func RollUp(tb testing.TB, conn driver.Conn) {
 	tb.Helper()
 	ctx := context.Background()
-	rows, err := conn.Query(ctx, "SELECT DISTINCT "+chschema.ColProjectID+", "+chschema.HourOf(chschema.ColStartTime)+
-		" FROM "+chschema.ObservationsByTime)
+	hours, err := chschema.ObservationHoursIn(ctx, conn, 0, ^uint64(0))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hours := map[string][]uint64{}
 	var last uint64
-	for rows.Next() {
-		var (
-			project string
-			hour    uint64
-		)
-		if err := rows.Scan(&project, &hour); err != nil {
-			tb.Fatal(err)
-		}
-		hours[project] = append(hours[project], hour)
-		last = max(last, hour)
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	rows.Close()
 	generation := uint64(time.Now().UnixNano())
 	for project, hs := range hours {
+		last = max(last, slices.Max(hs))
 		if err := chschema.RollupObservationHours(ctx, conn, project, hs, generation); err != nil {
 			tb.Fatal(err)
 		}

@@ -155,8 +155,12 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 
 	dirty := map[string][]uint64{}
 	if closing > closed {
-		if err := j.collect(ctx, dirty, closedSQL, closed, closing); err != nil {
+		hours, err := chschema.ObservationHoursIn(ctx, j.conn, closed, closing)
+		if err != nil {
 			return Report{}, fmt.Errorf("find closed hours: %w", err)
+		}
+		for p, hs := range hours {
+			dirty[p] = append(dirty[p], hs...)
 		}
 	}
 	if upTo > ingested && closed > 0 {
@@ -210,10 +214,6 @@ func (j *Job) RunOnce(ctx context.Context) (Report, error) {
 
 // The dirty hours' queries, each (project_id, hour).
 var (
-	// closedSQL: hours in [closed, closing) with observations; bind
-	// closed, closing.
-	closedSQL = "SELECT DISTINCT " + chschema.ColProjectID + ", " + chschema.HourOf(chschema.ColStartTime) +
-		" FROM " + chschema.ObservationsByTime + " WHERE " + chschema.ColStartTime + " >= ? AND " + chschema.ColStartTime + " < ?"
 	// lateSQL: rows written in (ingested, upTo] starting before closed.
 	lateSQL = "SELECT DISTINCT " + chschema.ColProjectID + ", " + chschema.HourOf(chschema.ColStartTime) +
 		" FROM " + chschema.Observations + " PREWHERE " + chschema.ColIngestedAt + " > ? AND " + chschema.ColIngestedAt + " <= ?" +
