@@ -62,25 +62,26 @@ func TestColumnsMatchDDL(t *testing.T) {
 	}
 }
 
-// TestValuesFollowColumns: a row's values are as many as the columns, and
-// a row scanned into its destinations reads back what it was.
-func TestValuesFollowColumns(t *testing.T) {
-	tr := chschema.Trace{ID: "t", Tags: []string{"a"}, EventTS: 3}
-	vals := chschema.TraceTable.Values(&tr, 7)
-	if len(vals) != len(chschema.TraceTable.Columns) {
-		t.Fatalf("%d values for %d columns", len(vals), len(chschema.TraceTable.Columns))
-	}
-	if vals[1] != "t" || vals[len(vals)-1] != uint64(7) {
-		t.Errorf("values = %v", vals)
-	}
-	var ob chschema.Observation
-	var sc chschema.Score
-	var at uint64
-	if n := len(chschema.ObservationTable.ScanDest(&ob, &at)); n != len(chschema.ObservationTable.Columns) {
-		t.Errorf("%d observation destinations", n)
-	}
-	if n := len(chschema.ScoreTable.Values(&sc, 0)); n != len(chschema.ScoreTable.Columns) {
-		t.Errorf("%d score values", n)
+// TestFieldsFollowColumns: every table has a row field per column (Insert
+// and the scans rely on it; writer round trips check the values).
+func TestFieldsFollowColumns(t *testing.T) {
+	var (
+		tr chschema.Trace
+		ob chschema.Observation
+		sc chschema.Score
+		at uint64
+	)
+	for _, tt := range []struct {
+		table        string
+		fields, cols int
+	}{
+		{chschema.TraceTable.Name, len(chschema.TraceTable.ScanDest(&tr, &at)), len(chschema.TraceTable.Columns)},
+		{chschema.ObservationTable.Name, len(chschema.ObservationTable.ScanDest(&ob, &at)), len(chschema.ObservationTable.Columns)},
+		{chschema.ScoreTable.Name, len(chschema.ScoreTable.ScanDest(&sc, &at)), len(chschema.ScoreTable.Columns)},
+	} {
+		if tt.fields != tt.cols {
+			t.Errorf("%s: %d fields for %d columns", tt.table, tt.fields, tt.cols)
+		}
 	}
 }
 

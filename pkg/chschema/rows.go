@@ -225,44 +225,18 @@ func (t Table[R]) SelectSQL() string {
 	return "SELECT " + strings.Join(t.Columns, ", ") + " FROM " + t.Name
 }
 
-// Values are r's column values in the order of Columns.
-func (t Table[R]) Values(r *R, ingestedAt uint64) []any {
-	ptrs := t.fields(r, &ingestedAt)
-	out := make([]any, len(ptrs))
-	for i, p := range ptrs {
-		out[i] = deref(p)
-	}
-	return out
-}
-
 // ScanDest are the destinations a row of SelectSQL scans into.
 func (t Table[R]) ScanDest(r *R, ingestedAt *uint64) []any { return t.fields(r, ingestedAt) }
-
-func deref(p any) any {
-	switch p := p.(type) {
-	case *string:
-		return *p
-	case *uint64:
-		return *p
-	case *[]string:
-		return *p
-	case *[]int64:
-		return *p
-	case **int64:
-		return *p
-	case **float64:
-		return *p
-	}
-	panic(fmt.Sprintf("chschema: no column type for %T", p))
-}
 
 // ErrValue marks a row the driver could not convert to its columns: a
 // property of the row, not of the connection.
 var ErrValue = errors.New("row value does not fit its column")
 
-// Insert writes rows in one batch, every row stamped with ingestedAt.
-// Errors from the driver's conversion of a row wrap ErrValue; any other
-// error is the server's or the connection's.
+// Insert writes rows in one batch, every row stamped with ingestedAt. The
+// rows are handed to the driver a column at a time, as typed slices: row
+// by row, the driver would box and inspect every value. Errors from the
+// driver's conversion of a column wrap ErrValue; any other error is the
+// server's or the connection's.
 func (t Table[R]) Insert(ctx context.Context, conn driver.Conn, rows []R, ingestedAt uint64) (err error) {
 	batch, err := conn.PrepareBatch(ctx, t.InsertSQL())
 	if err != nil {
@@ -273,10 +247,68 @@ func (t Table[R]) Insert(ctx context.Context, conn driver.Conn, rows []R, ingest
 			_ = batch.Abort()
 		}
 	}()
+	cols := make([]column, len(t.Columns))
 	for i := range rows {
-		if err := batch.Append(t.Values(&rows[i], ingestedAt)...); err != nil {
-			return fmt.Errorf("%w: row %d: %w", ErrValue, i, err)
+		for c, p := range t.fields(&rows[i], &ingestedAt) {
+			if cols[c] == nil {
+				cols[c] = newColumn(p, len(rows))
+			}
+			cols[c].add(p)
+		}
+	}
+	for c := range cols {
+		if err := cols[c].appendTo(batch.Column(c)); err != nil {
+			return fmt.Errorf("%w: column %s: %w", ErrValue, t.Columns[c], err)
 		}
 	}
 	return batch.Send()
+}
+
+// column gathers one column's values in a slice of their Go type.
+type column interface {
+	// add appends the value p points to.
+	add(p any)
+	// appendTo hands the values to the batch's column.
+	appendTo(col driver.BatchColumn) error
+}
+
+type typedColumn[T any] struct {
+	vals []T
+	// perRow hands the values over a row at a time: the driver appends a
+	// whole column of arrays by reflection, element by element, and a
+	// row's array through its typed path.
+	perRow bool
+}
+
+func (c *typedColumn[T]) add(p any) { c.vals = append(c.vals, *p.(*T)) }
+
+func (c *typedColumn[T]) appendTo(col driver.BatchColumn) error {
+	if !c.perRow {
+		return col.Append(c.vals)
+	}
+	for _, v := range c.vals {
+		if err := col.AppendRow(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newColumn returns the column for values of p's type, with room for n.
+func newColumn(p any, n int) column {
+	switch p.(type) {
+	case *string:
+		return &typedColumn[string]{vals: make([]string, 0, n)}
+	case *uint64:
+		return &typedColumn[uint64]{vals: make([]uint64, 0, n)}
+	case *[]string:
+		return &typedColumn[[]string]{vals: make([][]string, 0, n), perRow: true}
+	case *[]int64:
+		return &typedColumn[[]int64]{vals: make([][]int64, 0, n), perRow: true}
+	case **int64:
+		return &typedColumn[*int64]{vals: make([]*int64, 0, n)}
+	case **float64:
+		return &typedColumn[*float64]{vals: make([]*float64, 0, n)}
+	}
+	panic(fmt.Sprintf("chschema: no column type for %T", p))
 }
