@@ -44,7 +44,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	w := cfg.Worker
 	if cfg.GRPCAddr != ":9084" || cfg.AdminAddr != ":9184" || cfg.Auth.Addr != "127.0.0.1:9083" ||
 		cfg.Auth.CacheTTL != 10*time.Second || cfg.Stream.Namespace != "agenttrace" || cfg.ClickHouse.Database != "agenttrace" ||
-		w.Durable != "worker" || w.FetchBatch != 256 || w.FlushRows != 20000 || w.FlushInterval != 200*time.Millisecond || w.InsertConcurrency != 2 ||
+		w.Durable != "worker" || w.FetchBatch != 256 || w.FlushRows != 50000 || w.FlushBytes != 16<<20 || w.FlushInterval != 200*time.Millisecond || w.FlushMaxInterval != 2*time.Second || w.InsertConcurrency != 2 ||
 		w.MaxDeliver != 5 || w.AckWait != time.Minute || cfg.Retention.Interval != time.Hour || cfg.MutationWait != 10*time.Second {
 		t.Errorf("defaults = %+v", cfg)
 	}
@@ -61,6 +61,8 @@ func TestLoadConfigRejectsBadSettings(t *testing.T) {
 		"AGENTTRACE_WORKER_MAX_DELIVER":        "-1",
 		"AGENTTRACE_WORKER_INSERT_CONCURRENCY": "0",
 		"AGENTTRACE_WORKER_FLUSH_INTERVAL":     "0s",
+		"AGENTTRACE_WORKER_FLUSH_BYTES":        "0",
+		"AGENTTRACE_WORKER_FLUSH_MAX_INTERVAL": "100ms",
 		"AGENTTRACE_WORKER_ACK_WAIT":           "100ms",
 		"AGENTTRACE_WORKER_RETRY_BACKOFF":      "-1s",
 		"AGENTTRACE_WORKER_FETCH_BATCH":        "many",

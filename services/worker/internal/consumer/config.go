@@ -16,9 +16,18 @@ type Config struct {
 	// long shutdown waits for the request in flight.
 	FetchWait time.Duration `env:"WORKER_FETCH_WAIT" envDefault:"1s"`
 	// FlushRows flushes the buffer once it holds this many rows.
-	FlushRows int `env:"WORKER_FLUSH_ROWS" envDefault:"20000"`
-	// FlushInterval flushes the buffer this long after its first row arrived.
+	FlushRows int `env:"WORKER_FLUSH_ROWS" envDefault:"50000"`
+	// FlushBytes flushes the buffer once its messages hold this many bytes
+	// (rows of LLM-sized content reach it long before FlushRows).
+	FlushBytes int `env:"WORKER_FLUSH_BYTES" envDefault:"16777216"`
+	// FlushInterval flushes the buffer this long after its first row
+	// arrived, while the consumer keeps up with the stream.
 	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL" envDefault:"200ms"`
+	// FlushMaxInterval replaces FlushInterval while the consumer is behind
+	// (its last pull request came back full): the rows wait for a fuller
+	// buffer, since every insert becomes a part ClickHouse must merge
+	// again, and a backlog drains faster in fewer, larger inserts.
+	FlushMaxInterval time.Duration `env:"WORKER_FLUSH_MAX_INTERVAL" envDefault:"2s"`
 	// InsertConcurrency is how many flushes may be written to ClickHouse at
 	// once while the consumer goes on fetching and decoding the next; a
 	// flush waits for a free slot, so memory stays bounded.
@@ -50,14 +59,14 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("WORKER_CONSUMER is empty"))
 	}
 	for name, v := range map[string]int{"WORKER_FETCH_BATCH": c.FetchBatch, "WORKER_FLUSH_ROWS": c.FlushRows, "WORKER_MAX_DELIVER": c.MaxDeliver,
-		"WORKER_INSERT_CONCURRENCY": c.InsertConcurrency,
+		"WORKER_INSERT_CONCURRENCY": c.InsertConcurrency, "WORKER_FLUSH_BYTES": c.FlushBytes,
 	} {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", name, v))
 		}
 	}
 	for name, v := range map[string]time.Duration{
-		"WORKER_FETCH_WAIT": c.FetchWait, "WORKER_FLUSH_INTERVAL": c.FlushInterval, "WORKER_ACK_WAIT": c.AckWait,
+		"WORKER_FETCH_WAIT": c.FetchWait, "WORKER_FLUSH_INTERVAL": c.FlushInterval, "WORKER_FLUSH_MAX_INTERVAL": c.FlushMaxInterval, "WORKER_ACK_WAIT": c.AckWait,
 		"WORKER_RETRY_BACKOFF": c.RetryBackoff, "WORKER_RETRY_BACKOFF_MAX": c.RetryBackoffMax, "WORKER_QUEUE_POLL_INTERVAL": c.QueuePoll,
 	} {
 		if v <= 0 {
@@ -67,8 +76,11 @@ func (c Config) Validate() error {
 	if c.MaxAckPending < 0 {
 		errs = append(errs, fmt.Errorf("WORKER_MAX_ACK_PENDING must not be negative, got %d", c.MaxAckPending))
 	}
-	if c.AckWait <= c.FlushInterval+c.FetchWait {
-		errs = append(errs, fmt.Errorf("WORKER_ACK_WAIT (%s) must exceed WORKER_FLUSH_INTERVAL + WORKER_FETCH_WAIT", c.AckWait))
+	if c.FlushMaxInterval < c.FlushInterval {
+		errs = append(errs, fmt.Errorf("WORKER_FLUSH_MAX_INTERVAL (%s) must not be less than WORKER_FLUSH_INTERVAL (%s)", c.FlushMaxInterval, c.FlushInterval))
+	}
+	if c.AckWait <= max(c.FlushInterval, c.FlushMaxInterval)+c.FetchWait {
+		errs = append(errs, fmt.Errorf("WORKER_ACK_WAIT (%s) must exceed WORKER_FLUSH_MAX_INTERVAL + WORKER_FETCH_WAIT", c.AckWait))
 	}
 	return errors.Join(errs...)
 }

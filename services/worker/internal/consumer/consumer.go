@@ -63,6 +63,10 @@ type Consumer struct {
 	storeFailures int
 	// storeResume is when the consumer may fetch again after such a failure.
 	storeResume time.Time
+
+	// behind is set while the messages the consumer reads have waited in
+	// the stream longer than FlushMaxInterval (the fetch loop's own).
+	behind bool
 }
 
 // Declare makes sure the streams and the durable consumer exist, retrying
@@ -125,7 +129,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			continue
 		}
 		c.consume(ctx, batch, buf)
-		if buf.len() > 0 && !time.Now().Before(buf.deadline) {
+		if buf.len() > 0 && !time.Now().Before(c.due(buf)) {
 			c.flush(ctx, buf)
 		}
 	}
@@ -140,22 +144,32 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // consume reads one pull request to its end, flushing whenever the buffer
-// is full or its interval has elapsed. It does not stop at cancellation:
-// messages already delivered to this request are processed rather than left
-// to wait out AckWait, and the request ends by itself within FetchWait.
+// is full or due. It does not stop at cancellation: messages already
+// delivered to this request are processed rather than left to wait out
+// AckWait, and the request ends by itself within FetchWait.
 func (c *Consumer) consume(ctx context.Context, batch jetstream.MessageBatch, buf *buffer) {
 	// The timer runs while the buffer holds messages, including those left
-	// from the previous request.
-	timer := time.NewTimer(time.Until(buf.deadline))
+	// from the previous request; armedFor is the time it is set for (zero
+	// while it is not).
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
-	armed := buf.len() > 0
-	if !armed {
-		timer.Stop()
+	var armedFor time.Time
+	rearm := func() {
+		switch {
+		case buf.len() == 0 && !armedFor.IsZero():
+			timer.Stop()
+			armedFor = time.Time{}
+		case buf.len() > 0 && !c.due(buf).Equal(armedFor):
+			armedFor = c.due(buf)
+			timer.Reset(time.Until(armedFor))
+		}
 	}
+	rearm()
 	for {
-		var due <-chan time.Time
-		if armed {
-			due = timer.C
+		var fire <-chan time.Time
+		if !armedFor.IsZero() {
+			fire = timer.C
 		}
 		select {
 		case m, ok := <-batch.Messages():
@@ -166,22 +180,26 @@ func (c *Consumer) consume(ctx context.Context, batch jetstream.MessageBatch, bu
 				return
 			}
 			c.add(ctx, m, buf)
-			if buf.len() > 0 && !armed {
-				timer.Reset(time.Until(buf.deadline))
-				armed = true
-			}
-			if buf.rows.Len() >= c.cfg.FlushRows {
+			if buf.rows.Len() >= c.cfg.FlushRows || buf.bytes >= c.cfg.FlushBytes {
 				c.flush(ctx, buf)
 			}
-		case <-due:
-			armed = false
-			c.flush(ctx, buf)
+		case <-fire:
+			armedFor = time.Time{}
+			if !time.Now().Before(c.due(buf)) {
+				c.flush(ctx, buf)
+			}
 		}
-		if buf.len() == 0 && armed {
-			timer.Stop()
-			armed = false
-		}
+		rearm()
 	}
+}
+
+// due is when the buffer must be flushed: FlushInterval after its first
+// message, or FlushMaxInterval while the consumer is behind.
+func (c *Consumer) due(buf *buffer) time.Time {
+	if c.behind {
+		return buf.first.Add(max(c.cfg.FlushInterval, c.cfg.FlushMaxInterval))
+	}
+	return buf.first.Add(c.cfg.FlushInterval)
 }
 
 // add decodes m into the buffer; a message that cannot become rows is
@@ -195,6 +213,10 @@ func (c *Consumer) add(ctx context.Context, m jetstream.Msg, buf *buffer) {
 		return
 	}
 	p.meta = md
+	// A message that waited in the stream longer than FlushMaxInterval
+	// means the consumer is behind: until messages arrive fresh again,
+	// buffers fill for FlushMaxInterval rather than FlushInterval.
+	c.behind = time.Since(md.Timestamp) > c.cfg.FlushMaxInterval
 	decoded, err := eventrows.Decode(m.Data())
 	if err == nil {
 		err = c.checkProject(m.Subject(), decoded.ProjectID)
@@ -213,7 +235,7 @@ func (c *Consumer) add(ctx context.Context, m jetstream.Msg, buf *buffer) {
 	if len(buf.rows.Deletions) > 0 && p.rows.Rows() > 0 {
 		c.flush(ctx, buf)
 	}
-	buf.add(p, c.cfg.FlushInterval)
+	buf.add(p)
 }
 
 // checkProject refuses an envelope whose project differs from the subject

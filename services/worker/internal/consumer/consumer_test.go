@@ -252,13 +252,62 @@ func TestFlushesBySize(t *testing.T) {
 	h := newHarness(t)
 	cfg := testConfig()
 	cfg.FlushRows = 3
-	cfg.FlushInterval = time.Hour // only the size can trigger the flush
+	cfg.FlushInterval, cfg.FlushMaxInterval = time.Hour, time.Hour // only the size can trigger the flush
 	cfg.AckWait = 2 * time.Hour
 	h.start(cfg, h.conn)
 	for i, id := range []string{"a", "b", "c"} {
 		h.publish(envelope("proj-g", traceEvent("ev-"+id, "tr-"+id, time.Duration(i), &ingestv1.TraceBody{}, false)), id)
 	}
 	eventually(t, 10*time.Second, "3 rows", func() bool { return testinfra.ReadRows(t, h.conn).Len() == 3 })
+	if n := h.metric("agenttrace_worker_flush_rows"); n != 1 {
+		t.Errorf("%v flushes, want 1", n)
+	}
+}
+
+func TestFlushesByBytes(t *testing.T) {
+	h := newHarness(t)
+	cfg := testConfig()
+	cfg.FlushInterval, cfg.FlushMaxInterval = time.Hour, time.Hour // only the size can trigger the flush
+	cfg.AckWait = 2 * time.Hour
+	var size int
+	for i, id := range []string{"a", "b", "c"} {
+		env := envelope("proj-g", traceEvent("ev-"+id, "tr-"+id, time.Duration(i), &ingestv1.TraceBody{}, false))
+		size += proto.Size(env)
+		if i == 1 {
+			cfg.FlushBytes = size // reached by the first two messages
+		}
+		h.publish(env, id)
+	}
+	h.start(cfg, h.conn)
+	eventually(t, 10*time.Second, "2 rows", func() bool { return testinfra.ReadRows(t, h.conn).Len() == 2 })
+	if n := h.metric("agenttrace_worker_flush_rows"); n != 1 {
+		t.Errorf("%v flushes, want 1", n)
+	}
+}
+
+// TestBehindFillsLargerBuffers: messages that waited in the stream longer
+// than FlushMaxInterval are buffered for FlushMaxInterval, not
+// FlushInterval, and flushed with the fresh message that follows them.
+func TestBehindFillsLargerBuffers(t *testing.T) {
+	h := newHarness(t)
+	cfg := testConfig()
+	cfg.FlushInterval, cfg.FlushMaxInterval = 20*time.Millisecond, 1500*time.Millisecond
+	for _, id := range []string{"a", "b"} {
+		h.publish(envelope("proj-late", traceEvent("ev-"+id, "tr-"+id, 0, &ingestv1.TraceBody{}, false)), id)
+	}
+	time.Sleep(cfg.FlushMaxInterval + 100*time.Millisecond) // the consumer is now behind them
+	h.start(cfg, h.conn)
+	eventually(t, 10*time.Second, "both messages buffered", func() bool {
+		return h.metric("agenttrace_worker_queue_depth") == 2
+	})
+	time.Sleep(300 * time.Millisecond) // 15 flush intervals
+	if n := testinfra.ReadRows(t, h.conn).Len(); n != 0 {
+		t.Fatalf("%d rows stored within the flush interval of a consumer behind the stream, want them buffered", n)
+	}
+	h.publish(envelope("proj-late", traceEvent("ev-c", "tr-c", 0, &ingestv1.TraceBody{}, false)), "c")
+	eventually(t, 5*time.Second, "3 rows", func() bool {
+		return testinfra.ReadRows(t, h.conn).Len() == 3
+	})
 	if n := h.metric("agenttrace_worker_flush_rows"); n != 1 {
 		t.Errorf("%v flushes, want 1", n)
 	}

@@ -21,19 +21,21 @@ type pending struct {
 
 // buffer holds the messages of the next flush and all their rows.
 type buffer struct {
-	msgs     []pending
-	rows     eventrows.Batch
-	deadline time.Time // flush by then; set by the first message
+	msgs  []pending
+	rows  eventrows.Batch
+	bytes int       // of the messages' data
+	first time.Time // when the first message was added
 }
 
 func (b *buffer) len() int { return len(b.msgs) }
 
-func (b *buffer) add(p pending, interval time.Duration) {
+func (b *buffer) add(p pending) {
 	if len(b.msgs) == 0 {
-		b.deadline = time.Now().Add(interval)
+		b.first = time.Now()
 	}
 	b.msgs = append(b.msgs, p)
 	b.rows.Append(p.rows)
+	b.bytes += len(p.msg.Data())
 }
 
 // take hands the buffered messages and rows to a flush and empties b.
