@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"runtime"
@@ -26,6 +28,9 @@ import (
 	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
@@ -43,6 +48,10 @@ var (
 	// The targets are stated for uncompressed OTLP/gRPC, the SDKs' default.
 	otlpBenchCompression = flag.String("otlp.compression", "none", "BenchmarkOTLP: the exporters' gRPC compression, none or gzip")
 	otlpBenchShapes      = flag.String("otlp.shapes", "small,llm", "BenchmarkOTLP: the span shapes to measure, comma-separated")
+	// A paced load shows whether storage keeps up with a given rate (the
+	// backlog stays bounded) and what freshness is at that rate.
+	otlpBenchRate  = flag.Int("otlp.rate", 0, "BenchmarkOTLP: spans per second the exporters offer together (0: as fast as ingest acknowledges)")
+	otlpBenchProbe = flag.Duration("otlp.probe", time.Second, "BenchmarkOTLP: interval of the freshness probe, a one-span trace sent while the load runs and timed until ClickHouse has it (0: off)")
 )
 
 // spanShape is one kind of load: how big its spans are and how many an
@@ -161,9 +170,16 @@ type throughput struct {
 	// the last span became queryable: the figures of a shared machine mean
 	// little without them.
 	loadSending, loadDrained string
-	mapNsPerSpan             float64
-	mapAllocsPerSpan         float64
-	mapBytesAllocPerSpan     float64
+	// backlog is the largest number of accepted spans not yet stored seen
+	// while sending (sampled each second), backlogAtEnd the number when
+	// sending ended: bounded under a paced load that storage keeps up with.
+	backlog, backlogAtEnd int64
+	// freshness holds the probes' delays from export to queryable, sorted.
+	freshness            []time.Duration
+	probesLost           int
+	mapNsPerSpan         float64
+	mapAllocsPerSpan     float64
+	mapBytesAllocPerSpan float64
 }
 
 func (r *throughput) acceptedPerSec() float64 { return float64(r.accepted) / r.sending.Seconds() }
@@ -256,12 +272,31 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 		firstErr                   sync.Once
 		wg                         sync.WaitGroup
 	)
+	counter, err := newRowCounter(b, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer counter.Close()
+	probes := startProbes(b, s, template)
+
 	start := time.Now()
 	deadline := start.Add(*otlpBenchDuration)
-	for range *otlpBenchSenders {
+	// Under -otlp.rate each exporter sends one export every interval,
+	// the exporters spread evenly over it; one that falls behind sends
+	// at once until it has caught up.
+	var interval time.Duration
+	if *otlpBenchRate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(r.shape.perRequest**otlpBenchSenders) / float64(*otlpBenchRate))
+	}
+	for i := range *otlpBenchSenders {
 		req := proto.CloneOf(template)
 		wg.Go(func() {
+			next := start.Add(time.Duration(i) * interval / time.Duration(*otlpBenchSenders))
 			for time.Now().Before(deadline) {
+				if interval > 0 {
+					time.Sleep(time.Until(next))
+					next = next.Add(interval)
+				}
 				remask(req)
 				resp, err := client.Export(ctx, req)
 				if err != nil {
@@ -279,15 +314,24 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 			}
 		})
 	}
+	sendersDone := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() { r.backlog = counter.maxBacklog(b, &accepted, sendersDone) })
 	wg.Wait()
+	close(sendersDone)
+	sampler.Wait()
 	r.accepted, r.rejected, r.failedExports = accepted.Load(), rejected.Load(), failed.Load()
 	r.sending = time.Duration(lastAck.Load())
 	r.loadSending = loadAverage()
+	if stored, err := counter.stored(b.Context()); err == nil {
+		r.backlogAtEnd = max(0, r.accepted-stored)
+	}
+	r.freshness, r.probesLost = probes.stop()
 	if r.accepted == 0 {
 		b.Fatalf("no span accepted in %s", *otlpBenchDuration)
 	}
 
-	counted, err := waitCounted(b, s, key.ProjectID, r.accepted)
+	counted, err := counter.wait(b, key.ProjectID, r.accepted)
 	r.queryable, r.drained, r.counted = time.Since(start), err == nil, counted
 	r.loadDrained = loadAverage()
 	if err != nil {
@@ -332,29 +376,251 @@ func benchKey(b *testing.B, s *stack, project string) apiKey {
 	return k
 }
 
-// waitCounted polls ClickHouse until the project's observations number
-// want, returning the last count.
-func waitCounted(b *testing.B, s *stack, project string, want int64) (int64, error) {
+// rowCounter follows what the stack's ClickHouse stores while the load
+// runs. Its progress reads are cheap (the row counts of the active parts of
+// the observations table, less what they held before the load): a count()
+// over the project would read a column of every stored row, many times a
+// second, and tax the ClickHouse under test. Those counts include the
+// freshness probes' rows and redelivered duplicates not merged away yet;
+// the final check counts the project's rows exactly.
+type rowCounter struct {
+	ch   driver.Conn
+	db   string
+	base int64
+}
+
+func newRowCounter(b *testing.B, s *stack) (*rowCounter, error) {
 	ch, err := clickhousedb.Open(b.Context(), clickhousedb.Config{Addr: clickhouseServer, User: "default",
-		DialTimeout: 5 * time.Second, MaxOpenConns: 1, QueryTimeout: 30 * time.Second}, s.iso.clickhouseDB)
+		DialTimeout: 5 * time.Second, MaxOpenConns: 2, QueryTimeout: 30 * time.Second}, s.iso.clickhouseDB)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer ch.Close()
+	c := &rowCounter{ch: ch, db: s.iso.clickhouseDB}
+	if c.base, err = c.stored(b.Context()); err != nil {
+		_ = ch.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *rowCounter) Close() error { return c.ch.Close() }
+
+// stored is the rows stored since the counter was made.
+func (c *rowCounter) stored(ctx context.Context) (int64, error) {
+	var n uint64
+	err := c.ch.QueryRow(ctx, "SELECT sum(rows) FROM system.parts WHERE database = ? AND table = ? AND active",
+		c.db, chschema.ObservationTable.Name).Scan(&n)
+	return int64(n) - c.base, err
+}
+
+// maxBacklog samples accepted minus stored each second until done is
+// closed and returns the largest difference seen.
+func (c *rowCounter) maxBacklog(b *testing.B, accepted *atomic.Int64, done <-chan struct{}) int64 {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var most int64
+	for {
+		select {
+		case <-done:
+			return most
+		case <-t.C:
+		}
+		if n, err := c.stored(b.Context()); err == nil {
+			most = max(most, accepted.Load()-n)
+		}
+	}
+}
+
+// wait returns once the project's observations number want (exactly,
+// by count()) or -otlp.drain has passed, with the last count.
+func (c *rowCounter) wait(b *testing.B, project string, want int64) (int64, error) {
 	deadline := time.Now().Add(*otlpBenchDrain)
 	var n uint64
 	for {
-		if err := ch.QueryRow(b.Context(), "SELECT count() FROM "+chschema.Observations+" WHERE project_id = ?", project).Scan(&n); err != nil {
+		if stored, err := c.stored(b.Context()); err != nil {
 			return int64(n), err
-		}
-		if int64(n) >= want {
-			return int64(n), nil
+		} else if stored >= want {
+			if err := c.ch.QueryRow(b.Context(), "SELECT count() FROM "+chschema.Observations+" WHERE project_id = ?", project).Scan(&n); err != nil {
+				return int64(n), err
+			}
+			if int64(n) >= want {
+				return int64(n), nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return int64(n), fmt.Errorf("timed out")
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// probes measures freshness under the load: every -otlp.probe it sends
+// one single-span trace to a project of its own and times it until
+// ClickHouse returns it, from before the export to the first read that
+// finds it. One poller looks for every probe in flight at once, so the
+// probing costs ClickHouse the same however far behind it is.
+type probes struct {
+	stopSending context.CancelFunc
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	inFlight    map[string]time.Time // trace id -> sent
+	delays      []time.Duration
+	lost        int
+	logf        func(format string, args ...any)
+	failedReads sync.Once
+}
+
+// probeWait is how long a probe is looked for before it counts as lost;
+// probePoll how often the probes in flight are looked for.
+const (
+	probeWait = 30 * time.Second
+	probePoll = 20 * time.Millisecond
+)
+
+func startProbes(b *testing.B, s *stack, template *coltracepb.ExportTraceServiceRequest) *probes {
+	p := &probes{stopSending: func() {}, inFlight: map[string]time.Time{}, logf: b.Logf}
+	if *otlpBenchProbe <= 0 {
+		return p
+	}
+	key := benchKey(b, s, "bench-probe")
+	conn, err := grpc.NewClient(s.addr["ingest"].otlp, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch, err := clickhousedb.Open(b.Context(), clickhousedb.Config{Addr: clickhouseServer, User: "default",
+		DialTimeout: 5 * time.Second, MaxOpenConns: 1, QueryTimeout: 5 * time.Second}, s.iso.clickhouseDB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The probe is the template's first span made a root.
+	probe := proto.CloneOf(&coltracepb.ExportTraceServiceRequest{ResourceSpans: template.GetResourceSpans()[:1]})
+	rs := probe.GetResourceSpans()[0]
+	rs.ScopeSpans = rs.GetScopeSpans()[:1]
+	rs.ScopeSpans[0].Spans = rs.GetScopeSpans()[0].GetSpans()[:1]
+	rs.ScopeSpans[0].Spans[0].ParentSpanId = nil
+
+	ctx, cancel := context.WithCancel(withKey(b.Context(), key))
+	p.stopSending = cancel
+	client := coltracepb.NewTraceServiceClient(conn)
+	sending := make(chan struct{})
+	p.wg.Go(func() {
+		defer close(sending)
+		defer conn.Close()
+		t := time.NewTicker(*otlpBenchProbe)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			req := proto.CloneOf(probe)
+			remask(req)
+			id := hex.EncodeToString(req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()[0].GetTraceId())
+			sent := time.Now()
+			if _, err := client.Export(ctx, req); err != nil {
+				if ctx.Err() == nil {
+					p.record(nil, 1)
+				}
+				continue
+			}
+			p.mu.Lock()
+			p.inFlight[id] = sent
+			p.mu.Unlock()
+		}
+	})
+	p.wg.Go(func() {
+		defer ch.Close()
+		t := time.NewTicker(probePoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.Context().Done():
+				return
+			case <-t.C:
+			}
+			if !p.poll(b.Context(), ch, key.ProjectID) {
+				select {
+				case <-sending:
+					return // nothing in flight, and nothing more coming
+				default:
+				}
+			}
+		}
+	})
+	return p
+}
+
+// poll looks for the probes in flight once and reports whether any
+// remain.
+func (p *probes) poll(ctx context.Context, ch driver.Conn, project string) bool {
+	p.mu.Lock()
+	ids := slices.Collect(maps.Keys(p.inFlight))
+	p.mu.Unlock()
+	if len(ids) == 0 {
+		return false
+	}
+	// Found or not, every probe is lost after probeWait: a read that
+	// fails must not keep the poller (and the benchmark) waiting.
+	now := time.Now()
+	var found []time.Duration
+	set := clickhouse.GroupSet{Value: make([]any, len(ids))}
+	for i, id := range ids {
+		set.Value[i] = id
+	}
+	rows, err := ch.Query(ctx, "SELECT DISTINCT trace_id FROM "+chschema.Observations+" WHERE project_id = ? AND trace_id IN ?", project, set)
+	if err == nil {
+		for rows.Next() {
+			var id string
+			if rows.Scan(&id) == nil {
+				p.mu.Lock()
+				found = append(found, now.Sub(p.inFlight[id]))
+				delete(p.inFlight, id)
+				p.mu.Unlock()
+			}
+		}
+		err = errors.Join(rows.Err(), rows.Close())
+	}
+	if err != nil {
+		p.failedReads.Do(func() { p.logf("freshness probe read failed (probes not found count as lost): %v", err) })
+	}
+	p.mu.Lock()
+	lost := 0
+	for id, sent := range p.inFlight {
+		if now.Sub(sent) > probeWait {
+			delete(p.inFlight, id)
+			lost++
+		}
+	}
+	remain := len(p.inFlight) > 0
+	p.mu.Unlock()
+	p.record(found, lost)
+	return remain
+}
+
+func (p *probes) record(found []time.Duration, lost int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delays = append(p.delays, found...)
+	p.lost += lost
+}
+
+// stop ends the probing, waits for the probes in flight (found, or lost
+// after probeWait) and returns the delays, sorted, and how many probes
+// were lost.
+func (p *probes) stop() ([]time.Duration, int) {
+	p.stopSending()
+	p.wg.Wait()
+	slices.Sort(p.delays)
+	return p.delays, p.lost
+}
+
+// quantile is the q-quantile (nearest rank) of sorted delays.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
 
 // loadAverage is the 1, 5 and 15 minute load averages, as uptime prints
@@ -392,4 +658,27 @@ func printThroughput(results map[string]*throughput) {
 		}
 	}
 	w.Flush()
+
+	fmt.Fprintf(os.Stdout, "\nBacklog and freshness (offered: %s; a probe trace every %s, timed from export to queryable)\n", offered(), *otlpBenchProbe)
+	w = tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "shape\tmax backlog while sending\tbacklog when sending ended\tprobes found\tlost\tfreshness p50\tp95\tp99\tmax\t")
+	for _, shape := range spanShapes {
+		r := results[shape.name]
+		if r == nil || r.sending == 0 {
+			continue
+		}
+		f := r.freshness
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n", shape.name, r.backlog, r.backlogAtEnd, len(f), r.probesLost,
+			round(quantile(f, 0.5)), round(quantile(f, 0.95)), round(quantile(f, 0.99)), round(quantile(f, 1)))
+	}
+	w.Flush()
 }
+
+func offered() string {
+	if *otlpBenchRate > 0 {
+		return fmt.Sprintf("%d spans/s", *otlpBenchRate)
+	}
+	return "as fast as acknowledged"
+}
+
+func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
