@@ -1,6 +1,7 @@
 package otlpmap
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -13,6 +14,11 @@ import (
 // of them the mapping consumed: an attribute is consumed only when its value
 // became a typed field, and everything else ends up in metadata.
 type attrs struct {
+	kvs []*commonv1.KeyValue
+	// byKey is made for sets of more than smallAttrs attributes; smaller
+	// ones are searched in kvs: the mapping asks a span for dozens of
+	// conventions' keys, most of them absent, and comparing a few keys
+	// costs less than hashing each.
 	byKey map[string]*commonv1.AnyValue
 	// used is made on the first use: most attribute sets (resources,
 	// events, plain spans) never consume anything.
@@ -21,8 +27,14 @@ type attrs struct {
 	sorted []string
 }
 
+const smallAttrs = 8
+
 func newAttrs(kvs []*commonv1.KeyValue) *attrs {
-	a := &attrs{byKey: make(map[string]*commonv1.AnyValue, len(kvs))}
+	a := &attrs{kvs: kvs}
+	if len(kvs) <= smallAttrs {
+		return a
+	}
+	a.byKey = make(map[string]*commonv1.AnyValue, len(kvs))
 	// OTLP keys are unique by spec; should one repeat, the last wins, as it
 	// would in the SDK's own attribute map.
 	for _, kv := range kvs {
@@ -31,10 +43,59 @@ func newAttrs(kvs []*commonv1.KeyValue) *attrs {
 	return a
 }
 
+// lookup returns the value of key, the last one should the key repeat.
+func (a *attrs) lookup(key string) (*commonv1.AnyValue, bool) {
+	if a.byKey != nil {
+		v, ok := a.byKey[key]
+		return v, ok
+	}
+	for i := len(a.kvs) - 1; i >= 0; i-- {
+		if a.kvs[i].GetKey() == key {
+			return a.kvs[i].GetValue(), true
+		}
+	}
+	return nil, false
+}
+
+// all yields every key once, with its value (the last should it repeat).
+func (a *attrs) all() iter.Seq2[string, *commonv1.AnyValue] {
+	return func(yield func(string, *commonv1.AnyValue) bool) {
+		if a.byKey != nil {
+			for k, v := range a.byKey {
+				if !yield(k, v) {
+					return
+				}
+			}
+			return
+		}
+		for i, kv := range a.kvs {
+			if a.repeatedAfter(i) {
+				continue
+			}
+			if !yield(kv.GetKey(), kv.GetValue()) {
+				return
+			}
+		}
+	}
+}
+
+// repeatedAfter reports whether the key of kvs[i] appears again later.
+func (a *attrs) repeatedAfter(i int) bool {
+	for _, later := range a.kvs[i+1:] {
+		if later.GetKey() == a.kvs[i].GetKey() {
+			return true
+		}
+	}
+	return false
+}
+
+// empty reports whether the set holds no attribute.
+func (a *attrs) empty() bool { return len(a.kvs) == 0 }
+
 // get returns the value of key without consuming it; a key whose value is
 // empty counts as absent.
 func (a *attrs) get(key string) (*commonv1.AnyValue, bool) {
-	v, ok := a.byKey[key]
+	v, ok := a.lookup(key)
 	if !ok || v.GetValue() == nil {
 		return nil, false
 	}
@@ -51,7 +112,7 @@ func (a *attrs) has(key string) bool {
 
 func (a *attrs) use(keys ...string) {
 	if a.used == nil && len(keys) > 0 {
-		a.used = make(map[string]bool, len(a.byKey))
+		a.used = make(map[string]bool, len(a.kvs))
 	}
 	for _, k := range keys {
 		a.used[k] = true
@@ -144,8 +205,8 @@ func (a *attrs) amount(keys ...string) (float64, bool) {
 // is a range of them.
 func (a *attrs) withPrefix(prefix string) []string {
 	if a.sorted == nil {
-		a.sorted = make([]string, 0, len(a.byKey))
-		for k := range a.byKey {
+		a.sorted = make([]string, 0, len(a.kvs))
+		for k := range a.all() {
 			a.sorted = append(a.sorted, k)
 		}
 		slices.Sort(a.sorted)
@@ -166,7 +227,7 @@ func (a *attrs) withPrefix(prefix string) []string {
 
 // rest adds every attribute not consumed to m, as text.
 func (a *attrs) rest(m map[string]string) {
-	for k, v := range a.byKey {
+	for k, v := range a.all() {
 		if a.used[k] || k == "" {
 			continue
 		}

@@ -219,7 +219,7 @@ func exceptions(events []*tracev1.Span_Event, meta map[string]string) *exception
 		if first == nil {
 			first = &exceptionInfo{typ: ea.peekStr("exception.type"), message: ea.peekStr("exception.message")}
 		}
-		for k, v := range ea.byKey {
+		for k, v := range ea.all() {
 			key := k
 			if n > 0 {
 				key = "exception." + strconv.Itoa(n) + "." + strings.TrimPrefix(k, "exception.")

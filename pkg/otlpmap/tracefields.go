@@ -212,12 +212,12 @@ func resourceFields(a *attrs) traceFields {
 	f.environment = clip(env, maxNameBytes)
 	v, _ := a.str("service.version")
 	f.release, f.version = clip(v, maxNameBytes), clip(v, maxNameBytes)
-	if len(a.byKey) == 0 {
+	if a.empty() {
 		return f
 	}
-	f.metadata = make(map[string]string, len(a.byKey))
+	f.metadata = make(map[string]string, len(a.kvs))
 	var runtime map[string]any
-	for k, val := range a.byKey {
+	for k, val := range a.all() {
 		if isRuntimeAttribute(k) {
 			if runtime == nil {
 				runtime = map[string]any{}
