@@ -23,10 +23,11 @@ type Config struct {
 	// FlushInterval flushes the buffer this long after its first row
 	// arrived, while the consumer keeps up with the stream.
 	FlushInterval time.Duration `env:"WORKER_FLUSH_INTERVAL" envDefault:"200ms"`
-	// FlushMaxInterval replaces FlushInterval while the consumer is behind
-	// (its last pull request came back full): the rows wait for a fuller
-	// buffer, since every insert becomes a part ClickHouse must merge
-	// again, and a backlog drains faster in fewer, larger inserts.
+	// FlushMaxInterval replaces FlushInterval while the consumer reads a
+	// backlog (messages older than FlushMaxInterval with at least
+	// FetchBatch more behind them): the rows wait for a fuller buffer,
+	// since every insert becomes a part ClickHouse must merge again, and a
+	// backlog drains faster in fewer, larger inserts.
 	FlushMaxInterval time.Duration `env:"WORKER_FLUSH_MAX_INTERVAL" envDefault:"2s"`
 	// InsertConcurrency is how many flushes may be written to ClickHouse at
 	// once while the consumer goes on fetching and decoding the next; a

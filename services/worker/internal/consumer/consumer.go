@@ -64,8 +64,8 @@ type Consumer struct {
 	// storeResume is when the consumer may fetch again after such a failure.
 	storeResume time.Time
 
-	// behind is set while the messages the consumer reads have waited in
-	// the stream longer than FlushMaxInterval (the fetch loop's own).
+	// behind is set while the consumer reads a backlog (see add; the
+	// fetch loop's own).
 	behind bool
 }
 
@@ -213,10 +213,13 @@ func (c *Consumer) add(ctx context.Context, m jetstream.Msg, buf *buffer) {
 		return
 	}
 	p.meta = md
-	// A message that waited in the stream longer than FlushMaxInterval
-	// means the consumer is behind: until messages arrive fresh again,
-	// buffers fill for FlushMaxInterval rather than FlushInterval.
-	c.behind = time.Since(md.Timestamp) > c.cfg.FlushMaxInterval
+	// The consumer is behind a backlog when a message waited in the stream
+	// longer than FlushMaxInterval and at least a pull request's worth of
+	// messages wait after it: buffers then fill for FlushMaxInterval
+	// rather than FlushInterval, until the backlog's end. A short stall
+	// leaves messages old but few behind them; holding buffers then would
+	// only add to their delay.
+	c.behind = md.NumPending >= uint64(c.cfg.FetchBatch) && time.Since(md.Timestamp) > c.cfg.FlushMaxInterval
 	decoded, err := eventrows.Decode(m.Data())
 	if err == nil {
 		err = c.checkProject(m.Subject(), decoded.ProjectID)
