@@ -174,12 +174,13 @@ type throughput struct {
 	// while sending (sampled each second), backlogAtEnd the number when
 	// sending ended: bounded under a paced load that storage keeps up with.
 	backlog, backlogAtEnd int64
-	// freshness holds the probes' delays from export to queryable, sorted.
-	freshness            []time.Duration
-	probesLost           int
-	mapNsPerSpan         float64
-	mapAllocsPerSpan     float64
-	mapBytesAllocPerSpan float64
+	// freshness holds the probes' delays from export to queryable, sorted;
+	// probeExports how long their exports took (ingest's part of them).
+	freshness, probeExports []time.Duration
+	probesLost              int
+	mapNsPerSpan            float64
+	mapAllocsPerSpan        float64
+	mapBytesAllocPerSpan    float64
 }
 
 func (r *throughput) acceptedPerSec() float64 { return float64(r.accepted) / r.sending.Seconds() }
@@ -326,7 +327,7 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 	if stored, err := counter.stored(b.Context()); err == nil {
 		r.backlogAtEnd = max(0, r.accepted-stored)
 	}
-	r.freshness, r.probesLost = probes.stop()
+	r.freshness, r.probeExports, r.probesLost = probes.stop()
 	if r.accepted == 0 {
 		b.Fatalf("no span accepted in %s", *otlpBenchDuration)
 	}
@@ -465,6 +466,7 @@ type probes struct {
 	mu          sync.Mutex
 	inFlight    map[string]time.Time // trace id -> sent
 	delays      []time.Duration
+	exports     []time.Duration
 	lost        int
 	logf        func(format string, args ...any)
 	failedReads sync.Once
@@ -526,6 +528,7 @@ func startProbes(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 			}
 			p.mu.Lock()
 			p.inFlight[id] = sent
+			p.exports = append(p.exports, time.Since(sent))
 			p.mu.Unlock()
 		}
 	})
@@ -606,13 +609,14 @@ func (p *probes) record(found []time.Duration, lost int) {
 }
 
 // stop ends the probing, waits for the probes in flight (found, or lost
-// after probeWait) and returns the delays, sorted, and how many probes
-// were lost.
-func (p *probes) stop() ([]time.Duration, int) {
+// after probeWait) and returns the delays and the exports' durations,
+// sorted, and how many probes were lost.
+func (p *probes) stop() (delays, exports []time.Duration, lost int) {
 	p.stopSending()
 	p.wg.Wait()
 	slices.Sort(p.delays)
-	return p.delays, p.lost
+	slices.Sort(p.exports)
+	return p.delays, p.exports, p.lost
 }
 
 // quantile is the q-quantile (nearest rank) of sorted delays.
@@ -661,15 +665,16 @@ func printThroughput(results map[string]*throughput) {
 
 	fmt.Fprintf(os.Stdout, "\nBacklog and freshness (offered: %s; a probe trace every %s, timed from export to queryable)\n", offered(), *otlpBenchProbe)
 	w = tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "shape\tmax backlog while sending\tbacklog when sending ended\tprobes found\tlost\tfreshness p50\tp95\tp99\tmax\t")
+	fmt.Fprintln(w, "shape\tmax backlog while sending\tbacklog when sending ended\tprobes found\tlost\tfreshness p50\tp95\tp99\tmax\tof which export p50\tp99\t")
 	for _, shape := range spanShapes {
 		r := results[shape.name]
 		if r == nil || r.sending == 0 {
 			continue
 		}
-		f := r.freshness
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t\n", shape.name, r.backlog, r.backlogAtEnd, len(f), r.probesLost,
-			round(quantile(f, 0.5)), round(quantile(f, 0.95)), round(quantile(f, 0.99)), round(quantile(f, 1)))
+		f, e := r.freshness, r.probeExports
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", shape.name, r.backlog, r.backlogAtEnd, len(f), r.probesLost,
+			round(quantile(f, 0.5)), round(quantile(f, 0.95)), round(quantile(f, 0.99)), round(quantile(f, 1)),
+			round(quantile(e, 0.5)), round(quantile(e, 0.99)))
 	}
 	w.Flush()
 }
