@@ -8,7 +8,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 
 	"github.com/agenttrace/agenttrace/pkg/edge"
@@ -31,7 +30,7 @@ import (
 // until they come back.
 func serve(ctx context.Context, cfg Config, _ []string, _ service.Output) error {
 	sh, err := edge.New(ctx, "ingest", cfg.Base, edge.Config{Auth: cfg.Auth, RateLimit: &cfg.RateLimit},
-		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes)),
+		service.WithServerOptions(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes), otlpapi.ServerOption()),
 		service.WithExtraListener("otlp_grpc", cfg.OTLPGRPCAddr),
 	)
 	if err != nil {
@@ -74,7 +73,7 @@ func serve(ctx context.Context, cfg Config, _ []string, _ service.Output) error 
 		Log:       sh.Log(),
 	})
 	// On the service port and on the OTLP port alike (one server).
-	coltracepb.RegisterTraceServiceServer(sh.GRPC(), otlpapi.NewServer(otlpSvc, sh.Log()))
+	otlpapi.Register(sh.GRPC(), otlpapi.NewServer(otlpSvc, sh.Log()))
 	sh.AddCheck("nats", stream.Check(js, cfg.Config))
 	sh.Go("declare streams", func(ctx context.Context) error {
 		return declareStreams(ctx, sh.Log(), nc, js, cfg)

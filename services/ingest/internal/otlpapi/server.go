@@ -7,6 +7,10 @@
 //
 // Importing this package registers gRPC's gzip codec, so exporters that
 // compress their requests (OTEL_EXPORTER_OTLP_COMPRESSION=gzip) are served.
+//
+// A server built with ServerOption keeps each export's bytes as received
+// (decompressed), so a request whose spans are all valid is published
+// without being encoded again (see codec.go).
 package otlpapi
 
 import (
@@ -36,6 +40,7 @@ const TransportHeader = "x-agenttrace-otlp-transport"
 const retryDelay = time.Second
 
 // Server implements opentelemetry.proto.collector.trace.v1.TraceService.
+// Register it with Register.
 type Server struct {
 	coltracepb.UnimplementedTraceServiceServer
 	svc *otlpingest.Service
@@ -51,12 +56,16 @@ func NewServer(svc *otlpingest.Service, log *slog.Logger) *Server {
 // partial_success; it answers OK even when every span was invalid, as the
 // OTLP specification asks, since resending them would not help.
 func (s *Server) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	return s.export(ctx, &exportRequest{ExportTraceServiceRequest: req})
+}
+
+func (s *Server) export(ctx context.Context, req *exportRequest) (*coltracepb.ExportTraceServiceResponse, error) {
 	p, err := authn.ProjectCaller(ctx)
 	if err != nil {
 		st, _ := apierror.Status(ctx, s.log, err)
 		return nil, st
 	}
-	out, err := s.svc.Export(ctx, p.ProjectID, transport(ctx), req)
+	out, err := s.svc.Export(ctx, p.ProjectID, transport(ctx), req.ExportTraceServiceRequest, req.raw)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}

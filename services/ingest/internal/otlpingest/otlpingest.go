@@ -18,9 +18,13 @@ var ErrUnavailable = errors.New("event stream unavailable")
 
 // Publisher durably stores the valid spans of one export. It returns nil
 // only once the stream has acknowledged all of them; a re-sent export with
-// the same spans must not be stored twice.
+// the same spans must not be stored twice. raw, when not nil, is the
+// encoding req was decoded from, which the publisher may store instead of
+// encoding req again: it decodes to req, except that validation clears an
+// all-zero parent span id in req that raw still holds (the mapping reads
+// both as a root).
 type Publisher interface {
-	PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest) error
+	PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error
 }
 
 // Transports an export arrives by, the "transport" label of the metrics.
@@ -67,11 +71,13 @@ type Outcome struct {
 const maxReasons = 5
 
 // Export validates req's spans, publishes the valid ones for projectID as
-// one request (see Publisher) and reports the rejected ones. transport is
-// TransportGRPC or TransportHTTP, for the metrics. It fails with
-// ErrUnavailable (or the context's error) when publishing did not succeed;
-// invalid spans never fail the call.
-func (s *Service) Export(ctx context.Context, projectID, transport string, req *coltracepb.ExportTraceServiceRequest) (Outcome, error) {
+// one request (see Publisher) and reports the rejected ones. raw is the
+// encoding req was decoded from, or nil when unknown; it is handed to the
+// publisher when every span is valid. transport is TransportGRPC or
+// TransportHTTP, for the metrics. It fails with ErrUnavailable (or the
+// context's error) when publishing did not succeed; invalid spans never
+// fail the call.
+func (s *Service) Export(ctx context.Context, projectID, transport string, req *coltracepb.ExportTraceServiceRequest, raw []byte) (Outcome, error) {
 	checked := Validate(req, s.cfg.Limits)
 	out := Outcome{Accepted: checked.Accepted, Rejected: len(checked.Rejections), Message: summarize(checked.Rejections, checked.Accepted)}
 	if out.Rejected > 0 {
@@ -79,8 +85,11 @@ func (s *Service) Export(ctx context.Context, projectID, transport string, req *
 			"rejected", out.Rejected, "accepted", out.Accepted, "first", checked.Rejections[0].String())
 	}
 	if out.Accepted > 0 {
+		if checked.Valid != req {
+			raw = nil // it holds the rejected spans too
+		}
 		start := time.Now()
-		err := s.cfg.Publisher.PublishExport(ctx, projectID, timestamppb.New(s.cfg.Now()), checked.Valid)
+		err := s.cfg.Publisher.PublishExport(ctx, projectID, timestamppb.New(s.cfg.Now()), checked.Valid, raw)
 		s.cfg.Metrics.publishDuration(time.Since(start))
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {

@@ -1,6 +1,7 @@
 package otlpingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -18,15 +19,17 @@ import (
 type recordingPublisher struct {
 	err   error
 	calls []*coltracepb.ExportTraceServiceRequest
+	raws  [][]byte
 	at    []*timestamppb.Timestamp
 	block bool // wait for the context before answering err
 }
 
-func (p *recordingPublisher) PublishExport(ctx context.Context, projectID string, at *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest) error {
+func (p *recordingPublisher) PublishExport(ctx context.Context, projectID string, at *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error {
 	if projectID != "proj" {
 		return errors.New("wrong project " + projectID)
 	}
 	p.calls = append(p.calls, req)
+	p.raws = append(p.raws, raw)
 	p.at = append(p.at, at)
 	if p.block {
 		<-ctx.Done()
@@ -84,7 +87,11 @@ func TestExport(t *testing.T) {
 			pub := &recordingPublisher{err: tt.pubErr}
 			svc := NewService(Config{Publisher: pub, Limits: DefaultLimits(), Metrics: m, Now: func() time.Time { return now }})
 
-			got, err := svc.Export(context.Background(), "proj", tt.transport, tt.req)
+			raw, err := proto.Marshal(tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := svc.Export(context.Background(), "proj", tt.transport, tt.req, raw)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -104,6 +111,15 @@ func TestExport(t *testing.T) {
 				}
 				if string(ends) != string(tt.wantPublish) {
 					t.Errorf("published spans %v, want %v", ends, tt.wantPublish)
+				}
+				// The bytes as received stand for the request only when
+				// no span was left out of it.
+				allValid := len(tt.wantPublish) == len(tt.req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans())
+				if allValid && !bytes.Equal(pub.raws[0], raw) {
+					t.Error("the request's bytes as received were not handed to the publisher")
+				}
+				if !allValid && pub.raws[0] != nil {
+					t.Error("bytes holding rejected spans were handed to the publisher")
 				}
 				if !pub.at[0].AsTime().Equal(now) {
 					t.Errorf("received_at %v, want %v", pub.at[0].AsTime(), now)
@@ -141,7 +157,7 @@ func TestExportCanceledWhilePublishing(t *testing.T) {
 	svc := NewService(Config{Publisher: pub, Limits: DefaultLimits(), Metrics: m})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = svc.Export(ctx, "proj", TransportGRPC, request(goodSpan(1)))
+	_, err = svc.Export(ctx, "proj", TransportGRPC, request(goodSpan(1)), nil)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) {
 		t.Errorf("err = %v, want the context's error", err)
 	}
@@ -150,7 +166,7 @@ func TestExportCanceledWhilePublishing(t *testing.T) {
 
 func TestExportWithoutMetrics(t *testing.T) {
 	svc := NewService(Config{Publisher: &recordingPublisher{}, Limits: DefaultLimits()})
-	if _, err := svc.Export(context.Background(), "proj", TransportGRPC, request(goodSpan(1))); err != nil {
+	if _, err := svc.Export(context.Background(), "proj", TransportGRPC, request(goodSpan(1)), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -171,11 +187,18 @@ func TestPublishedRequestIsValidOnly(t *testing.T) {
 	req := request(goodSpan(1), bad, goodSpan(2))
 	pub := &recordingPublisher{}
 	svc := NewService(Config{Publisher: pub, Limits: DefaultLimits()})
-	if _, err := svc.Export(context.Background(), "proj", TransportGRPC, req); err != nil {
+	raw, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Export(context.Background(), "proj", TransportGRPC, req, raw); err != nil {
 		t.Fatal(err)
 	}
 	want := request(goodSpan(1), goodSpan(2))
 	if !proto.Equal(pub.calls[0], want) {
 		t.Errorf("published %v, want %v", pub.calls[0], want)
+	}
+	if pub.raws[0] != nil {
+		t.Error("the bytes as received, rejected span included, were handed to the publisher")
 	}
 }

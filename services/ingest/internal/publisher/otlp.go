@@ -28,24 +28,30 @@ const spanIDSuffixLen = 32 + 1 + 16
 // once every message is acknowledged; any error means nothing counts as
 // stored.
 //
+// raw, when not nil, is the encoding req was decoded from (see
+// otlpingest.Publisher): a request that fits in one message is published as
+// those bytes instead of being encoded again.
+//
 // The spans must carry valid ids (the caller validated them); a span that
 // cannot fit in a message even alone with its resource and scope fails the
 // call with ErrEventTooLarge.
-func (p *Publisher) PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest) error {
+func (p *Publisher) PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error {
 	// Checked first: the server's max_payload is unknown while disconnected.
 	if !p.nc.IsConnected() {
 		return ErrNotConnected
 	}
 	base := &ingestv1.EventEnvelope{ProjectId: projectID, ReceivedAt: receivedAt}
-	parts, err := splitExport(req, proto.Size(base), p.budgetFor(projectID, max(spanIDSuffixLen, len(batchIDSuffix))))
+	parts, err := splitExport(req, raw, proto.Size(base), p.budgetFor(projectID, max(spanIDSuffixLen, len(batchIDSuffix))))
 	if err != nil {
 		return err
 	}
 	msgs := make([]outgoing, 0, len(parts))
 	for _, part := range parts {
-		payload, err := proto.Marshal(part.req)
-		if err != nil {
-			return fmt.Errorf("encode export request: %w", err)
+		payload := part.raw
+		if payload == nil {
+			if payload, err = proto.Marshal(part.req); err != nil {
+				return fmt.Errorf("encode export request: %w", err)
+			}
 		}
 		env := &ingestv1.EventEnvelope{ProjectId: projectID, ReceivedAt: receivedAt, OtlpExportRequest: payload}
 		data, err := proto.Marshal(env)
@@ -67,7 +73,10 @@ func SpanKey(s *tracepb.Span) string {
 
 // exportPart is the request of one message and the keys of its spans.
 type exportPart struct {
-	req  *coltracepb.ExportTraceServiceRequest
+	req *coltracepb.ExportTraceServiceRequest
+	// raw is req's encoding when it is known already (the whole request
+	// as received), else nil.
+	raw  []byte
 	keys []string
 }
 
@@ -79,11 +88,15 @@ const maxLenPrefix = 5
 // splitExport cuts req into requests whose envelope (base bytes without the
 // payload field) encodes to at most budget bytes, keeping the order of the
 // spans and copying each span's resource and scope into every part that
-// holds some of its spans. A request that fits whole is one part.
-func splitExport(req *coltracepb.ExportTraceServiceRequest, base, budget int) ([]exportPart, error) {
+// holds some of its spans. A request that fits whole is one part, carrying
+// raw (req's encoding, or nil).
+func splitExport(req *coltracepb.ExportTraceServiceRequest, raw []byte, base, budget int) ([]exportPart, error) {
 	// The payload field of the envelope: a one-byte tag and the length.
 	base += 1 + maxLenPrefix
-	whole := proto.Size(req)
+	whole := len(raw)
+	if raw == nil {
+		whole = proto.Size(req)
+	}
 	if base+whole <= budget {
 		var keys []string
 		for _, rs := range req.GetResourceSpans() {
@@ -96,7 +109,7 @@ func splitExport(req *coltracepb.ExportTraceServiceRequest, base, budget int) ([
 		if len(keys) == 0 {
 			return nil, nil
 		}
-		return []exportPart{{req: req, keys: keys}}, nil
+		return []exportPart{{req: req, raw: raw, keys: keys}}, nil
 	}
 
 	var (

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -110,7 +112,7 @@ func TestSplitExport(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parts, err := splitExport(tt.req, base, tt.budget)
+			parts, err := splitExport(tt.req, nil, base, tt.budget)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +156,7 @@ func TestSplitExport(t *testing.T) {
 }
 
 func TestSplitExportSpanTooLarge(t *testing.T) {
-	_, err := splitExport(exportOf(1, 1, 3, 2000), 40, 1500)
+	_, err := splitExport(exportOf(1, 1, 3, 2000), nil, 40, 1500)
 	if !errors.Is(err, ErrEventTooLarge) || !strings.Contains(err.Error(), "aa0102030405060708090a0b0c0d0e0f:bb00000000000000") {
 		t.Errorf("err = %v, want ErrEventTooLarge naming the first span", err)
 	}
@@ -192,7 +194,11 @@ func TestPublishExportIntegration(t *testing.T) {
 	at := timestamppb.New(time.Unix(1_800_000_000, 5))
 
 	small := exportOf(2, 2, 3, 50)
-	if err := p.PublishExport(ctx, "proj-otlp", at, small); err != nil {
+	// The bytes as received are stored as they are: an unknown field
+	// (number 99, varint 1) that re-encoding small would not produce shows
+	// they were not encoded again.
+	raw := protowire.AppendVarint(protowire.AppendTag(mustMarshal(t, small), 99, protowire.VarintType), 1)
+	if err := p.PublishExport(ctx, "proj-otlp", at, small, raw); err != nil {
 		t.Fatalf("PublishExport: %v", err)
 	}
 	msgs := readAll(t, js, cfg)
@@ -206,24 +212,25 @@ func TestPublishExportIntegration(t *testing.T) {
 	if want := stream.MessageID("proj-otlp", keysOf(small)); m.msgID != want {
 		t.Errorf("Nats-Msg-Id = %q, want %q", m.msgID, want)
 	}
-	if got := decodeExport(t, m.env); !proto.Equal(got, small) {
-		t.Errorf("stored request differs")
+	if !bytes.Equal(m.env.GetOtlpExportRequest(), raw) {
+		t.Errorf("stored request is not the bytes as received")
 	}
 
 	// Re-sent: deduplicated. Nothing to publish: no message.
-	if err := p.PublishExport(ctx, "proj-otlp", timestamppb.Now(), exportOf(2, 2, 3, 50)); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", timestamppb.Now(), exportOf(2, 2, 3, 50), nil); err != nil {
 		t.Fatalf("PublishExport retry: %v", err)
 	}
-	if err := p.PublishExport(ctx, "proj-otlp", at, &coltracepb.ExportTraceServiceRequest{}); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, &coltracepb.ExportTraceServiceRequest{}, nil); err != nil {
 		t.Fatalf("PublishExport(empty): %v", err)
 	}
 	if n := len(readAll(t, js, cfg)); n != 1 {
 		t.Errorf("after a re-sent and an empty export: %d messages, want 1", n)
 	}
 
-	// An export over max_payload: self-contained parts within the limit.
+	// An export over max_payload: self-contained parts within the limit,
+	// each encoded on its own (the bytes as received are too big).
 	big := exportOf(2, 2, 10, 60<<10) // ~2.4 MiB
-	if err := p.PublishExport(ctx, "proj-otlp", at, big); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, big, mustMarshal(t, big)); err != nil {
 		t.Fatalf("PublishExport(big): %v", err)
 	}
 	msgs = readAll(t, js, cfg)[1:]
@@ -250,7 +257,7 @@ func TestPublishExportIntegration(t *testing.T) {
 			t.Fatalf("span %d differs, or lost its resource or scope", i)
 		}
 	}
-	if err := p.PublishExport(ctx, "proj-otlp", at, exportOf(2, 2, 10, 60<<10)); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, exportOf(2, 2, 10, 60<<10), nil); err != nil {
 		t.Fatalf("PublishExport(big) retry: %v", err)
 	}
 	if n := len(readAll(t, js, cfg)); n != len(msgs)+1 {
@@ -265,7 +272,7 @@ func TestPublishExportErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	huge := exportOf(1, 1, 2, int(nc.MaxPayload()))
-	if err := p.PublishExport(context.Background(), "proj", nil, huge); !errors.Is(err, ErrEventTooLarge) {
+	if err := p.PublishExport(context.Background(), "proj", nil, huge, mustMarshal(t, huge)); !errors.Is(err, ErrEventTooLarge) {
 		t.Errorf("PublishExport(huge span) = %v, want ErrEventTooLarge", err)
 	}
 	if n := len(readAll(t, js, cfg)); n != 0 {
@@ -283,7 +290,7 @@ func TestPublishExportErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dp.PublishExport(context.Background(), "proj", nil, exportOf(1, 1, 1, 1)); !errors.Is(err, ErrNotConnected) {
+	if err := dp.PublishExport(context.Background(), "proj", nil, exportOf(1, 1, 1, 1), nil); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("PublishExport with NATS down = %v, want ErrNotConnected", err)
 	}
 }
