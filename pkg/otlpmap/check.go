@@ -43,11 +43,18 @@ func CheckSpan(s *tracev1.Span) error {
 		return fmt.Errorf("%w: parent_span_id must be empty or 8 bytes, got %d", ErrInvalidSpan, len(s.GetParentSpanId()))
 	case bytes.Equal(s.GetParentSpanId(), s.GetSpanId()):
 		return fmt.Errorf("%w: parent_span_id equals span_id", ErrInvalidSpan)
-	case s.GetStartTimeUnixNano() == 0:
+	}
+	return CheckTimes(s.GetStartTimeUnixNano(), s.GetEndTimeUnixNano())
+}
+
+// CheckTimes is CheckSpan's rule for a span's start and end times.
+func CheckTimes(start, end uint64) error {
+	switch {
+	case start == 0:
 		return fmt.Errorf("%w: start_time_unix_nano is required", ErrInvalidSpan)
-	case s.GetStartTimeUnixNano() > maxUnixNano || s.GetEndTimeUnixNano() > maxUnixNano:
+	case start > maxUnixNano || end > maxUnixNano:
 		return fmt.Errorf("%w: times must be before the year 2262", ErrInvalidSpan)
-	case s.GetEndTimeUnixNano() != 0 && s.GetEndTimeUnixNano() < s.GetStartTimeUnixNano():
+	case end != 0 && end < start:
 		return fmt.Errorf("%w: end_time_unix_nano is before start_time_unix_nano", ErrInvalidSpan)
 	}
 	return nil

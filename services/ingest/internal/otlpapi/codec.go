@@ -2,27 +2,27 @@ package otlpapi
 
 import (
 	"context"
-	"fmt"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
-	"google.golang.org/protobuf/proto"
 )
 
-// Publishing an export stores it as bytes. Decoding it (to validate its
-// spans) and encoding it again took about half of ingest's CPU; keeping the
-// bytes as received saves the second half. gRPC's generated handler decodes
-// into a bare ExportTraceServiceRequest and drops the bytes, so Register
-// serves the TraceService with its own handler decoding into an
-// exportRequest, and the server's codec (ServerOption) keeps the bytes for
-// that type alone.
+// Publishing an export stores it as bytes. Decoding every request (to
+// validate its spans) and encoding it again took about half of ingest's CPU
+// each; the server keeps the bytes as received instead, and otlpingest
+// checks them without decoding them (otlpingest.Scan) and publishes them as
+// they are. gRPC's generated handler decodes into a bare
+// ExportTraceServiceRequest, so Register serves the TraceService with its
+// own handler decoding into an exportRequest, and the server's codec
+// (ServerOption) keeps the bytes of that type alone, undecoded.
 
-// exportRequest is an export request with the bytes it was decoded from (nil
-// when served without ServerOption's codec). It is a proto.Message through
-// the embedded request, so interceptors see the request.
+// exportRequest is an export request as received: its bytes (raw), or,
+// when served without ServerOption's codec, the decoded request. It is a
+// proto.Message through the embedded request (empty when raw is set), so
+// interceptors see a message.
 type exportRequest struct {
 	*coltracepb.ExportTraceServiceRequest
 	raw []byte
@@ -62,8 +62,8 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, intercepto
 	})
 }
 
-// ServerOption makes a server keep the bytes of the exports it decodes;
-// every other message goes through gRPC's proto codec unchanged.
+// ServerOption makes a server keep the bytes of the exports it receives,
+// undecoded; every other message goes through gRPC's proto codec as usual.
 func ServerOption() grpc.ServerOption {
 	return grpc.ForceServerCodecV2(codec{encoding.GetCodecV2(grpcproto.Name)})
 }
@@ -78,11 +78,9 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
 	}
-	// A copy: data's buffers return to gRPC's pool after the call.
-	req.raw = data.Materialize()
-	if err := proto.Unmarshal(req.raw, req.ExportTraceServiceRequest); err != nil {
-		req.raw = nil
-		return fmt.Errorf("failed to unmarshal, message is %T: %w", req.ExportTraceServiceRequest, err)
-	}
+	// A copy: data's buffers return to gRPC's pool after the call. An
+	// empty request is encoded as no bytes; raw stays non-nil for it.
+	req.raw = make([]byte, data.Len())
+	data.CopyTo(req.raw)
 	return nil
 }

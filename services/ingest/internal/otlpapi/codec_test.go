@@ -24,15 +24,16 @@ import (
 	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 )
 
-// rawPublisher records the bytes it is handed.
+// rawPublisher records what it is handed.
 type rawPublisher struct {
 	req *coltracepb.ExportTraceServiceRequest
 	raw []byte
 }
 
-func (p *rawPublisher) PublishExport(_ context.Context, _ string, _ *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error {
-	p.req, p.raw = req, raw
-	return nil
+func (p *rawPublisher) PublishExport(_ context.Context, _ string, _ *timestamppb.Timestamp, exp otlpingest.Export) (err error) {
+	p.raw = exp.Raw
+	p.req, err = exp.Request()
+	return err
 }
 
 // serve starts Register's TraceService with opts behind an interceptor that
@@ -69,36 +70,39 @@ func serve(t *testing.T, pub otlpingest.Publisher, opts ...grpc.ServerOption) *g
 }
 
 func TestServerKeepsTheBytesAsReceived(t *testing.T) {
-	req := exportOf(span(true))
-	// An unknown field the server's decoding keeps and a new encoding of
-	// the decoded request would put elsewhere: the bytes handed on are the
-	// client's.
-	req.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 7))
-	sent, err := proto.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := exportOf(span(true))
+	// An unknown field the decoder keeps and a new encoding of the decoded
+	// request would put elsewhere: the bytes handed on are the client's.
+	unusual := exportOf(span(true))
+	unusual.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 7))
 	for _, tt := range []struct {
 		name string
+		req  *coltracepb.ExportTraceServiceRequest
 		opts []grpc.CallOption
 	}{
-		{"plain", nil},
-		{"gzip", []grpc.CallOption{grpc.UseCompressor(gzip.Name)}},
+		{"scanned", plain, nil},
+		{"scanned, gzip", plain, []grpc.CallOption{grpc.UseCompressor(gzip.Name)}},
+		{"decoded", unusual, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			sent, err := proto.Marshal(tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
 			pub := &rawPublisher{}
 			client := coltracepb.NewTraceServiceClient(serve(t, pub, ServerOption()))
-			if _, err := client.Export(context.Background(), req, tt.opts...); err != nil {
+			if _, err := client.Export(context.Background(), tt.req, tt.opts...); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(pub.raw, sent) {
 				t.Errorf("publisher got %d bytes, want the %d sent", len(pub.raw), len(sent))
 			}
-			if !proto.Equal(pub.req, req) {
-				t.Errorf("publisher got request %v, want %v", pub.req, req)
+			if !proto.Equal(pub.req, tt.req) {
+				t.Errorf("publisher got request %v, want %v", pub.req, tt.req)
 			}
 		})
 	}
+	req := unusual
 
 	t.Run("without the codec", func(t *testing.T) {
 		pub := &rawPublisher{}
@@ -128,8 +132,8 @@ func TestServerRefusesUndecodableExports(t *testing.T) {
 	garbage := append(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.BytesType), 100), 1, 2)
 	var resp []byte
 	err := conn.Invoke(context.Background(), exportMethod, garbage, &resp, grpc.ForceCodecV2(rawCodec{}))
-	if status.Code(err) != codes.Internal {
-		t.Errorf("Export(garbage) = %v, want gRPC's Internal for an undecodable request", err)
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("Export(garbage) = %v, want InvalidArgument", err)
 	}
 	if pub.req != nil {
 		t.Error("an undecodable export reached the publisher")

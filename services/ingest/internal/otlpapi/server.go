@@ -9,8 +9,8 @@
 // compress their requests (OTEL_EXPORTER_OTLP_COMPRESSION=gzip) are served.
 //
 // A server built with ServerOption keeps each export's bytes as received
-// (decompressed), so a request whose spans are all valid is published
-// without being encoded again (see codec.go).
+// (decompressed): they are checked without decoding them and published as
+// they are when every span is valid (see codec.go).
 package otlpapi
 
 import (
@@ -65,6 +65,9 @@ func (s *Server) export(ctx context.Context, req *exportRequest) (*coltracepb.Ex
 		st, _ := apierror.Status(ctx, s.log, err)
 		return nil, st
 	}
+	if req.raw != nil {
+		req.ExportTraceServiceRequest = nil // empty: the bytes are the request
+	}
 	out, err := s.svc.Export(ctx, p.ProjectID, transport(ctx), req.ExportTraceServiceRequest, req.raw)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -92,6 +95,8 @@ func transport(ctx context.Context) string {
 // logged and answered as Internal without detail.
 func (s *Server) toStatus(ctx context.Context, err error) error {
 	switch {
+	case errors.Is(err, otlpingest.ErrMalformed):
+		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, otlpingest.ErrUnavailable):
 		return apierror.Unavailable("event stream unavailable, retry", retryDelay)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -25,7 +25,7 @@ type fakePublisher struct {
 	project string
 }
 
-func (p *fakePublisher) PublishExport(_ context.Context, projectID string, _ *timestamppb.Timestamp, _ *coltracepb.ExportTraceServiceRequest, _ []byte) error {
+func (p *fakePublisher) PublishExport(_ context.Context, projectID string, _ *timestamppb.Timestamp, _ otlpingest.Export) error {
 	p.project = projectID
 	return p.err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -16,15 +17,43 @@ import (
 // accepted and the client may retry the same export safely.
 var ErrUnavailable = errors.New("event stream unavailable")
 
+// ErrMalformed: the request's bytes are not an ExportTraceServiceRequest.
+var ErrMalformed = errors.New("not an OTLP ExportTraceServiceRequest")
+
 // Publisher durably stores the valid spans of one export. It returns nil
 // only once the stream has acknowledged all of them; a re-sent export with
-// the same spans must not be stored twice. raw, when not nil, is the
-// encoding req was decoded from, which the publisher may store instead of
-// encoding req again: it decodes to req, except that validation clears an
-// all-zero parent span id in req that raw still holds (the mapping reads
-// both as a root).
+// the same spans must not be stored twice.
 type Publisher interface {
-	PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error
+	PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, exp Export) error
+}
+
+// Export is the valid part of an export request, as a Publisher gets it:
+// the request as received when every span of it is valid (Raw), the request
+// of the valid spans (Req), or both.
+type Export struct {
+	// Raw is the encoding the request arrived in, when all of its spans
+	// are valid; nil otherwise. It decodes to Req, except that validation
+	// clears an all-zero parent span id in Req that Raw still holds (the
+	// mapping reads both as a root).
+	Raw []byte
+	// Keys are the SpanKeys of Raw's spans in request order, when Scan
+	// found them; nil otherwise.
+	Keys []string
+	// Req is the request of the valid spans; nil when Raw was scanned and
+	// not decoded (see Request).
+	Req *coltracepb.ExportTraceServiceRequest
+}
+
+// Request returns Req, decoding Raw when Req is nil.
+func (e Export) Request() (*coltracepb.ExportTraceServiceRequest, error) {
+	if e.Req != nil {
+		return e.Req, nil
+	}
+	req := &coltracepb.ExportTraceServiceRequest{}
+	if err := proto.Unmarshal(e.Raw, req); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return req, nil
 }
 
 // Transports an export arrives by, the "transport" label of the metrics.
@@ -70,26 +99,23 @@ type Outcome struct {
 // maxReasons is how many rejections the summary message spells out.
 const maxReasons = 5
 
-// Export validates req's spans, publishes the valid ones for projectID as
-// one request (see Publisher) and reports the rejected ones. raw is the
-// encoding req was decoded from, or nil when unknown; it is handed to the
-// publisher when every span is valid. transport is TransportGRPC or
-// TransportHTTP, for the metrics. It fails with ErrUnavailable (or the
+// Export validates an export request's spans, publishes the valid ones for
+// projectID (see Publisher) and reports the rejected ones. raw is the
+// request's encoding when known: Scan checks it without decoding it, and
+// only when Scan cannot vouch for every span is it decoded (req may be nil
+// then) and checked with Validate. Without raw, req is validated. transport
+// is TransportGRPC or TransportHTTP, for the metrics. It fails with
+// ErrMalformed when raw does not decode, and with ErrUnavailable (or the
 // context's error) when publishing did not succeed; invalid spans never
 // fail the call.
 func (s *Service) Export(ctx context.Context, projectID, transport string, req *coltracepb.ExportTraceServiceRequest, raw []byte) (Outcome, error) {
-	checked := Validate(req, s.cfg.Limits)
-	out := Outcome{Accepted: checked.Accepted, Rejected: len(checked.Rejections), Message: summarize(checked.Rejections, checked.Accepted)}
-	if out.Rejected > 0 {
-		s.cfg.Log.DebugContext(ctx, "otlp spans rejected", "project_id", projectID,
-			"rejected", out.Rejected, "accepted", out.Accepted, "first", checked.Rejections[0].String())
+	exp, out, err := s.check(ctx, projectID, req, raw)
+	if err != nil {
+		return Outcome{}, err
 	}
 	if out.Accepted > 0 {
-		if checked.Valid != req {
-			raw = nil // it holds the rejected spans too
-		}
 		start := time.Now()
-		err := s.cfg.Publisher.PublishExport(ctx, projectID, timestamppb.New(s.cfg.Now()), checked.Valid, raw)
+		err := s.cfg.Publisher.PublishExport(ctx, projectID, timestamppb.New(s.cfg.Now()), exp)
 		s.cfg.Metrics.publishDuration(time.Since(start))
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -103,6 +129,30 @@ func (s *Service) Export(ctx context.Context, projectID, transport string, req *
 	}
 	s.cfg.Metrics.request(transport, requestOutcome(out), out.Accepted, out.Rejected)
 	return out, nil
+}
+
+// check finds the valid spans of an export (see Export).
+func (s *Service) check(ctx context.Context, projectID string, req *coltracepb.ExportTraceServiceRequest, raw []byte) (Export, Outcome, error) {
+	if raw != nil {
+		if keys, ok := Scan(raw, s.cfg.Limits); ok {
+			return Export{Raw: raw, Keys: keys}, Outcome{Accepted: len(keys)}, nil
+		}
+		var err error
+		if req, err = (Export{Raw: raw}).Request(); err != nil {
+			return Export{}, Outcome{}, err
+		}
+	}
+	checked := Validate(req, s.cfg.Limits)
+	out := Outcome{Accepted: checked.Accepted, Rejected: len(checked.Rejections), Message: summarize(checked.Rejections, checked.Accepted)}
+	if out.Rejected > 0 {
+		s.cfg.Log.DebugContext(ctx, "otlp spans rejected", "project_id", projectID,
+			"rejected", out.Rejected, "accepted", out.Accepted, "first", checked.Rejections[0].String())
+	}
+	exp := Export{Req: checked.Valid}
+	if checked.Valid == req {
+		exp.Raw = raw // nil when unknown; it would hold the rejected spans too otherwise
+	}
+	return exp, out, nil
 }
 
 // summarize spells out the first rejections for partial_success.error_message.

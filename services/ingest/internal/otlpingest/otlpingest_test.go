@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -24,12 +26,16 @@ type recordingPublisher struct {
 	block bool // wait for the context before answering err
 }
 
-func (p *recordingPublisher) PublishExport(ctx context.Context, projectID string, at *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error {
+func (p *recordingPublisher) PublishExport(ctx context.Context, projectID string, at *timestamppb.Timestamp, exp Export) error {
 	if projectID != "proj" {
 		return errors.New("wrong project " + projectID)
 	}
+	req, err := exp.Request()
+	if err != nil {
+		return err
+	}
 	p.calls = append(p.calls, req)
-	p.raws = append(p.raws, raw)
+	p.raws = append(p.raws, exp.Raw)
 	p.at = append(p.at, at)
 	if p.block {
 		<-ctx.Done()
@@ -200,5 +206,44 @@ func TestPublishedRequestIsValidOnly(t *testing.T) {
 	}
 	if pub.raws[0] != nil {
 		t.Error("the bytes as received, rejected span included, were handed to the publisher")
+	}
+}
+
+func TestExportOfBytes(t *testing.T) {
+	valid, err := proto.Marshal(request(goodSpan(1), goodSpan(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A field of a newer schema: Scan leaves it to the decoder, which
+	// finds both spans valid, so the bytes are still published as they are.
+	unusual := protowire.AppendVarint(protowire.AppendTag(slices.Clone(valid), 99, protowire.VarintType), 1)
+	tests := []struct {
+		name    string
+		raw     []byte
+		wantErr error
+		want    Outcome
+	}{
+		{"scanned", valid, nil, Outcome{Accepted: 2}},
+		{"decoded", unusual, nil, Outcome{Accepted: 2}},
+		{"malformed", valid[:len(valid)-1], ErrMalformed, Outcome{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := &recordingPublisher{}
+			svc := NewService(Config{Publisher: pub, Limits: DefaultLimits()})
+			got, err := svc.Export(context.Background(), "proj", TransportGRPC, nil, tt.raw)
+			if !errors.Is(err, tt.wantErr) || got != tt.want {
+				t.Fatalf("Export = %+v, %v; want %+v, %v", got, err, tt.want, tt.wantErr)
+			}
+			if tt.wantErr != nil {
+				if len(pub.calls) > 0 {
+					t.Error("a malformed request was published")
+				}
+				return
+			}
+			if len(pub.raws) != 1 || !bytes.Equal(pub.raws[0], tt.raw) {
+				t.Errorf("published %d times, bytes as received: %v", len(pub.raws), len(pub.raws) == 1 && bytes.Equal(pub.raws[0], tt.raw))
+			}
+		})
 	}
 }

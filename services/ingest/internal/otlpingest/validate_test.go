@@ -117,6 +117,14 @@ func TestCheckSpan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := goodSpan(1)
 			tt.mutate(s)
+			// Scan vouches for the span exactly when Validate accepts it.
+			raw, err := proto.Marshal(request(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys, ok := Scan(raw, lim); ok != (tt.want == "") || (ok && keys[0] != spanKey(s)) {
+				t.Errorf("Scan = %v, %v", keys, ok)
+			}
 			got := checkSpan(s, 0, lim)
 			if tt.want == "" && got != "" {
 				t.Errorf("rejected: %s", got)

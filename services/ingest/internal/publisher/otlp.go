@@ -13,6 +13,7 @@ import (
 
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 )
 
 // spanIDSuffixLen is the length of a span's id in a message id:
@@ -20,28 +21,24 @@ import (
 const spanIDSuffixLen = 32 + 1 + 16
 
 // PublishExport publishes the spans of one OTLP export as EventEnvelopes
-// carrying the serialized request (otlp_export_request), one message when
-// it fits in the server's max_payload, else as few as the spans need. Each
-// message is a self-contained ExportTraceServiceRequest: its spans keep
-// their resource and scope. Its id is stream.MessageID of the spans'
-// SpanKeys, so a re-sent export is deduplicated. Like Publish it returns
-// once every message is acknowledged; any error means nothing counts as
-// stored.
-//
-// raw, when not nil, is the encoding req was decoded from (see
-// otlpingest.Publisher): a request that fits in one message is published as
-// those bytes instead of being encoded again.
+// carrying the serialized request (otlp_export_request): the bytes it
+// arrived in when it has them and they fit in the server's max_payload,
+// else as few self-contained ExportTraceServiceRequests as the spans need,
+// each span keeping its resource and scope. A message's id is
+// stream.MessageID of its spans' SpanKeys, so a re-sent export is
+// deduplicated. Like Publish it returns once every message is acknowledged;
+// any error means nothing counts as stored.
 //
 // The spans must carry valid ids (the caller validated them); a span that
 // cannot fit in a message even alone with its resource and scope fails the
 // call with ErrEventTooLarge.
-func (p *Publisher) PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, req *coltracepb.ExportTraceServiceRequest, raw []byte) error {
+func (p *Publisher) PublishExport(ctx context.Context, projectID string, receivedAt *timestamppb.Timestamp, exp otlpingest.Export) error {
 	// Checked first: the server's max_payload is unknown while disconnected.
 	if !p.nc.IsConnected() {
 		return ErrNotConnected
 	}
 	base := &ingestv1.EventEnvelope{ProjectId: projectID, ReceivedAt: receivedAt}
-	parts, err := splitExport(req, raw, proto.Size(base), p.budgetFor(projectID, max(spanIDSuffixLen, len(batchIDSuffix))))
+	parts, err := splitExport(exp, proto.Size(base), p.budgetFor(projectID, max(spanIDSuffixLen, len(batchIDSuffix))))
 	if err != nil {
 		return err
 	}
@@ -71,13 +68,25 @@ func SpanKey(s *tracepb.Span) string {
 	return hex.EncodeToString(s.GetTraceId()) + ":" + hex.EncodeToString(s.GetSpanId())
 }
 
-// exportPart is the request of one message and the keys of its spans.
+// exportPart is the request of one message, as a request to encode (req)
+// or as its encoding already (raw), and the keys of its spans.
 type exportPart struct {
-	req *coltracepb.ExportTraceServiceRequest
-	// raw is req's encoding when it is known already (the whole request
-	// as received), else nil.
+	req  *coltracepb.ExportTraceServiceRequest
 	raw  []byte
 	keys []string
+}
+
+// keysOf lists the SpanKeys of req's spans in request order.
+func keysOf(req *coltracepb.ExportTraceServiceRequest) []string {
+	var keys []string
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			for _, s := range ss.GetSpans() {
+				keys = append(keys, SpanKey(s))
+			}
+		}
+	}
+	return keys
 }
 
 // maxLenPrefix is the longest length varint of a message below 4 GiB; the
@@ -85,31 +94,38 @@ type exportPart struct {
 // size is not known while spans are still being added.
 const maxLenPrefix = 5
 
-// splitExport cuts req into requests whose envelope (base bytes without the
-// payload field) encodes to at most budget bytes, keeping the order of the
-// spans and copying each span's resource and scope into every part that
-// holds some of its spans. A request that fits whole is one part, carrying
-// raw (req's encoding, or nil).
-func splitExport(req *coltracepb.ExportTraceServiceRequest, raw []byte, base, budget int) ([]exportPart, error) {
+// splitExport cuts the export into requests whose envelope (base bytes
+// without the payload field) encodes to at most budget bytes, keeping the
+// order of the spans and copying each span's resource and scope into every
+// part that holds some of its spans. An export that fits whole is one part,
+// carrying its bytes as received when it has them.
+func splitExport(exp otlpingest.Export, base, budget int) ([]exportPart, error) {
 	// The payload field of the envelope: a one-byte tag and the length.
 	base += 1 + maxLenPrefix
-	whole := len(raw)
-	if raw == nil {
-		whole = proto.Size(req)
-	}
-	if base+whole <= budget {
-		var keys []string
-		for _, rs := range req.GetResourceSpans() {
-			for _, ss := range rs.GetScopeSpans() {
-				for _, s := range ss.GetSpans() {
-					keys = append(keys, SpanKey(s))
-				}
+	if exp.Raw != nil && base+len(exp.Raw) <= budget {
+		keys := exp.Keys
+		if keys == nil {
+			req, err := exp.Request()
+			if err != nil {
+				return nil, err
 			}
+			keys = keysOf(req)
 		}
 		if len(keys) == 0 {
 			return nil, nil
 		}
-		return []exportPart{{req: req, raw: raw, keys: keys}}, nil
+		return []exportPart{{raw: exp.Raw, keys: keys}}, nil
+	}
+	req, err := exp.Request()
+	if err != nil {
+		return nil, err
+	}
+	if base+proto.Size(req) <= budget {
+		keys := keysOf(req)
+		if len(keys) == 0 {
+			return nil, nil
+		}
+		return []exportPart{{req: req, keys: keys}}, nil
 	}
 
 	var (

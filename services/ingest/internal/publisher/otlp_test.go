@@ -19,6 +19,7 @@ import (
 
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	"github.com/agenttrace/agenttrace/pkg/stream"
+	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 )
 
 // otlpSpan is a span with a unique id (n) and attrBytes of attribute.
@@ -81,14 +82,6 @@ func flatten(req *coltracepb.ExportTraceServiceRequest) []flatSpan {
 	return out
 }
 
-func keysOf(req *coltracepb.ExportTraceServiceRequest) []string {
-	var keys []string
-	for _, f := range flatten(req) {
-		keys = append(keys, SpanKey(f.span))
-	}
-	return keys
-}
-
 func TestSpanKey(t *testing.T) {
 	if got := SpanKey(otlpSpan(258, 0)); got != "aa0102030405060708090a0b0c0d0e0f:bb00000000000102" {
 		t.Errorf("SpanKey = %q", got)
@@ -112,7 +105,7 @@ func TestSplitExport(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parts, err := splitExport(tt.req, nil, base, tt.budget)
+			parts, err := splitExport(otlpingest.Export{Req: tt.req}, base, tt.budget)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +149,7 @@ func TestSplitExport(t *testing.T) {
 }
 
 func TestSplitExportSpanTooLarge(t *testing.T) {
-	_, err := splitExport(exportOf(1, 1, 3, 2000), nil, 40, 1500)
+	_, err := splitExport(otlpingest.Export{Req: exportOf(1, 1, 3, 2000)}, 40, 1500)
 	if !errors.Is(err, ErrEventTooLarge) || !strings.Contains(err.Error(), "aa0102030405060708090a0b0c0d0e0f:bb00000000000000") {
 		t.Errorf("err = %v, want ErrEventTooLarge naming the first span", err)
 	}
@@ -198,7 +191,7 @@ func TestPublishExportIntegration(t *testing.T) {
 	// (number 99, varint 1) that re-encoding small would not produce shows
 	// they were not encoded again.
 	raw := protowire.AppendVarint(protowire.AppendTag(mustMarshal(t, small), 99, protowire.VarintType), 1)
-	if err := p.PublishExport(ctx, "proj-otlp", at, small, raw); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, otlpingest.Export{Raw: raw, Keys: keysOf(small)}); err != nil {
 		t.Fatalf("PublishExport: %v", err)
 	}
 	msgs := readAll(t, js, cfg)
@@ -217,10 +210,10 @@ func TestPublishExportIntegration(t *testing.T) {
 	}
 
 	// Re-sent: deduplicated. Nothing to publish: no message.
-	if err := p.PublishExport(ctx, "proj-otlp", timestamppb.Now(), exportOf(2, 2, 3, 50), nil); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", timestamppb.Now(), otlpingest.Export{Req: exportOf(2, 2, 3, 50)}); err != nil {
 		t.Fatalf("PublishExport retry: %v", err)
 	}
-	if err := p.PublishExport(ctx, "proj-otlp", at, &coltracepb.ExportTraceServiceRequest{}, nil); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, otlpingest.Export{Req: &coltracepb.ExportTraceServiceRequest{}}); err != nil {
 		t.Fatalf("PublishExport(empty): %v", err)
 	}
 	if n := len(readAll(t, js, cfg)); n != 1 {
@@ -230,7 +223,7 @@ func TestPublishExportIntegration(t *testing.T) {
 	// An export over max_payload: self-contained parts within the limit,
 	// each encoded on its own (the bytes as received are too big).
 	big := exportOf(2, 2, 10, 60<<10) // ~2.4 MiB
-	if err := p.PublishExport(ctx, "proj-otlp", at, big, mustMarshal(t, big)); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, otlpingest.Export{Raw: mustMarshal(t, big)}); err != nil {
 		t.Fatalf("PublishExport(big): %v", err)
 	}
 	msgs = readAll(t, js, cfg)[1:]
@@ -257,7 +250,7 @@ func TestPublishExportIntegration(t *testing.T) {
 			t.Fatalf("span %d differs, or lost its resource or scope", i)
 		}
 	}
-	if err := p.PublishExport(ctx, "proj-otlp", at, exportOf(2, 2, 10, 60<<10), nil); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, otlpingest.Export{Req: exportOf(2, 2, 10, 60<<10)}); err != nil {
 		t.Fatalf("PublishExport(big) retry: %v", err)
 	}
 	if n := len(readAll(t, js, cfg)); n != len(msgs)+1 {
@@ -272,7 +265,7 @@ func TestPublishExportErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	huge := exportOf(1, 1, 2, int(nc.MaxPayload()))
-	if err := p.PublishExport(context.Background(), "proj", nil, huge, mustMarshal(t, huge)); !errors.Is(err, ErrEventTooLarge) {
+	if err := p.PublishExport(context.Background(), "proj", nil, otlpingest.Export{Raw: mustMarshal(t, huge)}); !errors.Is(err, ErrEventTooLarge) {
 		t.Errorf("PublishExport(huge span) = %v, want ErrEventTooLarge", err)
 	}
 	if n := len(readAll(t, js, cfg)); n != 0 {
@@ -290,7 +283,7 @@ func TestPublishExportErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dp.PublishExport(context.Background(), "proj", nil, exportOf(1, 1, 1, 1), nil); !errors.Is(err, ErrNotConnected) {
+	if err := dp.PublishExport(context.Background(), "proj", nil, otlpingest.Export{Req: exportOf(1, 1, 1, 1)}); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("PublishExport with NATS down = %v, want ErrNotConnected", err)
 	}
 }
