@@ -18,6 +18,7 @@ GRPC_GATEWAY_VERSION       := v2.33.0
 GRPCURL_VERSION            := v1.9.4
 HELM_VERSION               := v3.22.0
 GOLANGCI_LINT_VERSION      := v2.15.0
+JAEGER_VERSION             := v1.75.0
 
 TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/grpcurl
 
@@ -49,6 +50,12 @@ $(BIN)/helm:
 # reason (about seven minutes to build cold).
 $(BIN)/golangci-lint:
 	go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+# Jaeger v2 (its module keeps v1 tags), the peer of make bench-otlp-jaeger.
+# Its go.mod has a replace directive, which go install refuses: it is built
+# inside its downloaded module instead (about ten minutes cold).
+$(BIN)/jaeger:
+	cd "$$(go mod download -json github.com/jaegertracing/jaeger@$(JAEGER_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')" && \
+		GOFLAGS=-mod=mod GOWORK=off go build -o $(BIN)/jaeger ./cmd/jaeger
 
 # ---- code generation -----------------------------------------------------
 .PHONY: generate
@@ -174,6 +181,12 @@ bench: deps build ## benchmarks (print figures; no pass/fail on speed)
 .PHONY: bench-otlp
 bench-otlp: deps ## OTLP spans/s accepted and end to end (small and LLM-sized spans), decode+map cost per span
 	cd tests/e2e && GOWORK=off go test -count=1 -run '^$$' -bench '^BenchmarkOTLP$$' -benchmem -timeout 90m . $(OTLP_BENCH_FLAGS)
+
+# The same, with each shape's load first sent to Jaeger v2 (memory store)
+# and the ratio of accepted spans/s printed.
+.PHONY: bench-otlp-jaeger
+bench-otlp-jaeger: deps $(BIN)/jaeger ## bench-otlp beside Jaeger v2: accepted spans/s of both for the same load
+	$(MAKE) bench-otlp OTLP_BENCH_FLAGS='-otlp.jaeger=$(BIN)/jaeger $(OTLP_BENCH_FLAGS)'
 
 # Reads at scale: benchload fills a database of its own (agenttrace_bench_<size>,
 # dropped and refilled unless it already holds this load) through the

@@ -52,6 +52,9 @@ var (
 	// backlog stays bounded) and what freshness is at that rate.
 	otlpBenchRate  = flag.Int("otlp.rate", 0, "BenchmarkOTLP: spans per second the exporters offer together (0: as fast as ingest acknowledges)")
 	otlpBenchProbe = flag.Duration("otlp.probe", time.Second, "BenchmarkOTLP: interval of the freshness probe, a one-span trace sent while the load runs and timed until ClickHouse has it (0: off)")
+	// The peer to beat on acceptance: Jaeger v2 with its memory store, fed
+	// by the same loader just before AgentTrace (make bench-otlp-jaeger).
+	otlpBenchJaeger = flag.String("otlp.jaeger", "", "BenchmarkOTLP: a Jaeger v2 binary; each shape's load is then also sent to it (memory store, OTLP/gRPC) and the ratio of accepted spans/s printed")
 )
 
 // spanShape is one kind of load: how big its spans are and how many an
@@ -181,7 +184,20 @@ type throughput struct {
 	mapNsPerSpan            float64
 	mapAllocsPerSpan        float64
 	mapBytesAllocPerSpan    float64
+	// jaeger is the same load sent to Jaeger (-otlp.jaeger), nil when not.
+	jaeger *sent
 }
+
+// sent is what the exporters of one load got back.
+type sent struct {
+	accepted, rejected, failed int64
+	// sending is from the first export sent to the last acknowledged.
+	sending time.Duration
+	// sample is a trace id of an export accepted whole ("" if none).
+	sample string
+}
+
+func (s *sent) acceptedPerSec() float64 { return float64(s.accepted) / s.sending.Seconds() }
 
 func (r *throughput) acceptedPerSec() float64 { return float64(r.accepted) / r.sending.Seconds() }
 func (r *throughput) e2ePerSec() float64 {
@@ -212,6 +228,9 @@ func BenchmarkOTLP(b *testing.B) {
 		r := &throughput{shape: shape, bytesPerSpan: len(body) / shape.perRequest}
 		results[shape.name] = r
 		b.Run("decode+map/"+shape.name, func(b *testing.B) { benchDecodeMap(b, body, r) })
+		if *otlpBenchJaeger != "" {
+			b.Run("jaeger/"+shape.name, func(b *testing.B) { benchJaeger(b, req, r) })
+		}
 		if !b.Run("ingest/"+shape.name, func(b *testing.B) { benchIngest(b, stk, req, r) }) {
 			// A backlog left behind would share the worker with the next
 			// shape and make its figures meaningless.
@@ -220,6 +239,7 @@ func BenchmarkOTLP(b *testing.B) {
 		}
 	}
 	printThroughput(results)
+	printJaeger(results)
 }
 
 // benchDecodeMap is the worker's per-message work on an SDK export:
@@ -254,25 +274,9 @@ func benchDecodeMap(b *testing.B, body []byte, r *throughput) {
 // ClickHouse holds every accepted span.
 func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceServiceRequest, r *throughput) {
 	key := benchKey(b, s, "bench-"+r.shape.name)
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if *otlpBenchCompression == gzip.Name {
-		opts = append(opts, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
-	}
-	conn, err := grpc.NewClient(s.addr["ingest"].otlp, opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	client := coltracepb.NewTraceServiceClient(conn)
+	client := exporter(b, s.addr["ingest"].otlp)
 	ctx := withKey(b.Context(), key)
 
-	var (
-		accepted, rejected, failed atomic.Int64
-		lastAck                    atomic.Int64
-		sample                     atomic.Value // a trace id of an accepted export
-		firstErr                   sync.Once
-		wg                         sync.WaitGroup
-	)
 	counter, err := newRowCounter(b, s)
 	if err != nil {
 		b.Fatal(err)
@@ -280,14 +284,71 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 	defer counter.Close()
 	probes := startProbes(b, s, template)
 
+	var accepted atomic.Int64
+	sendersDone := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() { r.backlog = counter.maxBacklog(b, &accepted, sendersDone) })
+	start := time.Now()
+	out := sendLoad(b, ctx, client, template, r.shape, &accepted)
+	close(sendersDone)
+	sampler.Wait()
+	r.accepted, r.rejected, r.failedExports, r.sending = out.accepted, out.rejected, out.failed, out.sending
+	r.loadSending = loadAverage()
+	if stored, err := counter.stored(b.Context()); err == nil {
+		r.backlogAtEnd = max(0, r.accepted-stored)
+	}
+	r.freshness, r.probeExports, r.probesLost = probes.stop()
+	if r.accepted == 0 {
+		b.Fatalf("no span accepted in %s", *otlpBenchDuration)
+	}
+
+	counted, err := counter.wait(b, key.ProjectID, r.accepted)
+	r.queryable, r.drained, r.counted = time.Since(start), err == nil, counted
+	r.loadDrained = loadAverage()
+	if err != nil {
+		b.Errorf("%d of %d accepted spans queryable after %s: %v", counted, r.accepted, *otlpBenchDrain, err)
+	}
+	if out.sample != "" && r.drained {
+		checkSampleTrace(b, s, key, out.sample, r.shape.spansPerTrace)
+	}
+	b.ReportMetric(r.acceptedPerSec(), "accepted_spans/s")
+	b.ReportMetric(r.e2ePerSec(), "e2e_spans/s")
+}
+
+// exporter is the loader's OTLP/gRPC client of addr, compressing as
+// -otlp.compression says; closed when b ends.
+func exporter(b *testing.B, addr string) coltracepb.TraceServiceClient {
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if *otlpBenchCompression == gzip.Name {
+		opts = append(opts, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	return coltracepb.NewTraceServiceClient(conn)
+}
+
+// sendLoad sends copies of template with fresh ids through client from
+// -otlp.senders exporters for -otlp.duration, adding the spans accepted to
+// accepted as they are, and returns when the last export is answered.
+// Under -otlp.rate each exporter sends one export every interval, the
+// exporters spread evenly over it; one that falls behind sends at once
+// until it has caught up.
+func sendLoad(b *testing.B, ctx context.Context, client coltracepb.TraceServiceClient, template *coltracepb.ExportTraceServiceRequest, shape spanShape, accepted *atomic.Int64) *sent {
+	var (
+		rejected, failed atomic.Int64
+		lastAck          atomic.Int64
+		sample           atomic.Value // a trace id of an accepted export
+		firstErr         sync.Once
+		wg               sync.WaitGroup
+	)
 	start := time.Now()
 	deadline := start.Add(*otlpBenchDuration)
-	// Under -otlp.rate each exporter sends one export every interval,
-	// the exporters spread evenly over it; one that falls behind sends
-	// at once until it has caught up.
 	var interval time.Duration
 	if *otlpBenchRate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(r.shape.perRequest**otlpBenchSenders) / float64(*otlpBenchRate))
+		interval = time.Duration(float64(time.Second) * float64(shape.perRequest**otlpBenchSenders) / float64(*otlpBenchRate))
 	}
 	for i := range *otlpBenchSenders {
 		req := proto.CloneOf(template)
@@ -305,44 +366,20 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 					firstErr.Do(func() { b.Logf("export refused (counted, not retried): %v", err) })
 					continue
 				}
-				n := int64(r.shape.perRequest) - resp.GetPartialSuccess().GetRejectedSpans()
+				n := int64(shape.perRequest) - resp.GetPartialSuccess().GetRejectedSpans()
 				accepted.Add(n)
 				rejected.Add(resp.GetPartialSuccess().GetRejectedSpans())
 				lastAck.Store(int64(time.Since(start)))
-				if n == int64(r.shape.perRequest) {
+				if n == int64(shape.perRequest) {
 					sample.Store(hex.EncodeToString(req.GetResourceSpans()[0].GetScopeSpans()[0].GetSpans()[0].GetTraceId()))
 				}
 			}
 		})
 	}
-	sendersDone := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Go(func() { r.backlog = counter.maxBacklog(b, &accepted, sendersDone) })
 	wg.Wait()
-	close(sendersDone)
-	sampler.Wait()
-	r.accepted, r.rejected, r.failedExports = accepted.Load(), rejected.Load(), failed.Load()
-	r.sending = time.Duration(lastAck.Load())
-	r.loadSending = loadAverage()
-	if stored, err := counter.stored(b.Context()); err == nil {
-		r.backlogAtEnd = max(0, r.accepted-stored)
-	}
-	r.freshness, r.probeExports, r.probesLost = probes.stop()
-	if r.accepted == 0 {
-		b.Fatalf("no span accepted in %s", *otlpBenchDuration)
-	}
-
-	counted, err := counter.wait(b, key.ProjectID, r.accepted)
-	r.queryable, r.drained, r.counted = time.Since(start), err == nil, counted
-	r.loadDrained = loadAverage()
-	if err != nil {
-		b.Errorf("%d of %d accepted spans queryable after %s: %v", counted, r.accepted, *otlpBenchDrain, err)
-	}
-	if id, ok := sample.Load().(string); ok && r.drained {
-		checkSampleTrace(b, s, key, id, r.shape.spansPerTrace)
-	}
-	b.ReportMetric(r.acceptedPerSec(), "accepted_spans/s")
-	b.ReportMetric(r.e2ePerSec(), "e2e_spans/s")
+	out := &sent{accepted: accepted.Load(), rejected: rejected.Load(), failed: failed.Load(), sending: time.Duration(lastAck.Load())}
+	out.sample, _ = sample.Load().(string)
+	return out
 }
 
 // checkSampleTrace reads one trace the load sent through the query API:
@@ -675,6 +712,28 @@ func printThroughput(results map[string]*throughput) {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", shape.name, r.backlog, r.backlogAtEnd, len(f), r.probesLost,
 			round(quantile(f, 0.5)), round(quantile(f, 0.95)), round(quantile(f, 0.99)), round(quantile(f, 1)),
 			round(quantile(e, 0.5)), round(quantile(e, 0.99)))
+	}
+	w.Flush()
+}
+
+// printJaeger sets AgentTrace's acceptance beside Jaeger's for the same
+// load, when -otlp.jaeger was given.
+func printJaeger(results map[string]*throughput) {
+	if *otlpBenchJaeger == "" {
+		return
+	}
+	fmt.Fprintf(os.Stdout, "\nAcceptance beside Jaeger v2 (memory store, batch processor; the same loader, %s each, Jaeger alone on the box, AgentTrace with its whole stack)\n", *otlpBenchDuration)
+	w := tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "shape\tJaeger accepted spans/s\tAgentTrace accepted spans/s\tratio\t")
+	for _, shape := range spanShapes {
+		r := results[shape.name]
+		if r == nil || r.jaeger == nil || r.jaeger.sending == 0 || r.sending == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%.0f\t%.2f\t\n", shape.name, r.jaeger.acceptedPerSec(), r.acceptedPerSec(), r.acceptedPerSec()/r.jaeger.acceptedPerSec())
+		if r.jaeger.rejected > 0 || r.jaeger.failed > 0 {
+			fmt.Fprintf(w, "%s: Jaeger rejected %d spans, refused %d exports\t\t\t\t\n", shape.name, r.jaeger.rejected, r.jaeger.failed)
+		}
 	}
 	w.Flush()
 }
