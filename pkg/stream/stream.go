@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -92,13 +93,38 @@ func MessageID(projectID string, eventIDs []string) string {
 	}
 	ids := slices.Clone(eventIDs)
 	slices.Sort(ids)
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	for _, s := range append([]string{projectID}, ids...) {
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
-		h.Write([]byte(s))
+	d := NewBatchDigest(projectID)
+	for _, id := range ids {
+		d.Add([]byte(id))
 	}
-	return projectID + ":batch:" + hex.EncodeToString(h.Sum(nil)[:16])
+	return d.MessageID()
+}
+
+// BatchDigest computes MessageID of a batch from its ids one by one, for
+// callers that hold them in another form than strings: Add each id, in
+// sorted order, then MessageID.
+type BatchDigest struct {
+	project string
+	h       hash.Hash
+	n       [binary.MaxVarintLen64]byte // here, not on each Add's stack: it escapes into h
+}
+
+// NewBatchDigest starts the digest of a batch of projectID.
+func NewBatchDigest(projectID string) *BatchDigest {
+	d := &BatchDigest{project: projectID, h: sha256.New()}
+	d.Add([]byte(projectID))
+	return d
+}
+
+// Add adds the next id in sorted order.
+func (d *BatchDigest) Add(id []byte) {
+	d.h.Write(d.n[:binary.PutUvarint(d.n[:], uint64(len(id)))])
+	d.h.Write(id)
+}
+
+// MessageID is the batch's message id.
+func (d *BatchDigest) MessageID() string {
+	return d.project + ":batch:" + hex.EncodeToString(d.h.Sum(nil)[:16])
 }
 
 // Connect opens a NATS connection that reconnects for ever, and its JetStream context.

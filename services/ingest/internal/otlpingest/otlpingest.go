@@ -2,6 +2,7 @@ package otlpingest
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -36,9 +38,9 @@ type Export struct {
 	// clears an all-zero parent span id in Req that Raw still holds (the
 	// mapping reads both as a root).
 	Raw []byte
-	// Keys are the SpanKeys of Raw's spans in request order, when Scan
-	// found them; nil otherwise.
-	Keys []string
+	// Spans are Raw's spans in request order, when Scan found them; nil
+	// otherwise.
+	Spans []SpanRef
 	// Req is the request of the valid spans; nil when Raw was scanned and
 	// not decoded (see Request).
 	Req *coltracepb.ExportTraceServiceRequest
@@ -134,8 +136,8 @@ func (s *Service) Export(ctx context.Context, projectID, transport string, req *
 // check finds the valid spans of an export (see Export).
 func (s *Service) check(ctx context.Context, projectID string, req *coltracepb.ExportTraceServiceRequest, raw []byte) (Export, Outcome, error) {
 	if raw != nil {
-		if keys, ok := Scan(raw, s.cfg.Limits); ok {
-			return Export{Raw: raw, Keys: keys}, Outcome{Accepted: len(keys)}, nil
+		if spans, ok := Scan(raw, s.cfg.Limits); ok {
+			return Export{Raw: raw, Spans: spans}, Outcome{Accepted: len(spans)}, nil
 		}
 		var err error
 		if req, err = (Export{Raw: raw}).Request(); err != nil {
@@ -172,3 +174,26 @@ func summarize(rejections []Rejection, accepted int) string {
 	}
 	return b.String()
 }
+
+// SpanRef identifies a span by its trace id and span id, as message ids
+// name it (see Key).
+type SpanRef [16 + 8]byte
+
+// RefOf is the SpanRef of a span with valid ids.
+func RefOf(s *tracepb.Span) SpanRef {
+	var r SpanRef
+	copy(r[:16], s.GetTraceId())
+	copy(r[16:], s.GetSpanId())
+	return r
+}
+
+// AppendKey appends the span's key, "<trace id hex>:<span id hex>", to dst.
+// Keys order as SpanRefs do (compared bytewise).
+func (r SpanRef) AppendKey(dst []byte) []byte {
+	dst = hex.AppendEncode(dst, r[:16])
+	dst = append(dst, ':')
+	return hex.AppendEncode(dst, r[16:])
+}
+
+// Key is the span's key (see AppendKey).
+func (r SpanRef) Key() string { return string(r.AppendKey(make([]byte, 0, 2*len(r)+1))) }

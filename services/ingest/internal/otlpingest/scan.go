@@ -1,7 +1,6 @@
 package otlpingest
 
 import (
-	"encoding/hex"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -12,8 +11,8 @@ import (
 // Scan checks an encoded ExportTraceServiceRequest without decoding it,
 // for the case that matters for throughput: every span valid, encoded the
 // way SDKs encode (each field of the schema at most once where it is
-// singular, with its schema's wire type). It returns the SpanKey of every
-// span, in request order, and true when it can vouch that decoding raw
+// singular, with its schema's wire type). It returns every span's SpanRef,
+// in request order, and true when it can vouch that decoding raw
 // succeeds and Validate accepts every span. Anything else — a span Validate
 // would reject, a malformed or unusual encoding, a field this scan does not
 // know (a newer OTLP schema's) — makes it return false, and the caller
@@ -22,19 +21,19 @@ import (
 //
 // Decoding a request allocates every span, attribute and string of it;
 // with a small span, decoding took seven times as long as the checks.
-func Scan(raw []byte, lim Limits) (keys []string, ok bool) {
+func Scan(raw []byte, lim Limits) (spans []SpanRef, ok bool) {
 	s := scan{lim: lim}
 	if !s.request(raw) {
 		return nil, false
 	}
-	return s.keys, true
+	return s.spans, true
 }
 
 // scan is one Scan. Its methods return false as soon as they meet anything
 // they cannot vouch for.
 type scan struct {
-	lim  Limits
-	keys []string
+	lim   Limits
+	spans []SpanRef
 }
 
 // field is one field of a message, its value still encoded.
@@ -259,7 +258,10 @@ func (s *scan) span(b []byte, groupBytes int) bool {
 	if otlpmap.CheckTimes(start, end) != nil {
 		return false
 	}
-	s.keys = append(s.keys, hex.EncodeToString(traceID)+":"+hex.EncodeToString(spanID))
+	var ref SpanRef
+	copy(ref[:16], traceID)
+	copy(ref[16:], spanID)
+	s.spans = append(s.spans, ref)
 	return true
 }
 

@@ -18,7 +18,16 @@ func spanKey(s *tracepb.Span) string {
 	return hex.EncodeToString(s.GetTraceId()) + ":" + hex.EncodeToString(s.GetSpanId())
 }
 
-// keysOf lists the SpanKeys of req's spans in request order.
+// keysOfRefs lists the keys of spans.
+func keysOfRefs(spans []SpanRef) []string {
+	var keys []string
+	for _, r := range spans {
+		keys = append(keys, r.Key())
+	}
+	return keys
+}
+
+// keysOf lists the keys of req's spans in request order.
 func keysOf(req *coltracepb.ExportTraceServiceRequest) []string {
 	var keys []string
 	for _, rs := range req.GetResourceSpans() {
@@ -82,9 +91,9 @@ func TestScanVouchesForValidRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			keys, ok := Scan(raw, DefaultLimits())
-			if !ok || !slices.Equal(keys, keysOf(req)) {
-				t.Errorf("Scan = %v, %v; want %v, true", keys, ok, keysOf(req))
+			spans, ok := Scan(raw, DefaultLimits())
+			if !ok || !slices.Equal(keysOfRefs(spans), keysOf(req)) {
+				t.Errorf("Scan = %v, %v; want %v, true", keysOfRefs(spans), ok, keysOf(req))
 			}
 		})
 	}
@@ -177,7 +186,7 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Add(raw)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		keys, ok := Scan(raw, lim)
+		spans, ok := Scan(raw, lim)
 		if !ok {
 			return
 		}
@@ -189,8 +198,8 @@ func FuzzScan(f *testing.F) {
 		if len(checked.Rejections) > 0 {
 			t.Fatalf("Scan vouched for a request Validate rejects: %v", checked.Rejections)
 		}
-		if !slices.Equal(keys, keysOf(req)) {
-			t.Fatalf("keys %v, want %v", keys, keysOf(req))
+		if !slices.Equal(keysOfRefs(spans), keysOf(req)) {
+			t.Fatalf("keys %v, want %v", keysOfRefs(spans), keysOf(req))
 		}
 	})
 }

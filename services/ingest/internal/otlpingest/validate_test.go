@@ -122,7 +122,7 @@ func TestCheckSpan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if keys, ok := Scan(raw, lim); ok != (tt.want == "") || (ok && keys[0] != spanKey(s)) {
+			if keys, ok := Scan(raw, lim); ok != (tt.want == "") || (ok && keys[0].Key() != spanKey(s)) {
 				t.Errorf("Scan = %v, %v", keys, ok)
 			}
 			got := checkSpan(s, 0, lim)

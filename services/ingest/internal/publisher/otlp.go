@@ -1,9 +1,10 @@
 package publisher
 
 import (
+	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
+	"slices"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -25,8 +26,8 @@ const spanIDSuffixLen = 32 + 1 + 16
 // arrived in when it has them and they fit in the server's max_payload,
 // else as few self-contained ExportTraceServiceRequests as the spans need,
 // each span keeping its resource and scope. A message's id is
-// stream.MessageID of its spans' SpanKeys, so a re-sent export is
-// deduplicated. Like Publish it returns once every message is acknowledged;
+// stream.MessageID of its spans' keys (otlpingest.SpanRef), so a re-sent
+// export is deduplicated. Like Publish it returns once every message is acknowledged;
 // any error means nothing counts as stored.
 //
 // The spans must carry valid ids (the caller validated them); a span that
@@ -55,7 +56,7 @@ func (p *Publisher) PublishExport(ctx context.Context, projectID string, receive
 		if err != nil {
 			return fmt.Errorf("encode envelope: %w", err)
 		}
-		msgs = append(msgs, outgoing{data: data, msgID: stream.MessageID(projectID, part.keys)})
+		msgs = append(msgs, outgoing{data: data, msgID: messageID(projectID, part.spans)})
 	}
 	if len(msgs) == 0 {
 		return nil
@@ -63,30 +64,42 @@ func (p *Publisher) PublishExport(ctx context.Context, projectID string, receive
 	return p.send(ctx, projectID, msgs)
 }
 
-// SpanKey names a span in message ids: "<trace id hex>:<span id hex>".
-func SpanKey(s *tracepb.Span) string {
-	return hex.EncodeToString(s.GetTraceId()) + ":" + hex.EncodeToString(s.GetSpanId())
+// messageID is stream.MessageID of the spans' keys, computed without
+// making each key a string.
+func messageID(projectID string, spans []otlpingest.SpanRef) string {
+	if len(spans) == 1 {
+		return stream.MessageID(projectID, []string{spans[0].Key()})
+	}
+	sorted := slices.Clone(spans)
+	slices.SortFunc(sorted, func(a, b otlpingest.SpanRef) int { return bytes.Compare(a[:], b[:]) })
+	d := stream.NewBatchDigest(projectID)
+	var key []byte
+	for _, r := range sorted {
+		key = r.AppendKey(key[:0])
+		d.Add(key)
+	}
+	return d.MessageID()
 }
 
 // exportPart is the request of one message, as a request to encode (req)
-// or as its encoding already (raw), and the keys of its spans.
+// or as its encoding already (raw), and its spans.
 type exportPart struct {
-	req  *coltracepb.ExportTraceServiceRequest
-	raw  []byte
-	keys []string
+	req   *coltracepb.ExportTraceServiceRequest
+	raw   []byte
+	spans []otlpingest.SpanRef
 }
 
-// keysOf lists the SpanKeys of req's spans in request order.
-func keysOf(req *coltracepb.ExportTraceServiceRequest) []string {
-	var keys []string
+// spansOf lists req's spans in request order.
+func spansOf(req *coltracepb.ExportTraceServiceRequest) []otlpingest.SpanRef {
+	var spans []otlpingest.SpanRef
 	for _, rs := range req.GetResourceSpans() {
 		for _, ss := range rs.GetScopeSpans() {
 			for _, s := range ss.GetSpans() {
-				keys = append(keys, SpanKey(s))
+				spans = append(spans, otlpingest.RefOf(s))
 			}
 		}
 	}
-	return keys
+	return spans
 }
 
 // maxLenPrefix is the longest length varint of a message below 4 GiB; the
@@ -103,29 +116,29 @@ func splitExport(exp otlpingest.Export, base, budget int) ([]exportPart, error) 
 	// The payload field of the envelope: a one-byte tag and the length.
 	base += 1 + maxLenPrefix
 	if exp.Raw != nil && base+len(exp.Raw) <= budget {
-		keys := exp.Keys
-		if keys == nil {
+		spans := exp.Spans
+		if spans == nil {
 			req, err := exp.Request()
 			if err != nil {
 				return nil, err
 			}
-			keys = keysOf(req)
+			spans = spansOf(req)
 		}
-		if len(keys) == 0 {
+		if len(spans) == 0 {
 			return nil, nil
 		}
-		return []exportPart{{raw: exp.Raw, keys: keys}}, nil
+		return []exportPart{{raw: exp.Raw, spans: spans}}, nil
 	}
 	req, err := exp.Request()
 	if err != nil {
 		return nil, err
 	}
 	if base+proto.Size(req) <= budget {
-		keys := keysOf(req)
-		if len(keys) == 0 {
+		spans := spansOf(req)
+		if len(spans) == 0 {
 			return nil, nil
 		}
-		return []exportPart{{req: req, keys: keys}}, nil
+		return []exportPart{{req: req, spans: spans}}, nil
 	}
 
 	var (
@@ -136,7 +149,7 @@ func splitExport(exp otlpingest.Export, base, budget int) ([]exportPart, error) 
 		curSS *tracepb.ScopeSpans
 	)
 	flush := func() {
-		if len(cur.keys) > 0 {
+		if len(cur.spans) > 0 {
 			parts = append(parts, cur)
 		}
 		cur, size, curRS, curSS = exportPart{req: &coltracepb.ExportTraceServiceRequest{}}, base, nil, nil
@@ -157,13 +170,13 @@ func splitExport(exp otlpingest.Export, base, budget int) ([]exportPart, error) 
 				if curSS == nil {
 					need += ssHead
 				}
-				if size+need > budget && len(cur.keys) > 0 {
+				if size+need > budget && len(cur.spans) > 0 {
 					flush()
 					need = rsHead + ssHead + spanBytes
 				}
 				if base+rsHead+ssHead+spanBytes > budget {
 					return nil, fmt.Errorf("%w: span %s encodes to %d bytes with its resource and scope, the server accepts %d per message",
-						ErrEventTooLarge, SpanKey(s), rsHead+ssHead+spanBytes, budget-base)
+						ErrEventTooLarge, otlpingest.RefOf(s).Key(), rsHead+ssHead+spanBytes, budget-base)
 				}
 				if curRS == nil {
 					curRS = &tracepb.ResourceSpans{Resource: rs.GetResource(), SchemaUrl: rs.GetSchemaUrl()}
@@ -174,7 +187,7 @@ func splitExport(exp otlpingest.Export, base, budget int) ([]exportPart, error) 
 					curRS.ScopeSpans = append(curRS.ScopeSpans, curSS)
 				}
 				curSS.Spans = append(curSS.Spans, s)
-				cur.keys = append(cur.keys, SpanKey(s))
+				cur.spans = append(cur.spans, otlpingest.RefOf(s))
 				size += need
 			}
 		}

@@ -3,6 +3,7 @@ package publisher
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -82,9 +83,47 @@ func flatten(req *coltracepb.ExportTraceServiceRequest) []flatSpan {
 	return out
 }
 
-func TestSpanKey(t *testing.T) {
-	if got := SpanKey(otlpSpan(258, 0)); got != "aa0102030405060708090a0b0c0d0e0f:bb00000000000102" {
-		t.Errorf("SpanKey = %q", got)
+// keysOf lists the keys of req's spans, "<trace id hex>:<span id hex>".
+func keysOf(req *coltracepb.ExportTraceServiceRequest) []string {
+	var keys []string
+	for _, f := range flatten(req) {
+		keys = append(keys, hex.EncodeToString(f.span.GetTraceId())+":"+hex.EncodeToString(f.span.GetSpanId()))
+	}
+	return keys
+}
+
+func keysOfRefs(spans []otlpingest.SpanRef) []string {
+	var keys []string
+	for _, r := range spans {
+		keys = append(keys, r.Key())
+	}
+	return keys
+}
+
+func TestSpanRefKey(t *testing.T) {
+	if got := otlpingest.RefOf(otlpSpan(258, 0)).Key(); got != "aa0102030405060708090a0b0c0d0e0f:bb00000000000102" {
+		t.Errorf("Key = %q", got)
+	}
+}
+
+// messageID is stream.MessageID of the keys, whatever their order and
+// repetitions.
+func TestMessageIDIsStreams(t *testing.T) {
+	var spans []otlpingest.SpanRef
+	for i := range 200 {
+		var r otlpingest.SpanRef
+		for j := range r {
+			r[j] = byte((i*7919 + j*31) % 251)
+		}
+		spans = append(spans, r)
+		if i%50 == 0 {
+			spans = append(spans, r) // a repeated span
+		}
+	}
+	for _, n := range []int{1, 2, len(spans)} {
+		if got, want := messageID("proj", spans[:n]), stream.MessageID("proj", keysOfRefs(spans[:n])); got != want {
+			t.Errorf("%d spans: messageID = %q, stream.MessageID = %q", n, got, want)
+		}
 	}
 }
 
@@ -123,8 +162,8 @@ func TestSplitExport(t *testing.T) {
 				if size > tt.budget {
 					t.Errorf("part %d encodes to %d bytes, budget %d", i, size, tt.budget)
 				}
-				if fmt.Sprint(p.keys) != fmt.Sprint(keysOf(p.req)) {
-					t.Errorf("part %d keys %v do not match its spans", i, p.keys)
+				if fmt.Sprint(keysOfRefs(p.spans)) != fmt.Sprint(keysOf(p.req)) {
+					t.Errorf("part %d spans %v do not match its request", i, keysOfRefs(p.spans))
 				}
 				for _, rs := range p.req.GetResourceSpans() {
 					for _, ss := range rs.GetScopeSpans() {
@@ -191,7 +230,7 @@ func TestPublishExportIntegration(t *testing.T) {
 	// (number 99, varint 1) that re-encoding small would not produce shows
 	// they were not encoded again.
 	raw := protowire.AppendVarint(protowire.AppendTag(mustMarshal(t, small), 99, protowire.VarintType), 1)
-	if err := p.PublishExport(ctx, "proj-otlp", at, otlpingest.Export{Raw: raw, Keys: keysOf(small)}); err != nil {
+	if err := p.PublishExport(ctx, "proj-otlp", at, otlpingest.Export{Raw: raw, Spans: spansOf(small)}); err != nil {
 		t.Fatalf("PublishExport: %v", err)
 	}
 	msgs := readAll(t, js, cfg)
@@ -286,4 +325,24 @@ func TestPublishExportErrors(t *testing.T) {
 	if err := dp.PublishExport(context.Background(), "proj", nil, otlpingest.Export{Req: exportOf(1, 1, 1, 1)}); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("PublishExport with NATS down = %v, want ErrNotConnected", err)
 	}
+}
+
+// BenchmarkMessageID: the id of a 512-span export from its SpanRefs, and
+// from the spans' keys as strings (stream.MessageID), per span.
+func BenchmarkMessageID(b *testing.B) {
+	spans := spansOf(exportOf(1, 1, 512, 0))
+	b.Run("refs", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = messageID("proj", spans)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+	})
+	b.Run("strings", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = stream.MessageID("proj", keysOfRefs(spans))
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+	})
 }
