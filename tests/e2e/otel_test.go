@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding/gzip"
@@ -304,6 +305,16 @@ func testOTLPRefusals(t *testing.T, s *stack, key apiKey, c *restClient) {
 			}
 		})
 	}
+
+	// A body that is no ExportTraceServiceRequest: the gateway forwards
+	// protobuf undecoded and ingest refuses it as the client's fault.
+	t.Run("malformed protobuf", func(t *testing.T) {
+		r := rawOTLPHTTP(t, s, otlpHTTPPath, map[string]string{"Authorization": key.basic()}, []byte{0x0a, 0x64, 1, 2})
+		var st spb.Status
+		if r.status != http.StatusBadRequest || proto.Unmarshal(r.body, &st) != nil || codes.Code(st.GetCode()) != codes.InvalidArgument {
+			t.Errorf("POST %s with a truncated body: want HTTP 400 and an InvalidArgument status, got %s", otlpHTTPPath, r)
+		}
+	})
 
 	// The refused runs were never accepted: after an accepted export has
 	// become visible, they still are not.

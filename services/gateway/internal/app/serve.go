@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -63,7 +62,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		sh.AddCheck(b.name, servingCheck(conn))
 	}
 	otlp, err := otlphttp.New(otlphttp.Config{
-		Client:       coltracepb.NewTraceServiceClient(conns["ingest"]),
+		Conn:         conns["ingest"],
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Log:          sh.Log(),
 	})

@@ -8,7 +8,8 @@
 //     were rejected), in the request's encoding;
 //   - every error with a google.rpc.Status body in the request's encoding
 //     (JSON when the encoding is unknown);
-//   - 400 undecodable payload, 401 missing or invalid credentials, 403
+//   - 400 undecodable payload (a protobuf body is forwarded undecoded and
+//     refused by ingest), 401 missing or invalid credentials, 403
 //     wrong project or permission, 413 body over the limit (compressed or
 //     inflated), 415 unsupported Content-Type or Content-Encoding, 405 any
 //     method but POST;
@@ -42,10 +43,13 @@ var Paths = []string{"/v1/traces", "/api/v1/otel/v1/traces"}
 // metrics; ingest's otlpapi.TransportHeader is the same name.
 const transportHeader = "x-agenttrace-otlp-transport"
 
+// exportMethod is ingest's TraceService/Export.
+const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
 // Config is what the receiver needs.
 type Config struct {
-	// Client reaches ingest's TraceService.
-	Client coltracepb.TraceServiceClient
+	// Conn reaches ingest's TraceService.
+	Conn grpc.ClientConnInterface
 	// MaxBodyBytes bounds a request body, as sent and once inflated.
 	MaxBodyBytes int64
 	Log          *slog.Logger
@@ -58,8 +62,8 @@ type Handler struct {
 
 // New builds the receiver.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Client == nil || cfg.Log == nil {
-		return nil, errors.New("otlphttp: Client and Log are required")
+	if cfg.Conn == nil || cfg.Log == nil {
+		return nil, errors.New("otlphttp: Conn and Log are required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		return nil, fmt.Errorf("otlphttp: MaxBodyBytes must be positive, got %d", cfg.MaxBodyBytes)
@@ -67,7 +71,7 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{cfg: cfg}, nil
 }
 
-// ServeHTTP decodes one export, forwards it and writes ingest's answer.
+// ServeHTTP forwards one export (see encoding) and writes ingest's answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	enc, encOK := encodingOf(r.Header.Get("Content-Type"))
 	if r.Method != http.MethodPost {
@@ -85,14 +89,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, enc, reqbody.HTTPStatus(err), err.Error())
 		return
 	}
-	req, err := enc.decode(body)
+	req, err := enc.request(body)
 	if err != nil {
 		writeStatus(w, enc, http.StatusBadRequest, err.Error())
 		return
 	}
 
 	var header metadata.MD
-	resp, err := h.cfg.Client.Export(metadata.NewOutgoingContext(r.Context(), forwardedMetadata(r)), req, grpc.Header(&header))
+	resp := &coltracepb.ExportTraceServiceResponse{}
+	err = h.cfg.Conn.Invoke(metadata.NewOutgoingContext(r.Context(), forwardedMetadata(r)), exportMethod, req, resp, callCodec, grpc.Header(&header))
 	grpchttp.CopyRateLimitHeaders(w, header)
 	if err != nil {
 		h.writeError(w, r, enc, err)
