@@ -106,15 +106,21 @@ func (s *scan) request(b []byte) bool {
 	})
 }
 
-func (s *scan) resourceSpans(b []byte) bool {
-	// The resource's size counts in each span's; it may follow the spans.
+func (s *scan) resourceSpans(b []byte) bool { return group(b, 0, s.resource, s.scopeSpans) }
+
+func (s *scan) scopeSpans(b []byte, resBytes int) bool { return group(b, resBytes, s.scope, s.span) }
+
+// group checks a ResourceSpans or a ScopeSpans: its head (field 1, the
+// resource or the scope), its schema_url (3) and its children (2), each
+// checked by child with groupBytes, the size of the heads above it, to
+// which its own head's is added (a head may follow the children).
+func group(b []byte, groupBytes int, head func([]byte) bool, child func([]byte, int) bool) bool {
 	var seen once
-	resBytes := 0
 	ok := fields(b, func(fd field) bool {
 		switch fd.num {
 		case 1:
-			resBytes = encodedSize(len(fd.val))
-			return fd.typ == protowire.BytesType && seen.first(1) && s.resource(fd.val)
+			groupBytes += encodedSize(len(fd.val))
+			return fd.typ == protowire.BytesType && seen.first(1) && head(fd.val)
 		case 2:
 			return fd.typ == protowire.BytesType
 		case 3:
@@ -123,7 +129,7 @@ func (s *scan) resourceSpans(b []byte) bool {
 		return false
 	})
 	return ok && fields(b, func(fd field) bool {
-		return fd.num != 2 || s.scopeSpans(fd.val, resBytes)
+		return fd.num != 2 || child(fd.val, groupBytes)
 	})
 }
 
@@ -132,32 +138,11 @@ func (s *scan) resource(b []byte) bool {
 	return fields(b, func(fd field) bool {
 		switch fd.num {
 		case 1:
-			attrs++
-			return fd.typ == protowire.BytesType && attrs <= s.lim.MaxAttributes && s.keyValue(fd.val, 1)
+			return s.attribute(fd, &attrs)
 		case 2:
 			return fd.typ == protowire.VarintType
 		}
 		return false
-	})
-}
-
-func (s *scan) scopeSpans(b []byte, resBytes int) bool {
-	var seen once
-	groupBytes := resBytes
-	ok := fields(b, func(fd field) bool {
-		switch fd.num {
-		case 1:
-			groupBytes += encodedSize(len(fd.val))
-			return fd.typ == protowire.BytesType && seen.first(1) && s.scope(fd.val)
-		case 2:
-			return fd.typ == protowire.BytesType
-		case 3:
-			return utf8Field(fd)
-		}
-		return false
-	})
-	return ok && fields(b, func(fd field) bool {
-		return fd.num != 2 || s.span(fd.val, groupBytes)
 	})
 }
 
@@ -171,8 +156,7 @@ func (s *scan) scope(b []byte) bool {
 		case 2:
 			return utf8Field(fd)
 		case 3:
-			attrs++
-			return fd.typ == protowire.BytesType && attrs <= s.lim.MaxAttributes && s.keyValue(fd.val, 1)
+			return s.attribute(fd, &attrs)
 		case 4:
 			return fd.typ == protowire.VarintType
 		}
@@ -232,8 +216,7 @@ func (s *scan) span(b []byte, groupBytes int) bool {
 			}
 			return true
 		case 9:
-			attrs++
-			return fd.typ == protowire.BytesType && attrs <= s.lim.MaxAttributes && s.keyValue(fd.val, 1)
+			return s.attribute(fd, &attrs)
 		case 11:
 			events++
 			return fd.typ == protowire.BytesType && events <= s.lim.MaxEvents && s.event(fd.val)
@@ -289,8 +272,7 @@ func (s *scan) event(b []byte) bool {
 		case 2:
 			return utf8Field(fd) && seen.first(2) && len(fd.val) <= s.lim.MaxNameBytes
 		case 3:
-			attrs++
-			return fd.typ == protowire.BytesType && attrs <= s.lim.MaxAttributes && s.keyValue(fd.val, 1)
+			return s.attribute(fd, &attrs)
 		case 4:
 			return fd.typ == protowire.VarintType
 		}
@@ -319,8 +301,7 @@ func (s *scan) link(b []byte) bool {
 		case 3:
 			return utf8Field(fd)
 		case 4:
-			attrs++
-			return fd.typ == protowire.BytesType && attrs <= s.lim.MaxAttributes && s.keyValue(fd.val, 1)
+			return s.attribute(fd, &attrs)
 		case 5:
 			return fd.typ == protowire.VarintType
 		case 6:
@@ -329,6 +310,12 @@ func (s *scan) link(b []byte) bool {
 		return false
 	})
 	return ok && validID(traceID, 16) && validID(spanID, 8)
+}
+
+// attribute checks the next attribute of a list that holds *n so far.
+func (s *scan) attribute(fd field, n *int) bool {
+	*n++
+	return fd.typ == protowire.BytesType && *n <= s.lim.MaxAttributes && s.keyValue(fd.val, 1)
 }
 
 // keyValue checks a KeyValue whose value nests at depth (1 for an
