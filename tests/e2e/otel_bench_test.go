@@ -159,16 +159,15 @@ func xor(dst, mask []byte) {
 	}
 }
 
-// throughput is one measurement.
+// throughput is one measurement: what the exporters got back (sent) and
+// what became of it.
 type throughput struct {
-	shape              spanShape
-	bytesPerSpan       int
-	accepted, rejected int64
-	failedExports      int64
-	sending            time.Duration // first export sent -> last acknowledged
-	queryable          time.Duration // first export sent -> every accepted span counted in ClickHouse
-	drained            bool
-	counted            int64 // spans counted in ClickHouse when the wait ended
+	sent
+	shape        spanShape
+	bytesPerSpan int
+	queryable    time.Duration // first export sent -> every accepted span counted in ClickHouse
+	drained      bool
+	counted      int64 // spans counted in ClickHouse when the wait ended
 	// The box's load averages (/proc/loadavg) when sending ended and when
 	// the last span became queryable: the figures of a shared machine mean
 	// little without them.
@@ -199,7 +198,6 @@ type sent struct {
 
 func (s *sent) acceptedPerSec() float64 { return float64(s.accepted) / s.sending.Seconds() }
 
-func (r *throughput) acceptedPerSec() float64 { return float64(r.accepted) / r.sending.Seconds() }
 func (r *throughput) e2ePerSec() float64 {
 	// Redelivered rows are counted twice by count(): never report more than was accepted.
 	return float64(min(r.counted, r.accepted)) / r.queryable.Seconds()
@@ -292,7 +290,7 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 	out := sendLoad(b, ctx, client, template, r.shape, &accepted)
 	close(sendersDone)
 	sampler.Wait()
-	r.accepted, r.rejected, r.failedExports, r.sending = out.accepted, out.rejected, out.failed, out.sending
+	r.sent = *out
 	r.loadSending = loadAverage()
 	if stored, err := counter.stored(b.Context()); err == nil {
 		r.backlogAtEnd = max(0, r.accepted-stored)
@@ -308,8 +306,8 @@ func benchIngest(b *testing.B, s *stack, template *coltracepb.ExportTraceService
 	if err != nil {
 		b.Errorf("%d of %d accepted spans queryable after %s: %v", counted, r.accepted, *otlpBenchDrain, err)
 	}
-	if out.sample != "" && r.drained {
-		checkSampleTrace(b, s, key, out.sample, r.shape.spansPerTrace)
+	if r.sample != "" && r.drained {
+		checkSampleTrace(b, s, key, r.sample, r.shape.spansPerTrace)
 	}
 	b.ReportMetric(r.acceptedPerSec(), "accepted_spans/s")
 	b.ReportMetric(r.e2ePerSec(), "e2e_spans/s")
@@ -694,8 +692,8 @@ func printThroughput(results map[string]*throughput) {
 			shape.name, shape.perRequest, r.bytesPerSpan, r.acceptedPerSec(), e2e, r.accepted,
 			r.queryable.Round(100*time.Millisecond), r.mapNsPerSpan, r.mapAllocsPerSpan, r.mapBytesAllocPerSpan,
 			r.loadSending, r.loadDrained)
-		if r.rejected > 0 || r.failedExports > 0 {
-			fmt.Fprintf(w, "%s: %d spans rejected, %d exports refused\t\t\t\t\t\t\t\t\t\t\t\t\n", shape.name, r.rejected, r.failedExports)
+		if r.rejected > 0 || r.failed > 0 {
+			fmt.Fprintf(w, "%s: %d spans rejected, %d exports refused\t\t\t\t\t\t\t\t\t\t\t\t\n", shape.name, r.rejected, r.failed)
 		}
 	}
 	w.Flush()
