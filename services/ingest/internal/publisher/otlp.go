@@ -115,30 +115,26 @@ const maxLenPrefix = 5
 func splitExport(exp otlpingest.Export, base, budget int) ([]exportPart, error) {
 	// The payload field of the envelope: a one-byte tag and the length.
 	base += 1 + maxLenPrefix
-	if exp.Raw != nil && base+len(exp.Raw) <= budget {
-		spans := exp.Spans
-		if spans == nil {
-			req, err := exp.Request()
-			if err != nil {
-				return nil, err
-			}
-			spans = spansOf(req)
+	fitsRaw := exp.Raw != nil && base+len(exp.Raw) <= budget
+	var req *coltracepb.ExportTraceServiceRequest
+	if !fitsRaw || exp.Spans == nil {
+		var err error
+		if req, err = exp.Request(); err != nil {
+			return nil, err
 		}
-		if len(spans) == 0 {
+	}
+	if fitsRaw || base+proto.Size(req) <= budget {
+		whole := exportPart{req: req, spans: exp.Spans}
+		if fitsRaw {
+			whole.raw = exp.Raw
+		}
+		if whole.spans == nil {
+			whole.spans = spansOf(req)
+		}
+		if len(whole.spans) == 0 {
 			return nil, nil
 		}
-		return []exportPart{{raw: exp.Raw, spans: spans}}, nil
-	}
-	req, err := exp.Request()
-	if err != nil {
-		return nil, err
-	}
-	if base+proto.Size(req) <= budget {
-		spans := spansOf(req)
-		if len(spans) == 0 {
-			return nil, nil
-		}
-		return []exportPart{{req: req, spans: spans}}, nil
+		return []exportPart{whole}, nil
 	}
 
 	var (
