@@ -102,15 +102,14 @@ func TestServerKeepsTheBytesAsReceived(t *testing.T) {
 			}
 		})
 	}
-	req := unusual
 
 	t.Run("without the codec", func(t *testing.T) {
 		pub := &rawPublisher{}
 		client := coltracepb.NewTraceServiceClient(serve(t, pub))
-		if _, err := client.Export(context.Background(), req); err != nil {
+		if _, err := client.Export(context.Background(), unusual); err != nil {
 			t.Fatal(err)
 		}
-		if pub.raw != nil || !proto.Equal(pub.req, req) {
+		if pub.raw != nil || !proto.Equal(pub.req, unusual) {
 			t.Errorf("publisher got %d bytes and %v, want no bytes and the request", len(pub.raw), pub.req)
 		}
 	})

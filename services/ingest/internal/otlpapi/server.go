@@ -65,9 +65,6 @@ func (s *Server) export(ctx context.Context, req *exportRequest) (*coltracepb.Ex
 		st, _ := apierror.Status(ctx, s.log, err)
 		return nil, st
 	}
-	if req.raw != nil {
-		req.ExportTraceServiceRequest = nil // empty: the bytes are the request
-	}
 	out, err := s.svc.Export(ctx, p.ProjectID, transport(ctx), req.ExportTraceServiceRequest, req.raw)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)

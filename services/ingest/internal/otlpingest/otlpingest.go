@@ -104,7 +104,7 @@ const maxReasons = 5
 // Export validates an export request's spans, publishes the valid ones for
 // projectID (see Publisher) and reports the rejected ones. raw is the
 // request's encoding when known: Scan checks it without decoding it, and
-// only when Scan cannot vouch for every span is it decoded (req may be nil
+// only when Scan cannot vouch for every span is it decoded (req is ignored
 // then) and checked with Validate. Without raw, req is validated. transport
 // is TransportGRPC or TransportHTTP, for the metrics. It fails with
 // ErrMalformed when raw does not decode, and with ErrUnavailable (or the
@@ -180,10 +180,12 @@ func summarize(rejections []Rejection, accepted int) string {
 type SpanRef [16 + 8]byte
 
 // RefOf is the SpanRef of a span with valid ids.
-func RefOf(s *tracepb.Span) SpanRef {
+func RefOf(s *tracepb.Span) SpanRef { return refOf(s.GetTraceId(), s.GetSpanId()) }
+
+func refOf(traceID, spanID []byte) SpanRef {
 	var r SpanRef
-	copy(r[:16], s.GetTraceId())
-	copy(r[16:], s.GetSpanId())
+	copy(r[:16], traceID)
+	copy(r[16:], spanID)
 	return r
 }
 

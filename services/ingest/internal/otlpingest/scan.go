@@ -241,10 +241,7 @@ func (s *scan) span(b []byte, groupBytes int) bool {
 	if otlpmap.CheckTimes(start, end) != nil {
 		return false
 	}
-	var ref SpanRef
-	copy(ref[:16], traceID)
-	copy(ref[16:], spanID)
-	s.spans = append(s.spans, ref)
+	s.spans = append(s.spans, refOf(traceID, spanID))
 	return true
 }
 
