@@ -52,8 +52,10 @@ type listSpec struct {
 	within conds
 	// index is the list's time index (chschema.TracesByTime, ...), which
 	// holds timeCol (the stored sort time), the id and the tie of every
-	// version that sets timeCol; "" when the list has none.
-	index, timeCol string
+	// version that sets timeCol; "" when the list has none. traceCol is
+	// its column naming a row's trace, whose days (chschema.TraceDates)
+	// bound the merge of a window.
+	index, timeCol, traceCol string
 	// times is the range the list's filters put the merged sort time in.
 	times query.TimeRange
 }
@@ -164,9 +166,25 @@ func indexRange(q *sqlQuery, projectID string, spec listSpec, lower, upper *quer
 
 // windowKeys appends the subquery of the keys of w's index rows.
 func windowKeys(q *sqlQuery, projectID string, spec listSpec, w *window) {
-	q.add("(SELECT " + spec.key + " FROM " + spec.index)
+	windowColumn(q, projectID, spec, w, spec.key)
+}
+
+// windowColumn appends the subquery of col of w's index rows.
+func windowColumn(q *sqlQuery, projectID string, spec listSpec, w *window, col string) {
+	q.add("(SELECT " + col + " FROM " + spec.index)
 	indexRange(q, projectID, spec, w.lower, w.upper)
 	q.add(")")
+}
+
+// windowDays is the span of days on which w's traces have rows: a
+// window's ids lie close in time, so their merge reads the partitions of a
+// month or two, however many months the project holds. (Bound as scalar
+// subqueries instead, the lookup ran several times per merge on 18.16.)
+func (s *Store) windowDays(ctx context.Context, projectID string, spec listSpec, w *window) (query.Days, error) {
+	traces := newQuery("")
+	windowColumn(traces, projectID, spec, w, spec.traceCol)
+	days, _, err := s.traceDaysIn(ctx, projectID, traces.String(), traces.args)
+	return days, err
 }
 
 // windowStart returns the n-th index row below upper, newest first: the
@@ -275,8 +293,14 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 	if w != nil {
 		// The window's ids alone: the filters are checked on their merged
 		// values, so the row conditions would only cost a scan.
+		days, err := s.windowDays(ctx, projectID, spec, w)
+		if err != nil {
+			return nil, err
+		}
 		q.add("AND (" + spec.key + ") IN")
 		windowKeys(q, projectID, spec, w)
+		within, args := onDays(days)
+		q.add(within, args...)
 	} else {
 		addCandidates(q, projectID, spec)
 	}

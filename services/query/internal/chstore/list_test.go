@@ -28,7 +28,9 @@ func sec(s int) uint64 { return 1_700_000_000_000_000_000 + uint64(s)*1_000_000_
 // keeps the old row), repeated in several versions, shared by many ids (the
 // window's edge falls inside a tie), updates without a sort time that
 // change a filtered field, ids that never get a sort time, and observation
-// ids repeated across traces (the tie column).
+// ids repeated across traces (the tie column). Half the updates are stored
+// forty days after their object (another month's partition), so a window
+// that read only its index rows' days would miss them.
 func listRows(t *testing.T, conn driver.Conn) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -38,6 +40,10 @@ func listRows(t *testing.T, conn driver.Conn) {
 	for i := range 150 {
 		id := fmt.Sprintf("t%03d", i)
 		ev := sec(1000 + i)
+		late := ev + 1
+		if i%2 == 0 {
+			late += uint64(40 * 24 * time.Hour)
+		}
 		for _, project := range []string{listProject, listOther} {
 			first := chtest.Trace{ProjectID: project, ID: id, Name: pick("a", "b"), UserID: pick("u1", "u2", "u3"),
 				SessionID: pick("", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"), Environment: pick("prod", "dev"), EventTS: ev}
@@ -47,12 +53,12 @@ func listRows(t *testing.T, conn driver.Conn) {
 			traces = append(traces, first)
 			switch rng.IntN(4) {
 			case 0: // moved, and maybe renamed
-				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Timestamp: sec(rng.IntN(40)), Name: pick("", "a", "b"), EventTS: ev + 1})
+				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Timestamp: sec(rng.IntN(40)), Name: pick("", "a", "b"), EventTS: late})
 			case 1: // the same timestamp again, a new user
-				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Timestamp: first.Timestamp, UserID: pick("u1", "u2"), EventTS: ev + 1})
+				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Timestamp: first.Timestamp, UserID: pick("u1", "u2"), EventTS: late})
 			case 2: // no timestamp, a new environment, maybe another session
 				traces = append(traces, chtest.Trace{ProjectID: project, ID: id, Environment: pick("prod", "dev"),
-					SessionID: pick("", "", "s1", "s10"), EventTS: ev + 1})
+					SessionID: pick("", "", "s1", "s10"), EventTS: late})
 			}
 		}
 		for j := range 3 {
@@ -64,7 +70,7 @@ func listRows(t *testing.T, conn driver.Conn) {
 			}
 			obs = append(obs, o)
 			if rng.IntN(3) == 0 {
-				obs = append(obs, chtest.Observation{ProjectID: listProject, TraceID: id, ID: oid, Start: sec(rng.IntN(30)), Model: pick("m1", "m2"), EventTS: ev + 1})
+				obs = append(obs, chtest.Observation{ProjectID: listProject, TraceID: id, ID: oid, Start: sec(rng.IntN(30)), Model: pick("m1", "m2"), EventTS: late})
 			}
 		}
 	}

@@ -139,6 +139,7 @@ func observationList(f query.ObservationFilter) listSpec {
 		filters:  timeFilter(chschema.ColStartTime, f.Time),
 		index:    chschema.ObservationsByTime,
 		timeCol:  chschema.ColStartTime,
+		traceCol: chschema.ColTraceID,
 		times:    f.Time,
 	}
 	if f.TraceID != "" {

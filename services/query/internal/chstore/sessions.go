@@ -115,10 +115,15 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		}
 		// The sessions of any version of the window's traces: a superset
 		// of their merged sessions, read without a merge.
+		days, err := s.windowDays(ctx, projectID, traceTimes, w)
+		if err != nil {
+			return nil, err
+		}
 		sub := newQuery("").add("(SELECT "+chschema.ColSessionID+" FROM "+tracesTable+
 			" "+inProjectRows+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
 		windowKeys(sub, projectID, traceTimes, w)
-		set, setArgs = sub.add(")").String(), sub.args
+		within, args := onDays(days)
+		set, setArgs = sub.add(within+")", args...).String(), sub.args
 	}
 	q := newQuery("list sessions").
 		add("SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +

@@ -46,6 +46,7 @@ func traceList(f query.TraceFilter) listSpec {
 		filters:  timeFilter(chschema.ColTimestamp, f.Time),
 		index:    chschema.TracesByTime,
 		timeCol:  chschema.ColTimestamp,
+		traceCol: chschema.ColID,
 		times:    f.Time,
 	}
 	for _, e := range []struct{ col, v string }{

@@ -16,9 +16,15 @@ func (s *Store) TraceDays(ctx context.Context, projectID string, traceIDs []stri
 	if len(traceIDs) == 0 {
 		return query.Days{}, false, nil
 	}
+	return s.traceDaysIn(ctx, projectID, "?", []any{set(traceIDs)})
+}
+
+// traceDaysIn is TraceDays for the traces of the project that traces
+// selects: "?" bound to a set of ids, or an SQL subquery.
+func (s *Store) traceDaysIn(ctx context.Context, projectID, traces string, args []any) (days query.Days, found bool, err error) {
 	q := newQuery("trace days").
 		add("SELECT count(), min("+chschema.ColEventDate+"), max("+chschema.ColEventDate+") FROM "+traceDatesTable).
-		add(inProjectRows+" AND "+chschema.ColTraceID+" IN ?", projectID, set(traceIDs))
+		add(inProjectRows+" AND "+chschema.ColTraceID+" IN "+traces, append([]any{projectID}, args...)...)
 	var n uint64
 	if err := s.scanOne(ctx, q, &n, &days.First, &days.Last); err != nil {
 		return query.Days{}, false, err
