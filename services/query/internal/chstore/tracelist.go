@@ -4,34 +4,21 @@ import (
 	"context"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
-	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
-// ListTraces returns one page of merged traces, newest timestamp first (then
-// id descending). Derived fields are not filled (see query.TraceStats).
-func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]*commonv1.Trace, error) {
+// ListTraces returns the ids of one page of traces, newest timestamp first
+// (then id descending); Traces merges them.
+func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]string, error) {
 	keys, err := s.pageKeys(ctx, projectID, traceList(f), page)
-	if err != nil || len(keys) == 0 {
+	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(keys))
 	for i, k := range keys {
 		ids[i] = k.ID
 	}
-	byID, err := s.tracesByID(ctx, projectID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*commonv1.Trace, 0, len(keys))
-	for _, k := range keys {
-		// A trace is absent only if its rows vanished between the two reads
-		// (a retention drop); the page then is one shorter.
-		if t, ok := byID[k.ID]; ok {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return ids, nil
 }
 
 // traceList is the list of traces that f selects.

@@ -20,7 +20,10 @@ type Store interface {
 	TraceObservationPage(ctx context.Context, projectID, traceID string, days Days, page Page) ([]*commonv1.Observation, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
 	TraceStats(ctx context.Context, projectID string, traceIDs []string, days Days) (map[string]*TraceStats, error)
-	ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]*commonv1.Trace, error)
+	// ListTraces is the ids of one page of traces, newest first; Traces
+	// merges them (those with rows on days, by id).
+	ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]string, error)
+	Traces(ctx context.Context, projectID string, ids []string, days Days) (map[string]*commonv1.Trace, error)
 	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
 	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, error)

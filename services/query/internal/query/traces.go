@@ -110,7 +110,7 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	traces, err := s.store.ListTraces(ctx, projectID, TraceFilter{
+	ids, err := s.store.ListTraces(ctx, projectID, TraceFilter{
 		Time:        tr,
 		Name:        req.GetName(),
 		UserID:      req.GetUserId(),
@@ -123,13 +123,47 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
+	traces, err := s.derivedTraces(ctx, projectID, ids)
+	if err != nil {
+		return nil, err
+	}
 	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
 		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
 	})
-	if err := s.deriveTraces(ctx, projectID, traces); err != nil {
+	return &queryv1.ListTracesResponse{Traces: traces, NextPageToken: next}, nil
+}
+
+// derivedTraces merges the traces with the given ids, in their order, with
+// their derived fields: the merge and the totals read the same days (the
+// page's traces lie close in time, so a partition or two) side by side.
+// A trace whose rows vanished between the reads (a retention drop) is left
+// out; the page then is one shorter.
+func (s *Service) derivedTraces(ctx context.Context, projectID string, ids []string) ([]*commonv1.Trace, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	days, found, err := s.store.TraceDays(ctx, projectID, ids)
+	if err != nil || !found {
 		return nil, err
 	}
-	return &queryv1.ListTracesResponse{Traces: traces, NextPageToken: next}, nil
+	var (
+		byID  map[string]*commonv1.Trace
+		stats map[string]*TraceStats
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { byID, err = s.store.Traces(gctx, projectID, ids, days); return err })
+	g.Go(func() (err error) { stats, err = s.store.TraceStats(gctx, projectID, ids, days); return err })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]*commonv1.Trace, 0, len(ids))
+	for _, id := range ids {
+		if t, ok := byID[id]; ok {
+			applyStats(t, stats[id])
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // normalizeTraceFilter makes tag lists that select the same traces (any
