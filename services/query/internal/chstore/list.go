@@ -81,8 +81,10 @@ const (
 	indexWindows    = 3
 )
 
-// pageKeys returns the (sort value, id, tie) of the rows of one page, in order.
-func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page query.Page) ([]query.Cursor, error) {
+// pageKeys returns the (sort value, id, tie) of the rows of one page, in
+// order, and days that cover the rows of their traces when the windows that
+// found them tell (every day when they do not: see pageDays).
+func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page query.Page) ([]query.Cursor, query.Days, error) {
 	// The index helps a list over the project; a list within one trace or
 	// a search's date window is small or bounded already, and a page among
 	// ids without a sort time is past everything the index holds.
@@ -90,13 +92,36 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	// names its candidates directly.
 	indexed := slices.ContainsFunc(spec.filters, func(f filter) bool { return f.index != "" })
 	if indexed || spec.index == "" || len(spec.where.parts) > 0 || len(spec.within.parts) > 0 || (page.After != nil && page.After.TS == 0) {
-		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
+		keys, _, err := s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
+		return keys, query.Days{}, err
 	}
-	return windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
+	var days *query.Days
+	keys, err := windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return lower },
 		func(w *window, below *query.Cursor, n int) ([]query.Cursor, error) {
-			return s.mergedKeys(ctx, projectID, spec, below, n, w)
+			keys, read, err := s.mergedKeys(ctx, projectID, spec, below, n, w)
+			if len(keys) > 0 {
+				if days != nil {
+					read = days.Span(read)
+				}
+				days = &read
+			}
+			return keys, err
 		})
+	if err != nil || days == nil {
+		return keys, query.Days{}, err
+	}
+	return keys, *days, nil
+}
+
+// pageDays is days, or when days is every day (a page found without the
+// windows' days), the days on which the traces have rows.
+func (s *Store) pageDays(ctx context.Context, projectID string, traceIDs []string, days query.Days) (query.Days, error) {
+	if !days.All() {
+		return days, nil
+	}
+	days, _, err := s.TraceDays(ctx, projectID, traceIDs)
+	return days, err
 }
 
 // windowed finds up to limit rows of a list through spec's time index,
@@ -261,8 +286,9 @@ func (s *Store) windowFloor(ctx context.Context, projectID string, spec listSpec
 
 // mergedKeys returns the keys of up to limit rows of the list below after
 // (nil: from the top): those of a window's ids when w is set, else of
-// every id of the project that the filters' row conditions leave.
-func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec, after *query.Cursor, limit int, w *window) ([]query.Cursor, error) {
+// every id of the project that the filters' row conditions leave; and the
+// days it read their rows on (every day without a window).
+func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec, after *query.Cursor, limit int, w *window) ([]query.Cursor, query.Days, error) {
 	id := chschema.ColID
 	selects := []string{spec.sortExpr, id, spec.tie + " AS m_tie"}
 	var having conds
@@ -290,12 +316,13 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 		add(fmt.Sprintf("SELECT %s, %s, m_tie FROM (SELECT %s FROM %s", spec.sortCol, id, chschema.List(selects...), spec.table)).
 		add(inProjectRows, projectID).
 		addConds("AND", &spec.where)
+	var days query.Days
 	if w != nil {
 		// The window's ids alone: the filters are checked on their merged
 		// values, so the row conditions would only cost a scan.
-		days, err := s.windowDays(ctx, projectID, spec, w)
-		if err != nil {
-			return nil, err
+		var err error
+		if days, err = s.windowDays(ctx, projectID, spec, w); err != nil {
+			return nil, days, err
 		}
 		q.add("AND (" + spec.key + ") IN")
 		windowKeys(q, projectID, spec, w)
@@ -311,21 +338,21 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 
 	rows, err := s.query(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, days, err
 	}
 	defer rows.Close()
 	var keys []query.Cursor
 	for rows.Next() {
 		var c query.Cursor
 		if err := rows.Scan(&c.TS, &c.ID, &c.Tie); err != nil {
-			return nil, fmt.Errorf("scan %s: %w", spec.name, err)
+			return nil, days, fmt.Errorf("scan %s: %w", spec.name, err)
 		}
 		keys = append(keys, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", spec.name, err)
+		return nil, days, fmt.Errorf("read %s: %w", spec.name, err)
 	}
-	return keys, nil
+	return keys, days, nil
 }
 
 // addCandidates restricts the merge to ids that have, for every filter, a

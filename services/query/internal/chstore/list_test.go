@@ -89,7 +89,7 @@ func walk(t *testing.T, s *Store, spec listSpec, limit int) []query.Cursor {
 	var all []query.Cursor
 	page := query.Page{Limit: limit}
 	for range 1000 {
-		keys, err := s.pageKeys(context.Background(), listProject, spec, page)
+		keys, _, err := s.pageKeys(context.Background(), listProject, spec, page)
 		if err != nil {
 			t.Fatal(err)
 		}

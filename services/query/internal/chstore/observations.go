@@ -87,7 +87,7 @@ func (s *Store) observations(ctx context.Context, q *sqlQuery, projectID string)
 // ListObservations returns one page of merged observations, newest start
 // time first (then id, then trace id, descending).
 func (s *Store) ListObservations(ctx context.Context, projectID string, f query.ObservationFilter, page query.Page) ([]*commonv1.Observation, error) {
-	keys, err := s.pageKeys(ctx, projectID, observationList(f), page)
+	keys, days, err := s.pageKeys(ctx, projectID, observationList(f), page)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (s *Store) ListObservations(ctx context.Context, projectID string, f query.
 	// trace_id IN narrows the read to the page's traces in the sort key, and
 	// their days to their partitions; a pair merged beyond the page (an id
 	// of the page in another page trace) is dropped below.
-	days, _, err := s.TraceDays(ctx, projectID, traceIDs)
+	days, err = s.pageDays(ctx, projectID, traceIDs, days)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func (s *Store) ListScores(ctx context.Context, projectID string, f query.ScoreF
 			spec.filters = append(spec.filters, eqFilter(e.col, e.v))
 		}
 	}
-	keys, err := s.pageKeys(ctx, projectID, spec, page)
+	keys, _, err := s.pageKeys(ctx, projectID, spec, page)
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}

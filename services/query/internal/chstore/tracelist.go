@@ -8,17 +8,18 @@ import (
 )
 
 // ListTraces returns the ids of one page of traces, newest timestamp first
-// (then id descending); Traces merges them.
-func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]string, error) {
-	keys, err := s.pageKeys(ctx, projectID, traceList(f), page)
-	if err != nil {
-		return nil, err
+// (then id descending), and the days they have rows on; Traces merges them.
+func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]string, query.Days, error) {
+	keys, days, err := s.pageKeys(ctx, projectID, traceList(f), page)
+	if err != nil || len(keys) == 0 {
+		return nil, query.Days{}, err
 	}
 	ids := make([]string, len(keys))
 	for i, k := range keys {
 		ids[i] = k.ID
 	}
-	return ids, nil
+	days, err = s.pageDays(ctx, projectID, ids, days)
+	return ids, days, err
 }
 
 // traceList is the list of traces that f selects.

@@ -20,9 +20,10 @@ type Store interface {
 	TraceObservationPage(ctx context.Context, projectID, traceID string, days Days, page Page) ([]*commonv1.Observation, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
 	TraceStats(ctx context.Context, projectID string, traceIDs []string, days Days) (map[string]*TraceStats, error)
-	// ListTraces is the ids of one page of traces, newest first; Traces
-	// merges them (those with rows on days, by id).
-	ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]string, error)
+	// ListTraces is the ids of one page of traces, newest first, and the
+	// days they have rows on; Traces merges them (those with rows on days,
+	// by id).
+	ListTraces(ctx context.Context, projectID string, f TraceFilter, page Page) ([]string, Days, error)
 	Traces(ctx context.Context, projectID string, ids []string, days Days) (map[string]*commonv1.Trace, error)
 	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
@@ -76,6 +77,20 @@ type Days struct {
 
 // All reports whether d reads every day.
 func (d Days) All() bool { return d.First.IsZero() }
+
+// Span is the fewest days that cover both d and e.
+func (d Days) Span(e Days) Days {
+	if d.All() || e.All() {
+		return Days{}
+	}
+	if e.First.Before(d.First) {
+		d.First = e.First
+	}
+	if e.Last.After(d.Last) {
+		d.Last = e.Last
+	}
+	return d
+}
 
 // TimeRange bounds a timestamp in nanoseconds: From inclusive, To exclusive;
 // zero means unbounded.

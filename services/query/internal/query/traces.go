@@ -110,7 +110,7 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.store.ListTraces(ctx, projectID, TraceFilter{
+	ids, days, err := s.store.ListTraces(ctx, projectID, TraceFilter{
 		Time:        tr,
 		Name:        req.GetName(),
 		UserID:      req.GetUserId(),
@@ -123,7 +123,7 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	traces, err := s.derivedTraces(ctx, projectID, ids)
+	traces, err := s.derivedTraces(ctx, projectID, ids, days)
 	if err != nil {
 		return nil, err
 	}
@@ -133,18 +133,13 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 	return &queryv1.ListTracesResponse{Traces: traces, NextPageToken: next}, nil
 }
 
-// derivedTraces merges the traces with the given ids, in their order, with
-// their derived fields: the merge and the totals read the same days (the
-// page's traces lie close in time, so a partition or two) side by side.
-// A trace whose rows vanished between the reads (a retention drop) is left
-// out; the page then is one shorter.
-func (s *Service) derivedTraces(ctx context.Context, projectID string, ids []string) ([]*commonv1.Trace, error) {
+// derivedTraces merges the traces with the given ids, which have rows on
+// days, in their order, with their derived fields: the merge and the
+// totals, side by side. A trace whose rows vanished between the reads (a
+// retention drop) is left out; the page then is one shorter.
+func (s *Service) derivedTraces(ctx context.Context, projectID string, ids []string, days Days) ([]*commonv1.Trace, error) {
 	if len(ids) == 0 {
 		return nil, nil
-	}
-	days, found, err := s.store.TraceDays(ctx, projectID, ids)
-	if err != nil || !found {
-		return nil, err
 	}
 	var (
 		byID  map[string]*commonv1.Trace
