@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ type bench struct {
 }
 
 func run() error {
-	var addr, db, project string
+	var addr, db, project, cpuProfile string
 	var observations int
 	b := &bench{}
 	flag.StringVar(&addr, "clickhouse", envOr("AGENTTRACE_CLICKHOUSE_ADDR", "127.0.0.1:9000"), "ClickHouse native address")
@@ -60,7 +61,19 @@ func run() error {
 	flag.StringVar(&project, "project", "bench-project", "project of the load")
 	flag.IntVar(&b.runs, "runs", 20, "warm runs per read")
 	flag.StringVar(&b.only, "only", "", "measure only the reads whose label contains this")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and client) to this file")
 	flag.Parse()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if db == "" {
 		db = defaultDB(observations)
 	}
