@@ -24,7 +24,11 @@ const (
 	requestRejected    = "rejected"    // every span rejected
 	requestUnavailable = "unavailable" // the stream failed; nothing stored
 	requestCanceled    = "canceled"    // the caller gave up while publishing
+	requestMalformed   = "malformed"   // the bytes are not an export request; nothing stored
 )
+
+// requestOutcomes are every request outcome, each a series from the start.
+var requestOutcomes = []string{requestAccepted, requestPartial, requestRejected, requestUnavailable, requestCanceled, requestMalformed}
 
 // Metrics are the OTLP receiver's Prometheus metrics.
 type Metrics struct {
@@ -43,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agenttrace_ingest_otlp_requests_total",
-			Help: "OTLP trace export calls that reached the handler, by transport (grpc, http via the gateway) and outcome (accepted, partial, rejected, unavailable, canceled).",
+			Help: "OTLP trace export calls that reached the handler, by transport (grpc, http via the gateway) and outcome (accepted, partial, rejected, unavailable, canceled, malformed).",
 		}, []string{"transport", "outcome"}),
 		publish: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "agenttrace_ingest_otlp_publish_duration_seconds",
@@ -66,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.spans.WithLabelValues(o)
 	}
 	for _, t := range []string{TransportGRPC, TransportHTTP} {
-		for _, o := range []string{requestAccepted, requestPartial, requestRejected, requestUnavailable, requestCanceled} {
+		for _, o := range requestOutcomes {
 			m.requests.WithLabelValues(t, o)
 		}
 	}
@@ -91,10 +95,7 @@ func (m *Metrics) request(transport, outcome string, valid, rejected int) {
 	if m == nil {
 		return
 	}
-	if transport != TransportHTTP {
-		transport = TransportGRPC
-	}
-	m.requests.WithLabelValues(transport, outcome).Inc()
+	m.requests.WithLabelValues(transportLabel(transport), outcome).Inc()
 	m.sizes.Observe(float64(valid + rejected))
 	validOutcome := spanAccepted
 	if outcome == requestUnavailable || outcome == requestCanceled {
@@ -102,6 +103,22 @@ func (m *Metrics) request(transport, outcome string, valid, rejected int) {
 	}
 	m.spans.WithLabelValues(validOutcome).Add(float64(valid))
 	m.spans.WithLabelValues(spanRejected).Add(float64(rejected))
+}
+
+// malformed records a call whose bytes did not decode (it has no spans to
+// count).
+func (m *Metrics) malformed(transport string) {
+	if m != nil {
+		m.requests.WithLabelValues(transportLabel(transport), requestMalformed).Inc()
+	}
+}
+
+// transportLabel is the transport label of a call: http, else grpc.
+func transportLabel(transport string) string {
+	if transport != TransportHTTP {
+		return TransportGRPC
+	}
+	return transport
 }
 
 func (m *Metrics) publishDuration(d time.Duration) {

@@ -113,6 +113,9 @@ const maxReasons = 5
 func (s *Service) Export(ctx context.Context, projectID, transport string, req *coltracepb.ExportTraceServiceRequest, raw []byte) (Outcome, error) {
 	exp, out, err := s.check(ctx, projectID, req, raw)
 	if err != nil {
+		if errors.Is(err, ErrMalformed) {
+			s.cfg.Metrics.malformed(transport)
+		}
 		return Outcome{}, err
 	}
 	if out.Accepted > 0 {

@@ -141,7 +141,7 @@ func TestExport(t *testing.T) {
 func checkMetrics(t *testing.T, m *Metrics, want map[string]float64) {
 	t.Helper()
 	for _, tr := range []string{TransportGRPC, TransportHTTP} {
-		for _, o := range []string{requestAccepted, requestPartial, requestRejected, requestUnavailable, requestCanceled} {
+		for _, o := range requestOutcomes {
 			if got := testutil.ToFloat64(m.requests.WithLabelValues(tr, o)); got != want[tr+"/"+o] {
 				t.Errorf("requests{%s,%s} = %v, want %v", tr, o, got, want[tr+"/"+o])
 			}
@@ -217,24 +217,32 @@ func TestExportOfBytes(t *testing.T) {
 	// A field of a newer schema: Scan leaves it to the decoder, which
 	// finds both spans valid, so the bytes are still published as they are.
 	unusual := protowire.AppendVarint(protowire.AppendTag(slices.Clone(valid), 99, protowire.VarintType), 1)
+	accepted := map[string]float64{"http/accepted": 1, "spans/accepted": 2}
 	tests := []struct {
-		name    string
-		raw     []byte
-		wantErr error
-		want    Outcome
+		name        string
+		raw         []byte
+		wantErr     error
+		want        Outcome
+		wantMetrics map[string]float64
 	}{
-		{"scanned", valid, nil, Outcome{Accepted: 2}},
-		{"decoded", unusual, nil, Outcome{Accepted: 2}},
-		{"malformed", valid[:len(valid)-1], ErrMalformed, Outcome{}},
+		{"scanned", valid, nil, Outcome{Accepted: 2}, accepted},
+		{"decoded", unusual, nil, Outcome{Accepted: 2}, accepted},
+		// Counted as a call, with no spans (none could be read).
+		{"malformed", valid[:len(valid)-1], ErrMalformed, Outcome{}, map[string]float64{"http/malformed": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			m, err := NewMetrics(prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
 			pub := &recordingPublisher{}
-			svc := NewService(Config{Publisher: pub, Limits: DefaultLimits()})
-			got, err := svc.Export(context.Background(), "proj", TransportGRPC, nil, tt.raw)
+			svc := NewService(Config{Publisher: pub, Limits: DefaultLimits(), Metrics: m})
+			got, err := svc.Export(context.Background(), "proj", TransportHTTP, nil, tt.raw)
 			if !errors.Is(err, tt.wantErr) || got != tt.want {
 				t.Fatalf("Export = %+v, %v; want %+v, %v", got, err, tt.want, tt.wantErr)
 			}
+			checkMetrics(t, m, tt.wantMetrics)
 			if tt.wantErr != nil {
 				if len(pub.calls) > 0 {
 					t.Error("a malformed request was published")
