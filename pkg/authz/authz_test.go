@@ -37,6 +37,7 @@ method                                          OWNER ADMIN MEMBER VIEWER NOROLE
 ingest.v1.IngestService/IngestBatch             Y     Y     Y      .      .      Y      .    .      .       .
 ingest.v1.IngestService/DeleteTrace             Y     Y     .      .      .      .      .    Y      .       .
 query.v1.QueryService/GetTrace                  Y     Y     Y      Y      .      .      Y    .      .       .
+query.v1.QueryService/GetObservation            Y     Y     Y      Y      .      .      Y    .      .       .
 query.v1.QueryService/ListTraces                Y     Y     Y      Y      .      .      Y    .      .       .
 query.v1.QueryService/ListObservations          Y     Y     Y      Y      .      .      Y    .      .       .
 query.v1.QueryService/ListSessions              Y     Y     Y      Y      .      .      Y    .      .       .

@@ -49,6 +49,7 @@ var table = map[string]Rule{
 
 	// Query.
 	queryv1.QueryService_GetTrace_FullMethodName:         rule(TracesRead),
+	queryv1.QueryService_GetObservation_FullMethodName:   rule(TracesRead),
 	queryv1.QueryService_ListTraces_FullMethodName:       rule(TracesRead),
 	queryv1.QueryService_ListObservations_FullMethodName: rule(TracesRead),
 	queryv1.QueryService_ListSessions_FullMethodName:     rule(TracesRead),

@@ -191,38 +191,48 @@ func ScanMergedTrace(scan Scan, projectID string) (*commonv1.Trace, error) {
 // MergedObservationColumns merge every field of an observation grouped by
 // (trace_id, id): every version carries its trace id, which is part of an
 // observation's identity. ScanMergedObservation reads them.
-var MergedObservationColumns = List(
-	ColID,
-	ColTraceID,
-	MergeString(ColParentObservationID),
-	MergeString(ColType),
-	MergeString(ColName),
-	MergeUint(ColStartTime),
-	MergeUint(ColEndTime),
-	MergeUint(ColCompletionStartTime),
-	MergeString(ColLevel),
-	MergeString(ColStatusMessage),
-	MergeString(ColModel),
-	MergeMapVersions(ModelParameters),
-	MergeNullable(ColUsageInput),
-	MergeNullable(ColUsageOutput),
-	MergeNullable(ColUsageTotal),
-	MergeMapVersions(UsageDetails),
-	MergeNullable(ColCostInput),
-	MergeNullable(ColCostOutput),
-	MergeNullable(ColCostTotal),
-	MergeString(ColInput),
-	MergeString(ColOutput),
-	MergeMapVersions(Metadata),
-	MergeString(ColVersion),
-	MergeString(ColEnvironment),
-	MergeUpdated,
-)
+var MergedObservationColumns = mergedObservationColumns(MergeString(ColInput), MergeString(ColOutput))
+
+// MergedObservationBasicColumns are MergedObservationColumns without input
+// and output (not read; ScanMergedObservation leaves them unset): most of
+// an LLM observation's bytes, which a trace's tree does not need.
+var MergedObservationBasicColumns = mergedObservationColumns("'' AS "+Merged(ColInput), "'' AS "+Merged(ColOutput))
+
+func mergedObservationColumns(input, output string) string {
+	return List(
+		ColID,
+		ColTraceID,
+		MergeString(ColParentObservationID),
+		MergeString(ColType),
+		MergeString(ColName),
+		MergeUint(ColStartTime),
+		MergeUint(ColEndTime),
+		MergeUint(ColCompletionStartTime),
+		MergeString(ColLevel),
+		MergeString(ColStatusMessage),
+		MergeString(ColModel),
+		MergeMapVersions(ModelParameters),
+		MergeNullable(ColUsageInput),
+		MergeNullable(ColUsageOutput),
+		MergeNullable(ColUsageTotal),
+		MergeMapVersions(UsageDetails),
+		MergeNullable(ColCostInput),
+		MergeNullable(ColCostOutput),
+		MergeNullable(ColCostTotal),
+		input,
+		output,
+		MergeMapVersions(Metadata),
+		MergeString(ColVersion),
+		MergeString(ColEnvironment),
+		MergeUpdated,
+	)
+}
 
 // ObservationKey is the GROUP BY key of merged observations.
 const ObservationKey = ColTraceID + ", " + ColID
 
-// ScanMergedObservation decodes a row of MergedObservationColumns.
+// ScanMergedObservation decodes a row of MergedObservationColumns (or
+// MergedObservationBasicColumns).
 func ScanMergedObservation(scan Scan, projectID string) (*commonv1.Observation, error) {
 	var (
 		o                           commonv1.Observation

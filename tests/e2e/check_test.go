@@ -22,6 +22,7 @@ import (
 func checkProject(t *testing.T, c *restClient, w *want) problems {
 	t.Helper()
 	var p problems
+	full := map[string][]*commonv1.Observation{}
 	for _, id := range slices.Sorted(maps.Keys(w.traces)) {
 		var got queryv1.GetTraceResponse
 		if err := c.get(t, "/api/v1/traces/"+url.PathEscape(id), &got); err != nil {
@@ -32,6 +33,7 @@ func checkProject(t *testing.T, c *restClient, w *want) problems {
 		hasUpdatedAt(&p, "GetTrace trace", []*commonv1.Trace{got.GetTrace()})
 		hasUpdatedAt(&p, "GetTrace observation", flatten(got.GetObservations()))
 		hasUpdatedAt(&p, "GetTrace score", got.GetScores())
+		full[id] = flatten(got.GetObservations())
 	}
 	if len(p) > 0 {
 		return p // the lists would repeat the same differences
@@ -68,6 +70,11 @@ func checkProject(t *testing.T, c *restClient, w *want) problems {
 	}
 	if len(p) == 0 {
 		checkFilters(t, c, w, &p)
+	}
+	if len(p) == 0 {
+		for _, id := range slices.Sorted(maps.Keys(full)) {
+			checkObservationView(t, &p, c, id, full[id])
+		}
 	}
 	return p
 }
@@ -207,4 +214,36 @@ func (f *fixture) describe() string {
 		}
 	}
 	return fmt.Sprintf("%d events (%d creates, %d updates) in %d batches, %d sent twice", f.events, creates, updates, len(f.batches), len(f.resend))
+}
+
+// checkObservationView reads trace id in the basic view (each observation
+// as in the full view, without input and output) and each of its
+// observations on its own (as in the full view).
+func checkObservationView(t *testing.T, p *problems, c *restClient, id string, full []*commonv1.Observation) {
+	t.Helper()
+	var basic queryv1.GetTraceResponse
+	if err := c.get(t, "/api/v1/traces/"+url.PathEscape(id)+"?observation_view=OBSERVATION_VIEW_BASIC", &basic); err != nil {
+		p.check(err)
+		return
+	}
+	got := flatten(basic.GetObservations())
+	if len(got) != len(full) {
+		p.addf("GetTrace %s basic view: %d observations, full view %d", id, len(got), len(full))
+		return
+	}
+	for i, o := range full {
+		want := proto.Clone(o).(*commonv1.Observation)
+		want.Input, want.Output = nil, nil
+		if !proto.Equal(got[i], want) {
+			p.addf("GetTrace %s basic view, observation %s:\n got %v\nwant %v", id, o.GetId(), got[i], want)
+		}
+		var one queryv1.GetObservationResponse
+		if err := c.get(t, "/api/v1/traces/"+url.PathEscape(id)+"/observations/"+url.PathEscape(o.GetId()), &one); err != nil {
+			p.check(err)
+			continue
+		}
+		if !proto.Equal(one.GetObservation(), o) {
+			p.addf("GetObservation %s/%s:\n got %v\nwant %v", id, o.GetId(), one.GetObservation(), o)
+		}
+	}
 }

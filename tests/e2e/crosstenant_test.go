@@ -209,6 +209,7 @@ func crossTenantRoutes(a tenantA, b *user) []route {
 		// Query.
 		{http.MethodGet, "/api/v1/traces/" + tr, nil},
 		{http.MethodGet, "/api/v1/traces/" + guess, nil},
+		{http.MethodGet, "/api/v1/traces/" + tr + "/observations/" + url.PathEscape(a.data.observationID), nil},
 		{http.MethodGet, "/api/v1/traces", nil},
 		{http.MethodGet, "/api/v1/traces" + q("session_id", a.data.sessionID), nil},
 		{http.MethodGet, "/api/v1/observations" + q("trace_id", tr), nil},

@@ -138,11 +138,11 @@ func (b *bench) all(ctx context.Context) error {
 		sample.GetName(), sample.GetSessionId(), sample.GetTags(), sample.GetEnvironment(), sample.GetRelease())
 	fmt.Printf("%-48s %10s %10s %8s\n", "read", "p50 ms", "p99 ms", "rows")
 
-	getTrace := func(id string) func() (int, error) {
+	getTraceIn := func(id string, view queryv1.ObservationView) func() (int, error) {
 		return func() (int, error) {
 			n, token := 0, ""
 			for {
-				r, err := b.c.GetTrace(ctx, &queryv1.GetTraceRequest{TraceId: id, ObservationsPageSize: 10_000, ObservationsPageToken: token})
+				r, err := b.c.GetTrace(ctx, &queryv1.GetTraceRequest{TraceId: id, ObservationsPageSize: 10_000, ObservationsPageToken: token, ObservationView: view})
 				if err != nil {
 					return 0, err
 				}
@@ -153,9 +153,13 @@ func (b *bench) all(ctx context.Context) error {
 			}
 		}
 	}
+	getTrace := func(id string) func() (int, error) {
+		return getTraceIn(id, queryv1.ObservationView_OBSERVATION_VIEW_FULL)
+	}
 	b.measure("GetTrace small (newest)", getTrace(sample.GetId()))
 	b.measure("GetTrace bench-trace-1k", getTrace("bench-trace-1k"))
 	b.measure("GetTrace bench-trace-20k (whole, 2 pages)", getTrace("bench-trace-20k"))
+	b.measure("GetTrace bench-trace-20k (basic view, 2 pages)", getTraceIn("bench-trace-20k", queryv1.ObservationView_OBSERVATION_VIEW_BASIC))
 
 	// A day ending at the newest trace: the time window and the search.
 	day := func(r *queryv1.ListTracesRequest) {

@@ -19,7 +19,7 @@ func (r queryReader) Trace(ctx context.Context, projectID, traceID string) (*com
 }
 
 func (r queryReader) Observations(ctx context.Context, projectID, traceID string) ([]*commonv1.Observation, error) {
-	return r.s.TraceObservationPage(ctx, projectID, traceID, query.Days{}, query.Page{Limit: query.MaxObservationsPageSize})
+	return r.s.TraceObservationPage(ctx, projectID, traceID, query.Days{}, query.Page{Limit: query.MaxObservationsPageSize}, query.AllFields)
 }
 
 func (r queryReader) Scores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error) {

@@ -26,7 +26,7 @@ func TestReadsAreTimed(t *testing.T) {
 	}
 	s := chstore.New(conn).WithMetrics(m)
 	ctx := context.Background()
-	if _, err := s.TraceObservationPage(ctx, "p", "t", query.Days{}, query.Page{Limit: 10}); err != nil {
+	if _, err := s.TraceObservationPage(ctx, "p", "t", query.Days{}, query.Page{Limit: 10}, query.AllFields); err != nil {
 		t.Fatal(err)
 	}
 	if n := testutil.CollectAndCount(reg, "agenttrace_clickhouse_query_duration_seconds"); n != 1 {
@@ -34,7 +34,7 @@ func TestReadsAreTimed(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.TraceObservationPage(cancelled, "p", "t", query.Days{}, query.Page{Limit: 10}); err == nil {
+	if _, err := s.TraceObservationPage(cancelled, "p", "t", query.Days{}, query.Page{Limit: 10}, query.AllFields); err == nil {
 		t.Fatal("read with a cancelled context succeeded")
 	}
 	if n := testutil.CollectAndCount(reg, "agenttrace_clickhouse_query_duration_seconds"); n != 2 {

@@ -30,8 +30,12 @@ var mStartTime = chschema.Merged(chschema.ColStartTime)
 // The ids go to the outer query as a subquery rather than a bound list,
 // which could outgrow max_query_size for large pages; ClickHouse still
 // narrows the read with it through the sort key (project_id, trace_id, id).
-func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, days query.Days, page query.Page) ([]*commonv1.Observation, error) {
+func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID string, days query.Days, page query.Page, fields query.ObservationFields) ([]*commonv1.Observation, error) {
 	id := chschema.ColID
+	columns := chschema.MergedObservationColumns
+	if fields == query.BasicFields {
+		columns = chschema.MergedObservationBasicColumns
+	}
 	var after conds
 	if page.After != nil {
 		after.add("("+mStartTime+", "+id+") > (?, ?)", page.After.TS, page.After.ID)
@@ -39,7 +43,7 @@ func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID str
 	within, dayArgs := onDays(days)
 	inTrace := append([]any{projectID, traceID}, dayArgs...)
 	q := newQuery("trace observation page").
-		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
+		add("SELECT "+columns+" FROM "+observationsTable).
 		add(observationsInTrace+within+" AND "+id+" IN", inTrace...).
 		add("(SELECT "+id+" FROM (SELECT "+id+", "+chschema.MergeUint(chschema.ColStartTime)+" FROM "+observationsTable).
 		add(observationsInTrace+within+" "+byID, inTrace...).
@@ -56,6 +60,20 @@ func (s *Store) TraceObservationPage(ctx context.Context, projectID, traceID str
 		return cmp.Or(compareTimestamps(a.GetStartTime(), b.GetStartTime()), cmp.Compare(a.GetId(), b.GetId()))
 	})
 	return obs, nil
+}
+
+// Observation merges one observation of a trace stored on days.
+func (s *Store) Observation(ctx context.Context, projectID, traceID, id string, days query.Days) (*commonv1.Observation, bool, error) {
+	within, dayArgs := onDays(days)
+	q := newQuery("observation").
+		add("SELECT "+chschema.MergedObservationColumns+" FROM "+observationsTable).
+		add(observationsInTrace+" AND "+chschema.ColID+" = ?"+within, append([]any{projectID, traceID, id}, dayArgs...)...).
+		add("GROUP BY " + chschema.ObservationKey)
+	obs, err := s.observations(ctx, q, projectID)
+	if err != nil || len(obs) == 0 {
+		return nil, false, err
+	}
+	return obs[0], true, nil
 }
 
 // compareTimestamps orders timestamps as the stored nanoseconds do (unset

@@ -17,7 +17,10 @@ type Store interface {
 	// is false when none has any), for the reads below to prune by.
 	TraceDays(ctx context.Context, projectID string, traceIDs []string) (Days, bool, error)
 	Trace(ctx context.Context, projectID, traceID string, days Days) (*commonv1.Trace, bool, error)
-	TraceObservationPage(ctx context.Context, projectID, traceID string, days Days, page Page) ([]*commonv1.Observation, error)
+	TraceObservationPage(ctx context.Context, projectID, traceID string, days Days, page Page, fields ObservationFields) ([]*commonv1.Observation, error)
+	// Observation merges one observation of a trace stored on days, every
+	// field; found is false when it has no rows there.
+	Observation(ctx context.Context, projectID, traceID, id string, days Days) (*commonv1.Observation, bool, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
 	TraceStats(ctx context.Context, projectID string, traceIDs []string, days Days) (map[string]*TraceStats, error)
 	// ListTraces is the ids of one page of traces, newest first, and the
@@ -61,6 +64,14 @@ type Cursor struct {
 	ID  string
 	Tie string // the trace id for observations, whose identity is (trace_id, id); else empty
 }
+
+// ObservationFields selects the fields of the observations a read returns.
+type ObservationFields int
+
+const (
+	AllFields   ObservationFields = iota
+	BasicFields                   // all but input and output
+)
 
 // Page selects one page of a list.
 type Page struct {

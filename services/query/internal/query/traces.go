@@ -39,6 +39,10 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	if err != nil {
 		return nil, err
 	}
+	fields, err := observationFields(req.GetObservationView())
+	if err != nil {
+		return nil, err
+	}
 	// The days the trace has rows on bound the reads of its rows to their
 	// partitions; a trace without rows is not found.
 	days, ok, err := s.store.TraceDays(ctx, projectID, []string{traceID})
@@ -65,7 +69,7 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 		return err
 	})
 	g.Go(func() (err error) {
-		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, days, Page{After: after, Limit: size + 1})
+		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, days, Page{After: after, Limit: size + 1}, fields)
 		return err
 	})
 	g.Go(func() (err error) { scores, err = s.store.TraceScores(gctx, projectID, traceID); return err })
@@ -84,6 +88,43 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 		return Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
 	})
 	return &queryv1.GetTraceResponse{Trace: trace, Observations: buildTree(obs), Scores: scores, NextObservationsPageToken: next}, nil
+}
+
+// observationFields is what a read returns of each observation in view.
+func observationFields(view queryv1.ObservationView) (ObservationFields, error) {
+	switch view {
+	case queryv1.ObservationView_OBSERVATION_VIEW_UNSPECIFIED, queryv1.ObservationView_OBSERVATION_VIEW_FULL:
+		return AllFields, nil
+	case queryv1.ObservationView_OBSERVATION_VIEW_BASIC:
+		return BasicFields, nil
+	}
+	return 0, invalid("observation_view", "must be OBSERVATION_VIEW_FULL or OBSERVATION_VIEW_BASIC")
+}
+
+// GetObservation returns one observation of a trace, every field merged.
+func (s *Service) GetObservation(ctx context.Context, projectID string, req *queryv1.GetObservationRequest) (*queryv1.GetObservationResponse, error) {
+	traceID, id := req.GetTraceId(), req.GetObservationId()
+	if traceID == "" {
+		return nil, invalid("trace_id", "is required")
+	}
+	if id == "" {
+		return nil, invalid("observation_id", "is required")
+	}
+	days, ok, err := s.store.TraceDays(ctx, projectID, []string{traceID})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	o, found, err := s.store.Observation(ctx, projectID, traceID, id, days)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	return &queryv1.GetObservationResponse{Observation: o}, nil
 }
 
 // ListTraces returns a page of traces, newest first, with derived fields.

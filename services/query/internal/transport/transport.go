@@ -69,6 +69,11 @@ func (s *Server) GetTrace(ctx context.Context, req *queryv1.GetTraceRequest) (*q
 	return call(ctx, s, "GetTrace", req, s.svc.GetTrace)
 }
 
+// GetObservation implements queryv1.QueryServiceServer.
+func (s *Server) GetObservation(ctx context.Context, req *queryv1.GetObservationRequest) (*queryv1.GetObservationResponse, error) {
+	return call(ctx, s, "GetObservation", req, s.svc.GetObservation)
+}
+
 // ListTraces implements queryv1.QueryServiceServer.
 func (s *Server) ListTraces(ctx context.Context, req *queryv1.ListTracesRequest) (*queryv1.ListTracesResponse, error) {
 	return call(ctx, s, "ListTraces", req, s.svc.ListTraces)

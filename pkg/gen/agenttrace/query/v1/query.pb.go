@@ -24,6 +24,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ObservationView selects the fields of the observations a read returns.
+type ObservationView int32
+
+const (
+	// FULL.
+	ObservationView_OBSERVATION_VIEW_UNSPECIFIED ObservationView = 0
+	// Every field.
+	ObservationView_OBSERVATION_VIEW_FULL ObservationView = 1
+	// Every field but input and output: what a trace's tree and timeline
+	// need, a fraction of the bytes of an LLM trace. GetObservation returns
+	// one observation whole.
+	ObservationView_OBSERVATION_VIEW_BASIC ObservationView = 2
+)
+
+// Enum value maps for ObservationView.
+var (
+	ObservationView_name = map[int32]string{
+		0: "OBSERVATION_VIEW_UNSPECIFIED",
+		1: "OBSERVATION_VIEW_FULL",
+		2: "OBSERVATION_VIEW_BASIC",
+	}
+	ObservationView_value = map[string]int32{
+		"OBSERVATION_VIEW_UNSPECIFIED": 0,
+		"OBSERVATION_VIEW_FULL":        1,
+		"OBSERVATION_VIEW_BASIC":       2,
+	}
+)
+
+func (x ObservationView) Enum() *ObservationView {
+	p := new(ObservationView)
+	*p = x
+	return p
+}
+
+func (x ObservationView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObservationView) Descriptor() protoreflect.EnumDescriptor {
+	return file_agenttrace_query_v1_query_proto_enumTypes[0].Descriptor()
+}
+
+func (ObservationView) Type() protoreflect.EnumType {
+	return &file_agenttrace_query_v1_query_proto_enumTypes[0]
+}
+
+func (x ObservationView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObservationView.Descriptor instead.
+func (ObservationView) EnumDescriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{0}
+}
+
 type GetTraceRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	TraceId string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
@@ -32,8 +87,10 @@ type GetTraceRequest struct {
 	ObservationsPageSize int32 `protobuf:"varint,2,opt,name=observations_page_size,json=observationsPageSize,proto3" json:"observations_page_size,omitempty"`
 	// From next_observations_page_token; the trace and scores come with every page.
 	ObservationsPageToken string `protobuf:"bytes,3,opt,name=observations_page_token,json=observationsPageToken,proto3" json:"observations_page_token,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// How much of each observation to return; FULL when unspecified.
+	ObservationView ObservationView `protobuf:"varint,4,opt,name=observation_view,json=observationView,proto3,enum=agenttrace.query.v1.ObservationView" json:"observation_view,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetTraceRequest) Reset() {
@@ -87,6 +144,109 @@ func (x *GetTraceRequest) GetObservationsPageToken() string {
 	return ""
 }
 
+func (x *GetTraceRequest) GetObservationView() ObservationView {
+	if x != nil {
+		return x.ObservationView
+	}
+	return ObservationView_OBSERVATION_VIEW_UNSPECIFIED
+}
+
+type GetObservationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TraceId       string                 `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	ObservationId string                 `protobuf:"bytes,2,opt,name=observation_id,json=observationId,proto3" json:"observation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetObservationRequest) Reset() {
+	*x = GetObservationRequest{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetObservationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetObservationRequest) ProtoMessage() {}
+
+func (x *GetObservationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetObservationRequest.ProtoReflect.Descriptor instead.
+func (*GetObservationRequest) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetObservationRequest) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
+func (x *GetObservationRequest) GetObservationId() string {
+	if x != nil {
+		return x.ObservationId
+	}
+	return ""
+}
+
+type GetObservationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Observation   *v1.Observation        `protobuf:"bytes,1,opt,name=observation,proto3" json:"observation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetObservationResponse) Reset() {
+	*x = GetObservationResponse{}
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetObservationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetObservationResponse) ProtoMessage() {}
+
+func (x *GetObservationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetObservationResponse.ProtoReflect.Descriptor instead.
+func (*GetObservationResponse) Descriptor() ([]byte, []int) {
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetObservationResponse) GetObservation() *v1.Observation {
+	if x != nil {
+		return x.Observation
+	}
+	return nil
+}
+
 // ObservationNode is an observation with its children, ordered by start time.
 type ObservationNode struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -98,7 +258,7 @@ type ObservationNode struct {
 
 func (x *ObservationNode) Reset() {
 	*x = ObservationNode{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[1]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -110,7 +270,7 @@ func (x *ObservationNode) String() string {
 func (*ObservationNode) ProtoMessage() {}
 
 func (x *ObservationNode) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[1]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -123,7 +283,7 @@ func (x *ObservationNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObservationNode.ProtoReflect.Descriptor instead.
 func (*ObservationNode) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{1}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ObservationNode) GetObservation() *v1.Observation {
@@ -155,7 +315,7 @@ type GetTraceResponse struct {
 
 func (x *GetTraceResponse) Reset() {
 	*x = GetTraceResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[2]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -167,7 +327,7 @@ func (x *GetTraceResponse) String() string {
 func (*GetTraceResponse) ProtoMessage() {}
 
 func (x *GetTraceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[2]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -180,7 +340,7 @@ func (x *GetTraceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTraceResponse.ProtoReflect.Descriptor instead.
 func (*GetTraceResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{2}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetTraceResponse) GetTrace() *v1.Trace {
@@ -238,7 +398,7 @@ type ListTracesRequest struct {
 
 func (x *ListTracesRequest) Reset() {
 	*x = ListTracesRequest{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[3]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +410,7 @@ func (x *ListTracesRequest) String() string {
 func (*ListTracesRequest) ProtoMessage() {}
 
 func (x *ListTracesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[3]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +423,7 @@ func (x *ListTracesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTracesRequest.ProtoReflect.Descriptor instead.
 func (*ListTracesRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{3}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListTracesRequest) GetFromTime() *timestamppb.Timestamp {
@@ -354,7 +514,7 @@ type ListTracesResponse struct {
 
 func (x *ListTracesResponse) Reset() {
 	*x = ListTracesResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[4]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +526,7 @@ func (x *ListTracesResponse) String() string {
 func (*ListTracesResponse) ProtoMessage() {}
 
 func (x *ListTracesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[4]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +539,7 @@ func (x *ListTracesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTracesResponse.ProtoReflect.Descriptor instead.
 func (*ListTracesResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{4}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListTracesResponse) GetTraces() []*v1.Trace {
@@ -418,7 +578,7 @@ type ListObservationsRequest struct {
 
 func (x *ListObservationsRequest) Reset() {
 	*x = ListObservationsRequest{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[5]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +590,7 @@ func (x *ListObservationsRequest) String() string {
 func (*ListObservationsRequest) ProtoMessage() {}
 
 func (x *ListObservationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[5]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +603,7 @@ func (x *ListObservationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObservationsRequest.ProtoReflect.Descriptor instead.
 func (*ListObservationsRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{5}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListObservationsRequest) GetTraceId() string {
@@ -527,7 +687,7 @@ type ListObservationsResponse struct {
 
 func (x *ListObservationsResponse) Reset() {
 	*x = ListObservationsResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[6]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +699,7 @@ func (x *ListObservationsResponse) String() string {
 func (*ListObservationsResponse) ProtoMessage() {}
 
 func (x *ListObservationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[6]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +712,7 @@ func (x *ListObservationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObservationsResponse.ProtoReflect.Descriptor instead.
 func (*ListObservationsResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{6}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListObservationsResponse) GetObservations() []*v1.Observation {
@@ -582,7 +742,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[7]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +754,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[7]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +767,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{7}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListSessionsRequest) GetFromTime() *timestamppb.Timestamp {
@@ -656,7 +816,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[8]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +828,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[8]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +841,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{8}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*v1.Session {
@@ -711,7 +871,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[9]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +883,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[9]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +896,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{9}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSessionRequest) GetSessionId() string {
@@ -775,7 +935,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[10]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +947,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[10]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +960,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{10}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetSessionResponse) GetSession() *v1.Session {
@@ -849,7 +1009,7 @@ type ListScoresRequest struct {
 
 func (x *ListScoresRequest) Reset() {
 	*x = ListScoresRequest{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[11]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +1021,7 @@ func (x *ListScoresRequest) String() string {
 func (*ListScoresRequest) ProtoMessage() {}
 
 func (x *ListScoresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[11]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +1034,7 @@ func (x *ListScoresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScoresRequest.ProtoReflect.Descriptor instead.
 func (*ListScoresRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{11}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListScoresRequest) GetTraceId() string {
@@ -958,7 +1118,7 @@ type ListScoresResponse struct {
 
 func (x *ListScoresResponse) Reset() {
 	*x = ListScoresResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[12]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1130,7 @@ func (x *ListScoresResponse) String() string {
 func (*ListScoresResponse) ProtoMessage() {}
 
 func (x *ListScoresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[12]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1143,7 @@ func (x *ListScoresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScoresResponse.ProtoReflect.Descriptor instead.
 func (*ListScoresResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{12}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListScoresResponse) GetScores() []*v1.Score {
@@ -1009,7 +1169,7 @@ type QueryMetricsRequest struct {
 
 func (x *QueryMetricsRequest) Reset() {
 	*x = QueryMetricsRequest{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[13]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1181,7 @@ func (x *QueryMetricsRequest) String() string {
 func (*QueryMetricsRequest) ProtoMessage() {}
 
 func (x *QueryMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[13]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1194,7 @@ func (x *QueryMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMetricsRequest.ProtoReflect.Descriptor instead.
 func (*QueryMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{13}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *QueryMetricsRequest) GetQuery() *MetricsQuery {
@@ -1069,7 +1229,7 @@ type MetricsQuery struct {
 
 func (x *MetricsQuery) Reset() {
 	*x = MetricsQuery{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[14]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1241,7 @@ func (x *MetricsQuery) String() string {
 func (*MetricsQuery) ProtoMessage() {}
 
 func (x *MetricsQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[14]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1254,7 @@ func (x *MetricsQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsQuery.ProtoReflect.Descriptor instead.
 func (*MetricsQuery) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{14}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MetricsQuery) GetView() string {
@@ -1171,7 +1331,7 @@ type MetricsDimension struct {
 
 func (x *MetricsDimension) Reset() {
 	*x = MetricsDimension{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[15]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1343,7 @@ func (x *MetricsDimension) String() string {
 func (*MetricsDimension) ProtoMessage() {}
 
 func (x *MetricsDimension) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[15]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1356,7 @@ func (x *MetricsDimension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsDimension.ProtoReflect.Descriptor instead.
 func (*MetricsDimension) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{15}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MetricsDimension) GetField() string {
@@ -1219,7 +1379,7 @@ type MetricsMetric struct {
 
 func (x *MetricsMetric) Reset() {
 	*x = MetricsMetric{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[16]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1391,7 @@ func (x *MetricsMetric) String() string {
 func (*MetricsMetric) ProtoMessage() {}
 
 func (x *MetricsMetric) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[16]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1404,7 @@ func (x *MetricsMetric) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsMetric.ProtoReflect.Descriptor instead.
 func (*MetricsMetric) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{16}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MetricsMetric) GetMeasure() string {
@@ -1282,7 +1442,7 @@ type MetricsFilter struct {
 
 func (x *MetricsFilter) Reset() {
 	*x = MetricsFilter{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[17]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1454,7 @@ func (x *MetricsFilter) String() string {
 func (*MetricsFilter) ProtoMessage() {}
 
 func (x *MetricsFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[17]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1467,7 @@ func (x *MetricsFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsFilter.ProtoReflect.Descriptor instead.
 func (*MetricsFilter) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{17}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MetricsFilter) GetColumn() string {
@@ -1355,7 +1515,7 @@ type MetricsTimeDimension struct {
 
 func (x *MetricsTimeDimension) Reset() {
 	*x = MetricsTimeDimension{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[18]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1527,7 @@ func (x *MetricsTimeDimension) String() string {
 func (*MetricsTimeDimension) ProtoMessage() {}
 
 func (x *MetricsTimeDimension) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[18]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1540,7 @@ func (x *MetricsTimeDimension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsTimeDimension.ProtoReflect.Descriptor instead.
 func (*MetricsTimeDimension) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{18}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MetricsTimeDimension) GetGranularity() string {
@@ -1402,7 +1562,7 @@ type MetricsOrderBy struct {
 
 func (x *MetricsOrderBy) Reset() {
 	*x = MetricsOrderBy{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[19]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1574,7 @@ func (x *MetricsOrderBy) String() string {
 func (*MetricsOrderBy) ProtoMessage() {}
 
 func (x *MetricsOrderBy) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[19]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1587,7 @@ func (x *MetricsOrderBy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsOrderBy.ProtoReflect.Descriptor instead.
 func (*MetricsOrderBy) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{19}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MetricsOrderBy) GetField() string {
@@ -1456,7 +1616,7 @@ type MetricsConfig struct {
 
 func (x *MetricsConfig) Reset() {
 	*x = MetricsConfig{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[20]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1628,7 @@ func (x *MetricsConfig) String() string {
 func (*MetricsConfig) ProtoMessage() {}
 
 func (x *MetricsConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[20]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1641,7 @@ func (x *MetricsConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsConfig.ProtoReflect.Descriptor instead.
 func (*MetricsConfig) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{20}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MetricsConfig) GetBins() int32 {
@@ -1510,7 +1670,7 @@ type QueryMetricsResponse struct {
 
 func (x *QueryMetricsResponse) Reset() {
 	*x = QueryMetricsResponse{}
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[21]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1682,7 @@ func (x *QueryMetricsResponse) String() string {
 func (*QueryMetricsResponse) ProtoMessage() {}
 
 func (x *QueryMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_query_v1_query_proto_msgTypes[21]
+	mi := &file_agenttrace_query_v1_query_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1695,7 @@ func (x *QueryMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMetricsResponse.ProtoReflect.Descriptor instead.
 func (*QueryMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{21}
+	return file_agenttrace_query_v1_query_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *QueryMetricsResponse) GetData() []*structpb.Struct {
@@ -1549,11 +1709,17 @@ var File_agenttrace_query_v1_query_proto protoreflect.FileDescriptor
 
 const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\n" +
-	"\x1fagenttrace/query/v1/query.proto\x12\x13agenttrace.query.v1\x1a agenttrace/common/v1/model.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n" +
+	"\x1fagenttrace/query/v1/query.proto\x12\x13agenttrace.query.v1\x1a agenttrace/common/v1/model.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x01\n" +
 	"\x0fGetTraceRequest\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x124\n" +
 	"\x16observations_page_size\x18\x02 \x01(\x05R\x14observationsPageSize\x126\n" +
-	"\x17observations_page_token\x18\x03 \x01(\tR\x15observationsPageToken\"\x98\x01\n" +
+	"\x17observations_page_token\x18\x03 \x01(\tR\x15observationsPageToken\x12O\n" +
+	"\x10observation_view\x18\x04 \x01(\x0e2$.agenttrace.query.v1.ObservationViewR\x0fobservationView\"Y\n" +
+	"\x15GetObservationRequest\x12\x19\n" +
+	"\btrace_id\x18\x01 \x01(\tR\atraceId\x12%\n" +
+	"\x0eobservation_id\x18\x02 \x01(\tR\robservationId\"]\n" +
+	"\x16GetObservationResponse\x12C\n" +
+	"\vobservation\x18\x01 \x01(\v2!.agenttrace.common.v1.ObservationR\vobservation\"\x98\x01\n" +
 	"\x0fObservationNode\x12C\n" +
 	"\vobservation\x18\x01 \x01(\v2!.agenttrace.common.v1.ObservationR\vobservation\x12@\n" +
 	"\bchildren\x18\x02 \x03(\v2$.agenttrace.query.v1.ObservationNodeR\bchildren\"\x85\x02\n" +
@@ -1668,9 +1834,14 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\x04bins\x18\x01 \x01(\x05R\x04bins\x12\x1b\n" +
 	"\trow_limit\x18\x02 \x01(\x05R\browLimit\"C\n" +
 	"\x14QueryMetricsResponse\x12+\n" +
-	"\x04data\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x04data2\xbf\x05\n" +
+	"\x04data\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x04data*j\n" +
+	"\x0fObservationView\x12 \n" +
+	"\x1cOBSERVATION_VIEW_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15OBSERVATION_VIEW_FULL\x10\x01\x12\x1a\n" +
+	"\x16OBSERVATION_VIEW_BASIC\x10\x022\xaa\x06\n" +
 	"\fQueryService\x12W\n" +
-	"\bGetTrace\x12$.agenttrace.query.v1.GetTraceRequest\x1a%.agenttrace.query.v1.GetTraceResponse\x12]\n" +
+	"\bGetTrace\x12$.agenttrace.query.v1.GetTraceRequest\x1a%.agenttrace.query.v1.GetTraceResponse\x12i\n" +
+	"\x0eGetObservation\x12*.agenttrace.query.v1.GetObservationRequest\x1a+.agenttrace.query.v1.GetObservationResponse\x12]\n" +
 	"\n" +
 	"ListTraces\x12&.agenttrace.query.v1.ListTracesRequest\x1a'.agenttrace.query.v1.ListTracesResponse\x12o\n" +
 	"\x10ListObservations\x12,.agenttrace.query.v1.ListObservationsRequest\x1a-.agenttrace.query.v1.ListObservationsResponse\x12c\n" +
@@ -1693,97 +1864,105 @@ func file_agenttrace_query_v1_query_proto_rawDescGZIP() []byte {
 	return file_agenttrace_query_v1_query_proto_rawDescData
 }
 
-var file_agenttrace_query_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_agenttrace_query_v1_query_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_agenttrace_query_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_agenttrace_query_v1_query_proto_goTypes = []any{
-	(*GetTraceRequest)(nil),          // 0: agenttrace.query.v1.GetTraceRequest
-	(*ObservationNode)(nil),          // 1: agenttrace.query.v1.ObservationNode
-	(*GetTraceResponse)(nil),         // 2: agenttrace.query.v1.GetTraceResponse
-	(*ListTracesRequest)(nil),        // 3: agenttrace.query.v1.ListTracesRequest
-	(*ListTracesResponse)(nil),       // 4: agenttrace.query.v1.ListTracesResponse
-	(*ListObservationsRequest)(nil),  // 5: agenttrace.query.v1.ListObservationsRequest
-	(*ListObservationsResponse)(nil), // 6: agenttrace.query.v1.ListObservationsResponse
-	(*ListSessionsRequest)(nil),      // 7: agenttrace.query.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),     // 8: agenttrace.query.v1.ListSessionsResponse
-	(*GetSessionRequest)(nil),        // 9: agenttrace.query.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),       // 10: agenttrace.query.v1.GetSessionResponse
-	(*ListScoresRequest)(nil),        // 11: agenttrace.query.v1.ListScoresRequest
-	(*ListScoresResponse)(nil),       // 12: agenttrace.query.v1.ListScoresResponse
-	(*QueryMetricsRequest)(nil),      // 13: agenttrace.query.v1.QueryMetricsRequest
-	(*MetricsQuery)(nil),             // 14: agenttrace.query.v1.MetricsQuery
-	(*MetricsDimension)(nil),         // 15: agenttrace.query.v1.MetricsDimension
-	(*MetricsMetric)(nil),            // 16: agenttrace.query.v1.MetricsMetric
-	(*MetricsFilter)(nil),            // 17: agenttrace.query.v1.MetricsFilter
-	(*MetricsTimeDimension)(nil),     // 18: agenttrace.query.v1.MetricsTimeDimension
-	(*MetricsOrderBy)(nil),           // 19: agenttrace.query.v1.MetricsOrderBy
-	(*MetricsConfig)(nil),            // 20: agenttrace.query.v1.MetricsConfig
-	(*QueryMetricsResponse)(nil),     // 21: agenttrace.query.v1.QueryMetricsResponse
-	(*v1.Observation)(nil),           // 22: agenttrace.common.v1.Observation
-	(*v1.Trace)(nil),                 // 23: agenttrace.common.v1.Trace
-	(*v1.Score)(nil),                 // 24: agenttrace.common.v1.Score
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
-	(v1.ObservationType)(0),          // 26: agenttrace.common.v1.ObservationType
-	(v1.ObservationLevel)(0),         // 27: agenttrace.common.v1.ObservationLevel
-	(*v1.Session)(nil),               // 28: agenttrace.common.v1.Session
-	(v1.ScoreSource)(0),              // 29: agenttrace.common.v1.ScoreSource
-	(v1.ScoreDataType)(0),            // 30: agenttrace.common.v1.ScoreDataType
-	(*structpb.Value)(nil),           // 31: google.protobuf.Value
-	(*structpb.Struct)(nil),          // 32: google.protobuf.Struct
+	(ObservationView)(0),             // 0: agenttrace.query.v1.ObservationView
+	(*GetTraceRequest)(nil),          // 1: agenttrace.query.v1.GetTraceRequest
+	(*GetObservationRequest)(nil),    // 2: agenttrace.query.v1.GetObservationRequest
+	(*GetObservationResponse)(nil),   // 3: agenttrace.query.v1.GetObservationResponse
+	(*ObservationNode)(nil),          // 4: agenttrace.query.v1.ObservationNode
+	(*GetTraceResponse)(nil),         // 5: agenttrace.query.v1.GetTraceResponse
+	(*ListTracesRequest)(nil),        // 6: agenttrace.query.v1.ListTracesRequest
+	(*ListTracesResponse)(nil),       // 7: agenttrace.query.v1.ListTracesResponse
+	(*ListObservationsRequest)(nil),  // 8: agenttrace.query.v1.ListObservationsRequest
+	(*ListObservationsResponse)(nil), // 9: agenttrace.query.v1.ListObservationsResponse
+	(*ListSessionsRequest)(nil),      // 10: agenttrace.query.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),     // 11: agenttrace.query.v1.ListSessionsResponse
+	(*GetSessionRequest)(nil),        // 12: agenttrace.query.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),       // 13: agenttrace.query.v1.GetSessionResponse
+	(*ListScoresRequest)(nil),        // 14: agenttrace.query.v1.ListScoresRequest
+	(*ListScoresResponse)(nil),       // 15: agenttrace.query.v1.ListScoresResponse
+	(*QueryMetricsRequest)(nil),      // 16: agenttrace.query.v1.QueryMetricsRequest
+	(*MetricsQuery)(nil),             // 17: agenttrace.query.v1.MetricsQuery
+	(*MetricsDimension)(nil),         // 18: agenttrace.query.v1.MetricsDimension
+	(*MetricsMetric)(nil),            // 19: agenttrace.query.v1.MetricsMetric
+	(*MetricsFilter)(nil),            // 20: agenttrace.query.v1.MetricsFilter
+	(*MetricsTimeDimension)(nil),     // 21: agenttrace.query.v1.MetricsTimeDimension
+	(*MetricsOrderBy)(nil),           // 22: agenttrace.query.v1.MetricsOrderBy
+	(*MetricsConfig)(nil),            // 23: agenttrace.query.v1.MetricsConfig
+	(*QueryMetricsResponse)(nil),     // 24: agenttrace.query.v1.QueryMetricsResponse
+	(*v1.Observation)(nil),           // 25: agenttrace.common.v1.Observation
+	(*v1.Trace)(nil),                 // 26: agenttrace.common.v1.Trace
+	(*v1.Score)(nil),                 // 27: agenttrace.common.v1.Score
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(v1.ObservationType)(0),          // 29: agenttrace.common.v1.ObservationType
+	(v1.ObservationLevel)(0),         // 30: agenttrace.common.v1.ObservationLevel
+	(*v1.Session)(nil),               // 31: agenttrace.common.v1.Session
+	(v1.ScoreSource)(0),              // 32: agenttrace.common.v1.ScoreSource
+	(v1.ScoreDataType)(0),            // 33: agenttrace.common.v1.ScoreDataType
+	(*structpb.Value)(nil),           // 34: google.protobuf.Value
+	(*structpb.Struct)(nil),          // 35: google.protobuf.Struct
 }
 var file_agenttrace_query_v1_query_proto_depIdxs = []int32{
-	22, // 0: agenttrace.query.v1.ObservationNode.observation:type_name -> agenttrace.common.v1.Observation
-	1,  // 1: agenttrace.query.v1.ObservationNode.children:type_name -> agenttrace.query.v1.ObservationNode
-	23, // 2: agenttrace.query.v1.GetTraceResponse.trace:type_name -> agenttrace.common.v1.Trace
-	1,  // 3: agenttrace.query.v1.GetTraceResponse.observations:type_name -> agenttrace.query.v1.ObservationNode
-	24, // 4: agenttrace.query.v1.GetTraceResponse.scores:type_name -> agenttrace.common.v1.Score
-	25, // 5: agenttrace.query.v1.ListTracesRequest.from_time:type_name -> google.protobuf.Timestamp
-	25, // 6: agenttrace.query.v1.ListTracesRequest.to_time:type_name -> google.protobuf.Timestamp
-	23, // 7: agenttrace.query.v1.ListTracesResponse.traces:type_name -> agenttrace.common.v1.Trace
-	26, // 8: agenttrace.query.v1.ListObservationsRequest.type:type_name -> agenttrace.common.v1.ObservationType
-	27, // 9: agenttrace.query.v1.ListObservationsRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
-	25, // 10: agenttrace.query.v1.ListObservationsRequest.from_time:type_name -> google.protobuf.Timestamp
-	25, // 11: agenttrace.query.v1.ListObservationsRequest.to_time:type_name -> google.protobuf.Timestamp
-	22, // 12: agenttrace.query.v1.ListObservationsResponse.observations:type_name -> agenttrace.common.v1.Observation
-	25, // 13: agenttrace.query.v1.ListSessionsRequest.from_time:type_name -> google.protobuf.Timestamp
-	25, // 14: agenttrace.query.v1.ListSessionsRequest.to_time:type_name -> google.protobuf.Timestamp
-	28, // 15: agenttrace.query.v1.ListSessionsResponse.sessions:type_name -> agenttrace.common.v1.Session
-	28, // 16: agenttrace.query.v1.GetSessionResponse.session:type_name -> agenttrace.common.v1.Session
-	23, // 17: agenttrace.query.v1.GetSessionResponse.traces:type_name -> agenttrace.common.v1.Trace
-	24, // 18: agenttrace.query.v1.GetSessionResponse.scores:type_name -> agenttrace.common.v1.Score
-	29, // 19: agenttrace.query.v1.ListScoresRequest.source:type_name -> agenttrace.common.v1.ScoreSource
-	30, // 20: agenttrace.query.v1.ListScoresRequest.data_type:type_name -> agenttrace.common.v1.ScoreDataType
-	25, // 21: agenttrace.query.v1.ListScoresRequest.from_time:type_name -> google.protobuf.Timestamp
-	25, // 22: agenttrace.query.v1.ListScoresRequest.to_time:type_name -> google.protobuf.Timestamp
-	24, // 23: agenttrace.query.v1.ListScoresResponse.scores:type_name -> agenttrace.common.v1.Score
-	14, // 24: agenttrace.query.v1.QueryMetricsRequest.query:type_name -> agenttrace.query.v1.MetricsQuery
-	15, // 25: agenttrace.query.v1.MetricsQuery.dimensions:type_name -> agenttrace.query.v1.MetricsDimension
-	16, // 26: agenttrace.query.v1.MetricsQuery.metrics:type_name -> agenttrace.query.v1.MetricsMetric
-	17, // 27: agenttrace.query.v1.MetricsQuery.filters:type_name -> agenttrace.query.v1.MetricsFilter
-	18, // 28: agenttrace.query.v1.MetricsQuery.time_dimension:type_name -> agenttrace.query.v1.MetricsTimeDimension
-	25, // 29: agenttrace.query.v1.MetricsQuery.from_timestamp:type_name -> google.protobuf.Timestamp
-	25, // 30: agenttrace.query.v1.MetricsQuery.to_timestamp:type_name -> google.protobuf.Timestamp
-	19, // 31: agenttrace.query.v1.MetricsQuery.order_by:type_name -> agenttrace.query.v1.MetricsOrderBy
-	20, // 32: agenttrace.query.v1.MetricsQuery.config:type_name -> agenttrace.query.v1.MetricsConfig
-	31, // 33: agenttrace.query.v1.MetricsFilter.value:type_name -> google.protobuf.Value
-	32, // 34: agenttrace.query.v1.QueryMetricsResponse.data:type_name -> google.protobuf.Struct
-	0,  // 35: agenttrace.query.v1.QueryService.GetTrace:input_type -> agenttrace.query.v1.GetTraceRequest
-	3,  // 36: agenttrace.query.v1.QueryService.ListTraces:input_type -> agenttrace.query.v1.ListTracesRequest
-	5,  // 37: agenttrace.query.v1.QueryService.ListObservations:input_type -> agenttrace.query.v1.ListObservationsRequest
-	7,  // 38: agenttrace.query.v1.QueryService.ListSessions:input_type -> agenttrace.query.v1.ListSessionsRequest
-	9,  // 39: agenttrace.query.v1.QueryService.GetSession:input_type -> agenttrace.query.v1.GetSessionRequest
-	11, // 40: agenttrace.query.v1.QueryService.ListScores:input_type -> agenttrace.query.v1.ListScoresRequest
-	13, // 41: agenttrace.query.v1.QueryService.QueryMetrics:input_type -> agenttrace.query.v1.QueryMetricsRequest
-	2,  // 42: agenttrace.query.v1.QueryService.GetTrace:output_type -> agenttrace.query.v1.GetTraceResponse
-	4,  // 43: agenttrace.query.v1.QueryService.ListTraces:output_type -> agenttrace.query.v1.ListTracesResponse
-	6,  // 44: agenttrace.query.v1.QueryService.ListObservations:output_type -> agenttrace.query.v1.ListObservationsResponse
-	8,  // 45: agenttrace.query.v1.QueryService.ListSessions:output_type -> agenttrace.query.v1.ListSessionsResponse
-	10, // 46: agenttrace.query.v1.QueryService.GetSession:output_type -> agenttrace.query.v1.GetSessionResponse
-	12, // 47: agenttrace.query.v1.QueryService.ListScores:output_type -> agenttrace.query.v1.ListScoresResponse
-	21, // 48: agenttrace.query.v1.QueryService.QueryMetrics:output_type -> agenttrace.query.v1.QueryMetricsResponse
-	42, // [42:49] is the sub-list for method output_type
-	35, // [35:42] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	0,  // 0: agenttrace.query.v1.GetTraceRequest.observation_view:type_name -> agenttrace.query.v1.ObservationView
+	25, // 1: agenttrace.query.v1.GetObservationResponse.observation:type_name -> agenttrace.common.v1.Observation
+	25, // 2: agenttrace.query.v1.ObservationNode.observation:type_name -> agenttrace.common.v1.Observation
+	4,  // 3: agenttrace.query.v1.ObservationNode.children:type_name -> agenttrace.query.v1.ObservationNode
+	26, // 4: agenttrace.query.v1.GetTraceResponse.trace:type_name -> agenttrace.common.v1.Trace
+	4,  // 5: agenttrace.query.v1.GetTraceResponse.observations:type_name -> agenttrace.query.v1.ObservationNode
+	27, // 6: agenttrace.query.v1.GetTraceResponse.scores:type_name -> agenttrace.common.v1.Score
+	28, // 7: agenttrace.query.v1.ListTracesRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 8: agenttrace.query.v1.ListTracesRequest.to_time:type_name -> google.protobuf.Timestamp
+	26, // 9: agenttrace.query.v1.ListTracesResponse.traces:type_name -> agenttrace.common.v1.Trace
+	29, // 10: agenttrace.query.v1.ListObservationsRequest.type:type_name -> agenttrace.common.v1.ObservationType
+	30, // 11: agenttrace.query.v1.ListObservationsRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
+	28, // 12: agenttrace.query.v1.ListObservationsRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 13: agenttrace.query.v1.ListObservationsRequest.to_time:type_name -> google.protobuf.Timestamp
+	25, // 14: agenttrace.query.v1.ListObservationsResponse.observations:type_name -> agenttrace.common.v1.Observation
+	28, // 15: agenttrace.query.v1.ListSessionsRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 16: agenttrace.query.v1.ListSessionsRequest.to_time:type_name -> google.protobuf.Timestamp
+	31, // 17: agenttrace.query.v1.ListSessionsResponse.sessions:type_name -> agenttrace.common.v1.Session
+	31, // 18: agenttrace.query.v1.GetSessionResponse.session:type_name -> agenttrace.common.v1.Session
+	26, // 19: agenttrace.query.v1.GetSessionResponse.traces:type_name -> agenttrace.common.v1.Trace
+	27, // 20: agenttrace.query.v1.GetSessionResponse.scores:type_name -> agenttrace.common.v1.Score
+	32, // 21: agenttrace.query.v1.ListScoresRequest.source:type_name -> agenttrace.common.v1.ScoreSource
+	33, // 22: agenttrace.query.v1.ListScoresRequest.data_type:type_name -> agenttrace.common.v1.ScoreDataType
+	28, // 23: agenttrace.query.v1.ListScoresRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 24: agenttrace.query.v1.ListScoresRequest.to_time:type_name -> google.protobuf.Timestamp
+	27, // 25: agenttrace.query.v1.ListScoresResponse.scores:type_name -> agenttrace.common.v1.Score
+	17, // 26: agenttrace.query.v1.QueryMetricsRequest.query:type_name -> agenttrace.query.v1.MetricsQuery
+	18, // 27: agenttrace.query.v1.MetricsQuery.dimensions:type_name -> agenttrace.query.v1.MetricsDimension
+	19, // 28: agenttrace.query.v1.MetricsQuery.metrics:type_name -> agenttrace.query.v1.MetricsMetric
+	20, // 29: agenttrace.query.v1.MetricsQuery.filters:type_name -> agenttrace.query.v1.MetricsFilter
+	21, // 30: agenttrace.query.v1.MetricsQuery.time_dimension:type_name -> agenttrace.query.v1.MetricsTimeDimension
+	28, // 31: agenttrace.query.v1.MetricsQuery.from_timestamp:type_name -> google.protobuf.Timestamp
+	28, // 32: agenttrace.query.v1.MetricsQuery.to_timestamp:type_name -> google.protobuf.Timestamp
+	22, // 33: agenttrace.query.v1.MetricsQuery.order_by:type_name -> agenttrace.query.v1.MetricsOrderBy
+	23, // 34: agenttrace.query.v1.MetricsQuery.config:type_name -> agenttrace.query.v1.MetricsConfig
+	34, // 35: agenttrace.query.v1.MetricsFilter.value:type_name -> google.protobuf.Value
+	35, // 36: agenttrace.query.v1.QueryMetricsResponse.data:type_name -> google.protobuf.Struct
+	1,  // 37: agenttrace.query.v1.QueryService.GetTrace:input_type -> agenttrace.query.v1.GetTraceRequest
+	2,  // 38: agenttrace.query.v1.QueryService.GetObservation:input_type -> agenttrace.query.v1.GetObservationRequest
+	6,  // 39: agenttrace.query.v1.QueryService.ListTraces:input_type -> agenttrace.query.v1.ListTracesRequest
+	8,  // 40: agenttrace.query.v1.QueryService.ListObservations:input_type -> agenttrace.query.v1.ListObservationsRequest
+	10, // 41: agenttrace.query.v1.QueryService.ListSessions:input_type -> agenttrace.query.v1.ListSessionsRequest
+	12, // 42: agenttrace.query.v1.QueryService.GetSession:input_type -> agenttrace.query.v1.GetSessionRequest
+	14, // 43: agenttrace.query.v1.QueryService.ListScores:input_type -> agenttrace.query.v1.ListScoresRequest
+	16, // 44: agenttrace.query.v1.QueryService.QueryMetrics:input_type -> agenttrace.query.v1.QueryMetricsRequest
+	5,  // 45: agenttrace.query.v1.QueryService.GetTrace:output_type -> agenttrace.query.v1.GetTraceResponse
+	3,  // 46: agenttrace.query.v1.QueryService.GetObservation:output_type -> agenttrace.query.v1.GetObservationResponse
+	7,  // 47: agenttrace.query.v1.QueryService.ListTraces:output_type -> agenttrace.query.v1.ListTracesResponse
+	9,  // 48: agenttrace.query.v1.QueryService.ListObservations:output_type -> agenttrace.query.v1.ListObservationsResponse
+	11, // 49: agenttrace.query.v1.QueryService.ListSessions:output_type -> agenttrace.query.v1.ListSessionsResponse
+	13, // 50: agenttrace.query.v1.QueryService.GetSession:output_type -> agenttrace.query.v1.GetSessionResponse
+	15, // 51: agenttrace.query.v1.QueryService.ListScores:output_type -> agenttrace.query.v1.ListScoresResponse
+	24, // 52: agenttrace.query.v1.QueryService.QueryMetrics:output_type -> agenttrace.query.v1.QueryMetricsResponse
+	45, // [45:53] is the sub-list for method output_type
+	37, // [37:45] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_query_v1_query_proto_init() }
@@ -1796,13 +1975,14 @@ func file_agenttrace_query_v1_query_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agenttrace_query_v1_query_proto_rawDesc), len(file_agenttrace_query_v1_query_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   22,
+			NumEnums:      1,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_agenttrace_query_v1_query_proto_goTypes,
 		DependencyIndexes: file_agenttrace_query_v1_query_proto_depIdxs,
+		EnumInfos:         file_agenttrace_query_v1_query_proto_enumTypes,
 		MessageInfos:      file_agenttrace_query_v1_query_proto_msgTypes,
 	}.Build()
 	File_agenttrace_query_v1_query_proto = out.File

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	QueryService_GetTrace_FullMethodName         = "/agenttrace.query.v1.QueryService/GetTrace"
+	QueryService_GetObservation_FullMethodName   = "/agenttrace.query.v1.QueryService/GetObservation"
 	QueryService_ListTraces_FullMethodName       = "/agenttrace.query.v1.QueryService/ListTraces"
 	QueryService_ListObservations_FullMethodName = "/agenttrace.query.v1.QueryService/ListObservations"
 	QueryService_ListSessions_FullMethodName     = "/agenttrace.query.v1.QueryService/ListSessions"
@@ -36,6 +37,10 @@ const (
 // caller's project.
 type QueryServiceClient interface {
 	GetTrace(ctx context.Context, in *GetTraceRequest, opts ...grpc.CallOption) (*GetTraceResponse, error)
+	// GetObservation returns one observation of a trace, every field merged:
+	// a trace read with OBSERVATION_VIEW_BASIC loads a node's input and
+	// output with it.
+	GetObservation(ctx context.Context, in *GetObservationRequest, opts ...grpc.CallOption) (*GetObservationResponse, error)
 	ListTraces(ctx context.Context, in *ListTracesRequest, opts ...grpc.CallOption) (*ListTracesResponse, error)
 	ListObservations(ctx context.Context, in *ListObservationsRequest, opts ...grpc.CallOption) (*ListObservationsResponse, error)
 	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
@@ -60,6 +65,16 @@ func (c *queryServiceClient) GetTrace(ctx context.Context, in *GetTraceRequest, 
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetTraceResponse)
 	err := c.cc.Invoke(ctx, QueryService_GetTrace_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryServiceClient) GetObservation(ctx context.Context, in *GetObservationRequest, opts ...grpc.CallOption) (*GetObservationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetObservationResponse)
+	err := c.cc.Invoke(ctx, QueryService_GetObservation_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +149,10 @@ func (c *queryServiceClient) QueryMetrics(ctx context.Context, in *QueryMetricsR
 // caller's project.
 type QueryServiceServer interface {
 	GetTrace(context.Context, *GetTraceRequest) (*GetTraceResponse, error)
+	// GetObservation returns one observation of a trace, every field merged:
+	// a trace read with OBSERVATION_VIEW_BASIC loads a node's input and
+	// output with it.
+	GetObservation(context.Context, *GetObservationRequest) (*GetObservationResponse, error)
 	ListTraces(context.Context, *ListTracesRequest) (*ListTracesResponse, error)
 	ListObservations(context.Context, *ListObservationsRequest) (*ListObservationsResponse, error)
 	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
@@ -156,6 +175,9 @@ type UnimplementedQueryServiceServer struct{}
 
 func (UnimplementedQueryServiceServer) GetTrace(context.Context, *GetTraceRequest) (*GetTraceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTrace not implemented")
+}
+func (UnimplementedQueryServiceServer) GetObservation(context.Context, *GetObservationRequest) (*GetObservationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetObservation not implemented")
 }
 func (UnimplementedQueryServiceServer) ListTraces(context.Context, *ListTracesRequest) (*ListTracesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTraces not implemented")
@@ -210,6 +232,24 @@ func _QueryService_GetTrace_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(QueryServiceServer).GetTrace(ctx, req.(*GetTraceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryService_GetObservation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetObservationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServiceServer).GetObservation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryService_GetObservation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServiceServer).GetObservation(ctx, req.(*GetObservationRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -332,6 +372,10 @@ var QueryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTrace",
 			Handler:    _QueryService_GetTrace_Handler,
+		},
+		{
+			MethodName: "GetObservation",
+			Handler:    _QueryService_GetObservation_Handler,
 		},
 		{
 			MethodName: "ListTraces",
