@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
@@ -161,16 +162,30 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 	return out, nil
 }
 
-// SessionTraceIDs maps the id of every trace of the given sessions to its session.
-func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string) (map[string]string, error) {
+// SessionDays is the span of days on which the traces with a version
+// naming one of the sessions have rows (every day when none has): a
+// session's traces lie close in time, so its reads touch a month or two
+// however many the project holds.
+func (s *Store) SessionDays(ctx context.Context, projectID string, sessionIDs []string) (query.Days, error) {
+	if len(sessionIDs) == 0 {
+		return query.Days{}, nil
+	}
+	days, _, err := s.traceDaysIn(ctx, projectID, sessionsTraces+" AND value IN ?)", []any{projectID, set(sessionIDs)})
+	return days, err
+}
+
+// SessionTraceIDs maps the id of every trace of the given sessions to its
+// session, reading their rows on days.
+func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string, days query.Days) (map[string]string, error) {
 	out := map[string]string{}
 	if len(sessionIDs) == 0 {
 		return out, nil
 	}
+	within, dayArgs := onDays(days)
 	q := newQuery("session trace ids").
 		add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID))+" FROM "+tracesTable).
 		add(inProjectRows+" AND "+chschema.ColID+" IN", projectID).
-		add(sessionsTraces+" AND value IN ?)", projectID, set(sessionIDs)).
+		add(sessionsTraces+" AND value IN ?)"+within, append([]any{projectID, set(sessionIDs)}, dayArgs...)...).
 		add(byID+" HAVING "+mSessionID+" IN ?", set(sessionIDs))
 	rows, err := s.query(ctx, q)
 	if err != nil {
@@ -193,19 +208,21 @@ func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionID
 // SessionTraces merges one page of the traces of one session, oldest first
 // (merged timestamp, then id): the first page.Limit after page.After. The
 // page is picked on the narrow merged columns (id, session, timestamp) and
-// only its traces are merged whole.
-func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, page query.Page) ([]*commonv1.Trace, error) {
+// only its traces are merged whole, their rows read on days.
+func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, days query.Days, page query.Page) ([]*commonv1.Trace, error) {
 	var after conds
 	if page.After != nil {
 		after.add("("+mTimestamp+", "+chschema.ColID+") > (?, ?)", page.After.TS, page.After.ID)
 	}
 	id := chschema.ColID
+	within, dayArgs := onDays(days)
 	q := newQuery("session traces").
 		add("SELECT "+chschema.MergedTraceColumns+" FROM "+tracesTable).
-		add(inProjectRows+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
-			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp))+" FROM "+tracesTable, projectID).
-		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
-			projectID, projectID, sessionID).
+		add(inProjectRows+within+" AND "+id+" IN (SELECT "+id+" FROM (SELECT "+
+			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp))+" FROM "+tracesTable,
+			append([]any{projectID}, dayArgs...)...).
+		add(inProjectRows+within+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
+			slices.Concat([]any{projectID}, dayArgs, []any{projectID, sessionID})...).
 		add(byID+" HAVING "+eq(mSessionID), sessionID).
 		addConds("AND", &after).
 		add("ORDER BY "+mTimestamp+", "+id+" LIMIT ?))", page.Limit).
@@ -213,18 +230,20 @@ func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, 
 	return s.traces(ctx, q, projectID)
 }
 
-// Session summarizes one session (trace count, first and last seen, users);
-// found is false when no trace's merged session names it. Usage and cost
-// are not filled: see SessionTraceIDs and TraceStats.
-func (s *Store) Session(ctx context.Context, projectID, sessionID string) (*commonv1.Session, bool, error) {
+// Session summarizes one session (trace count, first and last seen, users)
+// from its traces' rows on days; found is false when no trace's merged
+// session names it. Usage and cost are not filled: see SessionTraceIDs and
+// TraceStats.
+func (s *Store) Session(ctx context.Context, projectID, sessionID string, days query.Days) (*commonv1.Session, bool, error) {
 	id := chschema.ColID
+	within, dayArgs := onDays(days)
 	q := newQuery("session").
 		add("SELECT count(), minIf("+mTimestamp+", "+mTimestamp+" != 0), max("+mTimestamp+"),").
 		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')) FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 			" FROM "+tracesTable).
-		add(inProjectRows+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
-			projectID, projectID, sessionID).
+		add(inProjectRows+within+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
+			slices.Concat([]any{projectID}, dayArgs, []any{projectID, sessionID})...).
 		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
 	var (
 		count       uint64

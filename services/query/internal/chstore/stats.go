@@ -29,9 +29,11 @@ func idSet(ids []string, days query.Days) traceSet {
 }
 
 // sessionSet is every trace one of whose versions names one of the
-// sessions; the caller keeps those whose merged session matches.
-func sessionSet(projectID string, sessionIDs []string) traceSet {
-	return traceSet{sessionsTraces + " AND value IN ?)", []any{projectID, set(sessionIDs)}}
+// sessions, their rows read on days; the caller keeps those whose merged
+// session matches.
+func sessionSet(projectID string, sessionIDs []string, days query.Days) traceSet {
+	within, args := onDays(days)
+	return traceSet{sessionsTraces + " AND value IN ?)" + within, append([]any{projectID, set(sessionIDs)}, args...)}
 }
 
 // allTraces is every trace of the project (the metrics API's trace view).
@@ -88,14 +90,14 @@ func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []str
 
 // SessionTraceStats derives the totals of the observations of the traces
 // of the given sessions (keyed by trace id, as TraceStats), however many
-// traces they hold. It may include traces that named a session once and
+// traces they hold, reading their rows on days. It may include traces that named a session once and
 // another one later: the caller keeps the traces it knows to be in the
 // session.
-func (s *Store) SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string) (map[string]*query.TraceStats, error) {
+func (s *Store) SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string, days query.Days) (map[string]*query.TraceStats, error) {
 	if len(sessionIDs) == 0 {
 		return map[string]*query.TraceStats{}, nil
 	}
-	return s.traceStats(ctx, projectID, sessionSet(projectID, sessionIDs))
+	return s.traceStats(ctx, projectID, sessionSet(projectID, sessionIDs, days))
 }
 
 // traceStats reads the totals and the usage details side by side (each is

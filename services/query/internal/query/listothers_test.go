@@ -285,3 +285,52 @@ func TestSessionWithManyTraces(t *testing.T) {
 		t.Errorf("last page's scores = %v, want the last trace's", got.GetScores())
 	}
 }
+
+// TestSessionsReadEveryMonthOfTheirRows: a session's reads are bounded by
+// the days its traces have rows on (SessionDays), so a session whose traces
+// and observations span months, and which a trace joins by a late update,
+// comes back whole in GetSession and ListSessions.
+func TestSessionsReadEveryMonthOfTheirRows(t *testing.T) {
+	const day = 24 * 3600
+	svc, conn := newService(t)
+	// January: the session's first trace; February and March: its
+	// observations; April: a trace of March joins the session.
+	chtest.InsertTraces(t, conn,
+		chtest.Trace{ProjectID: proj, ID: "jan", SessionID: "long", UserID: "u1", Timestamp: at(0), EventTS: at(0)},
+		chtest.Trace{ProjectID: proj, ID: "mar", Timestamp: at(60 * day), EventTS: at(60 * day)},
+		chtest.Trace{ProjectID: proj, ID: "mar", SessionID: "long", UserID: "u2", EventTS: at(100 * day)},
+		chtest.Trace{ProjectID: proj, ID: "short", SessionID: "short", Timestamp: at(50 * day), EventTS: at(50 * day)})
+	chtest.InsertObservations(t, conn,
+		chtest.Observation{ProjectID: proj, TraceID: "jan", ID: "o1", UsageInput: chtest.I(1), EventTS: at(0)},
+		chtest.Observation{ProjectID: proj, TraceID: "jan", ID: "o2", UsageInput: chtest.I(10), CostTotal: chtest.F(2), EventTS: at(40 * day)},
+		chtest.Observation{ProjectID: proj, TraceID: "mar", ID: "o1", UsageInput: chtest.I(100), EventTS: at(70 * day)})
+
+	check := func(what string, s *commonv1.Session) {
+		t.Helper()
+		if s.GetTraceCount() != 2 || s.GetUsage().GetInput() != 111 || s.GetCost().GetTotal() != 2 ||
+			s.GetFirstSeen().AsTime().UnixNano() != int64(at(0)) || s.GetLastSeen().AsTime().UnixNano() != int64(at(60*day)) ||
+			!slices.Equal(s.GetUserIds(), []string{"u1", "u2"}) {
+			t.Errorf("%s: session = %v", what, s)
+		}
+	}
+	got, err := svc.GetSession(ctx, proj, &queryv1.GetSessionRequest{SessionId: "long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("GetSession", got.GetSession())
+	var traces []string
+	for _, tr := range got.GetTraces() {
+		traces = append(traces, fmt.Sprintf("%s/%d", tr.GetId(), tr.GetUsage().GetInput()))
+	}
+	if !slices.Equal(traces, []string{"jan/11", "mar/100"}) {
+		t.Errorf("GetSession traces = %v, want [jan/11 mar/100]", traces)
+	}
+	list, err := svc.ListSessions(ctx, proj, &queryv1.ListSessionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetSessions()) != 2 || list.GetSessions()[0].GetId() != "long" {
+		t.Fatalf("sessions = %v, want long then short", list.GetSessions())
+	}
+	check("ListSessions", list.GetSessions()[0])
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
+
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 )
@@ -40,37 +42,70 @@ func (s *Service) ListSessions(ctx context.Context, projectID string, req *query
 	return &queryv1.ListSessionsResponse{Sessions: sessions, NextPageToken: next}, nil
 }
 
-// sessionTotals sums the usage and cost of the sessions' traces.
+// sessionTotals sums the usage and cost of the sessions' traces into them.
 func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions []*commonv1.Session) error {
 	ids := make([]string, len(sessions))
-	byID := make(map[string]*commonv1.Session, len(sessions))
 	for i, sess := range sessions {
 		ids[i] = sess.GetId()
-		byID[sess.GetId()] = sess
 	}
-	traceSessions, err := s.store.SessionTraceIDs(ctx, projectID, ids)
+	days, err := s.store.SessionDays(ctx, projectID, ids)
 	if err != nil {
 		return err
+	}
+	totals, err := s.sessionTotalsOn(ctx, projectID, ids, days)
+	if err != nil {
+		return err
+	}
+	for _, sess := range sessions {
+		if t, ok := totals[sess.GetId()]; ok {
+			sess.Usage, sess.Cost = t.Usage, t.Cost
+		}
+	}
+	return nil
+}
+
+// sessionTotalsOn sums, by session, the usage and cost of the traces of
+// the sessions, whose rows lie on days.
+func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*commonv1.Session, error) {
+	var (
+		traceSessions map[string]string
+		stats         map[string]*TraceStats
+	)
+	// The trace ids are not sent back: a session may hold more of them
+	// than fit in a query. Both reads find the sessions' traces alike.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		traceSessions, err = s.store.SessionTraceIDs(gctx, projectID, sessionIDs, days)
+		return err
+	})
+	g.Go(func() (err error) {
+		stats, err = s.store.SessionTraceStats(gctx, projectID, sessionIDs, days)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	traceIDs := make([]string, 0, len(traceSessions))
 	for id := range traceSessions {
 		traceIDs = append(traceIDs, id)
 	}
-	slices.Sort(traceIDs)
-	// The trace ids are not sent back: a session may hold more of them
-	// than fit in a query.
-	stats, err := s.store.SessionTraceStats(ctx, projectID, ids)
-	if err != nil {
-		return err
-	}
+	slices.Sort(traceIDs) // sums in one order, whatever the map's
+	out := map[string]*commonv1.Session{}
 	for _, traceID := range traceIDs {
-		if st, ok := stats[traceID]; ok {
-			sess := byID[traceSessions[traceID]]
-			sess.Usage = addUsage(sess.Usage, st.Usage)
-			sess.Cost = addCost(sess.Cost, st.Cost)
+		st, ok := stats[traceID]
+		if !ok {
+			continue
 		}
+		id := traceSessions[traceID]
+		t := out[id]
+		if t == nil {
+			t = &commonv1.Session{}
+			out[id] = t
+		}
+		t.Usage = addUsage(t.Usage, st.Usage)
+		t.Cost = addCost(t.Cost, st.Cost)
 	}
-	return nil
+	return out, nil
 }
 
 // GetSession returns a session (its totals over all its traces) with one
@@ -91,32 +126,46 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	sess, found, err := s.store.Session(ctx, projectID, id)
+	// The days the session's traces have rows on bound every read of
+	// their rows; the summary, the page and the totals are independent.
+	days, err := s.store.SessionDays(ctx, projectID, []string{id})
 	if err != nil {
+		return nil, err
+	}
+	var (
+		sess   *commonv1.Session
+		found  bool
+		traces []*commonv1.Trace
+		totals map[string]*commonv1.Session
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { sess, found, err = s.store.Session(gctx, projectID, id, days); return err })
+	g.Go(func() (err error) {
+		traces, err = s.store.SessionTraces(gctx, projectID, id, days, Page{After: after, Limit: size + 1})
+		return err
+	})
+	g.Go(func() (err error) { totals, err = s.sessionTotalsOn(gctx, projectID, []string{id}, days); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, ErrNotFound
 	}
-	traces, err := s.store.SessionTraces(ctx, projectID, id, Page{After: after, Limit: size + 1})
-	if err != nil {
-		return nil, err
+	if t, ok := totals[id]; ok {
+		sess.Usage, sess.Cost = t.Usage, t.Cost
 	}
 	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
 		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
 	})
-	if err := s.deriveTraces(ctx, projectID, traces); err != nil {
-		return nil, err
-	}
-	if err := s.sessionTotals(ctx, projectID, []*commonv1.Session{sess}); err != nil {
-		return nil, err
-	}
 	ids := make([]string, len(traces))
 	for i, t := range traces {
 		ids[i] = t.GetId()
 	}
-	scores, err := s.store.SessionScores(ctx, projectID, id, ids)
-	if err != nil {
+	var scores []*commonv1.Score
+	g, gctx = errgroup.WithContext(ctx)
+	g.Go(func() error { return s.deriveTraces(gctx, projectID, traces) })
+	g.Go(func() (err error) { scores, err = s.store.SessionScores(gctx, projectID, id, ids); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return &queryv1.GetSessionResponse{Session: sess, Traces: traces, Scores: scores, NextPageToken: next}, nil

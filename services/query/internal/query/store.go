@@ -31,16 +31,19 @@ type Store interface {
 	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
 	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, error)
-	SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string) (map[string]string, error)
+	// SessionDays is the span of days on which the traces of the sessions
+	// have rows, for the reads below to prune by (every day when none has).
+	SessionDays(ctx context.Context, projectID string, sessionIDs []string) (Days, error)
+	SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]string, error)
 	// SessionTraceStats is TraceStats for the traces of the sessions; it may
 	// include traces that have since moved to another session.
-	SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string) (map[string]*TraceStats, error)
+	SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*TraceStats, error)
 	// Session summarizes a session (trace count, first and last seen,
 	// users; no usage or cost); found is false when no trace is in it.
-	Session(ctx context.Context, projectID, sessionID string) (*commonv1.Session, bool, error)
+	Session(ctx context.Context, projectID, sessionID string, days Days) (*commonv1.Session, bool, error)
 	// SessionTraces is one page of the session's traces, oldest first
 	// (timestamp, then id), after page.After.
-	SessionTraces(ctx context.Context, projectID, sessionID string, page Page) ([]*commonv1.Trace, error)
+	SessionTraces(ctx context.Context, projectID, sessionID string, days Days, page Page) ([]*commonv1.Trace, error)
 	// SessionScores are the scores of the session itself and of the given
 	// traces (a page of the session's), oldest first.
 	SessionScores(ctx context.Context, projectID, sessionID string, traceIDs []string) ([]*commonv1.Score, error)
