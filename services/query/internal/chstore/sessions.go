@@ -32,17 +32,19 @@ var sessionsTraces = "(SELECT " + chschema.ColTraceID + " FROM " + chschema.Trac
 // traces with a version naming a session of the set (an SQL subquery over
 // traces, or "" for every session), keeping those whose merged session is
 // in it. A session of the set thus gets every one of its traces: a trace's
-// merged session is the session of one of its versions.
-func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any) {
+// merged session is the session of one of its versions. Their rows are read
+// on days.
+func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any, days query.Days) {
 	in := ")"
 	having := mSessionID + " != ''"
 	if set != "" {
 		in, having = " AND value IN "+set+")", mSessionID+" IN "+set
 	}
+	within, dayArgs := onDays(days)
 	q.add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID),
 		chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 		" FROM "+tracesTable+" "+inProjectRows+" AND "+chschema.ColID+" IN", projectID).
-		add(sessionsTraces+in, append([]any{projectID}, setArgs...)...).
+		add(sessionsTraces+in+within, slices.Concat([]any{projectID}, setArgs, dayArgs)...).
 		add(byID+" HAVING "+having, setArgs...)
 }
 
@@ -126,10 +128,19 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		within, args := onDays(days)
 		set, setArgs = sub.add(within+")", args...).String(), sub.args
 	}
+	// The sessions' traces lie close in time (every day for every session).
+	var days query.Days
+	if set != "" {
+		var err error
+		days, _, err = s.traceDaysIn(ctx, projectID, sessionsTraces+" AND value IN "+set+")", append([]any{projectID}, setArgs...))
+		if err != nil {
+			return nil, err
+		}
+	}
 	q := newQuery("list sessions").
 		add("SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
 			" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids FROM (")
-	sessionTraces(q, projectID, set, setArgs)
+	sessionTraces(q, projectID, set, setArgs, days)
 	q.add(") GROUP BY "+mSessionID).
 		addConds("HAVING", &having).
 		add("ORDER BY last_seen DESC, "+mSessionID+" DESC LIMIT ?", page.Limit)
