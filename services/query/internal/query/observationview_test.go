@@ -13,16 +13,6 @@ import (
 	. "github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
-// observationsOf flattens a trace's tree, parents first.
-func observationsOf(nodes []*queryv1.ObservationNode) []*commonv1.Observation {
-	var out []*commonv1.Observation
-	for _, n := range nodes {
-		out = append(out, n.GetObservation())
-		out = append(out, observationsOf(n.GetChildren())...)
-	}
-	return out
-}
-
 // TestObservationViewAndGetObservation: the basic view returns every field
 // of every observation but input and output; GetObservation returns one
 // observation whole, as the full view does, its versions merged.
@@ -47,7 +37,7 @@ func TestObservationViewAndGetObservation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return observationsOf(resp.GetObservations())
+		return flatten(t, resp.GetObservations())
 	}
 	full := get(queryv1.ObservationView_OBSERVATION_VIEW_UNSPECIFIED)
 	if !equalObservations(get(queryv1.ObservationView_OBSERVATION_VIEW_FULL), full) {
