@@ -7,8 +7,9 @@
 // out: they decide how fast rows arrive, not what the reads find.
 //
 // The workload is deterministic (one seeded generator per trace): traces over
-// -days ending at the load's first midnight, each in a session (95%) whose
-// user is skewed (user-000000 holds a few thousand traces), names, tags,
+// -days ending at the load's first midnight, each in a session (95%: a
+// conversation, its traces within two hours of its start) whose user is
+// skewed (user-000000 holds a few thousand traces), names, tags,
 // environments and a release per period; observations are a tree of spans,
 // generations (written as a create and a later update, as SDKs do), tool
 // calls, retrievals and events, a share of the generations carrying ~2 KB of
@@ -59,7 +60,7 @@ type Params struct {
 }
 
 // generatorVersion changes whenever the generated rows change.
-const generatorVersion = 1
+const generatorVersion = 2
 
 // Big traces, by id and observation count.
 var bigTraces = []struct {
@@ -316,6 +317,17 @@ func (g *generator) rng(i int) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(i), 0x9e3779b97f4a7c15))
 }
 
+// sessionSpan is how long a session's traces go on after its start.
+const sessionSpan = 2 * time.Hour
+
+// sessionStart is when session s starts: anywhere in the period that leaves
+// it its span before the anchor.
+func (g *generator) sessionStart(s int) time.Time {
+	period := time.Duration(g.p.Days)*24*time.Hour - sessionSpan
+	r := rand.New(rand.NewPCG(uint64(s), 0x5e55107))
+	return g.anchor.Add(-period - sessionSpan + time.Duration(r.Int64N(int64(period))))
+}
+
 // obsCount splits the small traces' observations exactly: pairs of traces
 // share twice the mean, unevenly.
 func (g *generator) obsCount(i int) int {
@@ -385,21 +397,27 @@ func (g *generator) trace(i int, b *eventrows.Batch) {
 	period := time.Duration(p.Days) * 24 * time.Hour
 	id, n := "", 0
 	var ts time.Time
-	if i < len(bigTraces) {
-		id, n = bigTraces[i].id, bigTraces[i].n
-		ts = g.anchor.Add(-time.Duration(i+1) * 24 * time.Hour).Add(3 * time.Hour)
-	} else {
-		id, n = hexID("trace", i), g.obsCount(i-len(bigTraces))
-		ts = g.anchor.Add(-period + time.Duration(r.Int64N(int64(period))))
-	}
-	start := uint64(ts.UnixNano())
 	session, user := "", ""
+	s := -1
 	if r.Float64() < 0.95 {
-		s := r.IntN(p.Sessions)
+		s = r.IntN(p.Sessions)
 		session, user = fmt.Sprintf("sess-%07d", s), g.userOf(s)
 	} else {
 		user = g.userOf(p.Sessions + i)
 	}
+	switch {
+	case i < len(bigTraces):
+		id, n = bigTraces[i].id, bigTraces[i].n
+		ts = g.anchor.Add(-time.Duration(i+1) * 24 * time.Hour).Add(3 * time.Hour)
+	case s >= 0:
+		// A session is a conversation: its traces fall within its hours.
+		id, n = hexID("trace", i), g.obsCount(i-len(bigTraces))
+		ts = g.sessionStart(s).Add(time.Duration(r.Int64N(int64(sessionSpan))))
+	default:
+		id, n = hexID("trace", i), g.obsCount(i-len(bigTraces))
+		ts = g.anchor.Add(-period + time.Duration(r.Int64N(int64(period))))
+	}
+	start := uint64(ts.UnixNano())
 	var tags []string
 	for range r.IntN(3) {
 		if t := tagSet[r.IntN(len(tagSet))]; !slices.Contains(tags, t) {
