@@ -57,16 +57,27 @@ func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions 
 		return err
 	}
 	for _, sess := range sessions {
-		if t, ok := totals[sess.GetId()]; ok {
-			sess.Usage, sess.Cost = t.Usage, t.Cost
-		}
+		totals[sess.GetId()].apply(sess)
 	}
 	return nil
 }
 
+// sessionTotal is the usage and cost of a session's traces.
+type sessionTotal struct {
+	usage *commonv1.Usage
+	cost  *commonv1.Cost
+}
+
+// apply sets sess's totals (none: t is nil).
+func (t *sessionTotal) apply(sess *commonv1.Session) {
+	if t != nil {
+		sess.Usage, sess.Cost = t.usage, t.cost
+	}
+}
+
 // sessionTotalsOn sums, by session, the usage and cost of the traces of
 // the sessions, whose rows lie on days.
-func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*commonv1.Session, error) {
+func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*sessionTotal, error) {
 	var (
 		traceSessions map[string]string
 		stats         map[string]*TraceStats
@@ -90,7 +101,7 @@ func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, session
 		traceIDs = append(traceIDs, id)
 	}
 	slices.Sort(traceIDs) // sums in one order, whatever the map's
-	out := map[string]*commonv1.Session{}
+	out := map[string]*sessionTotal{}
 	for _, traceID := range traceIDs {
 		st, ok := stats[traceID]
 		if !ok {
@@ -99,11 +110,11 @@ func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, session
 		id := traceSessions[traceID]
 		t := out[id]
 		if t == nil {
-			t = &commonv1.Session{}
+			t = &sessionTotal{}
 			out[id] = t
 		}
-		t.Usage = addUsage(t.Usage, st.Usage)
-		t.Cost = addCost(t.Cost, st.Cost)
+		t.usage = addUsage(t.usage, st.Usage)
+		t.cost = addCost(t.cost, st.Cost)
 	}
 	return out, nil
 }
@@ -136,7 +147,7 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 		sess   *commonv1.Session
 		found  bool
 		traces []*commonv1.Trace
-		totals map[string]*commonv1.Session
+		totals map[string]*sessionTotal
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { sess, found, err = s.store.Session(gctx, projectID, id, days); return err })
@@ -151,9 +162,7 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	if !found {
 		return nil, ErrNotFound
 	}
-	if t, ok := totals[id]; ok {
-		sess.Usage, sess.Cost = t.Usage, t.Cost
-	}
+	totals[id].apply(sess)
 	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
 		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
 	})
