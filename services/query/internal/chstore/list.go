@@ -35,6 +35,9 @@ type filter struct {
 	// without a scan of the table.
 	index     string
 	indexArgs []any
+	// alone: its row condition alone picks the candidates of a merge
+	// over the project (see addCandidates).
+	alone bool
 }
 
 // listSpec describes one kind of list.
@@ -82,18 +85,20 @@ const (
 )
 
 // pageKeys returns the (sort value, id, tie) of the rows of one page, in
-// order, and days that cover the rows of their traces when the windows that
-// found them tell (every day when they do not: see pageDays).
+// order, and days that cover the rows of their traces when the windows or
+// the search window that found them tell (every day when they do not: see
+// pageDays).
 func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, page query.Page) ([]query.Cursor, query.Days, error) {
-	// The index helps a list over the project; a list within one trace or
-	// a search's date window is small or bounded already, and a page among
-	// ids without a sort time is past everything the index holds.
+	// The index helps a list over the project (a search's too: a common
+	// text fills a page from the newest windows, a rare one falls through
+	// to the merge of its candidates, which its date window bounds); a
+	// list within one trace is small already, and a page among ids
+	// without a sort time is past everything the index holds.
 	// A filter with an index of its own (a user's or session's traces)
 	// names its candidates directly.
 	indexed := slices.ContainsFunc(spec.filters, func(f filter) bool { return f.index != "" })
-	if indexed || spec.index == "" || len(spec.where.parts) > 0 || len(spec.within.parts) > 0 || (page.After != nil && page.After.TS == 0) {
-		keys, _, err := s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
-		return keys, query.Days{}, err
+	if indexed || spec.index == "" || len(spec.where.parts) > 0 || (page.After != nil && page.After.TS == 0) {
+		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
 	}
 	var days *query.Days
 	keys, err := windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
@@ -212,6 +217,23 @@ func (s *Store) windowDays(ctx context.Context, projectID string, spec listSpec,
 	return days, err
 }
 
+// withinDays is the span of days on which the traces with rows in spec's
+// within window (a search's dates) have rows, every day when spec has no
+// such window. A candidate is an id with a version in the window, so every
+// version of every candidate lies on those days: their merge reads the
+// partitions that hold them, not the project's months.
+func (s *Store) withinDays(ctx context.Context, projectID string, spec listSpec) (query.Days, error) {
+	if len(spec.within.parts) == 0 || spec.traceCol == "" {
+		return query.Days{}, nil
+	}
+	// trace_dates holds a row for each day each trace has rows on, with
+	// the same event_date the window's conditions read.
+	traces := "(SELECT " + chschema.ColTraceID + " FROM " + traceDatesTable + " " + inProjectRows +
+		" AND " + strings.Join(spec.within.parts, " AND ") + ")"
+	days, _, err := s.traceDaysIn(ctx, projectID, traces, append([]any{projectID}, spec.within.args...))
+	return days, err
+}
+
 // windowStart returns the n-th index row below upper, newest first: the
 // lower end of a window of n rows; nil when fewer than n rows are left.
 func (s *Store) windowStart(ctx context.Context, projectID string, spec listSpec, upper *query.Cursor, n int) (*query.Cursor, error) {
@@ -287,7 +309,8 @@ func (s *Store) windowFloor(ctx context.Context, projectID string, spec listSpec
 // mergedKeys returns the keys of up to limit rows of the list below after
 // (nil: from the top): those of a window's ids when w is set, else of
 // every id of the project that the filters' row conditions leave; and the
-// days it read their rows on (every day without a window).
+// days it read their rows on (every day without a window or a search's
+// window: see withinDays).
 func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec, after *query.Cursor, limit int, w *window) ([]query.Cursor, query.Days, error) {
 	id := chschema.ColID
 	selects := []string{spec.sortExpr, id, spec.tie + " AS m_tie"}
@@ -329,7 +352,13 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 		within, args := onDays(days)
 		q.add(within, args...)
 	} else {
+		var err error
+		if days, err = s.withinDays(ctx, projectID, spec); err != nil {
+			return nil, days, err
+		}
 		addCandidates(q, projectID, spec)
+		within, args := onDays(days)
+		q.add(within, args...)
 	}
 	q.add("GROUP BY "+spec.key).
 		addConds("HAVING", &having).
@@ -357,7 +386,14 @@ func (s *Store) mergedKeys(ctx context.Context, projectID string, spec listSpec,
 
 // addCandidates restricts the merge to ids that have, for every filter, a
 // version satisfying its row condition.
+//
+// The ids are grouped from the rows that satisfy any of the conditions, so
+// each condition adds rows to group. The merge checks every filter again,
+// so any of them may pick the candidates alone: a search does (few ids'
+// versions hold its text in a short window, while a time range or a common
+// value would add most of the project's rows to group).
 func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
+	alone := slices.ContainsFunc(spec.filters, func(f filter) bool { return f.alone })
 	var some, every []string
 	var someArgs, everyArgs []any
 	for _, f := range spec.filters {
@@ -365,7 +401,7 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 			q.add("AND "+spec.key+" IN ("+f.index+")", append([]any{projectID}, f.indexArgs...)...)
 			continue
 		}
-		if f.row == "" {
+		if f.row == "" || (alone && !f.alone) {
 			continue
 		}
 		some = append(some, "("+f.row+")")
@@ -388,9 +424,10 @@ func addCandidates(q *sqlQuery, projectID string, spec listSpec) {
 }
 
 // searchFilter matches ids with a version in s's window whose name, input
-// or output holds s's text, ignoring case. It reads no merged value: the
-// text need not survive the merge (an output replaced later still found
-// its trace). The window bounds, by partition, the rows it reads.
+// or output holds s's text, ignoring case. The merge checks it over the
+// versions, not on a merged value: the text need not survive the merge (an
+// output replaced later still found its trace). The window bounds, by
+// partition, the rows that pick its candidates, which it picks alone.
 func searchFilter(s *query.Search) (filter, conds) {
 	var in []string
 	var args []any
@@ -398,9 +435,13 @@ func searchFilter(s *query.Search) (filter, conds) {
 		in = append(in, "positionCaseInsensitiveUTF8("+col+", ?) > 0")
 		args = append(args, s.Text)
 	}
+	match := strings.Join(in, " OR ")
+	window := chschema.ColEventDate + " >= toDate(?) AND " + chschema.ColEventDate + " <= toDate(?)"
+	days := []any{day(s.From), day(s.To)}
 	var within conds
-	within.add(chschema.ColEventDate+" >= toDate(?) AND "+chschema.ColEventDate+" <= toDate(?)", day(s.From), day(s.To))
-	return filter{row: strings.Join(in, " OR "), rowArgs: args}, within
+	within.add(window, days...)
+	return filter{row: match, rowArgs: args, alone: true,
+		having: "max(" + window + " AND (" + match + ")) = 1", args: append(slices.Clone(days), args...)}, within
 }
 
 // day is the UTC date of a time in nanoseconds, as ClickHouse's toDate reads it.

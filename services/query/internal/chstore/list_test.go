@@ -124,6 +124,11 @@ func TestIndexedListsMatchTheMerge(t *testing.T) {
 		{"traces to", traceList(query.TraceFilter{Time: query.TimeRange{To: sec(25)}})},
 		{"traces in a range, by user", traceList(query.TraceFilter{UserID: "u1", Time: query.TimeRange{From: sec(5), To: sec(30)}})},
 		{"traces by a user nobody is", traceList(query.TraceFilter{UserID: "nobody"})},
+		// The fixture's traces are named a or b, renamed by some updates
+		// forty days later, outside the search's one-day window.
+		{"traces searched", traceList(query.TraceFilter{Search: &query.Search{Text: "A", From: sec(1000), To: sec(1200)}})},
+		{"traces searched in a range", traceList(query.TraceFilter{Search: &query.Search{Text: "b", From: sec(1000), To: sec(1200)},
+			Time: query.TimeRange{From: sec(5), To: sec(30)}})},
 		{"observations", observationList(query.ObservationFilter{})},
 		{"observations by model", observationList(query.ObservationFilter{Model: "m2"})},
 		{"observations by type in a range", observationList(query.ObservationFilter{Type: commonv1.ObservationType_OBSERVATION_TYPE_GENERATION, Time: query.TimeRange{From: sec(3), To: sec(20)}})},
