@@ -193,11 +193,12 @@ var metricsViews = map[string]metricsView{
 }
 
 // traceJoin merges the traces of the project for the observations view;
-// traces, when not "", is an IN subquery that narrows them down.
-func traceJoin(traces string) string {
+// traces, when not "", is an IN subquery that narrows them down, and
+// within a condition on the days their rows are read on (see onDays).
+func traceJoin(traces, within string) string {
 	restrict := ""
 	if traces != "" {
-		restrict = " AND " + chschema.ColID + " IN (" + traces + ")"
+		restrict = " AND " + chschema.ColID + " IN (" + traces + ")" + within
 	}
 	return "ANY LEFT JOIN (SELECT " + chschema.List(
 		chschema.ColID+" AS "+chschema.ColTraceID,
@@ -331,6 +332,10 @@ func rollupShape(view metricsView, q *query.MetricsQuery) bool {
 type rollupPlan struct {
 	rolled []timeRange // whole hours read from the rollup
 	raw    []timeRange // the rest, read from the raw rows
+	// days bounds the raw read's rows when it finds its objects through
+	// the time index: the days their traces have rows on (every day when
+	// not looked up).
+	days query.Days
 }
 
 // maxPlanRanges bounds the ranges of a plan (and so its SQL); a window
@@ -435,7 +440,7 @@ func metricsSQL(projectID string, q *query.MetricsQuery, plan *rollupPlan) (*sql
 	}
 	sql := newQuery("metrics_" + q.View)
 	if plan == nil {
-		rawMetricsSQL(sql, projectID, q, view, []timeRange{{q.Time.From, q.Time.To}}, false)
+		rawMetricsSQL(sql, projectID, q, view, []timeRange{{q.Time.From, q.Time.To}}, false, query.Days{})
 		sql.add("LIMIT " + strconv.Itoa(q.Limit))
 		return sql, nil
 	}
@@ -463,7 +468,7 @@ func metricsSQL(projectID string, q *query.MetricsQuery, plan *rollupPlan) (*sql
 	}
 	sql.add("SELECT " + chschema.List(selects...) + " FROM (")
 	if len(plan.raw) > 0 {
-		rawMetricsSQL(sql, projectID, q, view, plan.raw, true)
+		rawMetricsSQL(sql, projectID, q, view, plan.raw, true, plan.days)
 		sql.add("UNION ALL")
 	}
 	rollupMetricsSQL(sql, projectID, q, view, plan.rolled)
@@ -561,8 +566,9 @@ func span(ranges []timeRange) uint64 {
 // Partial reads over at most maxIndexedRaw find the objects through the
 // view's time index (every version with a time is indexed, so an object
 // whose merged time is in a range has an index row there) instead of
-// merging the whole project.
-func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view metricsView, ranges []timeRange, partial bool) {
+// merging the whole project, and read their rows, and their traces', on
+// days (those their traces have rows on).
+func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view metricsView, ranges []timeRange, partial bool, days query.Days) {
 	// Collect the merges and joins the terms need.
 	merges := []string{}
 	var mergeArgs []any
@@ -630,23 +636,21 @@ func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view 
 	sql.add("SELECT " + chschema.List(selects...))
 	sql.add("FROM (SELECT "+chschema.List(append([]string{view.key}, merges...)...)+" FROM "+view.table+
 		" "+inProjectRows, append(mergeArgs, projectID)...)
-	indexed := partial && view.index != "" && span(ranges) <= maxIndexedRaw
-	indexRanges, rangeArgs := inRanges(view.indexTime, ranges)
-	index := func(cols string) string {
-		return "SELECT " + cols + " FROM " + view.index + " " + inProjectRows + " WHERE " + indexRanges
-	}
-	indexArgs := append([]any{projectID}, rangeArgs...)
+	indexed := indexedRaw(view, ranges, partial)
+	indexTraces, indexArgs := indexSQL(view, projectID, ranges, chschema.ColTraceID)
+	within, dayArgs := onDays(days)
 	if indexed {
-		sql.add("AND "+chschema.ColTraceID+" IN ("+index(chschema.ColTraceID)+")", indexArgs...)
-		sql.add("WHERE ("+view.key+") IN ("+index(view.key)+")", indexArgs...)
+		keys, _ := indexSQL(view, projectID, ranges, view.key)
+		sql.add("AND "+chschema.ColTraceID+" IN ("+indexTraces+")"+within, append(slices.Clone(indexArgs), dayArgs...)...)
+		sql.add("WHERE ("+view.key+") IN ("+keys+")", indexArgs...)
 	}
-	objectRanges, _ := inRanges(view.time.expr, ranges)
+	objectRanges, rangeArgs := inRanges(view.time.expr, ranges)
 	sql.add("GROUP BY "+view.key+" HAVING "+objectRanges+")", rangeArgs...)
 	if needs[joinTrace] {
 		if indexed {
-			sql.add(traceJoin(index(chschema.ColTraceID)), append([]any{projectID}, indexArgs...)...)
+			sql.add(traceJoin(indexTraces, within), slices.Concat([]any{projectID}, indexArgs, dayArgs)...)
 		} else {
-			sql.add(traceJoin(""), projectID)
+			sql.add(traceJoin("", ""), projectID)
 		}
 	}
 	if needs[joinStats] {
@@ -661,6 +665,19 @@ func rawMetricsSQL(sql *sqlQuery, projectID string, q *query.MetricsQuery, view 
 			sql.add("ORDER BY " + order)
 		}
 	}
+}
+
+// indexedRaw says whether a raw read over ranges (partial: of a window
+// split with the rollup) finds its objects through the view's time index.
+func indexedRaw(view metricsView, ranges []timeRange, partial bool) bool {
+	return partial && view.index != "" && len(ranges) > 0 && span(ranges) <= maxIndexedRaw
+}
+
+// indexSQL selects cols from the view's time index rows in ranges, and
+// its parameters.
+func indexSQL(view metricsView, projectID string, ranges []timeRange, cols string) (string, []any) {
+	r, args := inRanges(view.indexTime, ranges)
+	return "SELECT " + cols + " FROM " + view.index + " " + inProjectRows + " WHERE " + r, append([]any{projectID}, args...)
 }
 
 // rollupMetricsSQL adds the partial aggregates of q's metrics over the
@@ -745,6 +762,13 @@ func (s *Store) Metrics(ctx context.Context, projectID string, q *query.MetricsQ
 			return nil, err
 		}
 		plan = planRollup(q, hours)
+	}
+	if view := metricsViews[q.View]; plan != nil && indexedRaw(view, plan.raw, true) {
+		traces, args := indexSQL(view, projectID, plan.raw, chschema.ColTraceID)
+		var err error
+		if plan.days, _, err = s.traceDaysIn(ctx, projectID, "("+traces+")", args); err != nil {
+			return nil, err
+		}
 	}
 	sql, err := metricsSQL(projectID, q, plan)
 	if err != nil {
