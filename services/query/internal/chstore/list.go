@@ -73,8 +73,8 @@ type listSpec struct {
 // ids' merge, not the project's. Index rows of versions that lost the
 // merge, or repeated by a redelivery, only make a window yield fewer rows.
 //
-// The windows grow when a page does not fill (filters that few ids pass);
-// after indexWindows of them the rest of the page is found by the
+// The windows grow when a page does not fill (filters that few ids pass),
+// by what the last one yielded (nextWindowRows); after indexWindows of them the rest of the page is found by the
 // project-wide merge, whose cost the filters' row conditions bound. Ids
 // with no sort time at all (merged 0) have no index row and sort last:
 // they are read by the project-wide merge once the index is exhausted.
@@ -161,10 +161,24 @@ func windowed[T any](ctx context.Context, s *Store, projectID string, spec listS
 			got, err := read(nil, &query.Cursor{TS: 1}, limit-len(out))
 			return append(out, got...), err
 		}
-		upper, rows = next(lower), rows*windowGrowth
+		upper, rows = next(lower), nextWindowRows(rows, len(got), limit-len(out))
 	}
 	got, err := read(nil, upper, limit-len(out))
 	return append(out, got...), err
+}
+
+// nextWindowRows sizes the window after one of rows index rows that
+// yielded got of the list's rows, when want more are wanted: a window that
+// yielded none grows windowGrowth times; one that yielded some, to as many
+// rows as its yield says hold the rest, and half again to spare (so that a
+// filter few rows pass is not read in a third, far larger window), never
+// less than the last nor more than windowGrowth² times it.
+func nextWindowRows(rows, got, want int) int {
+	if got == 0 {
+		return rows * windowGrowth
+	}
+	need := (3*want*rows + 2*got - 1) / (2 * got) // ⌈1.5 · want · rows / got⌉
+	return min(max(need, rows), rows*windowGrowth*windowGrowth)
 }
 
 // window is the span of the time index a merge reads candidates from:

@@ -155,6 +155,24 @@ func TestIndexedListsMatchTheMerge(t *testing.T) {
 	}
 }
 
+// TestNextWindowRows: a window that found nothing grows eightfold; one
+// that found some grows to what its yield says the rest needs, with half
+// again to spare, between the last window and 64 times it.
+func TestNextWindowRows(t *testing.T) {
+	for _, c := range []struct{ rows, got, want, next int }{
+		{102, 0, 51, 816},  // nothing found: the fixed growth
+		{102, 5, 46, 1408}, // ⌈1.5 · 46 · 102 / 5⌉
+		{816, 40, 1, 816},  // nearly full: no smaller than the last
+		{102, 1, 50, 6528}, // sparse: at most 64 times the last
+		{1, 1, 4, 6},       // ⌈1.5 · 4⌉
+		{64, 63, 1, 64},    // one short
+	} {
+		if got := nextWindowRows(c.rows, c.got, c.want); got != c.next {
+			t.Errorf("nextWindowRows(%d, %d, %d) = %d, want %d", c.rows, c.got, c.want, got, c.next)
+		}
+	}
+}
+
 // walkSessions lists every page of sessions, limit at a time.
 func walkSessions(t *testing.T, list func(query.Page) ([]*commonv1.Session, error), limit int) []string {
 	t.Helper()
