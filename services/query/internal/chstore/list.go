@@ -290,7 +290,11 @@ const (
 // rows, 570 ms, for the first page). It counts the rows of ever longer
 // spans down from upper (or from now: rows dated later are counted too),
 // each a range read, until one holds n; 0 when none does before the
-// bottom of the list's time range, which is then the floor.
+// bottom of the list's time range, which is then the floor. A span that
+// holds floorGrowth times n or more, when the one before it held fewer than
+// n, has its rows far below its top (a project quiet for hours before
+// now): the spans between the two, twice longer each, find a floor nearer
+// its n-th row.
 func (s *Store) windowFloor(ctx context.Context, projectID string, spec listSpec, upper *query.Cursor, n int) (uint64, error) {
 	top := uint64(time.Now().UnixNano())
 	if upper != nil {
@@ -300,16 +304,33 @@ func (s *Store) windowFloor(ctx context.Context, projectID string, spec listSpec
 		top = min(top, spec.times.To)
 	}
 	bottom := spec.times.From
-	for span := firstFloorSpan; top > bottom && span < top-bottom; {
-		floor := top - span
+	count := func(floor uint64) (uint64, error) {
 		q := newQuery(spec.name + " window floor").add("SELECT count() FROM " + spec.index)
 		indexRange(q, projectID, spec, nil, upper)
 		q.add("AND "+spec.timeCol+" >= ?", floor)
 		var rows uint64
-		if err := s.scanOne(ctx, q, &rows); err != nil {
+		err := s.scanOne(ctx, q, &rows)
+		return rows, err
+	}
+	for span := firstFloorSpan; top > bottom && span < top-bottom; {
+		floor := top - span
+		rows, err := count(floor)
+		if err != nil {
 			return 0, err
 		}
 		if rows >= uint64(n) {
+			if span == firstFloorSpan || rows < floorGrowth*uint64(n) {
+				return floor, nil
+			}
+			for shorter := span / floorGrowth * 2; shorter < span; shorter *= 2 {
+				rows, err := count(top - shorter)
+				if err != nil {
+					return 0, err
+				}
+				if rows >= uint64(n) {
+					return top - shorter, nil
+				}
+			}
 			return floor, nil
 		}
 		if span > (top-bottom)/floorGrowth {

@@ -282,4 +282,27 @@ func TestWindowFloorBoundsTheWindow(t *testing.T) {
 			}
 		})
 	}
+	// A project quiet for the last thirteen hours, busy before: the
+	// probes' ×16 spans overshoot (the first that holds rows, 68 hours,
+	// holds 660), and the spans between find a floor near the 10th row.
+	const quiet = "proj-quiet"
+	var busy []chtest.Trace
+	for i := range 3 * 24 * 12 { // every 5 minutes for three days
+		ts := now - 13*hour - uint64(i)*uint64(5*time.Minute)
+		busy = append(busy, chtest.Trace{ProjectID: quiet, ID: fmt.Sprintf("q%04d", i), Timestamp: ts, EventTS: ts})
+	}
+	chtest.InsertTraces(t, conn, busy...)
+	floor, err := s.windowFloor(ctx, quiet, traceTimes, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	below := 0
+	for _, tr := range busy {
+		if tr.Timestamp >= floor {
+			below++
+		}
+	}
+	if below < 10 || below > 100 {
+		t.Errorf("quiet project: floor %d leaves %d rows in the window's range, want 10 to 100", floor, below)
+	}
 }
