@@ -74,10 +74,11 @@ type listSpec struct {
 // merge, or repeated by a redelivery, only make a window yield fewer rows.
 //
 // The windows grow when a page does not fill (filters that few ids pass),
-// by what the last one yielded (nextWindowRows); after indexWindows of them the rest of the page is found by the
-// project-wide merge, whose cost the filters' row conditions bound. Ids
-// with no sort time at all (merged 0) have no index row and sort last:
-// they are read by the project-wide merge once the index is exhausted.
+// by what the last one yielded (nextWindowRows); after indexWindows of
+// them the rest of the page is found by the project-wide merge, whose cost
+// the filters' row conditions bound. Ids with no sort time at all (merged
+// 0) have no index row and sort last: they are read by the project-wide
+// merge once the index is exhausted.
 const (
 	firstWindowRows = 2 // index rows per page row in the first window
 	windowGrowth    = 8
@@ -471,12 +472,11 @@ func searchFilter(s *query.Search) (filter, conds) {
 		args = append(args, s.Text)
 	}
 	match := strings.Join(in, " OR ")
-	window := chschema.ColEventDate + " >= toDate(?) AND " + chschema.ColEventDate + " <= toDate(?)"
 	days := []any{day(s.From), day(s.To)}
 	var within conds
-	within.add(window, days...)
+	within.add(daysCond, days...)
 	return filter{row: match, rowArgs: args, alone: true,
-		having: "max(" + window + " AND (" + match + ")) = 1", args: append(slices.Clone(days), args...)}, within
+		having: "max(" + daysCond + " AND (" + match + ")) = 1", args: append(slices.Clone(days), args...)}, within
 }
 
 // day is the UTC date of a time in nanoseconds, as ClickHouse's toDate reads it.

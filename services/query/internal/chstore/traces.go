@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
@@ -35,15 +36,17 @@ func (s *Store) traceDaysIn(ctx context.Context, projectID, traces string, args 
 	return days, true, nil
 }
 
+// daysCond holds for the rows stored from one day to another, inclusive:
+// bind both as dates (time.DateOnly).
+const daysCond = chschema.ColEventDate + " >= toDate(?) AND " + chschema.ColEventDate + " <= toDate(?)"
+
 // onDays narrows a read to the rows stored on days (nothing when it is
 // every day), so ClickHouse reads only the partitions that hold them.
 func onDays(days query.Days) (string, []any) {
 	if days.All() {
 		return "", nil
 	}
-	const date = "2006-01-02"
-	return " AND " + chschema.ColEventDate + " >= toDate(?) AND " + chschema.ColEventDate + " <= toDate(?)",
-		[]any{days.First.Format(date), days.Last.Format(date)}
+	return " AND " + daysCond, []any{days.First.Format(time.DateOnly), days.Last.Format(time.DateOnly)}
 }
 
 // Trace merges the versions of one trace stored on days; found is false
