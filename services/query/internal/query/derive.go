@@ -17,6 +17,26 @@ func applyStats(t *commonv1.Trace, st *TraceStats) {
 	}
 }
 
+// statsOf derives the totals of a trace from all of its merged
+// observations, as the store's TraceStats derives them in ClickHouse (the
+// same sums, the same effective usage totals, each usage detail's newest
+// value); nil when there are none, as TraceStats leaves such a trace out.
+func statsOf(obs []*commonv1.Observation) *TraceStats {
+	if len(obs) == 0 {
+		return nil
+	}
+	st := &TraceStats{ObservationCount: int64(len(obs))}
+	for _, o := range obs {
+		st.Usage, st.Cost = addUsage(st.Usage, o.GetUsage()), addCost(st.Cost, o.GetCost())
+		if start := tsNanos(o.GetStartTime()); start != 0 && (st.MinStart == 0 || start < st.MinStart) {
+			st.MinStart = start
+		}
+		st.MaxEnd = max(st.MaxEnd, tsNanos(o.GetEndTime()))
+		st.Updated = max(st.Updated, tsNanos(o.GetUpdatedAt()))
+	}
+	return st
+}
+
 // addUsage returns sum + u, allocating only once something is set.
 func addUsage(sum, u *commonv1.Usage) *commonv1.Usage {
 	if u == nil {

@@ -253,3 +253,62 @@ func TestGetTraceStoreErrors(t *testing.T) {
 }
 
 var _ Store = (*chstore.Store)(nil)
+
+// TestGetTraceTotalsFromThePage: a trace read whole has its totals derived
+// from its page in Go, one read a page at a time has them from the store's
+// totals query; both must agree, on every shape of totals: usage details
+// whose keys come from different versions, totals only one version sets,
+// costs without a total, unset start times, and a trace without a trace
+// row (its updated time is its observations' newest version).
+func TestGetTraceTotalsFromThePage(t *testing.T) {
+	svc, conn := newService(t)
+	chtest.InsertTraces(t, conn, chtest.Trace{ProjectID: proj, ID: "full", Name: "agent", Timestamp: at(0), EventTS: at(0)})
+	obs := func(trace, id string, ts float64) chtest.Observation {
+		return chtest.Observation{ProjectID: proj, TraceID: trace, ID: id, Type: "GENERATION", EventTS: at(ts)}
+	}
+	a, aUpd := obs("full", "a", 1), obs("full", "a", 4)
+	a.Start, a.UsageInput, a.UsageDetails, a.CostInput = at(1), chtest.I(100), map[string]int64{"cached": 5, "audio": 1}, chtest.F(0.125)
+	aUpd.End, aUpd.UsageOutput, aUpd.UsageDetails, aUpd.CostOutput = at(9), chtest.I(20), map[string]int64{"cached": 7}, chtest.F(0.5)
+	b := obs("full", "b", 2) // a sent total, a cost total alone
+	b.Start, b.End, b.UsageInput, b.UsageTotal, b.CostTotal = at(0.5), at(3), chtest.I(1), chtest.I(50), chtest.F(2)
+	c := obs("full", "c", 3) // details only, no start
+	c.End, c.UsageDetails = at(12), map[string]int64{"reasoning": 40}
+	d := obs("full", "d", 6) // nothing but a name
+	d.Name = "step"
+	orphan, orphanUpd := obs("orphan", "x", 1), obs("orphan", "x", 8) // no trace row
+	orphan.Start, orphan.UsageOutput = at(2), chtest.I(3)
+	orphanUpd.End, orphanUpd.CostInput = at(5), chtest.F(1)
+	y := obs("orphan", "y", 7)
+	y.Start, y.UsageInput = at(3), chtest.I(4)
+	chtest.InsertObservations(t, conn, aUpd, a, b, c, d, orphanUpd, orphan, y)
+
+	for _, id := range []string{"full", "orphan"} {
+		whole, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.GetNextObservationsPageToken() != "" {
+			t.Fatalf("%s: not read whole", id)
+		}
+		// The first page of one is not the whole trace, so its totals are
+		// the store's; so are a later page's.
+		first, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: id, ObservationsPageSize: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: id, ObservationsPageSize: 1,
+			ObservationsPageToken: first.GetNextObservationsPageToken()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, page := range []*queryv1.GetTraceResponse{first, second} {
+			if !proto.Equal(whole.GetTrace(), page.GetTrace()) {
+				t.Errorf("%s: totals of the whole trace (from its page) and of page %d (from the store) differ\nwhole %v\n page %v",
+					id, i+1, whole.GetTrace(), page.GetTrace())
+			}
+		}
+		if whole.GetTrace().GetUsage() == nil || whole.GetTrace().GetCost() == nil || whole.GetTrace().GetUpdatedAt() == nil {
+			t.Errorf("%s: totals missing: %v", id, whole.GetTrace())
+		}
+	}
+}

@@ -52,31 +52,44 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 	if !ok {
 		return nil, ErrNotFound
 	}
-	// The four reads are independent: run them side by side, so a call
-	// takes as long as the slowest (the totals over a large trace), not
-	// the sum.
+	// The reads are independent: run them side by side, so a call takes
+	// as long as the slowest, not the sum. The totals are derived from
+	// the page when it holds the whole trace (most traces: no totals
+	// query, which would merge every observation a second time); a later
+	// page is of a trace larger than a page, so its totals are read beside
+	// it, and a first page that is not the whole trace reads them after it.
 	var (
 		trace  *commonv1.Trace
 		found  bool
-		stats  map[string]*TraceStats
+		st     *TraceStats
 		obs    []*commonv1.Observation
 		scores []*commonv1.Score
 	)
+	totals := func(ctx context.Context) error {
+		stats, err := s.store.TraceStats(ctx, projectID, []string{traceID}, days)
+		st = stats[traceID]
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { trace, found, err = s.store.Trace(gctx, projectID, traceID, days); return err })
-	g.Go(func() (err error) {
-		stats, err = s.store.TraceStats(gctx, projectID, []string{traceID}, days)
-		return err
-	})
+	if after != nil {
+		g.Go(func() error { return totals(gctx) })
+	}
 	g.Go(func() (err error) {
 		obs, err = s.store.TraceObservationPage(gctx, projectID, traceID, days, Page{After: after, Limit: size + 1}, fields)
-		return err
+		switch {
+		case err != nil || after != nil:
+			return err
+		case len(obs) <= size:
+			st = statsOf(obs)
+			return nil
+		}
+		return totals(gctx)
 	})
 	g.Go(func() (err error) { scores, err = s.store.TraceScores(gctx, projectID, traceID); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	st := stats[traceID]
 	if !found {
 		if st == nil {
 			return nil, ErrNotFound
