@@ -54,8 +54,33 @@ func MergeNullable(col string) string {
 // (event_ts, event_id, keys, values); MergeStringMap and MergeInt64Map
 // resolve them per key in Go.
 func MergeMapVersions(m MapColumns) string {
-	return fmt.Sprintf("groupArrayIf((%s, %s, %s, %s), notEmpty(%[3]s)) AS %[5]s",
-		ColEventTS, ColEventID, m.Keys, m.Values, Merged(m.Name))
+	return MergeMapVersionsOf("", m, Merged(m.Name))
+}
+
+// MergeMapVersionsOf is MergeMapVersions under alias, each version's tuple
+// led by the value of column by (id, ...) when it is set: versions of many
+// objects collected together (by groupArrayArray over their merges) can
+// then be told apart (MapVersionsBy).
+func MergeMapVersionsOf(by string, m MapColumns, alias string) string {
+	if by != "" {
+		by += ", "
+	}
+	return fmt.Sprintf("groupArrayIf((%s%s, %s, %s, %s), notEmpty(%[4]s)) AS %[6]s",
+		by, ColEventTS, ColEventID, m.Keys, m.Values, alias)
+}
+
+// MapVersionsBy splits versions collected by MergeMapVersionsOf with a
+// String column by their first field.
+func MapVersionsBy(versions []MapVersion) map[string][]MapVersion {
+	out := map[string][]MapVersion{}
+	for _, v := range versions {
+		if len(v) == 0 {
+			continue
+		}
+		by, _ := v[0].(string)
+		out[by] = append(out[by], v[1:])
+	}
+	return out
 }
 
 // MergeTags is the union of the tags of every version, sorted.

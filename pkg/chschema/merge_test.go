@@ -42,6 +42,27 @@ func TestMergeStringMap(t *testing.T) {
 	}
 }
 
+// TestMapVersionsBy: versions collected for many objects split by the id
+// that leads each tuple, each object's versions then merging on their own
+// (the same key in two objects is two values, not the newer of the two).
+func TestMapVersionsBy(t *testing.T) {
+	v := func(by string, ts uint64, key string, val int64) chschema.MapVersion {
+		return chschema.MapVersion{by, ts, "e", []string{key}, []int64{val}}
+	}
+	split := chschema.MapVersionsBy([]chschema.MapVersion{
+		v("a", 1, "cached", 5), v("b", 3, "cached", 2), v("a", 2, "cached", 7), {},
+	})
+	if len(split) != 2 {
+		t.Fatalf("split into %d objects, want 2: %v", len(split), split)
+	}
+	want := map[string]map[string]int64{"a": {"cached": 7}, "b": {"cached": 2}}
+	for by, versions := range split {
+		if got := chschema.MergeInt64Map(versions); !maps.Equal(got, want[by]) {
+			t.Errorf("%s merged = %v, want %v", by, got, want[by])
+		}
+	}
+}
+
 func TestConversions(t *testing.T) {
 	if v := chschema.JSONValue(`{"a":[1,true,null]}`); v.GetStructValue().GetFields()["a"].GetListValue().GetValues()[1].GetBoolValue() != true {
 		t.Errorf("json object = %v", v)

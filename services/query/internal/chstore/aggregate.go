@@ -223,7 +223,7 @@ var statsJoin = "ANY LEFT JOIN (SELECT " + chschema.List(
 	"sum_cost_input AS o_input_cost",
 	"sum_cost_output AS o_output_cost",
 	"sum_cost_total AS o_total_cost",
-) + " FROM (" + traceTotals(allTraces) + ")) USING " + chschema.ColID
+) + " FROM (" + traceTotals(allTraces, false) + ")) USING " + chschema.ColID
 
 // bucketSQL is the start of the time bucket of t (nanoseconds), in
 // nanoseconds, in UTC; weeks start on Monday.

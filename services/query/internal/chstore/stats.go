@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/agenttrace/agenttrace/pkg/chschema"
-	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
@@ -44,38 +41,37 @@ var allTraces = traceSet{}
 // Each observation's total is EffectiveUsageTotal, so one that reported
 // input and output but no total still counts. The columns are named (n,
 // sum_usage_input, ..., min_start, max_end, updated) for queries that wrap
-// it.
-func traceTotals(traces traceSet) string {
+// it; with details, a last column collects the usage detail versions of
+// every observation of the trace (chschema.MergeMapVersionsOf, by id),
+// whose newest value per key traceStats sums in Go: summed here, they
+// would need the rows read a second time with an ARRAY JOIN.
+func traceTotals(traces traceSet, details bool) string {
 	m := chschema.Merged
 	sum := func(col, alias string) string { return "toNullable(sum(" + col + ")) AS " + alias }
 	in := ""
 	if traces.sql != "" {
 		in = " AND " + chschema.ColTraceID + " IN " + traces.sql
 	}
-	return "SELECT " + chschema.List(chschema.ColTraceID, "toInt64(count()) AS n",
+	outer := []string{chschema.ColTraceID, "toInt64(count()) AS n",
 		sum(m(chschema.ColUsageInput), "sum_usage_input"), sum(m(chschema.ColUsageOutput), "sum_usage_output"),
 		sum(chschema.EffectiveUsageTotal, "sum_usage_total"),
 		sum(m(chschema.ColCostInput), "sum_cost_input"), sum(m(chschema.ColCostOutput), "sum_cost_output"),
 		sum(m(chschema.ColCostTotal), "sum_cost_total"),
-		"minIf("+m(chschema.ColStartTime)+", "+m(chschema.ColStartTime)+" != 0) AS min_start",
-		"max("+m(chschema.ColEndTime)+") AS max_end", "max("+chschema.MergedUpdated+") AS updated") +
-		" FROM (SELECT " + chschema.List(chschema.ColTraceID, chschema.ColID,
+		"minIf(" + m(chschema.ColStartTime) + ", " + m(chschema.ColStartTime) + " != 0) AS min_start",
+		"max(" + m(chschema.ColEndTime) + ") AS max_end", "max(" + chschema.MergedUpdated + ") AS updated"}
+	inner := []string{chschema.ColTraceID, chschema.ColID,
 		chschema.MergeNullable(chschema.ColUsageInput), chschema.MergeNullable(chschema.ColUsageOutput),
 		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
 		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
-		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated,
-	) + " FROM " + observationsTable + " " + inProjectRows + in +
+		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated}
+	if details {
+		versions := m(chschema.UsageDetails.Name)
+		inner = append(inner, chschema.MergeMapVersionsOf(chschema.ColID, chschema.UsageDetails, versions))
+		outer = append(outer, "groupArrayArray("+versions+") AS detail_versions")
+	}
+	return "SELECT " + chschema.List(outer...) + " FROM (SELECT " + chschema.List(inner...) +
+		" FROM " + observationsTable + " " + inProjectRows + in +
 		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
-}
-
-// traceDetails sums, per trace and key, each observation's newest value of
-// that usage detail.
-func traceDetails(traces traceSet) string {
-	return "SELECT " + chschema.ColTraceID + ", detail_key, sum(m_detail) FROM (" +
-		"SELECT " + chschema.ObservationKey + ", detail_key, argMax(detail, " + chschema.VersionOrder + ") AS m_detail" +
-		" FROM " + observationsTable + " ARRAY JOIN " + chschema.UsageDetails.Keys + " AS detail_key, " + chschema.UsageDetails.Values + " AS detail" +
-		" " + inProjectRows + " AND " + chschema.ColTraceID + " IN " + traces.sql +
-		" GROUP BY " + chschema.ObservationKey + ", detail_key) GROUP BY " + chschema.ColTraceID + ", detail_key"
 }
 
 // TraceStats derives the totals of the given traces' observations with two
@@ -100,36 +96,11 @@ func (s *Store) SessionTraceStats(ctx context.Context, projectID string, session
 	return s.traceStats(ctx, projectID, sessionSet(projectID, sessionIDs, days))
 }
 
-// traceStats reads the totals and the usage details side by side (each is
-// a merge of the traces' observations) and joins them.
+// traceStats reads each trace's totals and usage details (traceTotals) in
+// one merge of the traces' observations.
 func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSet) (map[string]*query.TraceStats, error) {
-	var (
-		out     map[string]*query.TraceStats
-		details map[string]map[string]int64
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { out, err = s.readTotals(gctx, projectID, traces); return err })
-	g.Go(func() (err error) { details, err = s.readDetails(gctx, projectID, traces); return err })
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for traceID, d := range details {
-		st, ok := out[traceID]
-		if !ok {
-			continue
-		}
-		if st.Usage == nil {
-			st.Usage = &commonv1.Usage{}
-		}
-		st.Usage.Details = d
-	}
-	return out, nil
-}
-
-// readTotals reads each trace's totals (traceTotals).
-func (s *Store) readTotals(ctx context.Context, projectID string, traces traceSet) (map[string]*query.TraceStats, error) {
 	out := map[string]*query.TraceStats{}
-	q := newQuery("trace totals").add(traceTotals(traces), append([]any{projectID}, traces.args...)...)
+	q := newQuery("trace totals").add(traceTotals(traces, true), append([]any{projectID}, traces.args...)...)
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, err
@@ -141,12 +112,13 @@ func (s *Store) readTotals(ctx context.Context, projectID string, traces traceSe
 			st                          query.TraceStats
 			usageIn, usageOut, usageTot *int64
 			costIn, costOut, costTot    *float64
+			versions                    []chschema.MapVersion
 		)
 		if err := rows.Scan(&traceID, &st.ObservationCount, &usageIn, &usageOut, &usageTot,
-			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd, &st.Updated); err != nil {
+			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd, &st.Updated, &versions); err != nil {
 			return nil, fmt.Errorf("scan trace totals: %w", err)
 		}
-		st.Usage = chschema.Usage(usageIn, usageOut, usageTot, nil)
+		st.Usage = chschema.Usage(usageIn, usageOut, usageTot, sumDetails(versions))
 		st.Cost = chschema.Cost(costIn, costOut, costTot)
 		out[traceID] = &st
 	}
@@ -156,30 +128,18 @@ func (s *Store) readTotals(ctx context.Context, projectID string, traces traceSe
 	return out, nil
 }
 
-// readDetails reads each trace's usage details, by key.
-func (s *Store) readDetails(ctx context.Context, projectID string, traces traceSet) (map[string]map[string]int64, error) {
-	out := map[string]map[string]int64{}
-	q := newQuery("trace usage details").add(traceDetails(traces), append([]any{projectID}, traces.args...)...)
-	rows, err := s.query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			traceID, key string
-			total        int64
-		)
-		if err := rows.Scan(&traceID, &key, &total); err != nil {
-			return nil, fmt.Errorf("scan trace usage details: %w", err)
+// sumDetails sums, per key, each observation's newest value of that usage
+// detail, from the versions of a trace's observations; nil when none has
+// any.
+func sumDetails(versions []chschema.MapVersion) map[string]int64 {
+	var out map[string]int64
+	for _, observation := range chschema.MapVersionsBy(versions) {
+		for k, v := range chschema.MergeInt64Map(observation) {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[k] += v
 		}
-		if out[traceID] == nil {
-			out[traceID] = map[string]int64{}
-		}
-		out[traceID][key] = total
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read trace usage details: %w", err)
-	}
-	return out, nil
+	return out
 }
