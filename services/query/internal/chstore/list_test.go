@@ -217,7 +217,8 @@ func TestIndexedSessionsMatchTheMerge(t *testing.T) {
 			s := New(conn)
 			ctx := context.Background()
 			want := walkSessions(t, func(p query.Page) ([]*commonv1.Session, error) {
-				return s.sessionPage(ctx, listProject, f, p, 0, nil) // every trace with a session
+				sessions, _, err := s.sessionPage(ctx, listProject, f, p, 0, nil) // every trace with a session
+				return sessions, err
 			}, 1000)
 			if len(want) < 3 {
 				t.Fatalf("the fixture lists %d sessions here; the comparison would prove little", len(want))
@@ -225,7 +226,8 @@ func TestIndexedSessionsMatchTheMerge(t *testing.T) {
 			for _, w := range []struct{ rows, limit int }{{1, 1}, {1, 3}, {2, 4}, {64, 500}} {
 				s.minWindowRows = w.rows
 				got := walkSessions(t, func(p query.Page) ([]*commonv1.Session, error) {
-					return s.ListSessions(ctx, listProject, f, p)
+					sessions, _, err := s.ListSessions(ctx, listProject, f, p)
+					return sessions, err
 				}, w.limit)
 				if !slices.Equal(got, want) {
 					t.Errorf("windows of >= %d rows, pages of %d:\n got %q\nwant %q", w.rows, w.limit, got, want)

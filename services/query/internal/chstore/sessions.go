@@ -57,9 +57,10 @@ func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any, days query
 // timestamp (sessions last seen then may have their trace below L).
 
 // ListSessions returns one page of sessions, most recently active first
-// (last seen, then session id, descending). Usage and cost are not filled:
-// see SessionTraceIDs and TraceStats.
-func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]*commonv1.Session, error) {
+// (last seen, then session id, descending), and days on which all their
+// traces have rows (every day when the read did not tell). Usage and cost
+// are not filled: see SessionTraceIDs and SessionTraceStats.
+func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]*commonv1.Session, query.Days, error) {
 	// A user's sessions are those of the user's traces, found by index.
 	if f.UserID != "" || (page.After != nil && page.After.TS == 0) {
 		return s.sessionPage(ctx, projectID, f, page, 0, nil)
@@ -68,15 +69,27 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	if page.After != nil {
 		upper = &query.Cursor{TS: page.After.TS + 1}
 	}
-	return windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
+	var days *query.Days
+	sessions, err := windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return &query.Cursor{TS: lower.TS + 1} },
 		func(w *window, below *query.Cursor, n int) ([]*commonv1.Session, error) {
 			var before uint64
 			if below != nil {
 				before = below.TS
 			}
-			return s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: n}, before, w)
+			sessions, read, err := s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: n}, before, w)
+			if len(sessions) > 0 {
+				if days != nil {
+					read = days.Span(read)
+				}
+				days = &read
+			}
+			return sessions, err
 		})
+	if err != nil || days == nil {
+		return sessions, query.Days{}, err
+	}
+	return sessions, *days, nil
 }
 
 // traceTimes is the traces' time index, as sessions read it.
@@ -85,8 +98,9 @@ var traceTimes = traceList(query.TraceFilter{})
 // sessionPage returns up to page.Limit sessions after page.After that are
 // last seen before below (0: no bound): those of a window's traces when w
 // is set (and last seen after its lower row's timestamp), else of every
-// trace with a session.
-func (s *Store) sessionPage(ctx context.Context, projectID string, f query.SessionFilter, page query.Page, below uint64, w *window) ([]*commonv1.Session, error) {
+// trace with a session; and the days their traces' rows were read on
+// (every day for every trace with a session).
+func (s *Store) sessionPage(ctx context.Context, projectID string, f query.SessionFilter, page query.Page, below uint64, w *window) ([]*commonv1.Session, query.Days, error) {
 	var having conds
 	if f.Time.From != 0 {
 		having.add("last_seen >= ?", f.Time.From)
@@ -120,7 +134,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		// of their merged sessions, read without a merge.
 		days, err := s.windowDays(ctx, projectID, traceTimes, w)
 		if err != nil {
-			return nil, err
+			return nil, query.Days{}, err
 		}
 		sub := newQuery("").add("(SELECT "+chschema.ColSessionID+" FROM "+tracesTable+
 			" "+inProjectRows+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
@@ -134,7 +148,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		var err error
 		days, _, err = s.traceDaysIn(ctx, projectID, sessionsTraces+" AND value IN "+set+")", append([]any{projectID}, setArgs...))
 		if err != nil {
-			return nil, err
+			return nil, days, err
 		}
 	}
 	q := newQuery("list sessions").
@@ -146,7 +160,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		add("ORDER BY last_seen DESC, "+mSessionID+" DESC LIMIT ?", page.Limit)
 	rows, err := s.query(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, days, err
 	}
 	defer rows.Close()
 	var out []*commonv1.Session
@@ -157,7 +171,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 			count       uint64
 		)
 		if err := rows.Scan(&sess.Id, &first, &last, &count, &sess.UserIds); err != nil {
-			return nil, fmt.Errorf("scan session: %w", err)
+			return nil, days, fmt.Errorf("scan session: %w", err)
 		}
 		sess.ProjectId = projectID
 		sess.FirstSeen, sess.LastSeen = chschema.Timestamp(first), chschema.Timestamp(last)
@@ -168,9 +182,9 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		out = append(out, &sess)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read sessions: %w", err)
+		return nil, days, fmt.Errorf("read sessions: %w", err)
 	}
-	return out, nil
+	return out, days, nil
 }
 
 // SessionDays is the span of days on which the traces with a version

@@ -26,7 +26,7 @@ func (s *Service) ListSessions(ctx context.Context, projectID string, req *query
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := s.store.ListSessions(ctx, projectID, SessionFilter{Time: tr, UserID: req.GetUserId()},
+	sessions, days, err := s.store.ListSessions(ctx, projectID, SessionFilter{Time: tr, UserID: req.GetUserId()},
 		Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
@@ -35,22 +35,25 @@ func (s *Service) ListSessions(ctx context.Context, projectID string, req *query
 		return Cursor{TS: tsNanos(sess.GetLastSeen()), ID: sess.GetId()}
 	})
 	if len(sessions) > 0 {
-		if err := s.sessionTotals(ctx, projectID, sessions); err != nil {
+		if err := s.sessionTotals(ctx, projectID, sessions, days); err != nil {
 			return nil, err
 		}
 	}
 	return &queryv1.ListSessionsResponse{Sessions: sessions, NextPageToken: next}, nil
 }
 
-// sessionTotals sums the usage and cost of the sessions' traces into them.
-func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions []*commonv1.Session) error {
+// sessionTotals sums the usage and cost of the sessions' traces into them,
+// reading their rows on days (looked up when it is every day).
+func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions []*commonv1.Session, days Days) error {
 	ids := make([]string, len(sessions))
 	for i, sess := range sessions {
 		ids[i] = sess.GetId()
 	}
-	days, err := s.store.SessionDays(ctx, projectID, ids)
-	if err != nil {
-		return err
+	if days.All() {
+		var err error
+		if days, err = s.store.SessionDays(ctx, projectID, ids); err != nil {
+			return err
+		}
 	}
 	totals, err := s.sessionTotalsOn(ctx, projectID, ids, days)
 	if err != nil {

@@ -30,7 +30,10 @@ type Store interface {
 	Traces(ctx context.Context, projectID string, ids []string, days Days) (map[string]*commonv1.Trace, error)
 	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
-	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, error)
+	// ListSessions is one page of sessions, most recently active first,
+	// and days on which all their traces have rows (every day when the
+	// read did not tell: SessionDays then does).
+	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, Days, error)
 	// SessionDays is the span of days on which the traces of the sessions
 	// have rows, for the reads below to prune by (every day when none has).
 	SessionDays(ctx context.Context, projectID string, sessionIDs []string) (Days, error)
