@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
@@ -39,6 +41,10 @@ func TestGetSessionPages(t *testing.T) {
 	chtest.InsertObservations(t, conn,
 		chtest.Observation{ProjectID: proj, TraceID: "t3", ID: "o", UsageInput: chtest.I(7), EventTS: at(1)},
 		chtest.Observation{ProjectID: proj, TraceID: "t6", ID: "o", UsageInput: chtest.I(1000), EventTS: at(1)},
+		chtest.Observation{ProjectID: proj, TraceID: "t4", ID: "a", Start: at(14), UsageOutput: chtest.I(3),
+			UsageDetails: map[string]int64{"cached": 2}, CostTotal: chtest.F(0.5), EventTS: at(1)},
+		chtest.Observation{ProjectID: proj, TraceID: "t4", ID: "b", Start: at(15), End: at(19), CostInput: chtest.F(0.25), EventTS: at(1)},
+		chtest.Observation{ProjectID: proj, TraceID: "t4", ID: "a", End: at(16), UsageDetails: map[string]int64{"cached": 5}, EventTS: at(3)},
 	)
 
 	for _, size := range []int32{1, 2, 4, 6, 100} {
@@ -60,6 +66,14 @@ func TestGetSessionPages(t *testing.T) {
 				}
 				var wantScores []string
 				for _, tr := range resp.GetTraces() {
+					// A page's trace carries the fields GetTrace derives.
+					alone, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: tr.GetId()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !proto.Equal(tr, alone.GetTrace()) {
+						t.Errorf("page %d: trace %s\n got %v\nwant %v (GetTrace)", pages, tr.GetId(), tr, alone.GetTrace())
+					}
 					got = append(got, tr.GetId())
 					wantScores = append(wantScores, "sc-"+tr.GetId())
 				}

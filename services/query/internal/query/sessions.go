@@ -55,7 +55,7 @@ func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions 
 			return err
 		}
 	}
-	totals, err := s.sessionTotalsOn(ctx, projectID, ids, days)
+	totals, _, err := s.sessionTotalsOn(ctx, projectID, ids, days)
 	if err != nil {
 		return err
 	}
@@ -79,8 +79,9 @@ func (t *sessionTotal) apply(sess *commonv1.Session) {
 }
 
 // sessionTotalsOn sums, by session, the usage and cost of the traces of
-// the sessions, whose rows lie on days.
-func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*sessionTotal, error) {
+// the sessions, whose rows lie on days; it also returns the totals of each
+// of those traces, by id.
+func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*sessionTotal, map[string]*TraceStats, error) {
 	var (
 		traceSessions map[string]string
 		stats         map[string]*TraceStats
@@ -97,7 +98,7 @@ func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, session
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	traceIDs := make([]string, 0, len(traceSessions))
 	for id := range traceSessions {
@@ -119,7 +120,7 @@ func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, session
 		t.usage = addUsage(t.usage, st.Usage)
 		t.cost = addCost(t.cost, st.Cost)
 	}
-	return out, nil
+	return out, stats, nil
 }
 
 // GetSession returns a session (its totals over all its traces) with one
@@ -151,6 +152,7 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 		found  bool
 		traces []*commonv1.Trace
 		totals map[string]*sessionTotal
+		stats  map[string]*TraceStats
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { sess, found, err = s.store.Session(gctx, projectID, id, days); return err })
@@ -158,7 +160,10 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 		traces, err = s.store.SessionTraces(gctx, projectID, id, days, Page{After: after, Limit: size + 1})
 		return err
 	})
-	g.Go(func() (err error) { totals, err = s.sessionTotalsOn(gctx, projectID, []string{id}, days); return err })
+	g.Go(func() (err error) {
+		totals, stats, err = s.sessionTotalsOn(gctx, projectID, []string{id}, days)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -169,15 +174,15 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
 		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
 	})
+	// The session's totals were summed from each of its traces' totals,
+	// so the page's traces take theirs from there.
 	ids := make([]string, len(traces))
 	for i, t := range traces {
 		ids[i] = t.GetId()
+		applyStats(t, stats[t.GetId()])
 	}
-	var scores []*commonv1.Score
-	g, gctx = errgroup.WithContext(ctx)
-	g.Go(func() error { return s.deriveTraces(gctx, projectID, traces) })
-	g.Go(func() (err error) { scores, err = s.store.SessionScores(gctx, projectID, id, ids); return err })
-	if err := g.Wait(); err != nil {
+	scores, err := s.store.SessionScores(ctx, projectID, id, ids)
+	if err != nil {
 		return nil, err
 	}
 	return &queryv1.GetSessionResponse{Session: sess, Traces: traces, Scores: scores, NextPageToken: next}, nil
