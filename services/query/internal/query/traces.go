@@ -221,28 +221,3 @@ func normalizeTraceFilter(m proto.Message) {
 	r := m.(*queryv1.ListTracesRequest)
 	r.Tags = slices.Compact(slices.Sorted(slices.Values(r.Tags)))
 }
-
-// deriveTraces fills the derived fields of traces with one store call.
-func (s *Service) deriveTraces(ctx context.Context, projectID string, traces []*commonv1.Trace) error {
-	if len(traces) == 0 {
-		return nil
-	}
-	ids := make([]string, len(traces))
-	for i, t := range traces {
-		ids[i] = t.GetId()
-	}
-	// The page's traces lie close in time: their days prune the totals'
-	// read to a partition or two.
-	days, _, err := s.store.TraceDays(ctx, projectID, ids)
-	if err != nil {
-		return err
-	}
-	stats, err := s.store.TraceStats(ctx, projectID, ids, days)
-	if err != nil {
-		return err
-	}
-	for _, t := range traces {
-		applyStats(t, stats[t.GetId()])
-	}
-	return nil
-}
