@@ -101,23 +101,11 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	if indexed || spec.index == "" || len(spec.where.parts) > 0 || (page.After != nil && page.After.TS == 0) {
 		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
 	}
-	var days *query.Days
-	keys, err := windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
+	return windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return lower },
-		func(w *window, below *query.Cursor, n int) ([]query.Cursor, error) {
-			keys, read, err := s.mergedKeys(ctx, projectID, spec, below, n, w)
-			if len(keys) > 0 {
-				if days != nil {
-					read = days.Span(read)
-				}
-				days = &read
-			}
-			return keys, err
+		func(w *window, below *query.Cursor, n int) ([]query.Cursor, query.Days, error) {
+			return s.mergedKeys(ctx, projectID, spec, below, n, w)
 		})
-	if err != nil || days == nil {
-		return keys, query.Days{}, err
-	}
-	return keys, *days, nil
 }
 
 // pageDays is days, or when days is every day (a page found without the
@@ -131,41 +119,61 @@ func (s *Store) pageDays(ctx context.Context, projectID string, traceIDs []strin
 }
 
 // windowed finds up to limit rows of a list through spec's time index,
-// window by window below upper (nil: from the top), as described above.
-// read returns up to n rows below the bound below: those of window w, or,
-// when w is nil, those the project-wide merge finds. next is the bound
+// window by window below upper (nil: from the top), as described above,
+// and the days their traces' rows were read on (every day when no read
+// that yielded rows told: see pageDays). read returns up to n rows below
+// the bound below and the days it read their rows on: those of window w,
+// or, when w is nil, those the project-wide merge finds. next is the bound
 // below which the rows left after a window whose last index row is lower
 // lie. untimed tells whether rows without a sort time can be listed; they
 // come last, below the bound {TS: 1}.
 func windowed[T any](ctx context.Context, s *Store, projectID string, spec listSpec, upper *query.Cursor, limit int, untimed bool,
-	next func(lower *query.Cursor) *query.Cursor, read func(w *window, below *query.Cursor, n int) ([]T, error)) ([]T, error) {
-	var out []T
+	next func(lower *query.Cursor) *query.Cursor, read func(w *window, below *query.Cursor, n int) ([]T, query.Days, error)) ([]T, query.Days, error) {
+	var (
+		out  []T
+		days *query.Days // nil until a read yields rows
+	)
+	add := func(w *window, below *query.Cursor) (int, error) {
+		got, read, err := read(w, below, limit-len(out))
+		if err != nil {
+			return 0, err
+		}
+		if len(got) > 0 {
+			if days != nil {
+				read = days.Span(read)
+			}
+			days = &read
+		}
+		out = append(out, got...)
+		return len(got), nil
+	}
+	done := func(err error) ([]T, query.Days, error) {
+		if err != nil || days == nil {
+			return out, query.Days{}, err
+		}
+		return out, *days, nil
+	}
 	rows := max(firstWindowRows*limit, s.minWindowRows)
 	for range indexWindows {
 		lower, err := s.windowStart(ctx, projectID, spec, upper, rows)
 		if err != nil {
-			return nil, err
+			return nil, query.Days{}, err
 		}
-		got, err := read(&window{lower: lower, upper: upper}, upper, limit-len(out))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-		if len(out) == limit {
-			return out, nil
+		got, err := add(&window{lower: lower, upper: upper}, upper)
+		if err != nil || len(out) == limit {
+			return done(err)
 		}
 		if lower == nil {
 			// Every row with a sort time below upper is listed.
-			if !untimed {
-				return out, nil
+			if untimed {
+				_, err = add(nil, &query.Cursor{TS: 1})
 			}
-			got, err := read(nil, &query.Cursor{TS: 1}, limit-len(out))
-			return append(out, got...), err
+			return done(err)
 		}
-		upper, rows = next(lower), nextWindowRows(rows, len(got), limit-len(out))
+		upper, rows = next(lower), nextWindowRows(rows, got, limit-len(out))
 	}
-	got, err := read(nil, upper, limit-len(out))
-	return append(out, got...), err
+	_, err := add(nil, upper)
+	return done(err)
 }
 
 // nextWindowRows sizes the window after one of rows index rows that

@@ -69,27 +69,15 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	if page.After != nil {
 		upper = &query.Cursor{TS: page.After.TS + 1}
 	}
-	var days *query.Days
-	sessions, err := windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
+	return windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return &query.Cursor{TS: lower.TS + 1} },
-		func(w *window, below *query.Cursor, n int) ([]*commonv1.Session, error) {
+		func(w *window, below *query.Cursor, n int) ([]*commonv1.Session, query.Days, error) {
 			var before uint64
 			if below != nil {
 				before = below.TS
 			}
-			sessions, read, err := s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: n}, before, w)
-			if len(sessions) > 0 {
-				if days != nil {
-					read = days.Span(read)
-				}
-				days = &read
-			}
-			return sessions, err
+			return s.sessionPage(ctx, projectID, f, query.Page{After: page.After, Limit: n}, before, w)
 		})
-	if err != nil || days == nil {
-		return sessions, query.Days{}, err
-	}
-	return sessions, *days, nil
 }
 
 // traceTimes is the traces' time index, as sessions read it.
