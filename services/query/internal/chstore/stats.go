@@ -74,8 +74,8 @@ func traceTotals(traces traceSet, details bool) string {
 		" GROUP BY " + chschema.ObservationKey + ") GROUP BY " + chschema.ColTraceID
 }
 
-// TraceStats derives the totals of the given traces' observations with two
-// queries for the whole set, reading their rows on days. Traces without
+// TraceStats derives the totals of the given traces' observations with one
+// query for the whole set, reading their rows on days. Traces without
 // observations are absent.
 func (s *Store) TraceStats(ctx context.Context, projectID string, traceIDs []string, days query.Days) (map[string]*query.TraceStats, error) {
 	if len(traceIDs) == 0 {
