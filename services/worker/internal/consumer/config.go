@@ -12,8 +12,9 @@ type Config struct {
 	Durable string `env:"WORKER_CONSUMER" envDefault:"worker"`
 	// FetchBatch is how many messages one pull request asks for.
 	FetchBatch int `env:"WORKER_FETCH_BATCH" envDefault:"256"`
-	// FetchWait is how long a pull request waits for messages; it bounds how
-	// long shutdown waits for the request in flight.
+	// FetchWait is how long a pull request waits for messages; the client
+	// ends it by then even when the server's end-of-request status is lost.
+	// It bounds how long shutdown waits for the request in flight.
 	FetchWait time.Duration `env:"WORKER_FETCH_WAIT" envDefault:"1s"`
 	// FlushRows flushes the buffer once it holds this many rows.
 	FlushRows int `env:"WORKER_FLUSH_ROWS" envDefault:"50000"`

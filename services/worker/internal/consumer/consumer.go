@@ -122,13 +122,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 			_ = sleep(ctx, d)
 			continue
 		}
-		batch, err := c.cons.Fetch(c.cfg.FetchBatch, jetstream.FetchMaxWait(c.cfg.FetchWait))
+		batch, stop, err := c.fetch(ctx)
 		if err != nil {
 			c.Log.WarnContext(ctx, "fetch failed", "err", err)
 			_ = sleep(ctx, c.cfg.RetryBackoff)
 			continue
 		}
 		c.consume(ctx, batch, buf)
+		stop()
 		if buf.len() > 0 && !time.Now().Before(c.due(buf)) {
 			c.flush(ctx, buf)
 		}
@@ -141,6 +142,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.Log.Warn("flush acks to nats", "err", err)
 	}
 	return nil
+}
+
+// fetch sends one pull request for up to FetchBatch messages, bounded by
+// a deadline FetchWait away, and returns its batch and the function that
+// releases the deadline once the batch is read. The server ends the request
+// at 90% of FetchWait (jetstream.FetchContext keeps the rest as a margin
+// for messages on their way) and says so; when that status is lost (seen
+// with nats-server 2.9.10 every few minutes under a steady load), a request
+// bounded by FetchMaxWait alone stays open a further second after its last
+// message, and every delivery waits: the deadline ends it instead. The
+// deadline is not tied to ctx, so that cancellation does not cut a request
+// short with messages still on their way to it (see consume).
+func (c *Consumer) fetch(ctx context.Context) (jetstream.MessageBatch, context.CancelFunc, error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.FetchWait)
+	batch, err := c.cons.Fetch(c.cfg.FetchBatch, jetstream.FetchContext(fctx))
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return batch, cancel, nil
 }
 
 // consume reads one pull request to its end, flushing whenever the buffer
@@ -174,7 +195,9 @@ func (c *Consumer) consume(ctx context.Context, batch jetstream.MessageBatch, bu
 		select {
 		case m, ok := <-batch.Messages():
 			if !ok {
-				if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+				// A request that ran to its deadline (see fetch) ended
+				// as one the server ended.
+				if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 					c.Log.WarnContext(ctx, "pull request ended with an error", "err", err)
 				}
 				return
