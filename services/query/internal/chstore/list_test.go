@@ -174,26 +174,31 @@ func TestNextWindowRows(t *testing.T) {
 }
 
 // walkSessions lists every page of sessions, limit at a time.
-func walkSessions(t *testing.T, list func(query.Page) ([]*commonv1.Session, error), limit int) []string {
+func walkSessions(t *testing.T, list func(query.Page) ([]query.SessionRow, error), limit int) []string {
 	t.Helper()
 	var all []string
 	page := query.Page{Limit: limit}
 	for range 1000 {
-		sessions, err := list(page)
+		rows, err := list(page)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sessions) > limit {
-			t.Fatalf("page of %d sessions, limit %d", len(sessions), limit)
+		if len(rows) > limit {
+			t.Fatalf("page of %d sessions, limit %d", len(rows), limit)
 		}
-		for _, x := range sessions {
-			all = append(all, fmt.Sprintf("%s first %d last %d traces %d users %v", x.GetId(),
-				x.GetFirstSeen().AsTime().UnixNano(), x.GetLastSeen().AsTime().UnixNano(), x.GetTraceCount(), x.GetUserIds()))
+		for _, r := range rows {
+			x := r.Session
+			if len(r.TraceIDs) != int(x.GetTraceCount()) {
+				t.Errorf("session %s: %d trace ids, trace count %d", x.GetId(), len(r.TraceIDs), x.GetTraceCount())
+			}
+			all = append(all, fmt.Sprintf("%s first %d last %d traces %d %v users %v", x.GetId(),
+				x.GetFirstSeen().AsTime().UnixNano(), x.GetLastSeen().AsTime().UnixNano(), x.GetTraceCount(),
+				slices.Sorted(slices.Values(r.TraceIDs)), x.GetUserIds()))
 		}
-		if len(sessions) < limit {
+		if len(rows) < limit {
 			return all
 		}
-		last := sessions[len(sessions)-1]
+		last := rows[len(rows)-1].Session
 		page.After = &query.Cursor{TS: uint64(last.GetLastSeen().AsTime().UnixNano()), ID: last.GetId()}
 		if last.GetLastSeen() == nil {
 			page.After.TS = 0
@@ -216,7 +221,7 @@ func TestIndexedSessionsMatchTheMerge(t *testing.T) {
 			t.Parallel()
 			s := New(conn)
 			ctx := context.Background()
-			want := walkSessions(t, func(p query.Page) ([]*commonv1.Session, error) {
+			want := walkSessions(t, func(p query.Page) ([]query.SessionRow, error) {
 				sessions, _, err := s.sessionPage(ctx, listProject, f, p, 0, nil) // every trace with a session
 				return sessions, err
 			}, 1000)
@@ -225,7 +230,7 @@ func TestIndexedSessionsMatchTheMerge(t *testing.T) {
 			}
 			for _, w := range []struct{ rows, limit int }{{1, 1}, {1, 3}, {2, 4}, {64, 500}} {
 				s.minWindowRows = w.rows
-				got := walkSessions(t, func(p query.Page) ([]*commonv1.Session, error) {
+				got := walkSessions(t, func(p query.Page) ([]query.SessionRow, error) {
 					sessions, _, err := s.ListSessions(ctx, listProject, f, p)
 					return sessions, err
 				}, w.limit)

@@ -57,10 +57,10 @@ func sessionTraces(q *sqlQuery, projectID, set string, setArgs []any, days query
 // timestamp (sessions last seen then may have their trace below L).
 
 // ListSessions returns one page of sessions, most recently active first
-// (last seen, then session id, descending), and days on which all their
-// traces have rows (every day when the read did not tell). Usage and cost
-// are not filled: see SessionTraceIDs and SessionTraceStats.
-func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]*commonv1.Session, query.Days, error) {
+// (last seen, then session id, descending), each with the ids of its
+// traces, and days on which all their traces have rows (every day when the
+// read did not tell). Usage and cost are not filled: see SessionTraceStats.
+func (s *Store) ListSessions(ctx context.Context, projectID string, f query.SessionFilter, page query.Page) ([]query.SessionRow, query.Days, error) {
 	// A user's sessions are those of the user's traces, found by index.
 	if f.UserID != "" || (page.After != nil && page.After.TS == 0) {
 		return s.sessionPage(ctx, projectID, f, page, 0, nil)
@@ -71,7 +71,7 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	}
 	return windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return &query.Cursor{TS: lower.TS + 1} },
-		func(w *window, below *query.Cursor, n int) ([]*commonv1.Session, query.Days, error) {
+		func(w *window, below *query.Cursor, n int) ([]query.SessionRow, query.Days, error) {
 			var before uint64
 			if below != nil {
 				before = below.TS
@@ -84,11 +84,11 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 var traceTimes = traceList(query.TraceFilter{})
 
 // sessionPage returns up to page.Limit sessions after page.After that are
-// last seen before below (0: no bound): those of a window's traces when w
-// is set (and last seen after its lower row's timestamp), else of every
-// trace with a session; and the days their traces' rows were read on
-// (every day for every trace with a session).
-func (s *Store) sessionPage(ctx context.Context, projectID string, f query.SessionFilter, page query.Page, below uint64, w *window) ([]*commonv1.Session, query.Days, error) {
+// last seen before below (0: no bound), with their traces: those of a
+// window's traces when w is set (and last seen after its lower row's
+// timestamp), else of every trace with a session; and the days their
+// traces' rows were read on (every day for every trace with a session).
+func (s *Store) sessionPage(ctx context.Context, projectID string, f query.SessionFilter, page query.Page, below uint64, w *window) ([]query.SessionRow, query.Days, error) {
 	var having conds
 	if f.Time.From != 0 {
 		having.add("last_seen >= ?", f.Time.From)
@@ -141,7 +141,8 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 	}
 	q := newQuery("list sessions").
 		add("SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
-			" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids FROM (")
+			" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids," +
+			" groupArray(" + chschema.ColID + ") AS trace_ids FROM (")
 	sessionTraces(q, projectID, set, setArgs, days)
 	q.add(") GROUP BY "+mSessionID).
 		addConds("HAVING", &having).
@@ -151,14 +152,15 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		return nil, days, err
 	}
 	defer rows.Close()
-	var out []*commonv1.Session
+	var out []query.SessionRow
 	for rows.Next() {
 		var (
 			sess        commonv1.Session
 			first, last uint64
 			count       uint64
+			traceIDs    []string
 		)
-		if err := rows.Scan(&sess.Id, &first, &last, &count, &sess.UserIds); err != nil {
+		if err := rows.Scan(&sess.Id, &first, &last, &count, &sess.UserIds, &traceIDs); err != nil {
 			return nil, days, fmt.Errorf("scan session: %w", err)
 		}
 		sess.ProjectId = projectID
@@ -167,7 +169,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		if len(sess.UserIds) == 0 {
 			sess.UserIds = nil
 		}
-		out = append(out, &sess)
+		out = append(out, query.SessionRow{Session: &sess, TraceIDs: traceIDs})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, days, fmt.Errorf("read sessions: %w", err)
@@ -185,37 +187,6 @@ func (s *Store) SessionDays(ctx context.Context, projectID string, sessionIDs []
 	}
 	days, _, err := s.traceDaysIn(ctx, projectID, sessionsTraces+" AND value IN ?)", []any{projectID, set(sessionIDs)})
 	return days, err
-}
-
-// SessionTraceIDs maps the id of every trace of the given sessions to its
-// session, reading their rows on days.
-func (s *Store) SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string, days query.Days) (map[string]string, error) {
-	out := map[string]string{}
-	if len(sessionIDs) == 0 {
-		return out, nil
-	}
-	within, dayArgs := onDays(days)
-	q := newQuery("session trace ids").
-		add("SELECT "+chschema.List(chschema.ColID, chschema.MergeString(chschema.ColSessionID))+" FROM "+tracesTable).
-		add(inProjectRows+" AND "+chschema.ColID+" IN", projectID).
-		add(sessionsTraces+" AND value IN ?)"+within, append([]any{projectID, set(sessionIDs)}, dayArgs...)...).
-		add(byID+" HAVING "+mSessionID+" IN ?", set(sessionIDs))
-	rows, err := s.query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var traceID, sessionID string
-		if err := rows.Scan(&traceID, &sessionID); err != nil {
-			return nil, fmt.Errorf("scan session trace ids: %w", err)
-		}
-		out[traceID] = sessionID
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read session trace ids: %w", err)
-	}
-	return out, nil
 }
 
 // SessionTraces merges one page of the traces of one session, oldest first
@@ -243,16 +214,16 @@ func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, 
 	return s.traces(ctx, q, projectID)
 }
 
-// Session summarizes one session (trace count, first and last seen, users)
-// from its traces' rows on days; found is false when no trace's merged
-// session names it. Usage and cost are not filled: see SessionTraceIDs and
-// TraceStats.
-func (s *Store) Session(ctx context.Context, projectID, sessionID string, days query.Days) (*commonv1.Session, bool, error) {
+// Session summarizes one session (trace count, first and last seen,
+// users) from its traces' rows on days, with the ids of its traces; found
+// is false when no trace's merged session names it. Usage and cost are not
+// filled: see SessionTraceStats.
+func (s *Store) Session(ctx context.Context, projectID, sessionID string, days query.Days) (query.SessionRow, bool, error) {
 	id := chschema.ColID
 	within, dayArgs := onDays(days)
 	q := newQuery("session").
 		add("SELECT count(), minIf("+mTimestamp+", "+mTimestamp+" != 0), max("+mTimestamp+"),").
-		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')) FROM (SELECT "+
+		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')), groupArray("+id+") FROM (SELECT "+
 			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
 			" FROM "+tracesTable).
 		add(inProjectRows+within+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
@@ -262,17 +233,18 @@ func (s *Store) Session(ctx context.Context, projectID, sessionID string, days q
 		count       uint64
 		first, last uint64
 		sess        = commonv1.Session{Id: sessionID, ProjectId: projectID}
+		traceIDs    []string
 	)
-	if err := s.scanOne(ctx, q, &count, &first, &last, &sess.UserIds); err != nil {
-		return nil, false, err
+	if err := s.scanOne(ctx, q, &count, &first, &last, &sess.UserIds, &traceIDs); err != nil {
+		return query.SessionRow{}, false, err
 	}
 	if count == 0 {
-		return nil, false, nil
+		return query.SessionRow{}, false, nil
 	}
 	sess.TraceCount = int64(count)
 	sess.FirstSeen, sess.LastSeen = chschema.Timestamp(first), chschema.Timestamp(last)
 	if len(sess.UserIds) == 0 {
 		sess.UserIds = nil
 	}
-	return &sess, true, nil
+	return query.SessionRow{Session: &sess, TraceIDs: traceIDs}, true, nil
 }

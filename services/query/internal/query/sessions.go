@@ -26,28 +26,32 @@ func (s *Service) ListSessions(ctx context.Context, projectID string, req *query
 	if err != nil {
 		return nil, err
 	}
-	sessions, days, err := s.store.ListSessions(ctx, projectID, SessionFilter{Time: tr, UserID: req.GetUserId()},
+	rows, days, err := s.store.ListSessions(ctx, projectID, SessionFilter{Time: tr, UserID: req.GetUserId()},
 		Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
-	sessions, next := nextPageToken(sessions, size, digest, func(sess *commonv1.Session) Cursor {
-		return Cursor{TS: tsNanos(sess.GetLastSeen()), ID: sess.GetId()}
+	rows, next := nextPageToken(rows, size, digest, func(r SessionRow) Cursor {
+		return Cursor{TS: tsNanos(r.Session.GetLastSeen()), ID: r.Session.GetId()}
 	})
-	if len(sessions) > 0 {
-		if err := s.sessionTotals(ctx, projectID, sessions, days); err != nil {
+	if len(rows) > 0 {
+		if err := s.sessionTotals(ctx, projectID, rows, days); err != nil {
 			return nil, err
 		}
+	}
+	sessions := make([]*commonv1.Session, len(rows))
+	for i, r := range rows {
+		sessions[i] = r.Session
 	}
 	return &queryv1.ListSessionsResponse{Sessions: sessions, NextPageToken: next}, nil
 }
 
 // sessionTotals sums the usage and cost of the sessions' traces into them,
 // reading their rows on days (looked up when it is every day).
-func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions []*commonv1.Session, days Days) error {
-	ids := make([]string, len(sessions))
-	for i, sess := range sessions {
-		ids[i] = sess.GetId()
+func (s *Service) sessionTotals(ctx context.Context, projectID string, rows []SessionRow, days Days) error {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Session.GetId()
 	}
 	if days.All() {
 		var err error
@@ -55,72 +59,27 @@ func (s *Service) sessionTotals(ctx context.Context, projectID string, sessions 
 			return err
 		}
 	}
-	totals, _, err := s.sessionTotalsOn(ctx, projectID, ids, days)
+	stats, err := s.store.SessionTraceStats(ctx, projectID, ids, days)
 	if err != nil {
 		return err
 	}
-	for _, sess := range sessions {
-		totals[sess.GetId()].apply(sess)
+	for _, r := range rows {
+		sumSession(r, stats)
 	}
 	return nil
 }
 
-// sessionTotal is the usage and cost of a session's traces.
-type sessionTotal struct {
-	usage *commonv1.Usage
-	cost  *commonv1.Cost
-}
-
-// apply sets sess's totals (none: t is nil).
-func (t *sessionTotal) apply(sess *commonv1.Session) {
-	if t != nil {
-		sess.Usage, sess.Cost = t.usage, t.cost
-	}
-}
-
-// sessionTotalsOn sums, by session, the usage and cost of the traces of
-// the sessions, whose rows lie on days; it also returns the totals of each
-// of those traces, by id.
-func (s *Service) sessionTotalsOn(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*sessionTotal, map[string]*TraceStats, error) {
-	var (
-		traceSessions map[string]string
-		stats         map[string]*TraceStats
-	)
-	// The trace ids are not sent back: a session may hold more of them
-	// than fit in a query. Both reads find the sessions' traces alike.
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		traceSessions, err = s.store.SessionTraceIDs(gctx, projectID, sessionIDs, days)
-		return err
-	})
-	g.Go(func() (err error) {
-		stats, err = s.store.SessionTraceStats(gctx, projectID, sessionIDs, days)
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return nil, nil, err
-	}
-	traceIDs := make([]string, 0, len(traceSessions))
-	for id := range traceSessions {
-		traceIDs = append(traceIDs, id)
-	}
-	slices.Sort(traceIDs) // sums in one order, whatever the map's
-	out := map[string]*sessionTotal{}
-	for _, traceID := range traceIDs {
-		st, ok := stats[traceID]
-		if !ok {
-			continue
+// sumSession sets the session's usage and cost to the sums of its traces'
+// (stats by trace id, which may hold other traces too); none when none of
+// its traces has any.
+func sumSession(r SessionRow, stats map[string]*TraceStats) {
+	ids := slices.Sorted(slices.Values(r.TraceIDs)) // sums in one order, whatever the store's
+	for _, id := range ids {
+		if st, ok := stats[id]; ok {
+			r.Session.Usage = addUsage(r.Session.Usage, st.Usage)
+			r.Session.Cost = addCost(r.Session.Cost, st.Cost)
 		}
-		id := traceSessions[traceID]
-		t := out[id]
-		if t == nil {
-			t = &sessionTotal{}
-			out[id] = t
-		}
-		t.usage = addUsage(t.usage, st.Usage)
-		t.cost = addCost(t.cost, st.Cost)
 	}
-	return out, stats, nil
 }
 
 // GetSession returns a session (its totals over all its traces) with one
@@ -148,20 +107,19 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 		return nil, err
 	}
 	var (
-		sess   *commonv1.Session
+		row    SessionRow
 		found  bool
 		traces []*commonv1.Trace
-		totals map[string]*sessionTotal
 		stats  map[string]*TraceStats
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { sess, found, err = s.store.Session(gctx, projectID, id, days); return err })
+	g.Go(func() (err error) { row, found, err = s.store.Session(gctx, projectID, id, days); return err })
 	g.Go(func() (err error) {
 		traces, err = s.store.SessionTraces(gctx, projectID, id, days, Page{After: after, Limit: size + 1})
 		return err
 	})
 	g.Go(func() (err error) {
-		totals, stats, err = s.sessionTotalsOn(gctx, projectID, []string{id}, days)
+		stats, err = s.store.SessionTraceStats(gctx, projectID, []string{id}, days)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -170,7 +128,7 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	if !found {
 		return nil, ErrNotFound
 	}
-	totals[id].apply(sess)
+	sumSession(row, stats)
 	traces, next := nextPageToken(traces, size, digest, func(t *commonv1.Trace) Cursor {
 		return Cursor{TS: tsNanos(t.GetTimestamp()), ID: t.GetId()}
 	})
@@ -185,5 +143,5 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
-	return &queryv1.GetSessionResponse{Session: sess, Traces: traces, Scores: scores, NextPageToken: next}, nil
+	return &queryv1.GetSessionResponse{Session: row.Session, Traces: traces, Scores: scores, NextPageToken: next}, nil
 }

@@ -31,19 +31,19 @@ type Store interface {
 	ListObservations(ctx context.Context, projectID string, f ObservationFilter, page Page) ([]*commonv1.Observation, error)
 	ListScores(ctx context.Context, projectID string, f ScoreFilter, page Page) ([]*commonv1.Score, error)
 	// ListSessions is one page of sessions, most recently active first,
-	// and days on which all their traces have rows (every day when the
-	// read did not tell: SessionDays then does).
-	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]*commonv1.Session, Days, error)
+	// each with its traces, and days on which all their traces have rows
+	// (every day when the read did not tell: SessionDays then does).
+	ListSessions(ctx context.Context, projectID string, f SessionFilter, page Page) ([]SessionRow, Days, error)
 	// SessionDays is the span of days on which the traces of the sessions
 	// have rows, for the reads below to prune by (every day when none has).
 	SessionDays(ctx context.Context, projectID string, sessionIDs []string) (Days, error)
-	SessionTraceIDs(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]string, error)
 	// SessionTraceStats is TraceStats for the traces of the sessions; it may
 	// include traces that have since moved to another session.
 	SessionTraceStats(ctx context.Context, projectID string, sessionIDs []string, days Days) (map[string]*TraceStats, error)
 	// Session summarizes a session (trace count, first and last seen,
-	// users; no usage or cost); found is false when no trace is in it.
-	Session(ctx context.Context, projectID, sessionID string, days Days) (*commonv1.Session, bool, error)
+	// users; no usage or cost) with its traces; found is false when no
+	// trace is in it.
+	Session(ctx context.Context, projectID, sessionID string, days Days) (row SessionRow, found bool, err error)
 	// SessionTraces is one page of the session's traces, oldest first
 	// (timestamp, then id), after page.After.
 	SessionTraces(ctx context.Context, projectID, sessionID string, days Days, page Page) ([]*commonv1.Trace, error)
@@ -148,6 +148,13 @@ type ScoreFilter struct {
 	Source        commonv1.ScoreSource
 	DataType      commonv1.ScoreDataType
 	Time          TimeRange // on the score timestamp
+}
+
+// SessionRow is a session as the store reads it: its summary (no usage
+// or cost) and the ids of its traces, whose totals give those.
+type SessionRow struct {
+	Session  *commonv1.Session
+	TraceIDs []string
 }
 
 // SessionFilter selects sessions; zero fields match all.
