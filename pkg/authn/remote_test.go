@@ -39,12 +39,8 @@ func startAuth(t *testing.T, srv authv1.AuthServiceServer) *grpc.ClientConn {
 	lis := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer()
 	authv1.RegisterAuthServiceServer(gs, srv)
-	go func() {
-		// nil once the cleanup's Stop has run; anything else broke the test server
-		if err := gs.Serve(lis); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	served := make(chan error, 1)
+	go func() { served <- gs.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -54,6 +50,13 @@ func startAuth(t *testing.T, srv authv1.AuthServiceServer) *grpc.ClientConn {
 	t.Cleanup(func() {
 		conn.Close()
 		gs.Stop()
+		// Serve returns nil once Stop has run, or ErrServerStopped when Stop
+		// came first (a test that never called the server); anything else
+		// broke the test server. Waited for here: after the test's end, an
+		// error could no longer be reported.
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			t.Errorf("serve: %v", err)
+		}
 	})
 	return conn
 }

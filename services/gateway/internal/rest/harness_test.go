@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -235,13 +236,17 @@ func newHarnessWithTimeout(t *testing.T, timeout time.Duration) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		// nil once the cleanup's Stop has run; anything else broke the test server
-		if err := srv.Serve(lis); err != nil {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	t.Cleanup(func() {
+		srv.Stop()
+		// Serve returns nil once Stop has run, or ErrServerStopped when Stop
+		// came first; anything else broke the test server. Waited for here:
+		// after the test's end, an error could no longer be reported.
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			t.Errorf("serve: %v", err)
 		}
-	}()
-	t.Cleanup(srv.Stop)
+	})
 
 	conn, err := service.Dial(lis.Addr().String())
 	if err != nil {

@@ -3,6 +3,7 @@ package otlpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -51,11 +52,8 @@ func serve(t *testing.T, pub otlpingest.Publisher, opts ...grpc.ServerOption) *g
 	gs := grpc.NewServer(append(opts, grpc.UnaryInterceptor(asProject))...)
 	Register(gs, NewServer(otlpingest.NewService(otlpingest.Config{Publisher: pub, Limits: otlpingest.DefaultLimits(), Log: log}), log))
 	lis := bufconn.Listen(1 << 20)
-	go func() {
-		if err := gs.Serve(lis); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	served := make(chan error, 1)
+	go func() { served <- gs.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -65,6 +63,13 @@ func serve(t *testing.T, pub otlpingest.Publisher, opts ...grpc.ServerOption) *g
 	t.Cleanup(func() {
 		conn.Close()
 		gs.Stop()
+		// Serve returns nil once Stop has run, or ErrServerStopped when Stop
+		// came first (a test that never called the server); anything else
+		// broke the test server. Waited for here: after the test's end, an
+		// error could no longer be reported.
+		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			t.Errorf("serve: %v", err)
+		}
 	})
 	return conn
 }
