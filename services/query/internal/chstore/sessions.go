@@ -29,8 +29,9 @@ var sessionsTraces = "(SELECT " + chschema.ColTraceID + " FROM " + chschema.Trac
 	" AND field = '" + chschema.RefSession + "'"
 
 // sessionTraces merges the fields that sessions are built from, of the
-// traces with a version naming a session of the set (an SQL subquery over
-// traces, or "" for every session), keeping those whose merged session is
+// traces with a version naming a session of the set (the right side of an
+// IN: a subquery over traces, or "(?)" for one session bound in setArgs;
+// "" for every session), keeping those whose merged session is
 // in it. A session of the set thus gets every one of its traces: a trace's
 // merged session is the session of one of its versions. Their rows are read
 // on days.
@@ -139,10 +140,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 			return nil, days, err
 		}
 	}
-	q := newQuery("list sessions").
-		add("SELECT " + mSessionID + ", minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
-			" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids," +
-			" groupArray(" + chschema.ColID + ") AS trace_ids FROM (")
+	q := newQuery("list sessions").add("SELECT " + mSessionID + ", " + sessionSummary + " FROM (")
 	sessionTraces(q, projectID, set, setArgs, days)
 	q.add(") GROUP BY "+mSessionID).
 		addConds("HAVING", &having).
@@ -155,21 +153,13 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 	var out []query.SessionRow
 	for rows.Next() {
 		var (
-			sess        commonv1.Session
-			first, last uint64
-			count       uint64
-			traceIDs    []string
+			id string
+			v  summary
 		)
-		if err := rows.Scan(&sess.Id, &first, &last, &count, &sess.UserIds, &traceIDs); err != nil {
+		if err := rows.Scan(append([]any{&id}, v.dest()...)...); err != nil {
 			return nil, days, fmt.Errorf("scan session: %w", err)
 		}
-		sess.ProjectId = projectID
-		sess.FirstSeen, sess.LastSeen = chschema.Timestamp(first), chschema.Timestamp(last)
-		sess.TraceCount = int64(count)
-		if len(sess.UserIds) == 0 {
-			sess.UserIds = nil
-		}
-		out = append(out, query.SessionRow{Session: &sess, TraceIDs: traceIDs})
+		out = append(out, v.row(projectID, id))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, days, fmt.Errorf("read sessions: %w", err)
@@ -219,32 +209,39 @@ func (s *Store) SessionTraces(ctx context.Context, projectID, sessionID string, 
 // is false when no trace's merged session names it. Usage and cost are not
 // filled: see SessionTraceStats.
 func (s *Store) Session(ctx context.Context, projectID, sessionID string, days query.Days) (query.SessionRow, bool, error) {
-	id := chschema.ColID
-	within, dayArgs := onDays(days)
-	q := newQuery("session").
-		add("SELECT count(), minIf("+mTimestamp+", "+mTimestamp+" != 0), max("+mTimestamp+"),").
-		add("arraySort(groupUniqArrayIf("+mUserID+", "+mUserID+" != '')), groupArray("+id+") FROM (SELECT "+
-			chschema.List(id, chschema.MergeString(chschema.ColSessionID), chschema.MergeUint(chschema.ColTimestamp), chschema.MergeString(chschema.ColUserID))+
-			" FROM "+tracesTable).
-		add(inProjectRows+within+" AND "+id+" IN "+sessionsTraces+" AND value = ?)",
-			slices.Concat([]any{projectID}, dayArgs, []any{projectID, sessionID})...).
-		add(byID+" HAVING "+eq(mSessionID)+")", sessionID)
-	var (
-		count       uint64
-		first, last uint64
-		sess        = commonv1.Session{Id: sessionID, ProjectId: projectID}
-		traceIDs    []string
-	)
-	if err := s.scanOne(ctx, q, &count, &first, &last, &sess.UserIds, &traceIDs); err != nil {
+	q := newQuery("session").add("SELECT " + sessionSummary + " FROM (")
+	sessionTraces(q, projectID, "(?)", []any{sessionID}, days)
+	q.add(")")
+	var v summary
+	if err := s.scanOne(ctx, q, v.dest()...); err != nil {
 		return query.SessionRow{}, false, err
 	}
-	if count == 0 {
+	if v.count == 0 {
 		return query.SessionRow{}, false, nil
 	}
-	sess.TraceCount = int64(count)
-	sess.FirstSeen, sess.LastSeen = chschema.Timestamp(first), chschema.Timestamp(last)
-	if len(sess.UserIds) == 0 {
-		sess.UserIds = nil
+	return v.row(projectID, sessionID), true, nil
+}
+
+// sessionSummary summarizes the rows of sessionTraces (of one session, or
+// grouped by session) into the columns summary reads.
+var sessionSummary = "minIf(" + mTimestamp + ", " + mTimestamp + " != 0) AS first_seen, max(" + mTimestamp + ") AS last_seen," +
+	" count() AS trace_count, arraySort(groupUniqArrayIf(" + mUserID + ", " + mUserID + " != '')) AS user_ids," +
+	" groupArray(" + chschema.ColID + ") AS trace_ids"
+
+// summary holds sessionSummary's values of one session.
+type summary struct {
+	first, last, count uint64
+	users, traceIDs    []string
+}
+
+func (v *summary) dest() []any { return []any{&v.first, &v.last, &v.count, &v.users, &v.traceIDs} }
+
+// row is the session id of the project with these values.
+func (v *summary) row(projectID, id string) query.SessionRow {
+	sess := &commonv1.Session{Id: id, ProjectId: projectID, TraceCount: int64(v.count),
+		FirstSeen: chschema.Timestamp(v.first), LastSeen: chschema.Timestamp(v.last)}
+	if len(v.users) > 0 {
+		sess.UserIds = v.users
 	}
-	return query.SessionRow{Session: &sess, TraceIDs: traceIDs}, true, nil
+	return query.SessionRow{Session: sess, TraceIDs: v.traceIDs}
 }
