@@ -2,6 +2,7 @@ package chstore
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
@@ -11,12 +12,17 @@ import (
 // of readSettings, as the server sees them.
 func TestReadsUseTheUncompressedCache(t *testing.T) {
 	s := New(chtest.NewDB(t))
-	var value string
-	q := newQuery("setting").add("SELECT value FROM system.settings WHERE name = ?", "use_uncompressed_cache")
-	if err := s.scanOne(context.Background(), q, &value); err != nil {
-		t.Fatal(err)
-	}
-	if value != "1" {
-		t.Errorf("use_uncompressed_cache = %q in a read, want 1", value)
+	for name, want := range map[string]string{
+		"use_uncompressed_cache":           "1",
+		"merge_tree_max_rows_to_use_cache": strconv.Itoa(maxCachedReadRows),
+	} {
+		var value string
+		q := newQuery("setting").add("SELECT value FROM system.settings WHERE name = ?", name)
+		if err := s.scanOne(context.Background(), q, &value); err != nil {
+			t.Fatal(err)
+		}
+		if value != want {
+			t.Errorf("%s = %q in a read, want %s", name, value, want)
+		}
 	}
 }
