@@ -1,6 +1,7 @@
 package chstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -61,6 +62,9 @@ type listSpec struct {
 	index, timeCol, traceCol string
 	// times is the range the list's filters put the merged sort time in.
 	times query.TimeRange
+	// perRow is how many index rows the first window reads per row of
+	// the page (firstWindowRows when 0).
+	perRow int
 }
 
 // A page of a list with a time index is found window by window, newest
@@ -153,7 +157,8 @@ func windowed[T any](ctx context.Context, s *Store, projectID string, spec listS
 		}
 		return out, *days, nil
 	}
-	rows := max(firstWindowRows*limit, s.minWindowRows)
+	perRow := cmp.Or(spec.perRow, firstWindowRows)
+	rows := max(perRow*limit, s.minWindowRows)
 	for range indexWindows {
 		lower, err := s.windowStart(ctx, projectID, spec, upper, rows)
 		if err != nil {
