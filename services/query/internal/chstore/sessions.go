@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -117,14 +120,16 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 	if below != 0 {
 		having.add("last_seen < ?", below)
 	}
-	var set string
-	var setArgs []any
+	// The candidate sessions are read once and sent with the queries that
+	// read them as an external table: written into each of them as a
+	// subquery, ClickHouse evaluated it in each (twice in the listing),
+	// and as a literal list its text would grow with the candidates.
+	var candidates *sqlQuery
 	if w == nil && f.UserID != "" {
 		// The sessions of any version of the user's traces: a superset
 		// of the user's sessions (the HAVING above keeps those).
-		set = "(SELECT " + chschema.ColSessionID + " FROM " + tracesTable + " " + inProjectRows + " AND " +
-			chschema.ColSessionID + " != '' AND " + chschema.ColID + " IN (" + refTraces(chschema.RefUser) + "))"
-		setArgs = []any{projectID, projectID, f.UserID}
+		candidates = newQuery("user sessions").add("SELECT DISTINCT "+chschema.ColSessionID+" FROM "+tracesTable+" "+inProjectRows+" AND "+
+			chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN ("+refTraces(chschema.RefUser)+")", projectID, projectID, f.UserID)
 	}
 	if w != nil {
 		if w.lower != nil {
@@ -136,23 +141,30 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		if err != nil {
 			return nil, query.Days{}, err
 		}
-		sub := newQuery("").add("(SELECT "+chschema.ColSessionID+" FROM "+tracesTable+
+		candidates = newQuery("window sessions").add("SELECT DISTINCT "+chschema.ColSessionID+" FROM "+tracesTable+
 			" "+inProjectRows+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
-		windowKeys(sub, projectID, traceTimes, w)
+		windowKeys(candidates, projectID, traceTimes, w)
 		within, args := onDays(days)
-		set, setArgs = sub.add(within+")", args...).String(), sub.args
+		candidates.add(within, args...)
 	}
+	var set string
 	// The sessions' traces lie close in time (every day for every session).
 	var days query.Days
-	if set != "" {
-		var err error
-		days, _, err = s.traceDaysIn(ctx, projectID, sessionsTraces+" AND value IN "+set+")", append([]any{projectID}, setArgs...))
-		if err != nil {
+	if candidates != nil {
+		var (
+			n   int
+			err error
+		)
+		if ctx, n, err = s.withSessions(ctx, candidates); err != nil || n == 0 {
+			return nil, query.Days{}, err
+		}
+		set = candidateSessions
+		if days, _, err = s.traceDaysIn(ctx, projectID, sessionsTraces+" AND value IN "+set+")", []any{projectID}); err != nil {
 			return nil, days, err
 		}
 	}
 	q := newQuery("list sessions").add("SELECT " + mSessionID + ", " + sessionSummary + " FROM (")
-	sessionTraces(q, projectID, set, setArgs, days)
+	sessionTraces(q, projectID, set, nil, days)
 	q.add(") GROUP BY "+mSessionID).
 		addConds("HAVING", &having).
 		add("ORDER BY last_seen DESC, "+mSessionID+" DESC LIMIT ?", page.Limit)
@@ -176,6 +188,40 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		return nil, days, fmt.Errorf("read sessions: %w", err)
 	}
 	return out, days, nil
+}
+
+// candidateSessions is the external table of the session ids withSessions
+// read, for the right side of an IN.
+const candidateSessions = "candidate_sessions"
+
+// withSessions reads the session ids q selects (one column) and returns
+// ctx carrying them as the external table candidateSessions, for the
+// queries run with it, and how many there are.
+func (s *Store) withSessions(ctx context.Context, q *sqlQuery) (context.Context, int, error) {
+	t, err := ext.NewTable(candidateSessions, ext.Column("id", "String"))
+	if err != nil {
+		return ctx, 0, fmt.Errorf("%s: %w", q.name, err)
+	}
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return ctx, 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return ctx, 0, fmt.Errorf("scan %s: %w", q.name, err)
+		}
+		if err := t.Append(id); err != nil {
+			return ctx, 0, fmt.Errorf("%s: %w", q.name, err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return ctx, 0, fmt.Errorf("read %s: %w", q.name, err)
+	}
+	return clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), n, nil
 }
 
 // SessionDays is the span of days on which the traces with a version

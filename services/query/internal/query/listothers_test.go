@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/agenttrace/agenttrace/pkg/chschema"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
@@ -333,4 +334,60 @@ func TestSessionsReadEveryMonthOfTheirRows(t *testing.T) {
 		t.Fatalf("sessions = %v, want long then short", list.GetSessions())
 	}
 	check("ListSessions", list.GetSessions()[0])
+}
+
+// TestUserWithManySessions: a user's sessions are listed however many
+// there are, though their ids alone are longer than a query may be
+// (max_query_size, 256 KiB): no query's text holds them.
+func TestUserWithManySessions(t *testing.T) {
+	svc, conn := newService(t)
+	const n = 6000
+	traces := make([]chtest.Trace, 0, n+1)
+	for i := range n {
+		session := fmt.Sprintf("a-session-of-a-user-with-very-many-of-them-%06d", i) // 49 bytes: n of them are over 256 KiB
+		traces = append(traces, chtest.Trace{ProjectID: proj, ID: fmt.Sprintf("t%06d", i), SessionID: session, UserID: "many",
+			Timestamp: at(1) + uint64(i), EventTS: at(1)})
+	}
+	traces = append(traces, chtest.Trace{ProjectID: proj, ID: "newest", SessionID: "another user's", UserID: "other", Timestamp: at(2), EventTS: at(2)})
+	chtest.InsertTraces(t, conn, traces...)
+
+	for _, req := range []*queryv1.ListSessionsRequest{{UserId: "many", PageSize: 3}, {PageSize: 3}} {
+		var got []string
+		for range 2 {
+			resp, err := svc.ListSessions(ctx, proj, req)
+			if err != nil {
+				t.Fatalf("ListSessions(%v) = %v", req, err)
+			}
+			for _, s := range resp.GetSessions() {
+				got = append(got, fmt.Sprintf("%s/%d", s.GetId()[len(s.GetId())-4:], s.GetTraceCount()))
+			}
+			req.PageToken = resp.GetNextPageToken()
+		}
+		want := []string{"5999/1", "5998/1", "5997/1", "5996/1", "5995/1", "5994/1"}
+		if req.GetUserId() == "" {
+			want = append([]string{"er's/1"}, want[:5]...)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("ListSessions user %q, two pages = %v, want %v", req.GetUserId(), got, want)
+		}
+	}
+}
+
+// TestListSessionsStoreErrors: a failed read fails ListSessions, with or
+// without a user, and the failure is neither NotFound nor a field error.
+func TestListSessionsStoreErrors(t *testing.T) {
+	for _, user := range []string{"", "u1"} {
+		t.Run("user="+user, func(t *testing.T) {
+			svc, conn := newService(t)
+			chtest.InsertTraces(t, conn, chtest.Trace{ProjectID: proj, ID: "t1", SessionID: "s1", UserID: "u1", Timestamp: at(1), EventTS: at(1)})
+			if err := conn.Exec(ctx, "DROP TABLE "+chschema.Traces); err != nil {
+				t.Fatal(err)
+			}
+			_, err := svc.ListSessions(ctx, proj, &queryv1.ListSessionsRequest{UserId: user})
+			var fe *FieldError
+			if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, &fe) {
+				t.Fatalf("ListSessions without %s = %v, want a store error", chschema.Traces, err)
+			}
+		})
+	}
 }
