@@ -33,8 +33,8 @@ var sessionsTraces = "(SELECT " + chschema.ColTraceID + " FROM " + chschema.Trac
 
 // sessionTraces merges the fields that sessions are built from, of the
 // traces with a version naming a session of the set (the right side of an
-// IN: a subquery over traces, or "(?)" for one session bound in setArgs;
-// "" for every session), keeping those whose merged session is
+// IN: the external table of withSessions, or "(?)" for one session bound
+// in setArgs; "" for every session), keeping those whose merged session is
 // in it. A session of the set thus gets every one of its traces: a trace's
 // merged session is the session of one of its versions. Their rows are read
 // on days.
@@ -147,9 +147,11 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		within, args := onDays(days)
 		candidates.add(within, args...)
 	}
-	var set string
 	// The sessions' traces lie close in time (every day for every session).
-	var days query.Days
+	var (
+		set  string
+		days query.Days
+	)
 	if candidates != nil {
 		var (
 			n   int
