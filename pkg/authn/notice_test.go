@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 )
 
 func TestMain(m *testing.M) {
@@ -141,13 +142,7 @@ func TestInvalidationReachesEveryReplica(t *testing.T) {
 	}
 	gs := grpc.NewServer()
 	authv1.RegisterAuthServiceServer(gs, authServer{a: a})
-	go func() {
-		// nil once the cleanup's Stop has run; anything else broke the test server
-		if err := gs.Serve(lis); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	t.Cleanup(gs.Stop)
+	grpctest.Serve(t, gs, lis)
 
 	var replicas []*Client
 	for range 2 {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 )
 
 // scriptedAuth is an AuthService whose Authenticate answers with err, or
@@ -39,25 +40,14 @@ func startAuth(t *testing.T, srv authv1.AuthServiceServer) *grpc.ClientConn {
 	lis := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer()
 	authv1.RegisterAuthServiceServer(gs, srv)
-	served := make(chan error, 1)
-	go func() { served <- gs.Serve(lis) }()
+	grpctest.Serve(t, gs, lis)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		conn.Close()
-		gs.Stop()
-		// Serve returns nil once Stop has run, or ErrServerStopped when Stop
-		// came first (a test that never called the server); anything else
-		// broke the test server. Waited for here: after the test's end, an
-		// error could no longer be reported.
-		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	t.Cleanup(func() { conn.Close() })
 	return conn
 }
 

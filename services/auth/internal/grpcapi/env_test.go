@@ -22,6 +22,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcapi"
@@ -114,14 +115,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		grpc.ChainStreamInterceptor(authn.StreamServerInterceptor(cache)),
 	)
 	authv1.RegisterAuthServiceServer(gs, grpcapi.New(svc, slog.New(slog.NewTextHandler(opts.logTo, nil))).WithAuthenticator(resolver))
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		// nil once the cleanup's Stop has run; anything else broke the test server
-		if err := gs.Serve(lis); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	grpctest.Serve(t, gs, lis)
 	ctx, cancel := context.WithCancel(context.Background())
 	trackerDone := make(chan struct{})
 	go func() {
@@ -139,8 +133,6 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	t.Cleanup(func() {
 		conn.Close()
-		gs.Stop()
-		<-served
 		cancel()
 		<-trackerDone
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
@@ -119,8 +120,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +127,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.client = authv1.NewIdentityServiceClient(conn)
 	t.Cleanup(func() {
 		conn.Close()
-		srv.Stop()
-		<-done
 		// No secret this test handled may appear in any log line.
 		logs := e.logs.String()
 		for _, s := range e.secretList() {
@@ -138,6 +135,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 			}
 		}
 	})
+	// Registered after the check above, so that the server stops first.
+	grpctest.Serve(t, srv, lis)
 	return e
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/identity"
 	"github.com/agenttrace/agenttrace/services/auth/internal/orgs"
@@ -56,8 +57,7 @@ func newEnv(t *testing.T) *env {
 		return h(ctx, req)
 	}))
 	authv1.RegisterOrganizationServiceServer(srv, orgsapi.New(svc, nil))
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	grpctest.Serve(t, srv, lis)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -17,6 +17,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/service"
 )
 
@@ -54,8 +55,7 @@ func startBackend(t *testing.T, register func(*grpc.Server)) *fakeBackend {
 		t.Fatal(err)
 	}
 	b.addr = lis.Addr().String()
-	go func() { _ = b.srv.Serve(lis) }() // returns once Stop runs
-	t.Cleanup(b.srv.Stop)
+	grpctest.Serve(t, b.srv, lis)
 	return b
 }
 

@@ -25,6 +25,7 @@ import (
 
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 )
 
@@ -113,7 +114,7 @@ func serve(t *testing.T, f *fakes, tweak func(*Config)) *httptest.Server {
 	srv := grpc.NewServer()
 	ingestv1.RegisterIngestServiceServer(srv, f)
 	authv1.RegisterAuthServiceServer(srv, f)
-	go func() { _ = srv.Serve(lis) }()
+	grpctest.Serve(t, srv, lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/grpchttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -100,8 +101,7 @@ func serve(t *testing.T, fake *fakeIngest) *httptest.Server {
 	}
 	srv := grpc.NewServer(grpc.ForceServerCodecV2(recordingCodec{grpcencoding.GetCodecV2(grpcproto.Name), fake}))
 	coltracepb.RegisterTraceServiceServer(srv, fake)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	grpctest.Serve(t, srv, lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

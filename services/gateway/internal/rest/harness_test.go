@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -28,6 +27,7 @@ import (
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/service"
 )
 
@@ -236,17 +236,7 @@ func newHarnessWithTimeout(t *testing.T, timeout time.Duration) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	t.Cleanup(func() {
-		srv.Stop()
-		// Serve returns nil once Stop has run, or ErrServerStopped when Stop
-		// came first; anything else broke the test server. Waited for here:
-		// after the test's end, an error could no longer be reported.
-		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	grpctest.Serve(t, srv, lis)
 
 	conn, err := service.Dial(lis.Addr().String())
 	if err != nil {

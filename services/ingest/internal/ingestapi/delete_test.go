@@ -18,6 +18,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/auditclient"
 )
@@ -87,8 +88,7 @@ func startAudit(t *testing.T, f *fakeAudit, down bool) *auditclient.Client {
 	} else {
 		srv := grpc.NewServer()
 		authv1.RegisterAuditServiceServer(srv, f)
-		go func() { _ = srv.Serve(lis) }()
-		t.Cleanup(srv.Stop)
+		grpctest.Serve(t, srv, lis)
 	}
 	conn, err := auditclient.Dial(addr, testRing(t))
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/ingestion"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/publisher"
@@ -106,8 +107,7 @@ func startWith(t *testing.T, natsURL string, declare bool, auditor ingestion.Aud
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	grpctest.Serve(t, srv, lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
 	if err != nil {

@@ -3,7 +3,6 @@ package otlpapi
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/services/ingest/internal/otlpingest"
 )
 
@@ -52,25 +52,14 @@ func serve(t *testing.T, pub otlpingest.Publisher, opts ...grpc.ServerOption) *g
 	gs := grpc.NewServer(append(opts, grpc.UnaryInterceptor(asProject))...)
 	Register(gs, NewServer(otlpingest.NewService(otlpingest.Config{Publisher: pub, Limits: otlpingest.DefaultLimits(), Log: log}), log))
 	lis := bufconn.Listen(1 << 20)
-	served := make(chan error, 1)
-	go func() { served <- gs.Serve(lis) }()
+	grpctest.Serve(t, gs, lis)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		conn.Close()
-		gs.Stop()
-		// Serve returns nil once Stop has run, or ErrServerStopped when Stop
-		// came first (a test that never called the server); anything else
-		// broke the test server. Waited for here: after the test's end, an
-		// error could no longer be reported.
-		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	t.Cleanup(func() { conn.Close() })
 	return conn
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/clickhousedb"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/tcpproxy"
 	"github.com/agenttrace/agenttrace/services/query/internal/chstore"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
@@ -55,8 +56,7 @@ func serve(t *testing.T, store query.Store, log *slog.Logger) queryv1.QueryServi
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	grpctest.Serve(t, srv, lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/worker/internal/authclient"
 	"github.com/agenttrace/agenttrace/services/worker/internal/pricing"
@@ -110,8 +111,7 @@ func newEnv(t *testing.T, f *fakeAuth, refresh time.Duration) *env {
 		f.ring = ring
 		srv := grpc.NewServer()
 		authv1.RegisterPricingServiceServer(srv, f)
-		go func() { _ = srv.Serve(lis) }()
-		t.Cleanup(srv.Stop)
+		grpctest.Serve(t, srv, lis)
 	}
 	conn, err := authclient.Dial(lis.Addr().String(), ring)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/jwtkeys"
 	"github.com/agenttrace/agenttrace/services/worker/internal/authclient"
 	"github.com/agenttrace/agenttrace/services/worker/internal/chstore"
@@ -123,8 +124,7 @@ func serve(t *testing.T, f *fakeAuth, down bool) string {
 	srv := grpc.NewServer()
 	authv1.RegisterSettingsServiceServer(srv, f)
 	authv1.RegisterAuditServiceServer(srv, f)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
+	grpctest.Serve(t, srv, lis)
 	return lis.Addr().String()
 }
 
