@@ -21,6 +21,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/authn"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 )
 
 // fakeAuth stands in for authentication, which is not under test: it reads
@@ -101,14 +102,13 @@ func serve(t *testing.T, lim *Limiter, register func(*grpc.Server)) *grpc.Client
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve(ln) }()
+	grpctest.Serve(t, srv, ln)
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = conn.Close()
-		srv.Stop()
 	})
 	return conn
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/agenttrace/agenttrace/pkg/config"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
+	"github.com/agenttrace/agenttrace/pkg/grpctest"
 	"github.com/agenttrace/agenttrace/pkg/service"
 	"github.com/agenttrace/agenttrace/pkg/stream"
 )
@@ -135,8 +136,7 @@ func runService(t *testing.T, natsURL string) (ingestv1.IngestServiceClient, str
 	}
 	authSrv := grpc.NewServer()
 	authv1.RegisterAuthServiceServer(authSrv, fakeAuth{})
-	go func() { _ = authSrv.Serve(authLis) }()
-	t.Cleanup(authSrv.Stop)
+	grpctest.Serve(t, authSrv, authLis)
 
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
