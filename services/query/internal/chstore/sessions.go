@@ -128,8 +128,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 	if w == nil && f.UserID != "" {
 		// The sessions of any version of the user's traces: a superset
 		// of the user's sessions (the HAVING above keeps those).
-		candidates = newQuery("user sessions").add("SELECT DISTINCT "+chschema.ColSessionID+" FROM "+tracesTable+" "+inProjectRows+" AND "+
-			chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN ("+refTraces(chschema.RefUser)+")", projectID, projectID, f.UserID)
+		candidates = sessionsOf("user sessions", projectID).add("("+refTraces(chschema.RefUser)+")", projectID, f.UserID)
 	}
 	if w != nil {
 		if w.lower != nil {
@@ -141,8 +140,7 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		if err != nil {
 			return nil, query.Days{}, err
 		}
-		candidates = newQuery("window sessions").add("SELECT DISTINCT "+chschema.ColSessionID+" FROM "+tracesTable+
-			" "+inProjectRows+" AND "+chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
+		candidates = sessionsOf("window sessions", projectID)
 		windowKeys(candidates, projectID, traceTimes, w)
 		within, args := onDays(days)
 		candidates.add(within, args...)
@@ -190,6 +188,13 @@ func (s *Store) sessionPage(ctx context.Context, projectID string, f query.Sessi
 		return nil, days, fmt.Errorf("read sessions: %w", err)
 	}
 	return out, days, nil
+}
+
+// sessionsOf selects the sessions named by any version of the project's
+// traces whose ids the caller appends (the right side of an IN).
+func sessionsOf(name, projectID string) *sqlQuery {
+	return newQuery(name).add("SELECT DISTINCT "+chschema.ColSessionID+" FROM "+tracesTable+" "+inProjectRows+" AND "+
+		chschema.ColSessionID+" != '' AND "+chschema.ColID+" IN", projectID)
 }
 
 // candidateSessions is the external table of the session ids withSessions

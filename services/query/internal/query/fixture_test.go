@@ -40,6 +40,13 @@ func fieldOf(t *testing.T, err error) string {
 	return fe.Field
 }
 
+// isStoreError tells whether err is a failure of the store: neither
+// NotFound nor a field error.
+func isStoreError(err error) bool {
+	var fe *FieldError
+	return err != nil && !errors.Is(err, ErrNotFound) && !errors.As(err, &fe)
+}
+
 var ctx = context.Background()
 
 // Internals of package query, exported to its tests by export_test.go.

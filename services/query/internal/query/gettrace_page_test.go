@@ -2,7 +2,6 @@ package query_test
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -244,8 +243,7 @@ func TestGetTraceStoreErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: "t"})
-			var fe *FieldError
-			if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, &fe) {
+			if !isStoreError(err) {
 				t.Fatalf("GetTrace without %s = %v, want a store error", table, err)
 			}
 		})

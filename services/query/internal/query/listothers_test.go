@@ -388,8 +388,7 @@ func TestListSessionsStoreErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := svc.ListSessions(ctx, proj, &queryv1.ListSessionsRequest{UserId: user})
-			var fe *FieldError
-			if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, &fe) {
+			if !isStoreError(err) {
 				t.Fatalf("ListSessions without %s = %v, want a store error", chschema.Traces, err)
 			}
 		})
