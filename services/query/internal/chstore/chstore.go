@@ -33,6 +33,8 @@ type Store struct {
 	// minWindowRows is the fewest index rows a list's first window reads
 	// (see pageKeys); tests lower it to walk many windows on little data.
 	minWindowRows int
+	// yields size filtered lists' first windows (see yieldHint).
+	yields *yieldHints
 }
 
 // Errors are the domain's: query.ErrUnavailable (wrapped) when ClickHouse
@@ -44,7 +46,7 @@ func New(conn driver.Conn) *Store { return NewPending(clickhousedb.Connected(con
 // NewPending reads through ch, which the service opens in the background:
 // reads fail with query.ErrNotConnected until it is open.
 func NewPending(ch *clickhousedb.Background) *Store {
-	return &Store{ch: ch, minWindowRows: 64}
+	return &Store{ch: ch, minWindowRows: 64, yields: newYieldHints()}
 }
 
 func (s *Store) connection() (driver.Conn, error) {

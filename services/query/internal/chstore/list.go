@@ -39,6 +39,9 @@ type filter struct {
 	// alone: its row condition alone picks the candidates of a merge
 	// over the project (see addCandidates).
 	alone bool
+	// sortRange: it bounds the sort time, as the windows' index range
+	// does, so it does not thin a window's rows (see yieldKey).
+	sortRange bool
 }
 
 // listSpec describes one kind of list.
@@ -80,9 +83,10 @@ type listSpec struct {
 // The windows grow when a page does not fill (filters that few ids pass),
 // by what the last one yielded (nextWindowRows); after indexWindows of
 // them the rest of the page is found by the project-wide merge, whose cost
-// the filters' row conditions bound. Ids with no sort time at all (merged
-// 0) have no index row and sort last: they are read by the project-wide
-// merge once the index is exhausted.
+// the filters' row conditions bound. A filtered list's first window is
+// sized by what its windows yielded the last time (yieldHint). Ids with no
+// sort time at all (merged 0) have no index row and sort last: they are
+// read by the project-wide merge once the index is exhausted.
 const (
 	firstWindowRows = 2 // index rows per page row in the first window
 	windowGrowth    = 8
@@ -157,27 +161,61 @@ func windowed[T any](ctx context.Context, s *Store, projectID string, spec listS
 		}
 		return out, *days, nil
 	}
+	// A filtered list's windows are sized by what they yielded last time
+	// (see yieldHint); seen is what this read's windows yield.
+	key := spec.yieldKey(projectID)
+	hint := s.yields.get(key)
+	if hint.merged {
+		_, err := add(nil, upper)
+		return done(err)
+	}
+	var (
+		seen    yieldHint
+		windows int
+	)
+	learn := func() {
+		// A page that its first window filled tells only that the window
+		// was large enough: kept, it would grow the next one.
+		if windows > 1 || seen.merged {
+			s.yields.put(key, seen)
+		}
+	}
 	perRow := cmp.Or(spec.perRow, firstWindowRows)
-	rows := max(perRow*limit, s.minWindowRows)
+	rows := hint.firstWindow(max(perRow*limit, s.minWindowRows), limit)
 	for range indexWindows {
 		lower, err := s.windowStart(ctx, projectID, spec, upper, rows)
 		if err != nil {
 			return nil, query.Days{}, err
 		}
 		got, err := add(&window{lower: lower, upper: upper}, upper)
-		if err != nil || len(out) == limit {
+		if err != nil {
 			return done(err)
+		}
+		windows++
+		if lower != nil {
+			seen.got, seen.rows = seen.got+got, seen.rows+rows
+		}
+		if len(out) == limit {
+			learn()
+			return done(nil)
 		}
 		if lower == nil {
 			// Every row with a sort time below upper is listed.
 			if untimed {
-				_, err = add(nil, &query.Cursor{TS: 1})
+				if _, err := add(nil, &query.Cursor{TS: 1}); err != nil {
+					return done(err)
+				}
 			}
-			return done(err)
+			learn()
+			return done(nil)
 		}
 		upper, rows = next(lower), nextWindowRows(rows, got, limit-len(out))
 	}
 	_, err := add(nil, upper)
+	if err == nil {
+		seen.merged = true
+		learn()
+	}
 	return done(err)
 }
 
@@ -537,5 +575,6 @@ func timeFilter(col string, r query.TimeRange) []filter {
 	return []filter{{
 		row: strings.Join(row.parts, " AND "), rowArgs: row.args,
 		having: strings.Join(having.parts, " AND "), args: having.args,
+		sortRange: true,
 	}}
 }

@@ -145,10 +145,14 @@ func TestIndexedListsMatchTheMerge(t *testing.T) {
 			}
 			// Windows of one row: a page of any size spans windows, and the
 			// windows meet inside ties of the sort time.
+			// The first walk learns yield hints as it goes (see yieldHint);
+			// the second starts with them.
 			for _, w := range []struct{ rows, limit int }{{1, 5}, {2, 17}, {64, 500}} {
-				s.minWindowRows = w.rows
-				if got := walk(t, s, l.spec, w.limit); !slices.Equal(got, want) {
-					t.Errorf("windows of >= %d rows, pages of %d:\n got %v\nwant %v", w.rows, w.limit, got, want)
+				s.minWindowRows, s.yields = w.rows, newYieldHints()
+				for _, walked := range []string{"learning", "hinted"} {
+					if got := walk(t, s, l.spec, w.limit); !slices.Equal(got, want) {
+						t.Errorf("windows of >= %d rows, pages of %d, %s:\n got %v\nwant %v", w.rows, w.limit, walked, got, want)
+					}
 				}
 			}
 		})
