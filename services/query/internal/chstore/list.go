@@ -109,7 +109,7 @@ func (s *Store) pageKeys(ctx context.Context, projectID string, spec listSpec, p
 	if indexed || spec.index == "" || len(spec.where.parts) > 0 || (page.After != nil && page.After.TS == 0) {
 		return s.mergedKeys(ctx, projectID, spec, page.After, page.Limit, nil)
 	}
-	return windowed(ctx, s, projectID, spec, page.After, page.Limit, spec.times == query.TimeRange{},
+	return windowed(ctx, s, projectID, spec, spec.yieldKey(projectID), page.After, page.Limit, spec.times == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return lower },
 		func(w *window, below *query.Cursor, n int) ([]query.Cursor, query.Days, error) {
 			return s.mergedKeys(ctx, projectID, spec, below, n, w)
@@ -134,8 +134,9 @@ func (s *Store) pageDays(ctx context.Context, projectID string, traceIDs []strin
 // or, when w is nil, those the project-wide merge finds. next is the bound
 // below which the rows left after a window whose last index row is lower
 // lie. untimed tells whether rows without a sort time can be listed; they
-// come last, below the bound {TS: 1}.
-func windowed[T any](ctx context.Context, s *Store, projectID string, spec listSpec, upper *query.Cursor, limit int, untimed bool,
+// come last, below the bound {TS: 1}. hint names the list's yield hint
+// ("": none).
+func windowed[T any](ctx context.Context, s *Store, projectID string, spec listSpec, hint string, upper *query.Cursor, limit int, untimed bool,
 	next func(lower *query.Cursor) *query.Cursor, read func(w *window, below *query.Cursor, n int) ([]T, query.Days, error)) ([]T, query.Days, error) {
 	var (
 		out  []T
@@ -161,11 +162,18 @@ func windowed[T any](ctx context.Context, s *Store, projectID string, spec listS
 		}
 		return out, *days, nil
 	}
-	// A filtered list's windows are sized by what they yielded last time
-	// (see yieldHint); seen is what this read's windows yield.
-	key := spec.yieldKey(projectID)
-	hint := s.yields.get(key)
-	if hint.merged {
+	// A filtered list's windows, and a list of sessions', are sized by
+	// what they yielded last time (see yieldHint); seen is what this
+	// read's windows yield. The first
+	// page and the later ones are told apart: below a cursor, a page of
+	// sessions finds fewer in a window (the traces just below it are
+	// mostly of sessions listed already).
+	key := hint
+	if key != "" && upper != nil {
+		key += "\x00later"
+	}
+	last := s.yields.get(key)
+	if last.merged {
 		_, err := add(nil, upper)
 		return done(err)
 	}
@@ -181,7 +189,7 @@ func windowed[T any](ctx context.Context, s *Store, projectID string, spec listS
 		}
 	}
 	perRow := cmp.Or(spec.perRow, firstWindowRows)
-	rows := hint.firstWindow(max(perRow*limit, s.minWindowRows), limit)
+	rows := last.firstWindow(max(perRow*limit, s.minWindowRows), limit)
 	for range indexWindows {
 		lower, err := s.windowStart(ctx, projectID, spec, upper, rows)
 		if err != nil {

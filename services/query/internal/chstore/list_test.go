@@ -232,14 +232,17 @@ func TestIndexedSessionsMatchTheMerge(t *testing.T) {
 			if len(want) < 3 {
 				t.Fatalf("the fixture lists %d sessions here; the comparison would prove little", len(want))
 			}
+			// The first walk learns yield hints, the second starts with them.
 			for _, w := range []struct{ rows, limit int }{{1, 1}, {1, 3}, {2, 4}, {64, 500}} {
-				s.minWindowRows = w.rows
-				got := walkSessions(t, func(p query.Page) ([]query.SessionRow, error) {
-					sessions, _, err := s.ListSessions(ctx, listProject, f, p)
-					return sessions, err
-				}, w.limit)
-				if !slices.Equal(got, want) {
-					t.Errorf("windows of >= %d rows, pages of %d:\n got %q\nwant %q", w.rows, w.limit, got, want)
+				s.minWindowRows, s.yields = w.rows, newYieldHints()
+				for _, walked := range []string{"learning", "hinted"} {
+					got := walkSessions(t, func(p query.Page) ([]query.SessionRow, error) {
+						sessions, _, err := s.ListSessions(ctx, listProject, f, p)
+						return sessions, err
+					}, w.limit)
+					if !slices.Equal(got, want) {
+						t.Errorf("windows of >= %d rows, pages of %d, %s:\n got %q\nwant %q", w.rows, w.limit, walked, got, want)
+					}
 				}
 			}
 		})

@@ -73,7 +73,8 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	if page.After != nil {
 		upper = &query.Cursor{TS: page.After.TS + 1}
 	}
-	return windowed(ctx, s, projectID, traceTimes, upper, page.Limit, f.Time == query.TimeRange{},
+	hint := fmt.Sprintf("%s\x00sessions\x00%d %d", projectID, f.Time.From, f.Time.To)
+	return windowed(ctx, s, projectID, traceTimes, hint, upper, page.Limit, f.Time == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return &query.Cursor{TS: lower.TS + 1} },
 		func(w *window, below *query.Cursor, n int) ([]query.SessionRow, query.Days, error) {
 			var before uint64

@@ -12,11 +12,13 @@ import (
 // fills a page when most index rows pass the filters, but a filter that
 // one row in twelve passes (a trace name, an environment, a model) needs
 // a second, larger window, and each window is a round of lookups and a
-// merge. The hint is remembered per project and list (its filters and
-// their values) in the query service for yieldTTL: a UI that pages or
-// refreshes a filtered list reads one window per page. A hint only sizes
-// the windows, so a wrong one costs time, never a row: every read stays
-// exact.
+// merge. A page of sessions is alike below a cursor: the traces just
+// below it belong mostly to sessions listed already. The hint is
+// remembered per project and list (its filters and their values; the
+// first page apart from the later ones) in the query service for
+// yieldTTL: a UI that pages or refreshes a list reads one window per
+// page. A hint only sizes the windows, so a wrong one costs time, never a
+// row: every read stays exact.
 
 // yieldTTL is how long a hint is used. The windows of a read within it
 // refine the hint; one that went straight to the merge does not, so a

@@ -165,6 +165,16 @@ func TestHintsSizeTheWindows(t *testing.T) {
 		t.Errorf("with the hint %+v: %d windows (want 1), rows %v, want %v", hint, windows, again, first)
 	}
 
+	// A later page keeps a hint of its own: below a cursor a list may
+	// yield otherwise (sessions do).
+	later := query.Page{Limit: 5, After: &first[len(first)-1]}
+	if _, _, err := s.pageKeys(ctx, listProject, sparse, later); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.yields.get(sparse.yieldKey(listProject) + "\x00later"); h.rows == 0 {
+		t.Errorf("no hint learnt for the later pages: %+v", h)
+	}
+
 	// Pages of one row: windows of 2, 16 and 128 rows, fewer than the
 	// index holds, so the project-wide merge follows.
 	none := traceList(query.TraceFilter{Name: "nobody has this name"})
