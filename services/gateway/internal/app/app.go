@@ -1,8 +1,8 @@
 // Package app is the gateway's command line and wiring: Program dispatches
 // `serve` (the default) and `config`; serve.go assembles the gateway: the service shell (admin HTTP, its own
 // gRPC health and reflection), connections to ingest, query and auth, the
-// REST API, the OTLP/HTTP receiver and the Langfuse front door on their own
-// HTTP server, and readiness that follows the backends.
+// REST API, the OTLP/HTTP receiver, the Langfuse front door and the web UI
+// on their own HTTP server, and readiness that follows the backends.
 package app
 
 import (

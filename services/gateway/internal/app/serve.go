@@ -20,6 +20,7 @@ import (
 	"github.com/agenttrace/agenttrace/services/gateway/internal/langfuse"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/otlphttp"
 	"github.com/agenttrace/agenttrace/services/gateway/internal/rest"
+	"github.com/agenttrace/agenttrace/services/gateway/internal/webui"
 )
 
 // serve runs the gateway until ctx is cancelled.
@@ -89,13 +90,18 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		closeAll(conns)
 		return nil, err
 	}
+	ui, err := webui.New()
+	if err != nil {
+		closeAll(conns)
+		return nil, fmt.Errorf("web ui: %w", err)
+	}
 	lis, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		closeAll(conns)
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           closeWhenDraining(api, sh.Draining()),
+		Handler:           closeWhenDraining(ui.Handler(api), sh.Draining()),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -104,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	sh.Go("http", func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, lis, cfg.ShutdownTimeout)
 	})
-	sh.Log().Info("http api listening", "http_addr", lis.Addr().String())
+	sh.Log().Info("http api listening", "http_addr", lis.Addr().String(), "web_ui_built", ui.Built())
 	return &Gateway{shell: sh, lis: lis}, nil
 }
 
