@@ -68,10 +68,10 @@ generate: $(TOOLS) ## regenerate pkg/gen from proto/ (offline, local plugins)
 	cd pkg && go run ./gen/openapi/internal/openapimerge -doc gen/openapi/agenttrace.swagger.json -routes ../proto/openapi-routes.json
 
 .PHONY: check-generate
-check-generate: generate ## fail if generated code differs from what is committed
-	@if ! git diff --quiet -- pkg/gen || [ -n "$$(git ls-files --others --exclude-standard pkg/gen)" ]; then \
-		echo "generated code is out of date: run 'make generate' and commit pkg/gen"; \
-		git status --short -- pkg/gen; exit 1; fi
+check-generate: generate web-generate ## fail if generated code differs from what is committed
+	@if ! git diff --quiet -- pkg/gen $(WEB)/src/api || [ -n "$$(git ls-files --others --exclude-standard pkg/gen $(WEB)/src/api)" ]; then \
+		echo "generated code is out of date: run 'make generate web-generate' and commit pkg/gen and $(WEB)/src/api"; \
+		git status --short -- pkg/gen $(WEB)/src/api; exit 1; fi
 
 # golangci-lint (.golangci.yml: go vet among its standard set, gofmt) runs
 # in each module as its tests build: outside the workspace. gofmt -l stays
@@ -82,6 +82,25 @@ lint: $(TOOLS) $(BIN)/golangci-lint ## buf lint, gofmt and golangci-lint (.golan
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do echo "== golangci-lint $$m"; \
 		(cd $$m && GOWORK=off golangci-lint run --config $(CURDIR)/.golangci.yml ./...) || exit 1; done
+
+# ---- web UI --------------------------------------------------------------
+# The browser UI (services/gateway/web: Vite, React, TypeScript; packages
+# pinned in its package-lock.json) is built into the gateway's embedded
+# directory; a gateway built without it serves a page saying how to build it.
+WEB := services/gateway/web
+
+.PHONY: web web-test web-generate
+web: $(WEB)/node_modules/.package-lock.json ## build the web UI into the gateway (services/gateway/internal/webui/dist/app)
+	npm run --prefix $(WEB) --silent build
+
+web-test: $(WEB)/node_modules/.package-lock.json ## the web UI's type check and unit tests
+	npm run --prefix $(WEB) --silent typecheck
+	npm test --prefix $(WEB) --silent
+
+# The UI's API types come from the OpenAPI document; npm's tools generate
+# them, so this is apart from `make generate` (Go module proxy only).
+web-generate: $(WEB)/node_modules/.package-lock.json ## regenerate the web UI's API types (src/api/schema.d.ts) from pkg/gen/openapi
+	npm run --prefix $(WEB) --silent generate
 
 # ---- build ---------------------------------------------------------------
 .PHONY: build
@@ -104,8 +123,8 @@ node-deps: $(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.pa
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when
 # the manifest or the lock file changed.
-$(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json: %/node_modules/.package-lock.json: %/package.json %/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the end-to-end test needs Node.js >= 20.6 with npm for its JS clients"; exit 1; }
+$(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json: %/node_modules/.package-lock.json: %/package.json %/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the web UI and the end-to-end test's JS clients need Node.js >= 20.19 with npm"; exit 1; }
 	npm ci --prefix $* --no-audit --no-fund
 
 # make test runs every module's tests (tests/chart, the rest of chart-test,
@@ -133,7 +152,7 @@ test: ## every test: generated-code drift, lint, unit, integration, end-to-end a
 # tests/cluster check the chart and the deployment, not the services' code:
 # the detector would only slow them.
 RACE_MODULES := pkg $(addprefix services/,$(SERVICES)) tests/e2e
-test-modules: check-generate lint deps build node-deps $(BIN)/helm chart-lint
+test-modules: check-generate lint deps web-test web build node-deps $(BIN)/helm chart-lint
 	@for m in $(MODULES); do echo "== $$m"; s=$$(date +%s); \
 		race=; case " $(RACE_MODULES) " in *" $$m "*) race=-race;; esac; \
 		(cd $$m && GOWORK=off go test $$race -count=1 -timeout 15m ./...) || exit 1; \
@@ -266,7 +285,12 @@ cluster-test: deps $(BIN)/helm ## helm install/test/upgrade/rollback/uninstall c
 
 # ---- running locally -----------------------------------------------------
 .PHONY: up
-up: build $(BIN)/grpcurl ## start everything locally, load demo data, print where to look
+# The UI is built first, so the gateway embeds it; without npm the gateway
+# serves its placeholder page and the rest runs as usual.
+up: $(BIN)/grpcurl ## start everything locally, load demo data, print where to look
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; \
+		else echo "up: npm not found: the gateway serves a placeholder instead of the web UI (install Node.js >= 20.19 and run make up again)"; fi
+	@$(MAKE) --no-print-directory build
 	scripts/up.sh
 
 .PHONY: down

@@ -1,0 +1,123 @@
+// The typed REST client: every call goes through openapi-fetch with the
+// paths generated from the gateway's OpenAPI document (schema.d.ts).
+//
+// Tokens live in this module's memory only, never in localStorage or a
+// cookie a script can read: an injected script cannot carry them away
+// after the page is gone. A reload therefore asks for the password again;
+// an HttpOnly refresh cookie set by the gateway would keep a login across
+// reloads without exposing the token (not built yet).
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Trace = Schemas["v1Trace"];
+export type Observation = Schemas["v1Observation"];
+export type ObservationNode = Schemas["v1ObservationNode"];
+export type Score = Schemas["v1Score"];
+export type Project = Schemas["v1Project"];
+export type User = Schemas["v1User"];
+
+type Tokens = Schemas["v1Tokens"];
+
+/** The project header the gateway reads (authn.ProjectHeader). */
+export const projectHeader = "X-AgentTrace-Project";
+
+interface Session {
+  tokens: Tokens;
+  user?: User;
+}
+
+let session: Session | undefined;
+let project = "";
+const listeners = new Set<() => void>();
+
+function changed() {
+  for (const l of listeners) l();
+}
+
+/** Calls f whenever the login or the project changes; returns the unsubscribe. */
+export function subscribe(f: () => void): () => void {
+  listeners.add(f);
+  return () => listeners.delete(f);
+}
+
+export const currentUser = () => session?.user;
+export const currentProject = () => project;
+
+export function setProject(id: string) {
+  project = id;
+  changed();
+}
+
+/** ApiError is a failed call: the gateway's status and message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const auth: Middleware = {
+  onRequest({ request }) {
+    if (session?.tokens.access_token) {
+      request.headers.set("Authorization", `Bearer ${session.tokens.access_token}`);
+    }
+    if (project) request.headers.set(projectHeader, project);
+    return request;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: "" });
+api.use(auth);
+
+/**
+ * data makes a call and returns its body, or throws its error as an
+ * ApiError. A call refused for an expired access token is made again
+ * after the tokens are refreshed.
+ */
+export async function data<T>(call: () => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let r = await call();
+  if (r.response.status === 401 && session?.tokens.refresh_token && (await refresh())) {
+    r = await call();
+  }
+  if (r.error !== undefined || r.data === undefined) {
+    const message = (r.error as { message?: string } | undefined)?.message || r.response.statusText;
+    throw new ApiError(r.response.status, message || `HTTP ${r.response.status}`);
+  }
+  return r.data;
+}
+
+let refreshing: Promise<boolean> | undefined;
+
+// refresh exchanges the refresh token for new tokens, once at a time.
+function refresh(): Promise<boolean> {
+  refreshing ??= (async () => {
+    const { data: body } = await api.POST("/api/v1/auth/refresh", {
+      body: { refresh_token: session?.tokens.refresh_token },
+    });
+    if (body?.tokens?.access_token) {
+      session = { ...session, tokens: body.tokens };
+      return true;
+    }
+    session = undefined;
+    changed();
+    return false;
+  })().finally(() => (refreshing = undefined));
+  return refreshing;
+}
+
+export async function login(email: string, password: string) {
+  const body = await data(() => api.POST("/api/v1/auth/login", { body: { email, password } }));
+  session = { tokens: body.tokens ?? {}, user: body.user };
+  changed();
+}
+
+export async function logout() {
+  const refreshToken = session?.tokens.refresh_token;
+  session = undefined;
+  project = "";
+  changed();
+  if (refreshToken) await api.POST("/api/v1/auth/logout", { body: { refresh_token: refreshToken } });
+}
