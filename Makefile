@@ -117,13 +117,24 @@ deps: ## start PostgreSQL, Redis, NATS and ClickHouse if they are not running
 OTEL_JS := tests/e2e/otel-js
 # The real Langfuse (v5, v3) and Vercel AI SDKs, run unmodified (TestSDK*).
 SDK_JS  := tests/e2e/sdk-js
+# The browser driver of the web UI's test (TestWebUI): playwright-core.
+WEB_E2E := tests/e2e/web-ui
 
 .PHONY: node-deps
-node-deps: $(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json ## install the e2e Node.js clients' packages (npm ci)
+node-deps: $(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json $(WEB_E2E)/node_modules/.package-lock.json ## install the e2e Node.js clients' packages (npm ci)
+
+# The browser TestWebUI drives: Debian's Chromium, installed when missing.
+CHROMIUM := /usr/bin/chromium
+.PHONY: chromium
+chromium: ## install Debian's Chromium (the web UI's browser test) when it is missing
+	@[ -x $(CHROMIUM) ] || { echo "installing Debian's chromium for the web UI's browser test"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+		{ $$sudo apt-get update -q >/dev/null && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
 
 # npm ci rewrites node_modules/.package-lock.json, so this reruns only when
 # the manifest or the lock file changed.
-$(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json: %/node_modules/.package-lock.json: %/package.json %/package-lock.json
+$(OTEL_JS)/node_modules/.package-lock.json $(SDK_JS)/node_modules/.package-lock.json $(WEB_E2E)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json: %/node_modules/.package-lock.json: %/package.json %/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the web UI and the end-to-end test's JS clients need Node.js >= 20.19 with npm"; exit 1; }
 	npm ci --prefix $* --no-audit --no-fund
 
@@ -152,7 +163,7 @@ test: ## every test: generated-code drift, lint, unit, integration, end-to-end a
 # tests/cluster check the chart and the deployment, not the services' code:
 # the detector would only slow them.
 RACE_MODULES := pkg $(addprefix services/,$(SERVICES)) tests/e2e
-test-modules: check-generate lint deps web-test web build node-deps $(BIN)/helm chart-lint
+test-modules: check-generate lint deps web-test web build node-deps chromium $(BIN)/helm chart-lint
 	@for m in $(MODULES); do echo "== $$m"; s=$$(date +%s); \
 		race=; case " $(RACE_MODULES) " in *" $$m "*) race=-race;; esac; \
 		(cd $$m && GOWORK=off go test $$race -count=1 -timeout 15m ./...) || exit 1; \

@@ -22,6 +22,7 @@ RUN_DIR="$ROOT/.run"
 LOG_DIR="$RUN_DIR/logs"
 PID_DIR="$RUN_DIR/pids"
 CREDENTIALS="$RUN_DIR/credentials.json"
+DEMO_USER="$RUN_DIR/demo-user.json"
 SECRETS="$RUN_DIR/secrets.env"
 TIMEOUT=${AGENTTRACE_UP_TIMEOUT:-60}
 
@@ -191,6 +192,45 @@ wait_for_trace() {
   log "the demo trace is queryable"
 }
 
+# ensure_demo_user sets UI_EMAIL, UI_PASSWORD and UI_STATUS: the web UI's
+# demo login. On an installation without users it signs up $UI_EMAIL as
+# the first user, founding the organization "demo" (which the demo key's
+# project then joins, so the UI shows the demo trace), with a new random
+# password saved in $DEMO_USER (mode 600); a later run reuses it while it
+# still signs in. An installation whose users came another way keeps
+# them: the summary then says how to sign up or in.
+ensure_demo_user() {
+  UI_EMAIL=demo@agenttrace.local UI_PASSWORD="" UI_STATUS=""
+  local status password tmp
+  if [[ -f $DEMO_USER ]]; then
+    password=$(json_field password <"$DEMO_USER")
+    status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+      -d "{\"email\":\"$UI_EMAIL\",\"password\":\"$password\"}" "$GATEWAY_URL/api/v1/auth/login") ||
+      die "checking the saved demo login (POST $GATEWAY_URL/api/v1/auth/login) failed"
+    if [[ $status == 200 ]]; then
+      UI_PASSWORD=$password UI_STATUS="the same login as the last make up (saved in .run/demo-user.json)"
+      log "reusing the demo login $UI_EMAIL saved in $DEMO_USER"
+      return
+    fi
+    log "the demo login saved in $DEMO_USER no longer signs in (HTTP $status); trying to sign it up again"
+  fi
+  password=$(random_base64 18 | tr '+/' '-_')
+  status=$(curl -sS -o "$RUN_DIR/demo-signup.json" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$UI_EMAIL\",\"password\":\"$password\",\"name\":\"Demo\",\"organization_name\":\"demo\"}" \
+    "$GATEWAY_URL/api/v1/auth/signup") || die "signing up the demo user (POST $GATEWAY_URL/api/v1/auth/signup) failed"
+  if [[ $status != 200 ]]; then
+    UI_STATUS="none made: this installation has users, or an organization demo, already (signup answered $status)"
+    log "no demo login: $(head -c 300 "$RUN_DIR/demo-signup.json")"
+    return
+  fi
+  tmp=$(mktemp "$RUN_DIR/.demo-user.XXXXXX")
+  chmod 600 "$tmp"
+  printf '{"email":"%s","password":"%s"}\n' "$UI_EMAIL" "$password" >"$tmp"
+  mv "$tmp" "$DEMO_USER"
+  UI_PASSWORD=$password UI_STATUS="new (saved in .run/demo-user.json; later make up runs reuse it)"
+  log "signed up the demo user $UI_EMAIL, owner of organization demo"
+}
+
 # ensure_demo_key sets PUBLIC_KEY and SECRET_KEY: the demo key saved in
 # $CREDENTIALS by an earlier run, when it still authenticates for the demo
 # project, else a new one from `agenttrace-auth bootstrap`, saved there.
@@ -251,6 +291,20 @@ print_summary() {
 
 AgentTrace is running.
 
+  Web UI           $GATEWAY_URL/
+SUMMARY
+  if [[ -n $UI_PASSWORD ]]; then
+    cat <<SUMMARY
+  Sign in as       $UI_EMAIL
+  Password         $UI_PASSWORD
+                   $UI_STATUS
+SUMMARY
+  else
+    cat <<SUMMARY
+  Demo login       $UI_STATUS
+SUMMARY
+  fi
+  cat <<SUMMARY
   Gateway (REST)   $GATEWAY_URL
   OpenAPI          $GATEWAY_URL/api/v1/openapi.json
   Public key       $PUBLIC_KEY
@@ -267,9 +321,10 @@ List traces, observations and sessions:
   curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/observations?trace_id=$TRACE_ID&type=OBSERVATION_TYPE_GENERATION'
   curl -s -u '$PUBLIC_KEY:$SECRET_KEY' '$GATEWAY_URL/api/v1/sessions'
 
-Sign up the first user (it founds and owns a new organization; later users join by invitation):
-  curl -s -H 'Content-Type: application/json' $GATEWAY_URL/api/v1/auth/signup \\
-    -d '{"email":"you@example.com","password":"<a long password>","organization_name":"my-org"}'
+Users: the first user of an installation signs up alone and owns its organization (make up
+makes $UI_EMAIL that user on a new installation); later users join by invitation:
+  curl -s -H 'Content-Type: application/json' $GATEWAY_URL/api/v1/auth/login \\
+    -d '{"email":"$UI_EMAIL","password":"<its password>"}'
   Users send "Authorization: Bearer <access_token>" and, on project calls, "X-AgentTrace-Project: <project id>".
 
 Read it over gRPC:
@@ -298,6 +353,7 @@ main() {
     wait_ready "$svc"
   done
 
+  ensure_demo_user
   ensure_demo_key
   send_demo_trace
   wait_for_trace
