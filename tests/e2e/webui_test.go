@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +44,8 @@ type webUIRun struct {
 	ToolCalls    []string `json:"toolCalls"`
 	Facts        string   `json:"facts"`
 	AfterArrowUp string   `json:"afterArrowUp"`
+	SessionTurns int      `json:"sessionTurns"`
+	SessionRoles []string `json:"sessionRoles"`
 	Console      []string `json:"console"`
 	Error        string   `json:"error"`
 }
@@ -49,12 +53,12 @@ type webUIRun struct {
 // TestWebUI signs in to the web UI the gateway serves, in Debian's Chromium,
 // as a member would: picks the project, finds a trace by name (the filter
 // lands in the URL), opens it, sees its tree, opens its generation and
-// reads the chat messages, the tool call and the cost, then moves through
-// the tree with the keyboard. The browser console must stay clean.
+// reads the chat messages, the tool call and the cost, moves through the
+// tree with the keyboard, and opens the trace's session, whose page
+// replays the conversation. The browser console must stay clean.
 func TestWebUI(t *testing.T) {
 	s := requireStack(t)
-	node, browser := requireBrowser(t)
-	base := "http://" + s.addr["gateway"].http
+	requireBrowser(t)
 
 	// The gateway must serve the app, not the placeholder of a build
 	// without it.
@@ -81,32 +85,10 @@ func TestWebUI(t *testing.T) {
 		return nil
 	})
 
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	shots, err := filepath.Abs(webUIShots)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, node, filepath.Join(webUIDir, "ui.mjs"))
-	cmd.Env = processEnv([]string{
-		"AGENTTRACE_BASE_URL=" + base,
-		"AGENTTRACE_EMAIL=" + founder.Email,
-		"AGENTTRACE_PASSWORD=" + founder.Password,
-		"AGENTTRACE_PROJECT=" + label,
-		"AGENTTRACE_TRACE=" + label,
-		"AGENTTRACE_SHOTS=" + shots,
-		"AGENTTRACE_CHROMIUM=" + browser,
-	})
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
 	var run webUIRun
-	if err := json.Unmarshal(stdout.Bytes(), &run); err != nil || runErr != nil {
-		t.Fatalf("node %s/ui.mjs: %v (decode: %v)\nerror: %s\nbrowser console:\n%s\nstdout:\n%s\nstderr:\n%s\nscreenshots: %s",
-			webUIDir, runErr, err, run.Error, strings.Join(run.Console, "\n"), secrets.redact(stdout.String()), secrets.redact(stderr.String()), shots)
-	}
-	t.Logf("web UI: signed in in %d ms, filtered list in %d ms, trace opened in %d ms; screenshots in %s",
-		run.SignInMs, run.FilteredMs, run.TraceMs, shots)
+	runWebUIScript(t, "ui.mjs", founder, label, &run, "AGENTTRACE_TRACE="+label, "AGENTTRACE_SESSION="+webUISession(label))
+	t.Logf("web UI: signed in in %d ms, filtered list in %d ms, trace opened in %d ms",
+		run.SignInMs, run.FilteredMs, run.TraceMs)
 
 	if !strings.Contains(run.URL, "name="+label) {
 		t.Errorf("the filter is not in the URL: %s", run.URL)
@@ -136,9 +118,53 @@ func TestWebUI(t *testing.T) {
 	if !strings.Contains(run.AfterArrowUp, "plan") {
 		t.Errorf("ArrowUp from the generation selected %q, want the agent span above it (plan)", run.AfterArrowUp)
 	}
+	if want := []string{"user", "assistant"}; run.SessionTurns != 1 || !slices.Equal(lower(run.SessionRoles), want) {
+		t.Errorf("the session page shows %d turns with roles %v, want 1 with %v", run.SessionTurns, run.SessionRoles, want)
+	}
 	if len(run.Console) > 0 {
 		t.Errorf("the browser console reported:\n%s", strings.Join(run.Console, "\n"))
 	}
+}
+
+// runWebUIScript runs a script of webUIDir signed in as u on the project
+// named project, with env added, and decodes the JSON it prints into out
+// (which must have the fields Console and Error); it fails the test with
+// the script's error, the browser console and its output when the script
+// fails. Screenshots go to webUIShots.
+func runWebUIScript(t *testing.T, script string, u *user, project string, out any, env ...string) {
+	t.Helper()
+	s := requireStack(t)
+	node, browser := requireBrowser(t)
+	shots, err := filepath.Abs(webUIShots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(webUIDir, script))
+	cmd.Env = processEnv(append([]string{
+		"AGENTTRACE_BASE_URL=http://" + s.addr["gateway"].http,
+		"AGENTTRACE_EMAIL=" + u.Email,
+		"AGENTTRACE_PASSWORD=" + u.Password,
+		"AGENTTRACE_PROJECT=" + project,
+		"AGENTTRACE_SHOTS=" + shots,
+		"AGENTTRACE_CHROMIUM=" + browser,
+	}, env...))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var failure struct {
+		Console []string `json:"console"`
+		Error   string   `json:"error"`
+	}
+	decodeErr := json.Unmarshal(stdout.Bytes(), out)
+	_ = json.Unmarshal(stdout.Bytes(), &failure)
+	if runErr != nil || decodeErr != nil {
+		t.Fatalf("node %s/%s: %v (decode: %v)\nerror: %s\nbrowser console:\n%s\nstdout:\n%s\nstderr:\n%s\nscreenshots: %s",
+			webUIDir, script, runErr, decodeErr, failure.Error, strings.Join(failure.Console, "\n"),
+			secrets.redact(stdout.String()), secrets.redact(stderr.String()), shots)
+	}
+	t.Logf("%s: screenshots in %s", script, shots)
 }
 
 func lower(ss []string) []string {
@@ -149,7 +175,8 @@ func lower(ss []string) []string {
 	return out
 }
 
-// webUITrace is an agent run named label: an agent span ("plan") with a
+// webUITrace is an agent run named label, in its session, with a user's
+// question in and the answer out: an agent span ("plan") with a
 // generation (OpenAI messages in, a tool call out; 1,200 tokens, $0.00105)
 // and a tool call under it.
 func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
@@ -182,6 +209,9 @@ func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 	events := []*ingestv1.IngestEvent{
 		{Id: eid("trace"), Timestamp: at(0), Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE, Trace: &ingestv1.TraceBody{
 			Id: traceID, Name: proto.String(label), Timestamp: at(0), UserId: proto.String("user-" + label), Tags: []string{"e2e"},
+			SessionId: proto.String(webUISession(label)),
+			Input:     jsonArray(map[string]any{"role": "user", "content": "Where is order 1042?"}),
+			Output:    jsonValue(map[string]any{"role": "assistant", "content": "It was delivered on May 2."}),
 		}},
 		{Id: eid("agent"), Timestamp: at(0), Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
 			Observation: obs(agent, commonv1.ObservationType_OBSERVATION_TYPE_AGENT, "plan", "", 0, 2000)},
@@ -191,6 +221,9 @@ func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 	}
 	return traceID, events
 }
+
+// webUISession is the session of the web UI test's trace.
+func webUISession(label string) string { return "session-" + label }
 
 // requireBrowser returns node and the Chromium binary, failing clearly
 // when either, or the driver's package, is missing.
@@ -220,4 +253,112 @@ func jsonArray(items ...map[string]any) *structpb.Value {
 		values[i] = jsonValue(item)
 	}
 	return structpb.NewListValue(&structpb.ListValue{Values: values})
+}
+
+// webUILargeObservations is the size of the large trace, the issue's.
+const webUILargeObservations = 20_000
+
+// webUILargeRun is what large.mjs prints.
+type webUILargeRun struct {
+	SignInMs            int      `json:"signInMs"`
+	FirstRowsMs         int      `json:"firstRowsMs"`
+	WholeTreeMs         int      `json:"wholeTreeMs"`
+	LoadLongestTaskMs   float64  `json:"loadLongestTaskMs"`
+	Rows                int      `json:"rows"`
+	Rendered            int      `json:"rendered"`
+	ScrollLongestTaskMs float64  `json:"scrollLongestTaskMs"`
+	ScrollLongTasks     int      `json:"scrollLongTasks"`
+	LastRow             string   `json:"lastRow"`
+	Console             []string `json:"console"`
+	Error               string   `json:"error"`
+}
+
+// TestWebUILargeTrace opens a trace of 20,000 observations in the web UI and
+// holds it to its budget: the first rows painted within 2 s, no main-thread
+// task over 200 ms while the tree is scrolled top to bottom, every row
+// there (paged in the background) but only those in view rendered. It
+// prints the figures, the whole tree's load time among them.
+func TestWebUILargeTrace(t *testing.T) {
+	s := requireStack(t)
+	requireBrowser(t)
+	founder, org := s.founder(t)
+	label := "web-ui-large-" + randomHex(3)
+	project := s.createProject(t, founder, org, label)
+	c := s.rest(s.createKey(t, founder, project.GetId()).basic())
+
+	traceID, events := largeTrace(label, webUILargeObservations)
+	start := time.Now()
+	for batch := range slices.Chunk(events, 500) { // the batch API's most
+		c.mustIngest(t, batch)
+	}
+	eventually(t, "the large trace is queryable", 2*time.Minute, func() problems {
+		var got queryv1.GetTraceResponse
+		if err := c.get(t, "/api/v1/traces/"+traceID+"?observations_page_size=1&observation_view=OBSERVATION_VIEW_BASIC", &got); err != nil {
+			return problems{err.Error()}
+		}
+		if n := got.GetTrace().GetObservationCount(); n != webUILargeObservations {
+			return problems{"observations stored: " + strconv.FormatInt(n, 10)}
+		}
+		return nil
+	})
+	t.Logf("ingested and stored %d observations in %s", webUILargeObservations, time.Since(start).Round(time.Millisecond))
+
+	var run webUILargeRun
+	runWebUIScript(t, "large.mjs", founder, label, &run, "AGENTTRACE_TRACE_ID="+traceID)
+	t.Logf("web UI, %d-observation trace: first rows in %d ms, whole tree in %d ms (longest task while loading %.0f ms); "+
+		"scrolled top to bottom with %d long tasks, the longest %.0f ms; %d of %d rows rendered at the bottom",
+		webUILargeObservations, run.FirstRowsMs, run.WholeTreeMs, run.LoadLongestTaskMs,
+		run.ScrollLongTasks, run.ScrollLongestTaskMs, run.Rendered, run.Rows)
+	if run.Rows != webUILargeObservations {
+		t.Errorf("the tree holds %d rows, want %d", run.Rows, webUILargeObservations)
+	}
+	if run.Rendered == 0 || run.Rendered > 200 {
+		t.Errorf("%d rows rendered: the tree should render only those in view", run.Rendered)
+	}
+	if run.FirstRowsMs > 2000 {
+		t.Errorf("first rows after %d ms, budget 2000 ms", run.FirstRowsMs)
+	}
+	if run.ScrollLongestTaskMs > 200 {
+		t.Errorf("a task of %.0f ms while scrolling, budget 200 ms", run.ScrollLongestTaskMs)
+	}
+	if !strings.Contains(run.LastRow, "leaf-") {
+		t.Errorf("the last row after scrolling to the bottom is %q, want a leaf", run.LastRow)
+	}
+	if len(run.Console) > 0 {
+		t.Errorf("the browser console reported:\n%s", strings.Join(run.Console, "\n"))
+	}
+}
+
+// largeTrace is a trace of n observations: an agent span, 200 steps under
+// it and the rest as leaves spread over the steps, a millisecond apart.
+func largeTrace(label string, n int) (string, []*ingestv1.IngestEvent) {
+	traceID := randomHex(16)
+	begin := time.Now().UTC().Add(-time.Hour)
+	at := func(i int) *timestamppb.Timestamp {
+		return timestamppb.New(begin.Add(time.Duration(i) * time.Millisecond))
+	}
+	events := []*ingestv1.IngestEvent{{Id: label + "-trace", Timestamp: at(0), Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE,
+		Trace: &ingestv1.TraceBody{Id: traceID, Name: proto.String(label), Timestamp: at(0)}}}
+	const steps = 200
+	root := "root"
+	add := func(i int, id, parent, name string, typ commonv1.ObservationType) {
+		end := i + 5
+		if parent == "" {
+			end = n + 5 // the agent spans the run
+		}
+		body := &ingestv1.ObservationBody{Id: id, TraceId: traceID, Type: typ, Name: proto.String(name), StartTime: at(i), EndTime: at(end)}
+		if parent != "" {
+			body.ParentObservationId = proto.String(parent)
+		}
+		events = append(events, &ingestv1.IngestEvent{Id: label + "-" + id, Timestamp: at(i), Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE, Observation: body})
+	}
+	add(0, root, "", "agent", commonv1.ObservationType_OBSERVATION_TYPE_AGENT)
+	for i := 1; i < n; i++ {
+		if i <= steps {
+			add(i, fmt.Sprintf("step-%03d", i), root, fmt.Sprintf("step-%03d", i), commonv1.ObservationType_OBSERVATION_TYPE_SPAN)
+			continue
+		}
+		add(i, fmt.Sprintf("leaf-%05d", i), fmt.Sprintf("step-%03d", 1+i%steps), fmt.Sprintf("leaf-%05d", i), commonv1.ObservationType_OBSERVATION_TYPE_TOOL)
+	}
+	return traceID, events
 }

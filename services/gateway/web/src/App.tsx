@@ -3,6 +3,7 @@ import { api, data, logout, setProject } from "./api/client";
 import { useLoad, useSession } from "./hooks";
 import { Link, useLocation } from "./router";
 import { Login } from "./views/Login";
+import { SessionPage, Sessions } from "./views/Sessions";
 import { TracePage } from "./views/Trace";
 import { Traces } from "./views/Traces";
 
@@ -27,6 +28,7 @@ function Shell({ email, project }: { email: string; project: string }) {
         </Link>
         <nav aria-label="Views">
           <Link href="/traces">Traces</Link>
+          <Link href="/sessions">Sessions</Link>
         </nav>
         <label className="project">
           Project
@@ -54,5 +56,8 @@ function Route({ project }: { project: string }) {
   const trace = path.match(/^\/traces\/([^/]+)$/);
   if (trace) return <TracePage key={project + trace[1]} traceId={decodeURIComponent(trace[1])} />;
   if (path === "/" || path === "/traces") return <Traces key={project} />;
+  const session = path.match(/^\/sessions\/([^/]+)$/);
+  if (session) return <SessionPage key={project + session[1]} sessionId={decodeURIComponent(session[1])} />;
+  if (path === "/sessions") return <Sessions key={project} />;
   return <p className="empty">Nothing here. <Link href="/traces">Traces</Link></p>;
 }

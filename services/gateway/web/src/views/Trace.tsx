@@ -1,11 +1,14 @@
-import { useMemo, useState, type KeyboardEvent } from "react";
-import { api, data, type Observation, type ObservationNode, type Trace } from "../api/client";
+import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
+import { api, data, type Observation, type Trace } from "../api/client";
 import { between, cost, duration, enumLabel, time, tokens } from "../format";
 import { useLoad } from "../hooks";
 import { Link } from "../router";
 import { Payload } from "./Payload";
-import { flatten, span, type Row } from "./tree";
+import { flatten, forest, observationsOf, span, type Row } from "./tree";
 
+// The first page is small, so the tree paints at once; the rest comes in
+// larger pages behind it.
+const firstPageSize = 1000;
 const pageSize = 5000;
 const rowHeight = 28;
 const overscan = 20;
@@ -18,24 +21,39 @@ const overscan = 20;
  * trace of 20,000 observations scrolls like one of twenty.
  */
 export function TracePage({ traceId }: { traceId: string }) {
-  const [pages, setPages] = useState<{ roots: ObservationNode[]; next: string }>({ roots: [], next: "" });
+  // Every observation read so far; the tree is built from them, since a
+  // later page's nodes may have their parents on an earlier one.
+  const [pages, setPages] = useState<{ observations: Observation[]; next: string }>({ observations: [], next: "" });
   const first = useLoad(async () => {
     const r = await getTrace(traceId, "");
-    setPages({ roots: r.observations ?? [], next: r.next_observations_page_token ?? "" });
+    setPages({ observations: observationsOf(r.observations ?? []), next: r.next_observations_page_token ?? "" });
     return r;
   }, [traceId]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [selected, setSelected] = useState<string>("");
-  const rows = useMemo(() => flatten(pages.roots, collapsed), [pages.roots, collapsed]);
-  const bounds = useMemo(() => span(pages.roots), [pages.roots]);
+  const roots = useMemo(() => forest(pages.observations), [pages.observations]);
+  const rows = useMemo(() => flatten(roots, collapsed), [roots, collapsed]);
+  const bounds = useMemo(() => span(roots), [roots]);
+  const [more, setMore] = useState<Error | undefined>();
+  // The pages after the first are read one after another in the
+  // background: the tree shows the first at once and grows.
+  useEffect(() => {
+    if (!pages.next) return;
+    let current = true;
+    getTrace(traceId, pages.next).then(
+      (r) =>
+        current &&
+        setPages({ observations: [...pages.observations, ...observationsOf(r.observations ?? [])], next: r.next_observations_page_token ?? "" }),
+      (e: unknown) => current && setMore(e instanceof Error ? e : new Error(String(e))),
+    );
+    return () => {
+      current = false;
+    };
+  }, [traceId, pages]);
 
   if (first.state === "loading") return <p className="empty">Loading trace…</p>;
   if (first.state === "error") return <p className="error">Trace {traceId}: {first.error.message}</p>;
   const trace = first.value.trace ?? {};
-  const loadMore = async () => {
-    const r = await getTrace(traceId, pages.next);
-    setPages({ roots: [...pages.roots, ...(r.observations ?? [])], next: r.next_observations_page_token ?? "" });
-  };
   const toggle = (id: string) => {
     const next = new Set(collapsed);
     if (next.has(id)) next.delete(id);
@@ -50,11 +68,8 @@ export function TracePage({ traceId }: { traceId: string }) {
       <div className="trace-body">
         <section className="tree-pane" aria-label="Observations">
           <Tree rows={rows} bounds={bounds} selected={selected} onSelect={setSelected} onToggle={toggle} collapsed={collapsed} />
-          {pages.next && (
-            <button type="button" className="more" onClick={() => void loadMore()}>
-              Load more observations
-            </button>
-          )}
+          {pages.next && !more && <p className="empty">Loading more observations…</p>}
+          {more && <p className="error">More observations: {more.message}</p>}
         </section>
         <section className="detail-pane" aria-label="Detail">
           {picked ? <ObservationDetail traceId={traceId} obs={picked} /> : <TraceDetail trace={trace} />}
@@ -69,7 +84,11 @@ function getTrace(traceId: string, pageToken: string) {
     api.GET("/api/v1/traces/{trace_id}", {
       params: {
         path: { trace_id: traceId },
-        query: { observations_page_size: pageSize, observations_page_token: pageToken || undefined, observation_view: "OBSERVATION_VIEW_BASIC" },
+        query: {
+          observations_page_size: pageToken ? pageSize : firstPageSize,
+          observations_page_token: pageToken || undefined,
+          observation_view: "OBSERVATION_VIEW_BASIC",
+        },
       },
     }),
   );

@@ -39,3 +39,49 @@ export function span(roots: ObservationNode[]): { start: number; end: number } {
   }
   return Number.isFinite(start) ? { start, end: Math.max(end, start) } : { start: 0, end: 0 };
 }
+
+/** observationsOf lists every observation of a forest. */
+export function observationsOf(roots: ObservationNode[]): Observation[] {
+  const out: Observation[] = [];
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.observation) out.push(node.observation);
+    stack.push(...(node.children ?? []));
+  }
+  return out;
+}
+
+/**
+ * forest builds the tree of observations read page by page (each page a
+ * forest of its own, whose nodes may have their parent on another page):
+ * children under their parent, ordered by start time then id as the API
+ * orders them; an observation whose parent is not among them is a root.
+ */
+export function forest(observations: Observation[]): ObservationNode[] {
+  const sorted = [...observations].sort(
+    (a, b) => compare(timeKey(a.start_time), timeKey(b.start_time)) || compare(a.id ?? "", b.id ?? ""),
+  );
+  const nodes = new Map<string, ObservationNode & { children: ObservationNode[] }>();
+  for (const o of sorted) nodes.set(o.id ?? "", { observation: o, children: [] });
+  const roots: ObservationNode[] = [];
+  for (const o of sorted) {
+    const node = nodes.get(o.id ?? "")!;
+    const parent = o.parent_observation_id ? nodes.get(o.parent_observation_id) : undefined;
+    if (parent && parent !== node) parent.children.push(node);
+    else roots.push(node);
+  }
+  return roots;
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * timeKey makes an RFC 3339 UTC time (as the API writes it: 0, 3, 6 or 9
+ * fractional digits) compare as a string in time order, to the nanosecond.
+ */
+export function timeKey(t: string | undefined): string {
+  if (!t) return "";
+  const m = t.match(/^(.*?)(?:\.(\d+))?Z$/);
+  return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}` : t;
+}

@@ -1,0 +1,48 @@
+// large.mjs opens a trace of tens of thousands of observations in the web
+// UI and measures what its budget names: the first rows painted, the whole
+// tree read, and the longest main-thread task while it loads and while the
+// tree is scrolled from top to bottom. Environment: session.mjs's, and
+// AGENTTRACE_TRACE_ID (the trace).
+import { env, go, report, signIn } from "./session.mjs";
+
+const { page, shot, consoleMessages, timings, close } = await signIn();
+const out = { console: consoleMessages, ...timings };
+try {
+  // Long tasks are recorded from here on.
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    }).observe({ type: "longtask" });
+  });
+  const t = Date.now();
+  await go(page, "/traces/" + encodeURIComponent(env("AGENTTRACE_TRACE_ID")));
+  await page.getByRole("treeitem").first().waitFor();
+  out.firstRowsMs = Date.now() - t;
+  await shot("large-1-first-rows");
+  await page.getByText("Loading more observations…").waitFor({ state: "detached", timeout: 60_000 });
+  out.wholeTreeMs = Date.now() - t;
+  out.loadLongestTaskMs = await page.evaluate(() => Math.max(0, ...window.__longTasks));
+  out.rows = await page.locator(".tree-space").evaluate((el) => Math.round(el.getBoundingClientRect().height / 28));
+  out.rendered = await page.getByRole("treeitem").count();
+
+  // Scroll to the bottom in steps, as a wheel would.
+  await page.evaluate(() => (window.__longTasks = []));
+  const tree = page.getByRole("tree");
+  const height = await tree.evaluate((el) => el.scrollHeight);
+  for (let y = 0; y <= height; y += Math.ceil(height / 60)) {
+    await tree.evaluate((el, top) => el.scrollTo(0, top), y);
+    await page.waitForTimeout(16);
+  }
+  await page.waitForTimeout(200);
+  out.scrollLongestTaskMs = await page.evaluate(() => Math.max(0, ...window.__longTasks));
+  out.scrollLongTasks = await page.evaluate(() => window.__longTasks.length);
+  out.lastRow = await page.getByRole("treeitem").last().innerText();
+  await shot("large-2-bottom");
+} catch (e) {
+  out.error = String(e?.stack ?? e);
+  await shot("large-failure").catch(() => {});
+} finally {
+  await close();
+}
+report(out);
