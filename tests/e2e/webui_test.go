@@ -46,6 +46,8 @@ type webUIRun struct {
 	AfterArrowUp string   `json:"afterArrowUp"`
 	SessionTurns int      `json:"sessionTurns"`
 	SessionRoles []string `json:"sessionRoles"`
+	ByModel      string   `json:"dashboardByModel"`
+	Charts       int      `json:"dashboardCharts"`
 	Console      []string `json:"console"`
 	Error        string   `json:"error"`
 }
@@ -54,8 +56,9 @@ type webUIRun struct {
 // as a member would: picks the project, finds a trace by name (the filter
 // lands in the URL), opens it, sees its tree, opens its generation and
 // reads the chat messages, the tool call and the cost, moves through the
-// tree with the keyboard, and opens the trace's session, whose page
-// replays the conversation. The browser console must stay clean.
+// tree with the keyboard, opens the trace's session, whose page replays
+// the conversation, and the dashboard, whose totals by model hold the
+// generation. The browser console must stay clean.
 func TestWebUI(t *testing.T) {
 	s := requireStack(t)
 	requireBrowser(t)
@@ -120,6 +123,14 @@ func TestWebUI(t *testing.T) {
 	}
 	if want := []string{"user", "assistant"}; run.SessionTurns != 1 || !slices.Equal(lower(run.SessionRoles), want) {
 		t.Errorf("the session page shows %d turns with roles %v, want 1 with %v", run.SessionTurns, run.SessionRoles, want)
+	}
+	for _, want := range []string{"gpt-4o-mini", "$0.00105", "1.20k"} {
+		if !strings.Contains(run.ByModel, want) {
+			t.Errorf("the dashboard's totals by model %q lack %q", run.ByModel, want)
+		}
+	}
+	if run.Charts != 5 {
+		t.Errorf("the dashboard draws %d charts, want 5 (cost, traces, latency, tokens, errors)", run.Charts)
 	}
 	if len(run.Console) > 0 {
 		t.Errorf("the browser console reported:\n%s", strings.Join(run.Console, "\n"))

@@ -1,6 +1,7 @@
 // ui.mjs walks the web UI as a member would: find a trace by name, open
 // it, open its generation, read the chat messages and the cost, move
-// through the tree with the keyboard, then open its session. It prints
+// through the tree with the keyboard, open its session, then the
+// dashboard. It prints
 // what it saw as one JSON object for TestWebUI to check and saves a
 // screenshot of each step. Environment: session.mjs's, and
 // AGENTTRACE_TRACE (the trace's name) and AGENTTRACE_SESSION (its session).
@@ -39,6 +40,7 @@ try {
   // Keyboard: the tree takes focus and the arrows move the selection.
   await page.getByRole("tree").focus();
   await page.keyboard.press("ArrowUp");
+  await page.locator(".detail h2", { hasText: "plan" }).waitFor({ timeout: 3000 }).catch(() => {});
   out.afterArrowUp = await page.locator(".detail h2").innerText();
   await shot("4-keyboard");
 
@@ -49,6 +51,14 @@ try {
   out.sessionTurns = await page.locator(".turn").count();
   out.sessionRoles = await page.locator(".turn .message .role").allInnerTexts();
   await shot("5-session");
+
+  // The dashboard: the metrics API's numbers for the last week.
+  await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Dashboard" }).click();
+  const byModel = page.getByRole("region", { name: "By model", exact: true });
+  await byModel.locator("table").waitFor();
+  out.dashboardByModel = await byModel.innerText();
+  out.dashboardCharts = await page.locator(".panel svg").count();
+  await shot("6-dashboard");
 } catch (e) {
   out.error = String(e?.stack ?? e);
   await shot("failure").catch(() => {});

@@ -3,6 +3,7 @@ import { api, data, logout, setProject } from "./api/client";
 import { useLoad, useSession } from "./hooks";
 import { Link, useLocation } from "./router";
 import { Login } from "./views/Login";
+import { Dashboard } from "./views/Dashboard";
 import { SessionPage, Sessions } from "./views/Sessions";
 import { TracePage } from "./views/Trace";
 import { Traces } from "./views/Traces";
@@ -29,6 +30,7 @@ function Shell({ email, project }: { email: string; project: string }) {
         <nav aria-label="Views">
           <Link href="/traces">Traces</Link>
           <Link href="/sessions">Sessions</Link>
+          <Link href="/dashboard">Dashboard</Link>
         </nav>
         <label className="project">
           Project
@@ -59,5 +61,6 @@ function Route({ project }: { project: string }) {
   const session = path.match(/^\/sessions\/([^/]+)$/);
   if (session) return <SessionPage key={project + session[1]} sessionId={decodeURIComponent(session[1])} />;
   if (path === "/sessions") return <Sessions key={project} />;
+  if (path === "/dashboard") return <Dashboard key={project} />;
   return <p className="empty">Nothing here. <Link href="/traces">Traces</Link></p>;
 }

@@ -10,6 +10,7 @@ describe("format", () => {
     expect(duration(3720)).toBe("1h 02m");
     expect(duration(undefined)).toBe("");
     expect(duration(-1)).toBe("");
+    expect(duration(null)).toBe("");
   });
   it("between", () => {
     expect(between("2026-12-01T00:00:00Z", "2026-12-01T00:00:01.5Z")).toBe(1.5);
@@ -21,6 +22,7 @@ describe("format", () => {
     expect(cost(0.0123)).toBe("$0.0123");
     expect(cost(1.234)).toBe("$1.23");
     expect(cost(0)).toBe("");
+    expect(cost(null)).toBe("");
   });
   it("tokens", () => {
     expect(tokens(950)).toBe("950");
@@ -28,6 +30,7 @@ describe("format", () => {
     expect(tokens(12345)).toBe("12.3k");
     expect(tokens(4_560_000)).toBe("4.56M");
     expect(tokens(undefined)).toBe("");
+    expect(tokens(null)).toBe("");
   });
   it("enum labels", () => {
     expect(enumLabel("OBSERVATION_TYPE_GENERATION")).toBe("GENERATION");

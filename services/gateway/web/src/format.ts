@@ -1,8 +1,8 @@
 // Formatting of the numbers and times the views show.
 
 /** duration formats seconds as 850ms, 1.25s, 2m 05s or 1h 02m. */
-export function duration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "";
+export function duration(seconds: number | null | undefined): string {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "";
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 2 : 1)}s`;
   const m = Math.floor(seconds / 60);
@@ -18,16 +18,16 @@ export function between(start?: string, end?: string): number | undefined {
 }
 
 /** cost formats US dollars: $0.000123, $0.0123, $1.23. */
-export function cost(usd: number | undefined): string {
-  if (usd === undefined || usd === 0) return "";
+export function cost(usd: number | null | undefined): string {
+  if (typeof usd !== "number" || !Number.isFinite(usd) || usd === 0) return "";
   if (usd < 0.01) return `$${usd.toPrecision(3)}`;
   return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
 }
 
 /** tokens formats a count: 950, 12.3k, 4.56M. */
-export function tokens(n: number | string | undefined): string {
+export function tokens(n: number | string | null | undefined): string {
   const v = typeof n === "string" ? Number(n) : n;
-  if (v === undefined || !Number.isFinite(v) || v === 0) return "";
+  if (typeof v !== "number" || !Number.isFinite(v) || v === 0) return "";
   if (v < 1000) return String(v);
   if (v < 1e6) return `${(v / 1e3).toFixed(v < 1e4 ? 2 : 1)}k`;
   return `${(v / 1e6).toFixed(2)}M`;
