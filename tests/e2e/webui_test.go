@@ -43,6 +43,7 @@ type webUIRun struct {
 	Roles        []string `json:"roles"`
 	ToolCalls    []string `json:"toolCalls"`
 	Facts        string   `json:"facts"`
+	ScoreRow     string   `json:"scoreRow"`
 	AfterArrowUp string   `json:"afterArrowUp"`
 	SessionTurns int      `json:"sessionTurns"`
 	SessionRoles []string `json:"sessionRoles"`
@@ -55,7 +56,8 @@ type webUIRun struct {
 // TestWebUI signs in to the web UI the gateway serves, in Debian's Chromium,
 // as a member would: picks the project, finds a trace by name (the filter
 // lands in the URL), opens it, sees its tree, opens its generation and
-// reads the chat messages, the tool call and the cost, moves through the
+// reads the chat messages, the tool call and the cost, scores it (the
+// score is stored, as an ANNOTATION on the generation), moves through the
 // tree with the keyboard, opens the trace's session, whose page replays
 // the conversation, and the dashboard, whose totals by model hold the
 // generation. The browser console must stay clean.
@@ -118,6 +120,24 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("the generation's facts %q lack %q", run.Facts, want)
 		}
 	}
+	for _, want := range []string{"helpfulness", "0.9", "ANNOTATION", "clear and short"} {
+		if !strings.Contains(run.ScoreRow, want) {
+			t.Errorf("the score added in the UI shows as %q, which lacks %q", run.ScoreRow, want)
+		}
+	}
+	eventually(t, "the score added in the UI is stored", 30*time.Second, func() problems {
+		var got queryv1.GetTraceResponse
+		if err := c.get(t, "/api/v1/traces/"+traceID, &got); err != nil {
+			return problems{err.Error()}
+		}
+		for _, sc := range got.GetScores() {
+			if sc.GetName() == "helpfulness" && sc.GetValue() == 0.9 && sc.GetComment() == "clear and short" &&
+				sc.GetSource() == commonv1.ScoreSource_SCORE_SOURCE_ANNOTATION && sc.GetObservationId() == generationOf(events) {
+				return nil
+			}
+		}
+		return problems{fmt.Sprintf("no such score among %v", got.GetScores())}
+	})
 	if !strings.Contains(run.AfterArrowUp, "plan") {
 		t.Errorf("ArrowUp from the generation selected %q, want the agent span above it (plan)", run.AfterArrowUp)
 	}
@@ -231,6 +251,16 @@ func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 			Observation: obs(tool, commonv1.ObservationType_OBSERVATION_TYPE_TOOL, "lookup_order", agent, 1300, 1900)},
 	}
 	return traceID, events
+}
+
+// generationOf is the id of the generation among events.
+func generationOf(events []*ingestv1.IngestEvent) string {
+	for _, e := range events {
+		if e.GetObservation().GetType() == commonv1.ObservationType_OBSERVATION_TYPE_GENERATION {
+			return e.GetObservation().GetId()
+		}
+	}
+	return ""
 }
 
 // webUISession is the session of the web UI test's trace.

@@ -1,5 +1,6 @@
 // ui.mjs walks the web UI as a member would: find a trace by name, open
-// it, open its generation, read the chat messages and the cost, move
+// it, open its generation, read the chat messages and the cost, score it,
+// move
 // through the tree with the keyboard, open its session, then the
 // dashboard. It prints
 // what it saw as one JSON object for TestWebUI to check and saves a
@@ -36,6 +37,16 @@ try {
   out.toolCalls = await page.locator(".tool-call code").allInnerTexts();
   out.facts = await page.locator(".facts").innerText();
   await shot("3-generation");
+
+  // A person's score on the generation.
+  const form = page.getByRole("form", { name: "Add a score" });
+  await form.getByLabel("Name").fill("helpfulness");
+  await form.getByLabel("Value").fill("0.9");
+  await form.getByLabel("Comment").fill("clear and short");
+  await form.getByRole("button", { name: "Add score" }).click();
+  await page.locator("table.scores", { hasText: "helpfulness" }).waitFor();
+  out.scoreRow = await page.locator("table.scores tr", { hasText: "helpfulness" }).innerText();
+  await shot("3b-score");
 
   // Keyboard: the tree takes focus and the arrows move the selection.
   await page.getByRole("tree").focus();

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
-import { api, data, type Observation, type Trace } from "../api/client";
+import { api, data, type Observation, type Score, type Trace } from "../api/client";
 import { between, cost, duration, enumLabel, time, tokens } from "../format";
 import { useLoad } from "../hooks";
 import { Link } from "../router";
 import { Payload } from "./Payload";
+import { AddScore, ScoreList } from "./Scores";
 import { flatten, forest, observationsOf, span, type Row } from "./tree";
 
 // The first page is small, so the tree paints at once; the rest comes in
@@ -29,6 +30,9 @@ export function TracePage({ traceId }: { traceId: string }) {
     setPages({ observations: observationsOf(r.observations ?? []), next: r.next_observations_page_token ?? "" });
     return r;
   }, [traceId]);
+  // Scores added here since the trace was read: accepted by ingestion,
+  // shown at once.
+  const [added, setAdded] = useState<Score[]>([]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [selected, setSelected] = useState<string>("");
   const roots = useMemo(() => forest(pages.observations), [pages.observations]);
@@ -54,6 +58,8 @@ export function TracePage({ traceId }: { traceId: string }) {
   if (first.state === "loading") return <p className="empty">Loading trace…</p>;
   if (first.state === "error") return <p className="error">Trace {traceId}: {first.error.message}</p>;
   const trace = first.value.trace ?? {};
+  const scores = [...(first.value.scores ?? []), ...added.filter((a) => !(first.value.scores ?? []).some((s) => s.id === a.id))];
+  const addScore = (s: Score) => setAdded([...added, s]);
   const toggle = (id: string) => {
     const next = new Set(collapsed);
     if (next.has(id)) next.delete(id);
@@ -64,7 +70,7 @@ export function TracePage({ traceId }: { traceId: string }) {
 
   return (
     <main className="trace">
-      <TraceHeader trace={trace} scores={first.value.scores?.length ?? 0} />
+      <TraceHeader trace={trace} scores={scores.length} />
       <div className="trace-body">
         <section className="tree-pane" aria-label="Observations">
           <Tree rows={rows} bounds={bounds} selected={selected} onSelect={setSelected} onToggle={toggle} collapsed={collapsed} />
@@ -72,7 +78,16 @@ export function TracePage({ traceId }: { traceId: string }) {
           {more && <p className="error">More observations: {more.message}</p>}
         </section>
         <section className="detail-pane" aria-label="Detail">
-          {picked ? <ObservationDetail traceId={traceId} obs={picked} /> : <TraceDetail trace={trace} />}
+          {picked ? (
+            <ObservationDetail
+              traceId={traceId}
+              obs={picked}
+              scores={scores.filter((s) => s.observation_id === picked.id)}
+              onScore={addScore}
+            />
+          ) : (
+            <TraceDetail trace={trace} scores={scores} onScore={addScore} />
+          )}
         </section>
       </div>
     </main>
@@ -209,7 +224,7 @@ function Tree({ rows, bounds, selected, collapsed, onSelect, onToggle }: TreePro
   );
 }
 
-function TraceDetail({ trace }: { trace: Trace }) {
+function TraceDetail({ trace, scores, onScore }: { trace: Trace; scores: Score[]; onScore: (s: Score) => void }) {
   return (
     <div className="detail">
       <h2>Trace</h2>
@@ -223,6 +238,8 @@ function TraceDetail({ trace }: { trace: Trace }) {
           ["Tags", (trace.tags ?? []).join(", ")],
         ]}
       />
+      <ScoreList scores={scores} />
+      <AddScore traceId={trace.id ?? ""} onAdded={onScore} />
       <Payload title="Input" value={trace.input} />
       <Payload title="Output" value={trace.output} />
       <MapTable title="Metadata" map={trace.metadata} />
@@ -231,7 +248,7 @@ function TraceDetail({ trace }: { trace: Trace }) {
 }
 
 // ObservationDetail reads the whole observation (input and output too).
-function ObservationDetail({ traceId, obs }: { traceId: string; obs: Observation }) {
+function ObservationDetail({ traceId, obs, scores, onScore }: { traceId: string; obs: Observation; scores: Score[]; onScore: (s: Score) => void }) {
   const full = useLoad(
     () =>
       data(() =>
@@ -274,6 +291,8 @@ function ObservationDetail({ traceId, obs }: { traceId: string; obs: Observation
       )}
       <MapTable title="Model parameters" map={o.model_parameters} />
       <MapTable title="Metadata" map={o.metadata} />
+      <ScoreList scores={scores} />
+      <AddScore key={o.id} traceId={traceId} observationId={o.id} onAdded={onScore} />
     </div>
   );
 }
