@@ -93,9 +93,11 @@ WEB := services/gateway/web
 web: $(WEB)/node_modules/.package-lock.json ## build the web UI into the gateway (services/gateway/internal/webui/dist/app)
 	npm run --prefix $(WEB) --silent build
 
-web-test: $(WEB)/node_modules/.package-lock.json ## the web UI's type check and unit tests
+web-test: $(WEB)/node_modules/.package-lock.json ## the web UI's type check, unit tests and bundle budget
 	npm run --prefix $(WEB) --silent typecheck
 	npm test --prefix $(WEB) --silent
+	npm run --prefix $(WEB) --silent build
+	npm run --prefix $(WEB) --silent check-bundle
 
 # The UI's API types come from the OpenAPI document; npm's tools generate
 # them, so this is apart from `make generate` (Go module proxy only).
@@ -163,7 +165,7 @@ test: ## every test: generated-code drift, lint, unit, integration, end-to-end a
 # tests/cluster check the chart and the deployment, not the services' code:
 # the detector would only slow them.
 RACE_MODULES := pkg $(addprefix services/,$(SERVICES)) tests/e2e
-test-modules: check-generate lint deps web-test web build node-deps chromium $(BIN)/helm chart-lint
+test-modules: check-generate lint deps web-test build node-deps chromium $(BIN)/helm chart-lint
 	@for m in $(MODULES); do echo "== $$m"; s=$$(date +%s); \
 		race=; case " $(RACE_MODULES) " in *" $$m "*) race=-race;; esac; \
 		(cd $$m && GOWORK=off go test $$race -count=1 -timeout 15m ./...) || exit 1; \

@@ -49,6 +49,8 @@ type webUIRun struct {
 	SessionRoles []string `json:"sessionRoles"`
 	ByModel      string   `json:"dashboardByModel"`
 	Charts       int      `json:"dashboardCharts"`
+	FirstRefusal string   `json:"firstAccountRefusal"`
+	HTTPErrors   []string `json:"httpErrors"`
 	Console      []string `json:"console"`
 	Error        string   `json:"error"`
 }
@@ -60,7 +62,9 @@ type webUIRun struct {
 // score is stored, as an ANNOTATION on the generation), moves through the
 // tree with the keyboard, opens the trace's session, whose page replays
 // the conversation, and the dashboard, whose totals by model hold the
-// generation. The browser console must stay clean.
+// generation; signed out, the first-account form says an invitation is
+// needed. The browser console must stay clean, and no call but that
+// signup may fail.
 func TestWebUI(t *testing.T) {
 	s := requireStack(t)
 	requireBrowser(t)
@@ -151,6 +155,12 @@ func TestWebUI(t *testing.T) {
 	}
 	if run.Charts != 5 {
 		t.Errorf("the dashboard draws %d charts, want 5 (cost, traces, latency, tokens, errors)", run.Charts)
+	}
+	if !strings.Contains(strings.ToLower(run.FirstRefusal), "invitation") {
+		t.Errorf("a first account on an installation with users: the form says %q, want the need for an invitation", run.FirstRefusal)
+	}
+	if want := []string{"400 POST /api/v1/auth/signup"}; !slices.Equal(run.HTTPErrors, want) {
+		t.Errorf("failed HTTP calls %v, want only the refused signup %v", run.HTTPErrors, want)
 	}
 	if len(run.Console) > 0 {
 		t.Errorf("the browser console reported:\n%s", strings.Join(run.Console, "\n"))
@@ -309,6 +319,7 @@ type webUILargeRun struct {
 	Rendered            int      `json:"rendered"`
 	ScrollLongestTaskMs float64  `json:"scrollLongestTaskMs"`
 	ScrollLongTasks     int      `json:"scrollLongTasks"`
+	HTTPErrors          []string `json:"httpErrors"`
 	LastRow             string   `json:"lastRow"`
 	Console             []string `json:"console"`
 	Error               string   `json:"error"`
@@ -361,6 +372,9 @@ func TestWebUILargeTrace(t *testing.T) {
 	}
 	if run.ScrollLongestTaskMs > 200 {
 		t.Errorf("a task of %.0f ms while scrolling, budget 200 ms", run.ScrollLongestTaskMs)
+	}
+	if len(run.HTTPErrors) > 0 {
+		t.Errorf("failed HTTP calls: %v", run.HTTPErrors)
 	}
 	if !strings.Contains(run.LastRow, "leaf-") {
 		t.Errorf("the last row after scrolling to the bottom is %q, want a leaf", run.LastRow)

@@ -17,5 +17,7 @@ export default defineConfig({
   },
   test: {
     include: ["src/**/*.test.ts"],
+    // Node has no page: the client's calls go to the origin this gives.
+    setupFiles: ["src/test-setup.ts"],
   },
 });

@@ -5,8 +5,8 @@
 // AGENTTRACE_TRACE_ID (the trace).
 import { env, go, report, signIn } from "./session.mjs";
 
-const { page, shot, consoleMessages, timings, close } = await signIn();
-const out = { console: consoleMessages, ...timings };
+const { page, shot, consoleMessages, httpErrors, timings, close } = await signIn();
+const out = { console: consoleMessages, httpErrors, ...timings };
 try {
   // Long tasks are recorded from here on.
   await page.evaluate(() => {

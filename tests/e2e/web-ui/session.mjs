@@ -16,7 +16,8 @@ export const env = (name) => {
 /**
  * signIn opens the UI, signs in and picks the project. It returns the
  * page, a screenshot function, the browser console's errors and warnings
- * (collected from the start) and close.
+ * and the HTTP responses of 400 and above (both collected from the start)
+ * and close.
  */
 export async function signIn() {
   const shots = env("AGENTTRACE_SHOTS");
@@ -25,8 +26,16 @@ export async function signIn() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   page.setDefaultTimeout(15_000);
   const consoleMessages = [];
+  const httpErrors = [];
   page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") consoleMessages.push(`${m.type()}: ${m.text()}`);
+    // Chromium logs every failed response as "Failed to load resource";
+    // httpErrors names them with their method and path instead.
+    if ((m.type() === "error" || m.type() === "warning") && !m.text().startsWith("Failed to load resource")) {
+      consoleMessages.push(`${m.type()}: ${m.text()}`);
+    }
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) httpErrors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   page.on("pageerror", (e) => consoleMessages.push(`pageerror: ${e.message}`));
   const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) });
@@ -46,7 +55,7 @@ export async function signIn() {
     await browser.close();
     throw e;
   }
-  return { page, shot, consoleMessages, timings, close: () => browser.close() };
+  return { page, shot, consoleMessages, httpErrors, timings, close: () => browser.close() };
 }
 
 /** go navigates within the app (a reload would sign out: tokens live in memory). */

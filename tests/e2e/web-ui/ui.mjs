@@ -8,8 +8,8 @@
 // AGENTTRACE_TRACE (the trace's name) and AGENTTRACE_SESSION (its session).
 import { env, report, signIn } from "./session.mjs";
 
-const { page, shot, consoleMessages, timings, close } = await signIn();
-const out = { console: consoleMessages, ...timings };
+const { page, shot, consoleMessages, httpErrors, timings, close } = await signIn();
+const out = { console: consoleMessages, httpErrors, ...timings };
 try {
   const name = env("AGENTTRACE_TRACE");
   await page.getByRole("form", { name: "Filter traces" }).getByLabel("Name").fill(name);
@@ -70,6 +70,17 @@ try {
   out.dashboardByModel = await byModel.innerText();
   out.dashboardCharts = await page.locator(".panel svg").count();
   await shot("6-dashboard");
+
+  // Signed out, the first-account form is refused: this installation has users.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "New installation? Create its first account" }).click();
+  const first = page.getByRole("form", { name: "Create account" });
+  await first.getByLabel("Email").fill("second-founder@e2e.agenttrace.test");
+  await first.getByLabel("Password").fill("a long enough password");
+  await first.getByLabel("Organization").fill("second-org");
+  await first.getByRole("button", { name: "Create account" }).click();
+  out.firstAccountRefusal = await page.getByRole("alert").innerText();
+  await shot("7-first-account-refused");
 } catch (e) {
   out.error = String(e?.stack ?? e);
   await shot("failure").catch(() => {});

@@ -69,7 +69,9 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: "" });
+// The gateway that served the page serves the API. fetch is looked up at
+// each call, not once here (so that tests can stand in for it).
+export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "", fetch: (req) => globalThis.fetch(req) });
 api.use(auth);
 
 /**
@@ -83,7 +85,8 @@ export async function data<T>(call: () => Promise<{ data?: T; error?: unknown; r
     r = await call();
   }
   if (r.error !== undefined || r.data === undefined) {
-    const message = (r.error as { message?: string } | undefined)?.message || r.response.statusText;
+    // The gateway's error body: {"error": {"code", "http_status", "message", ...}}.
+    const message = (r.error as { error?: { message?: string } } | undefined)?.error?.message || r.response.statusText;
     throw new ApiError(r.response.status, message || `HTTP ${r.response.status}`);
   }
   return r.data;
@@ -114,10 +117,27 @@ export async function login(email: string, password: string) {
   changed();
 }
 
+/**
+ * signup creates the installation's first user, who founds and owns
+ * organization, and signs in as it. Later users need an invitation: the
+ * gateway refuses them, and the error says so.
+ */
+export async function signup(email: string, password: string, name: string, organization: string) {
+  const body = await data(() =>
+    api.POST("/api/v1/auth/signup", { body: { email, password, name: name || undefined, organization_name: organization } }),
+  );
+  session = { tokens: body.tokens ?? {}, user: body.user };
+  changed();
+}
+
+/** logout revokes the login's refresh token, then forgets the tokens. */
 export async function logout() {
   const refreshToken = session?.tokens.refresh_token;
-  session = undefined;
-  project = "";
-  changed();
-  if (refreshToken) await api.POST("/api/v1/auth/logout", { body: { refresh_token: refreshToken } });
+  try {
+    if (refreshToken) await api.POST("/api/v1/auth/logout", { body: { refresh_token: refreshToken } });
+  } finally {
+    session = undefined;
+    project = "";
+    changed();
+  }
 }

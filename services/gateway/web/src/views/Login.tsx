@@ -1,45 +1,98 @@
-import { useState, type FormEvent } from "react";
-import { login } from "../api/client";
+import { useState, type FormEvent, type ReactNode } from "react";
+import { login, signup } from "../api/client";
 
-/** Login asks for an email and a password (the gateway's JWT login). */
+/**
+ * Login asks for an email and a password (the gateway's JWT login), or,
+ * on a new installation, creates its first user and organization.
+ */
 export function Login() {
+  const [first, setFirst] = useState(false);
+  return (
+    <main className="login">
+      {first ? <FirstUser onBack={() => setFirst(false)} /> : <SignIn onFirst={() => setFirst(true)} />}
+    </main>
+  );
+}
+
+function SignIn({ onFirst }: { onFirst: () => void }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  return (
+    <AuthForm label="Sign in" busyLabel="Signing in…" submit={() => login(email, password)}>
+      <h1>AgentTrace</h1>
+      <label>
+        Email
+        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      </label>
+      <label>
+        Password
+        <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      </label>
+      <button type="button" className="link" onClick={onFirst}>
+        New installation? Create its first account
+      </button>
+    </AuthForm>
+  );
+}
+
+function FirstUser({ onBack }: { onBack: () => void }) {
+  const [name, setName] = useState("");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [organization, setOrganization] = useState("");
+  return (
+    <AuthForm label="Create account" busyLabel="Creating…" submit={() => signup(email, password, name, organization)}>
+      <h1>First account</h1>
+      <p className="muted">The installation's first user founds and owns its first organization; everyone after joins by invitation.</p>
+      <label>
+        Name
+        <input autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Email
+        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      </label>
+      <label>
+        Password
+        <input type="password" autoComplete="new-password" required minLength={12} value={password} onChange={(e) => setPassword(e.target.value)} />
+      </label>
+      <label>
+        Organization
+        <input required value={organization} onChange={(e) => setOrganization(e.target.value)} />
+      </label>
+      <button type="button" className="link" onClick={onBack}>
+        Back to sign in
+      </button>
+    </AuthForm>
+  );
+}
+
+// AuthForm runs submit and shows its error.
+function AuthForm({ label, busyLabel, submit, children }: { label: string; busyLabel: string; submit: () => Promise<void>; children: ReactNode }) {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError("");
     try {
-      await login(email, password);
+      await submit();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
-    } finally {
       setBusy(false);
     }
   };
   return (
-    <main className="login">
-      <form onSubmit={submit} aria-label="Sign in">
-        <h1>AgentTrace</h1>
-        <label>
-          Email
-          <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        </label>
-        <label>
-          Password
-          <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-        </label>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
-        <button type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
-        </button>
-      </form>
-    </main>
+    <form onSubmit={onSubmit} aria-label={label}>
+      {children}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={busy}>
+        {busy ? busyLabel : label}
+      </button>
+    </form>
   );
 }

@@ -182,7 +182,7 @@ function Tree({ rows, bounds, selected, collapsed, onSelect, onToggle }: TreePro
           const width = Number.isFinite(end) && Number.isFinite(start) ? Math.max(((end - start) / total) * 100, 0.3) : 0.3;
           return (
             <div
-              key={id + (from + i)}
+              key={id}
               id={`obs-${id}`}
               role="treeitem"
               aria-level={r.depth + 1}
