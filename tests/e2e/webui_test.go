@@ -38,6 +38,9 @@ type webUIRun struct {
 	TraceMs      int      `json:"traceMs"`
 	URL          string   `json:"url"`
 	TracesListed int      `json:"tracesListed"`
+	FirstPage    int      `json:"firstPageRows"`
+	AfterMore    int      `json:"afterMoreRows"`
+	MoreLeft     int      `json:"moreLeft"`
 	TreeItems    int      `json:"treeItems"`
 	Header       string   `json:"header"`
 	Roles        []string `json:"roles"`
@@ -83,6 +86,8 @@ func TestWebUI(t *testing.T) {
 	c := s.rest(key.basic())
 	traceID, events := webUITrace(label)
 	c.mustIngest(t, events)
+	// Older traces, so that the unfiltered list has a second page.
+	c.mustIngest(t, olderTraces(label, webUIOlderTraces))
 	eventually(t, "the web UI's trace is queryable", 30*time.Second, func() problems {
 		var got queryv1.GetTraceResponse
 		if err := c.get(t, "/api/v1/traces/"+traceID, &got); err != nil {
@@ -90,6 +95,13 @@ func TestWebUI(t *testing.T) {
 		}
 		if n := len(got.GetObservations()); n != 1 || len(got.GetObservations()[0].GetChildren()) != 2 {
 			return problems{"the tree is not complete yet"}
+		}
+		var list queryv1.ListTracesResponse
+		if err := c.get(t, "/api/v1/traces?page_size=100", &list); err != nil {
+			return problems{err.Error()}
+		}
+		if n := len(list.GetTraces()); n != webUIOlderTraces+1 {
+			return problems{fmt.Sprintf("%d traces listed", n)}
 		}
 		return nil
 	})
@@ -101,6 +113,10 @@ func TestWebUI(t *testing.T) {
 
 	if !strings.Contains(run.URL, "name="+label) {
 		t.Errorf("the filter is not in the URL: %s", run.URL)
+	}
+	if run.FirstPage != 50 || run.AfterMore != webUIOlderTraces+1 || run.MoreLeft != 0 {
+		t.Errorf("the unfiltered list showed %d rows, then %d after Load more (%d buttons left); want 50, then %d and none",
+			run.FirstPage, run.AfterMore, run.MoreLeft, webUIOlderTraces+1)
 	}
 	if run.TracesListed != 1 {
 		t.Errorf("the list filtered by name shows %d traces, want 1", run.TracesListed)
@@ -261,6 +277,21 @@ func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 			Observation: obs(tool, commonv1.ObservationType_OBSERVATION_TYPE_TOOL, "lookup_order", agent, 1300, 1900)},
 	}
 	return traceID, events
+}
+
+// webUIOlderTraces is how many traces the web UI test's project holds
+// besides its agent run: more than a page of 50.
+const webUIOlderTraces = 60
+
+// olderTraces are n bare traces named after label, a day old.
+func olderTraces(label string, n int) []*ingestv1.IngestEvent {
+	at := timestamppb.New(time.Now().UTC().Add(-24 * time.Hour))
+	events := make([]*ingestv1.IngestEvent, n)
+	for i := range events {
+		events[i] = &ingestv1.IngestEvent{Id: fmt.Sprintf("%s-older-%02d", label, i), Timestamp: at, Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE,
+			Trace: &ingestv1.TraceBody{Id: randomHex(16), Name: proto.String(fmt.Sprintf("%s-older-%02d", label, i)), Timestamp: at}}
+	}
+	return events
 }
 
 // generationOf is the id of the generation among events.

@@ -11,6 +11,14 @@ import { env, report, signIn } from "./session.mjs";
 const { page, shot, consoleMessages, httpErrors, timings, close } = await signIn();
 const out = { console: consoleMessages, httpErrors, ...timings };
 try {
+  // The unfiltered list: a page of 50, and the rest on demand.
+  await page.locator("table.list tbody tr").first().waitFor();
+  out.firstPageRows = await page.locator("table.list tbody tr").count();
+  await page.getByRole("button", { name: "Load more" }).click();
+  await page.locator("table.list tbody tr").nth(50).waitFor();
+  out.afterMoreRows = await page.locator("table.list tbody tr").count();
+  out.moreLeft = await page.getByRole("button", { name: "Load more" }).count();
+
   const name = env("AGENTTRACE_TRACE");
   await page.getByRole("form", { name: "Filter traces" }).getByLabel("Name").fill(name);
   let t = Date.now();

@@ -30,3 +30,34 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   }, deps);
   return loaded;
 }
+
+/** Paged is a list read page by page: the rows so far and how to read more. */
+export interface Paged<T> {
+  first: Loaded<unknown>; // the first page's state
+  rows: T[];
+  more?: () => Promise<void>; // set while pages follow
+  error?: Error; // a later page's failure
+}
+
+/**
+ * usePaged reads the first page of a list whenever key changes, and more
+ * pages on demand: read(token) reads the page after token ("": the
+ * first) and returns its rows and the next token ("" at the end).
+ */
+export function usePaged<T>(key: string, read: (token: string) => Promise<{ rows: T[]; next: string }>): Paged<T> {
+  const first = useLoad(() => read(""), [key]);
+  // The pages after the first, for the key they were read with (null: none
+  // yet; "" is a key, the unfiltered list's).
+  const [later, setLater] = useState<{ key: string | null; rows: T[]; next: string; error?: Error }>({ key: null, rows: [], next: "" });
+  if (first.state !== "done") return { first, rows: [] };
+  const extra = later.key === key ? later : { key, rows: [] as T[], next: first.value.next };
+  const more = async () => {
+    try {
+      const page = await read(extra.next);
+      setLater({ key, rows: [...extra.rows, ...page.rows], next: page.next });
+    } catch (e) {
+      setLater({ ...extra, error: e instanceof Error ? e : new Error(String(e)) });
+    }
+  };
+  return { first, rows: [...first.value.rows, ...extra.rows], more: extra.next ? more : undefined, error: extra.error };
+}

@@ -1,30 +1,20 @@
 import { useState } from "react";
-import { api, data, type Schemas } from "../api/client";
+import { api, data } from "../api/client";
 import { between, cost, duration, time, tokens } from "../format";
-import { useLoad } from "../hooks";
+import { useLoad, usePaged } from "../hooks";
 import { Link, navigate, useLocation, withQuery } from "../router";
 import { Payload } from "./Payload";
-
-type Session = Schemas["v1Session"];
 
 /** Sessions lists the project's sessions, most recently active first. */
 export function Sessions() {
   const { query } = useLocation();
   const user = query.get("user_id") ?? "";
   const [draft, setDraft] = useState(user);
-  const [extra, setExtra] = useState<{ key: string; sessions: Session[]; next: string }>({ key: "", sessions: [], next: "" });
-  const first = useLoad(() => fetchSessions(user, ""), [user]);
-  let sessions: Session[] = [];
-  let next = "";
-  if (first.state === "done") {
-    const more = extra.key === user ? extra : { sessions: [], next: first.value.next_page_token ?? "" };
-    sessions = [...(first.value.sessions ?? []), ...more.sessions];
-    next = more.next;
-  }
-  const loadMore = async () => {
-    const page = await fetchSessions(user, next);
-    setExtra({ key: user, sessions: [...(extra.key === user ? extra.sessions : []), ...(page.sessions ?? [])], next: page.next_page_token ?? "" });
-  };
+  const list = usePaged(user, async (token) => {
+    const page = await fetchSessions(user, token);
+    return { rows: page.sessions ?? [], next: page.next_page_token ?? "" };
+  });
+  const { first, rows: sessions } = list;
   return (
     <main className="traces">
       <form
@@ -74,8 +64,9 @@ export function Sessions() {
           </tbody>
         </table>
       )}
-      {next && (
-        <button type="button" className="more" onClick={() => void loadMore()}>
+      {list.error && <p className="error">More sessions: {list.error.message}</p>}
+      {list.more && (
+        <button type="button" className="more" onClick={() => void list.more?.()}>
           Load more
         </button>
       )}

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
-import { api, data, type Trace } from "../api/client";
+import { api, data } from "../api/client";
 import { cost, duration, time, tokens } from "../format";
-import { useLoad } from "../hooks";
+import { usePaged } from "../hooks";
 import { Link, navigate, useLocation, withQuery } from "../router";
 
 // The filters a trace list takes from its URL.
@@ -25,26 +25,11 @@ export function Traces() {
   const { query } = useLocation();
   const filters = Object.fromEntries(fields.map((f) => [f, query.get(f) ?? ""])) as Record<Field, string>;
   const range = query.get("range") ?? "";
-  const [pages, setPages] = useState<{ key: string; traces: Trace[]; next: string }>({ key: "", traces: [], next: "" });
-  const key = query.toString();
-  const first = useLoad(() => fetchPage(filters, range, ""), [key]);
-  const [more, setMore] = useState<Error | undefined>();
-
-  let traces: Trace[] = [];
-  let next = "";
-  if (first.state === "done") {
-    const extra = pages.key === key ? pages : { traces: [], next: first.value.next_page_token ?? "" };
-    traces = [...(first.value.traces ?? []), ...extra.traces];
-    next = extra.next;
-  }
-  const loadMore = async () => {
-    try {
-      const page = await fetchPage(filters, range, next);
-      setPages({ key, traces: [...(pages.key === key ? pages.traces : []), ...(page.traces ?? [])], next: page.next_page_token ?? "" });
-    } catch (e) {
-      setMore(e instanceof Error ? e : new Error(String(e)));
-    }
-  };
+  const list = usePaged(query.toString(), async (token) => {
+    const page = await fetchPage(filters, range, token);
+    return { rows: page.traces ?? [], next: page.next_page_token ?? "" };
+  });
+  const { first, rows: traces } = list;
 
   return (
     <main className="traces">
@@ -94,9 +79,9 @@ export function Traces() {
           </tbody>
         </table>
       )}
-      {more && <p className="error">More traces: {more.message}</p>}
-      {next && (
-        <button type="button" className="more" onClick={() => void loadMore()}>
+      {list.error && <p className="error">More traces: {list.error.message}</p>}
+      {list.more && (
+        <button type="button" className="more" onClick={() => void list.more?.()}>
           Load more
         </button>
       )}
