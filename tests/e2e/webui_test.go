@@ -53,9 +53,18 @@ type webUIRun struct {
 	ByModel      string   `json:"dashboardByModel"`
 	Charts       int      `json:"dashboardCharts"`
 	FirstRefusal string   `json:"firstAccountRefusal"`
-	HTTPErrors   []string `json:"httpErrors"`
-	Console      []string `json:"console"`
-	Error        string   `json:"error"`
+	KeyMade      struct {
+		PublicKey   string `json:"publicKey"`
+		SecretShown bool   `json:"secretShown"`
+		Status      int    `json:"status"`
+	} `json:"keyMade"`
+	SecretGone bool `json:"secretGone"`
+	KeyRevoked struct {
+		Status int `json:"status"`
+	} `json:"keyRevoked"`
+	HTTPErrors []string `json:"httpErrors"`
+	Console    []string `json:"console"`
+	Error      string   `json:"error"`
 }
 
 // TestWebUI signs in to the web UI the gateway serves, in Debian's Chromium,
@@ -65,8 +74,9 @@ type webUIRun struct {
 // score is stored, as an ANNOTATION on the generation), moves through the
 // tree with the keyboard, opens the trace's session, whose page replays
 // the conversation, and the dashboard, whose totals by model hold the
-// generation; signed out, the first-account form says an invitation is
-// needed. The browser console must stay clean, and no call but that
+// generation; makes an API key (its secret shown once reads the API) and
+// revokes it (401 after); signed out, the first-account form says an
+// invitation is needed. The browser console must stay clean, and no call but that
 // signup may fail.
 func TestWebUI(t *testing.T) {
 	s := requireStack(t)
@@ -171,6 +181,15 @@ func TestWebUI(t *testing.T) {
 	}
 	if run.Charts != 5 {
 		t.Errorf("the dashboard draws %d charts, want 5 (cost, traces, latency, tokens, errors)", run.Charts)
+	}
+	if k := run.KeyMade; !strings.HasPrefix(k.PublicKey, "pk-at-") || !k.SecretShown || k.Status != http.StatusOK {
+		t.Errorf("the key made in the UI: %+v; want its public key, its secret shown, and 200 from the API with it", k)
+	}
+	if !run.SecretGone {
+		t.Error("the new key's secret is still on the page after Done")
+	}
+	if run.KeyRevoked.Status != http.StatusUnauthorized {
+		t.Errorf("the key revoked in the UI: the API answers it %d, want 401", run.KeyRevoked.Status)
 	}
 	if !strings.Contains(strings.ToLower(run.FirstRefusal), "invitation") {
 		t.Errorf("a first account on an installation with users: the form says %q, want the need for an invitation", run.FirstRefusal)

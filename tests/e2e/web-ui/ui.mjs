@@ -79,6 +79,36 @@ try {
   out.dashboardCharts = await page.locator(".panel svg").count();
   await shot("6-dashboard");
 
+  // An API key: made (its secret shown once, and it reads the API), then
+  // revoked (it no longer does).
+  await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "API keys" }).click();
+  const create = page.getByRole("form", { name: "Create an API key" });
+  await create.getByLabel("Note").fill("made in the UI");
+  await create.getByRole("button", { name: "Create key" }).click();
+  const secret = (await page.locator(".secret-value").innerText()).trim();
+  const publicKey = (await page.locator(".secret code").first().innerText()).trim();
+  const asKey = async () =>
+    (
+      await fetch(env("AGENTTRACE_BASE_URL") + "/api/v1/traces?page_size=1", {
+        headers: { Authorization: "Basic " + Buffer.from(`${publicKey}:${secret}`).toString("base64") },
+      })
+    ).status;
+  out.keyMade = { publicKey, secretShown: secret.startsWith("sk-at-"), status: await asKey() };
+  await page.locator("table.list tr", { hasText: publicKey }).waitFor();
+  await shot("7-api-key");
+  await page.getByRole("button", { name: "Done" }).click();
+  out.secretGone = (await page.locator(".secret-value").count()) === 0;
+  await page.getByRole("button", { name: `Revoke ${publicKey}` }).click();
+  await page.locator("table.list tr", { hasText: publicKey }).filter({ hasText: "revoked" }).waitFor();
+  // Revocation reaches the services' key caches as an announcement: allow it
+  // a few seconds.
+  let status = await asKey();
+  for (const deadline = Date.now() + 5000; status !== 401 && Date.now() < deadline; status = await asKey()) {
+    await page.waitForTimeout(200);
+  }
+  out.keyRevoked = { status };
+  await shot("8-api-key-revoked");
+
   // Signed out, the first-account form is refused: this installation has users.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("button", { name: "New installation? Create its first account" }).click();
@@ -88,7 +118,7 @@ try {
   await first.getByLabel("Organization").fill("second-org");
   await first.getByRole("button", { name: "Create account" }).click();
   out.firstAccountRefusal = await page.getByRole("alert").innerText();
-  await shot("7-first-account-refused");
+  await shot("9-first-account-refused");
 } catch (e) {
   out.error = String(e?.stack ?? e);
   await shot("failure").catch(() => {});

@@ -4,6 +4,7 @@ import { useLoad, useSession } from "./hooks";
 import { Link, useLocation } from "./router";
 import { Login } from "./views/Login";
 import { Dashboard } from "./views/Dashboard";
+import { Keys } from "./views/Keys";
 import { SessionPage, Sessions } from "./views/Sessions";
 import { TracePage } from "./views/Trace";
 import { Traces } from "./views/Traces";
@@ -31,6 +32,7 @@ function Shell({ email, project }: { email: string; project: string }) {
           <Link href="/traces">Traces</Link>
           <Link href="/sessions">Sessions</Link>
           <Link href="/dashboard">Dashboard</Link>
+          <Link href="/settings/api-keys">API keys</Link>
         </nav>
         <label className="project">
           Project
@@ -62,5 +64,6 @@ function Route({ project }: { project: string }) {
   if (session) return <SessionPage key={project + session[1]} sessionId={decodeURIComponent(session[1])} />;
   if (path === "/sessions") return <Sessions key={project} />;
   if (path === "/dashboard") return <Dashboard key={project} />;
+  if (path === "/settings/api-keys") return <Keys key={project} project={project} />;
   return <p className="empty">Nothing here. <Link href="/traces">Traces</Link></p>;
 }
