@@ -59,7 +59,7 @@ func userCredential(access, project string) credential {
 
 // call sends one REST request (body marshalled from in when not nil) and
 // decodes a 200 answer into out (when not nil). It returns the status.
-func (a *api) call(ctx context.Context, cred credential, method, path string, in, out proto.Message) (int, error) {
+func (a *api) call(ctx context.Context, cred credential, method, path string, in, out proto.Message, opts ...func(*http.Request)) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := wire.Marshal(in)
@@ -80,6 +80,9 @@ func (a *api) call(ctx context.Context, cred credential, method, path string, in
 	}
 	if cred.project != "" {
 		req.Header.Set("X-AgentTrace-Project", cred.project)
+	}
+	for _, o := range opts {
+		o(req)
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
@@ -194,13 +197,27 @@ func agentTrace(name string) (traceID string, batch *ingestv1.IngestBatchRequest
 // ingest sends a batch through REST and fails unless every event is accepted.
 func (a *api) ingest(ctx context.Context, cred credential, batch *ingestv1.IngestBatchRequest) error {
 	var out ingestv1.IngestBatchResponse
-	if _, err := a.call(ctx, cred, http.MethodPost, "/api/v1/ingestion", batch, &out); err != nil {
+	if _, err := a.call(ctx, cred, http.MethodPost, "/api/v1/ingestion", batch, &out, idempotent(batch)); err != nil {
 		return err
 	}
 	if int(out.GetAccepted()) != len(batch.GetBatch()) {
 		return fmt.Errorf("ingestion: %d of %d accepted: %v", out.GetAccepted(), len(batch.GetBatch()), out.GetResults())
 	}
 	return nil
+}
+
+// idempotent marks an ingestion request as safe to send again, as an SDK
+// does: ingestion drops events whose ids it has seen, so a replay stores
+// nothing twice. Go's client then sends it again, on a new connection,
+// when a kept-alive connection it reused turns out closed before any answer
+// (a gateway pod shutting down closes its idle connections; a request
+// racing that close sees EOF, which HTTP/1.1 cannot rule out).
+func idempotent(batch *ingestv1.IngestBatchRequest) func(*http.Request) {
+	return func(r *http.Request) {
+		if len(batch.GetBatch()) > 0 {
+			r.Header.Set("Idempotency-Key", batch.GetBatch()[0].GetId())
+		}
+	}
 }
 
 // waitTrace reads a trace back until it has the given number of observations.
