@@ -22,8 +22,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-// parsed is v, or the JSON a string holds when it looks like an object or array.
-function parsed(v: unknown): unknown {
+/** parsed is v, or the JSON a string holds when it looks like an object or array. */
+export function parsed(v: unknown): unknown {
   if (typeof v !== "string") return v;
   const t = v.trim();
   if (!(t.startsWith("{") || t.startsWith("["))) return v;
@@ -33,9 +33,6 @@ function parsed(v: unknown): unknown {
     return v;
   }
 }
-
-// args is a tool call's arguments, parsed when they are a JSON string.
-const args = (v: unknown) => parsed(v);
 
 // part reads one content block of any of the formats.
 function part(b: unknown): Part[] {
@@ -51,11 +48,11 @@ function part(b: unknown): Part[] {
     case "tool_result": // Anthropic
       return [{ kind: "tool_result", id: str(b.tool_use_id), content: contentValue(b.content) }];
     case "tool-call": // Vercel AI
-      return [{ kind: "tool_call", id: str(b.toolCallId), name: str(b.toolName) ?? "", arguments: args(b.args ?? b.input) }];
+      return [{ kind: "tool_call", id: str(b.toolCallId), name: str(b.toolName) ?? "", arguments: parsed(b.args ?? b.input) }];
     case "tool-result": // Vercel AI
       return [{ kind: "tool_result", id: str(b.toolCallId), name: str(b.toolName), content: b.result ?? b.output }];
     case "tool_call": // GenAI
-      return [{ kind: "tool_call", id: str(b.id), name: str(b.name) ?? "", arguments: args(b.arguments) }];
+      return [{ kind: "tool_call", id: str(b.id), name: str(b.name) ?? "", arguments: parsed(b.arguments) }];
     case "tool_call_response": // GenAI
       return [{ kind: "tool_result", id: str(b.id), content: b.response ?? b.result }];
   }
@@ -67,10 +64,10 @@ function part(b: unknown): Part[] {
 // {id, name, arguments} other SDKs send.
 function toolCall(c: unknown): Part {
   if (isObj(c) && isObj(c.function)) {
-    return { kind: "tool_call", id: str(c.id), name: str(c.function.name) ?? "", arguments: args(c.function.arguments) };
+    return { kind: "tool_call", id: str(c.id), name: str(c.function.name) ?? "", arguments: parsed(c.function.arguments) };
   }
   if (isObj(c) && typeof c.name === "string") {
-    return { kind: "tool_call", id: str(c.id), name: c.name, arguments: args(c.arguments ?? c.args ?? c.input) };
+    return { kind: "tool_call", id: str(c.id), name: c.name, arguments: parsed(c.arguments ?? c.args ?? c.input) };
   }
   return { kind: "data", value: c };
 }
@@ -98,7 +95,7 @@ function message(m: unknown): Message | undefined {
   }
   if (Array.isArray(m.tool_calls)) parts.push(...m.tool_calls.map(toolCall)); // OpenAI
   if (isObj(m.function_call)) {
-    parts.push({ kind: "tool_call", name: str(m.function_call.name) ?? "", arguments: args(m.function_call.arguments) });
+    parts.push({ kind: "tool_call", name: str(m.function_call.name) ?? "", arguments: parsed(m.function_call.arguments) });
   }
   return { role: m.role, parts };
 }

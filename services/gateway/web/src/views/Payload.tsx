@@ -1,4 +1,4 @@
-import { toMessages, type Part } from "../render/messages";
+import { parsed, toMessages, type Part } from "../render/messages";
 
 /**
  * Payload shows an input or output: as chat messages when it is in a
@@ -24,20 +24,10 @@ export function Payload({ title, value }: { title: string; value: unknown }) {
           ))}
         </ol>
       ) : (
-        <Json value={typeof value === "string" ? parse(value) : value} />
+        <Json value={parsed(value)} />
       )}
     </section>
   );
-}
-
-function parse(s: string): unknown {
-  const t = s.trim();
-  if (!(t.startsWith("{") || t.startsWith("["))) return s;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return s;
-  }
 }
 
 function MessagePart({ part }: { part: Part }) {

@@ -37,7 +37,7 @@ export function TracePage({ traceId }: { traceId: string }) {
   const [selected, setSelected] = useState<string>("");
   const roots = useMemo(() => forest(pages.observations), [pages.observations]);
   const rows = useMemo(() => flatten(roots, collapsed), [roots, collapsed]);
-  const bounds = useMemo(() => span(roots), [roots]);
+  const bounds = useMemo(() => span(pages.observations), [pages.observations]);
   const [more, setMore] = useState<Error | undefined>();
   // The pages after the first are read one after another in the
   // background: the tree shows the first at once and grows.

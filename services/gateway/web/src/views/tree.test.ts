@@ -35,7 +35,7 @@ describe("tree", () => {
     expect(flatten([deep], new Set())).toHaveLength(20_000);
   });
   it("spans the earliest start to the latest end", () => {
-    expect(span(sample)).toEqual({ start: Date.parse("2026-12-01T00:00:00Z"), end: Date.parse("2026-12-01T00:00:09Z") });
+    expect(span(observationsOf(sample))).toEqual({ start: Date.parse("2026-12-01T00:00:00Z"), end: Date.parse("2026-12-01T00:00:09Z") });
     expect(span([])).toEqual({ start: 0, end: 0 });
   });
 });

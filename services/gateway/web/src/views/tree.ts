@@ -23,19 +23,16 @@ export function flatten(roots: ObservationNode[], collapsed: ReadonlySet<string>
   return rows;
 }
 
-/** span is the earliest start and latest end (ms since the epoch) of a forest. */
-export function span(roots: ObservationNode[]): { start: number; end: number } {
+/** span is the earliest start and latest end (ms since the epoch) of observations. */
+export function span(observations: Observation[]): { start: number; end: number } {
   let start = Infinity;
   let end = -Infinity;
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const s = Date.parse(node.observation?.start_time ?? "");
-    const e = Date.parse(node.observation?.end_time ?? "");
+  for (const o of observations) {
+    const s = Date.parse(o.start_time ?? "");
+    const e = Date.parse(o.end_time ?? "");
     if (Number.isFinite(s)) start = Math.min(start, s);
     if (Number.isFinite(e)) end = Math.max(end, e);
     else if (Number.isFinite(s)) end = Math.max(end, s);
-    stack.push(...(node.children ?? []));
   }
   return Number.isFinite(start) ? { start, end: Math.max(end, start) } : { start: 0, end: 0 };
 }
