@@ -164,10 +164,9 @@ func windowed[T any](ctx context.Context, s *Store, projectID string, spec listS
 	}
 	// A filtered list's windows, and a list of sessions', are sized by
 	// what they yielded last time (see yieldHint); seen is what this
-	// read's windows yield. The first
-	// page and the later ones are told apart: below a cursor, a page of
-	// sessions finds fewer in a window (the traces just below it are
-	// mostly of sessions listed already).
+	// read's windows yield. The first page and the later ones are told
+	// apart: below a cursor, a page of sessions finds fewer in a window
+	// (the traces just below it are mostly of sessions listed already).
 	key := hint
 	if key != "" && upper != nil {
 		key += "\x00later"

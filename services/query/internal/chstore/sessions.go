@@ -73,8 +73,7 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 	if page.After != nil {
 		upper = &query.Cursor{TS: page.After.TS + 1}
 	}
-	hint := fmt.Sprintf("%s\x00sessions\x00%d %d", projectID, f.Time.From, f.Time.To)
-	return windowed(ctx, s, projectID, traceTimes, hint, upper, page.Limit, f.Time == query.TimeRange{},
+	return windowed(ctx, s, projectID, traceTimes, sessionsYieldKey(projectID, f.Time), upper, page.Limit, f.Time == query.TimeRange{},
 		func(lower *query.Cursor) *query.Cursor { return &query.Cursor{TS: lower.TS + 1} },
 		func(w *window, below *query.Cursor, n int) ([]query.SessionRow, query.Days, error) {
 			var before uint64

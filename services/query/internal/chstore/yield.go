@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // A filtered list's first window is sized by what the same list yielded
@@ -118,4 +120,10 @@ func (spec listSpec) yieldKey(projectID string) string {
 		return ""
 	}
 	return projectID + "\x00" + spec.name + "\x00" + b.String()
+}
+
+// sessionsYieldKey names a list of sessions in projectID, in the time range
+// t (whose bound on last seen thins a window's sessions), for its hint.
+func sessionsYieldKey(projectID string, t query.TimeRange) string {
+	return fmt.Sprintf("%s\x00sessions\x00%d %d", projectID, t.From, t.To)
 }
