@@ -3,6 +3,7 @@ package authz
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +251,27 @@ func TestTableIsACopy(t *testing.T) {
 	}
 	if r, ok := Lookup(m); !ok || r.Permission != TracesRead {
 		t.Fatalf("Lookup = %+v, %v", r, ok)
+	}
+}
+
+// RolePermissions lists exactly what RoleGrants allows, and its answer is
+// the caller's to change.
+func TestRolePermissions(t *testing.T) {
+	all := []Permission{TracesWrite, TracesRead, TracesDelete, ProjectsRead, ProjectsManage,
+		KeysRead, KeysManage, MembersRead, MembersManage, AuditRead, PricesRead}
+	for _, role := range []authv1.Role{authv1.Role_ROLE_OWNER, authv1.Role_ROLE_ADMIN, authv1.Role_ROLE_MEMBER, authv1.Role_ROLE_VIEWER, authv1.Role_ROLE_UNSPECIFIED} {
+		got := RolePermissions(role)
+		for _, p := range all {
+			if slices.Contains(got, p) != RoleGrants(role, p) {
+				t.Errorf("%v: RolePermissions %v disagrees with RoleGrants on %s", role, got, p)
+			}
+		}
+		if len(got) > 0 {
+			got[0] = Public
+			if slices.Contains(RolePermissions(role), Public) {
+				t.Fatalf("%v: changing RolePermissions' answer changed the table", role)
+			}
+		}
 	}
 }
 

@@ -59,6 +59,12 @@ var scopePermissions = map[authv1.APIKeyScope][]Permission{
 		KeysRead, KeysManage, AuditRead, PricesRead},
 }
 
+// RolePermissions is what role grants (nil for no role), for telling a
+// client what it may do; decisions use RoleGrants.
+func RolePermissions(role authv1.Role) []Permission {
+	return slices.Clone(rolePermissions[role])
+}
+
 // RoleGrants reports whether role grants p.
 func RoleGrants(role authv1.Role, p Permission) bool {
 	return slices.Contains(rolePermissions[role], p)

@@ -149,7 +149,13 @@ func (e *env) authenticate(ctx context.Context, req any, _ *grpc.UnaryServerInfo
 		if err != nil {
 			return nil, err
 		}
-		ctx = authn.WithPrincipal(ctx, authn.Principal{Kind: authn.KindUser, UserID: c.Subject, Email: c.Email})
+		p := authn.Principal{Kind: authn.KindUser, UserID: c.Subject, Email: c.Email}
+		// The role the authenticator would resolve in the named project.
+		if v := md.Get("x-test-project-role"); len(v) > 0 {
+			project, role, _ := strings.Cut(v[0], "=")
+			p.ProjectID, p.Role = project, authv1.Role(authv1.Role_value[role])
+		}
+		ctx = authn.WithPrincipal(ctx, p)
 	}
 	if v := md.Get("x-test-api-key"); len(v) > 0 {
 		ctx = authn.WithPrincipal(ctx, authn.Principal{Kind: authn.KindAPIKey, KeyID: v[0]})

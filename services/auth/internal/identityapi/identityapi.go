@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/agenttrace/agenttrace/pkg/authn"
+	"github.com/agenttrace/agenttrace/pkg/authz"
 	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	"github.com/agenttrace/agenttrace/services/auth/internal/audit"
 	"github.com/agenttrace/agenttrace/services/auth/internal/grpcstatus"
@@ -107,6 +108,14 @@ func (s *Server) GetCurrentUser(ctx context.Context, _ *authv1.GetCurrentUserReq
 		out.Memberships = append(out.Memberships, &authv1.Membership{
 			OrganizationId: m.OrganizationID.String(), OrganizationName: m.OrganizationName, Role: m.Role,
 		})
+	}
+	if p.ProjectID != "" {
+		// The authenticator resolved the user's role in the project the call
+		// names (refusing a project they have no part in).
+		out.ProjectId, out.ProjectRole = p.ProjectID, p.Role
+		for _, perm := range authz.RolePermissions(p.Role) {
+			out.Permissions = append(out.Permissions, string(perm))
+		}
 	}
 	return out, nil
 }

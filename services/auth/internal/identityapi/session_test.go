@@ -3,10 +3,12 @@ package identityapi_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -189,6 +191,54 @@ func TestGetCurrentUserNeedsAUser(t *testing.T) {
 	wantCode(t, err, codes.Unauthenticated, "no longer exists")
 	_, err = e.refresh(tok.GetRefreshToken())
 	wantCode(t, err, codes.Unauthenticated, "invalid or expired refresh token")
+}
+
+// A call that names a project learns the user's role there and what it
+// grants; one that names none learns neither.
+func TestGetCurrentUserPermissionsInAProject(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	u := e.newUser(t, goodPassword)
+	tok := e.login(t, u.Email, goodPassword)
+	user := bearer(ctx, tok.GetAccessToken())
+
+	me, err := e.client.GetCurrentUser(user, &authv1.GetCurrentUserRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me.GetProjectId() != "" || me.GetProjectRole() != authv1.Role_ROLE_UNSPECIFIED || len(me.GetPermissions()) != 0 {
+		t.Fatalf("no project named: %v", me)
+	}
+	project := uuid.NewString()
+	for _, tc := range []struct {
+		role      authv1.Role
+		has, lack []string
+	}{
+		{authv1.Role_ROLE_ADMIN, []string{"TRACES_READ", "KEYS_MANAGE", "MEMBERS_MANAGE", "AUDIT_READ", "PROJECTS_MANAGE"}, nil},
+		{authv1.Role_ROLE_MEMBER, []string{"TRACES_WRITE", "KEYS_READ", "MEMBERS_READ"}, []string{"KEYS_MANAGE", "AUDIT_READ", "PROJECTS_MANAGE"}},
+		{authv1.Role_ROLE_VIEWER, []string{"TRACES_READ", "PRICES_READ"}, []string{"TRACES_WRITE", "KEYS_READ", "MEMBERS_MANAGE"}},
+	} {
+		t.Run(tc.role.String(), func(t *testing.T) {
+			ctx := metadata.AppendToOutgoingContext(user, "x-test-project-role", project+"="+tc.role.String())
+			me, err := e.client.GetCurrentUser(ctx, &authv1.GetCurrentUserRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if me.GetProjectId() != project || me.GetProjectRole() != tc.role {
+				t.Fatalf("project %q role %v, want %s %v", me.GetProjectId(), me.GetProjectRole(), project, tc.role)
+			}
+			for _, p := range tc.has {
+				if !slices.Contains(me.GetPermissions(), p) {
+					t.Errorf("%v lacks %s: %v", tc.role, p, me.GetPermissions())
+				}
+			}
+			for _, p := range tc.lack {
+				if slices.Contains(me.GetPermissions(), p) {
+					t.Errorf("%v has %s: %v", tc.role, p, me.GetPermissions())
+				}
+			}
+		})
+	}
 }
 
 func wantRetryInfo(t *testing.T, err error, header metadata.MD) {

@@ -671,9 +671,17 @@ func (x *Membership) GetRole() Role {
 }
 
 type GetCurrentUserResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Memberships   []*Membership          `protobuf:"bytes,2,rep,name=memberships,proto3" json:"memberships,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	User        *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Memberships []*Membership          `protobuf:"bytes,2,rep,name=memberships,proto3" json:"memberships,omitempty"`
+	// Set when the call names a project: the project, the user's role in it
+	// (its project override, else the organization role) and the permissions
+	// that role grants there, such as "TRACES_READ", "KEYS_MANAGE",
+	// "MEMBERS_MANAGE" or "AUDIT_READ", so that a client offers only what
+	// the server will allow.
+	ProjectId     string   `protobuf:"bytes,3,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	ProjectRole   Role     `protobuf:"varint,4,opt,name=project_role,json=projectRole,proto3,enum=agenttrace.auth.v1.Role" json:"project_role,omitempty"`
+	Permissions   []string `protobuf:"bytes,5,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -722,6 +730,27 @@ func (x *GetCurrentUserResponse) GetMemberships() []*Membership {
 	return nil
 }
 
+func (x *GetCurrentUserResponse) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *GetCurrentUserResponse) GetProjectRole() Role {
+	if x != nil {
+		return x.ProjectRole
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *GetCurrentUserResponse) GetPermissions() []string {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
 var File_agenttrace_auth_v1_identity_proto protoreflect.FileDescriptor
 
 const file_agenttrace_auth_v1_identity_proto_rawDesc = "" +
@@ -766,10 +795,14 @@ const file_agenttrace_auth_v1_identity_proto_rawDesc = "" +
 	"Membership\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12+\n" +
 	"\x11organization_name\x18\x02 \x01(\tR\x10organizationName\x12,\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x18.agenttrace.auth.v1.RoleR\x04role\"\x88\x01\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x18.agenttrace.auth.v1.RoleR\x04role\"\x86\x02\n" +
 	"\x16GetCurrentUserResponse\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x18.agenttrace.auth.v1.UserR\x04user\x12@\n" +
-	"\vmemberships\x18\x02 \x03(\v2\x1e.agenttrace.auth.v1.MembershipR\vmemberships2\xcd\x03\n" +
+	"\vmemberships\x18\x02 \x03(\v2\x1e.agenttrace.auth.v1.MembershipR\vmemberships\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x03 \x01(\tR\tprojectId\x12;\n" +
+	"\fproject_role\x18\x04 \x01(\x0e2\x18.agenttrace.auth.v1.RoleR\vprojectRole\x12 \n" +
+	"\vpermissions\x18\x05 \x03(\tR\vpermissions2\xcd\x03\n" +
 	"\x0fIdentityService\x12O\n" +
 	"\x06Signup\x12!.agenttrace.auth.v1.SignupRequest\x1a\".agenttrace.auth.v1.SignupResponse\x12L\n" +
 	"\x05Login\x12 .agenttrace.auth.v1.LoginRequest\x1a!.agenttrace.auth.v1.LoginResponse\x12a\n" +
@@ -821,21 +854,22 @@ var file_agenttrace_auth_v1_identity_proto_depIdxs = []int32{
 	15, // 9: agenttrace.auth.v1.Membership.role:type_name -> agenttrace.auth.v1.Role
 	0,  // 10: agenttrace.auth.v1.GetCurrentUserResponse.user:type_name -> agenttrace.auth.v1.User
 	11, // 11: agenttrace.auth.v1.GetCurrentUserResponse.memberships:type_name -> agenttrace.auth.v1.Membership
-	2,  // 12: agenttrace.auth.v1.IdentityService.Signup:input_type -> agenttrace.auth.v1.SignupRequest
-	4,  // 13: agenttrace.auth.v1.IdentityService.Login:input_type -> agenttrace.auth.v1.LoginRequest
-	6,  // 14: agenttrace.auth.v1.IdentityService.RefreshToken:input_type -> agenttrace.auth.v1.RefreshTokenRequest
-	8,  // 15: agenttrace.auth.v1.IdentityService.Logout:input_type -> agenttrace.auth.v1.LogoutRequest
-	10, // 16: agenttrace.auth.v1.IdentityService.GetCurrentUser:input_type -> agenttrace.auth.v1.GetCurrentUserRequest
-	3,  // 17: agenttrace.auth.v1.IdentityService.Signup:output_type -> agenttrace.auth.v1.SignupResponse
-	5,  // 18: agenttrace.auth.v1.IdentityService.Login:output_type -> agenttrace.auth.v1.LoginResponse
-	7,  // 19: agenttrace.auth.v1.IdentityService.RefreshToken:output_type -> agenttrace.auth.v1.RefreshTokenResponse
-	9,  // 20: agenttrace.auth.v1.IdentityService.Logout:output_type -> agenttrace.auth.v1.LogoutResponse
-	12, // 21: agenttrace.auth.v1.IdentityService.GetCurrentUser:output_type -> agenttrace.auth.v1.GetCurrentUserResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 12: agenttrace.auth.v1.GetCurrentUserResponse.project_role:type_name -> agenttrace.auth.v1.Role
+	2,  // 13: agenttrace.auth.v1.IdentityService.Signup:input_type -> agenttrace.auth.v1.SignupRequest
+	4,  // 14: agenttrace.auth.v1.IdentityService.Login:input_type -> agenttrace.auth.v1.LoginRequest
+	6,  // 15: agenttrace.auth.v1.IdentityService.RefreshToken:input_type -> agenttrace.auth.v1.RefreshTokenRequest
+	8,  // 16: agenttrace.auth.v1.IdentityService.Logout:input_type -> agenttrace.auth.v1.LogoutRequest
+	10, // 17: agenttrace.auth.v1.IdentityService.GetCurrentUser:input_type -> agenttrace.auth.v1.GetCurrentUserRequest
+	3,  // 18: agenttrace.auth.v1.IdentityService.Signup:output_type -> agenttrace.auth.v1.SignupResponse
+	5,  // 19: agenttrace.auth.v1.IdentityService.Login:output_type -> agenttrace.auth.v1.LoginResponse
+	7,  // 20: agenttrace.auth.v1.IdentityService.RefreshToken:output_type -> agenttrace.auth.v1.RefreshTokenResponse
+	9,  // 21: agenttrace.auth.v1.IdentityService.Logout:output_type -> agenttrace.auth.v1.LogoutResponse
+	12, // 22: agenttrace.auth.v1.IdentityService.GetCurrentUser:output_type -> agenttrace.auth.v1.GetCurrentUserResponse
+	18, // [18:23] is the sub-list for method output_type
+	13, // [13:18] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_auth_v1_identity_proto_init() }

@@ -43,7 +43,9 @@ type IdentityServiceClient interface {
 	RefreshToken(ctx context.Context, in *RefreshTokenRequest, opts ...grpc.CallOption) (*RefreshTokenResponse, error)
 	// Logout revokes the refresh token's family.
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
-	// GetCurrentUser returns the calling user and their organizations.
+	// GetCurrentUser returns the calling user and their organizations and,
+	// when the call names a project (the X-AgentTrace-Project header), what
+	// the user may do in it.
 	GetCurrentUser(ctx context.Context, in *GetCurrentUserRequest, opts ...grpc.CallOption) (*GetCurrentUserResponse, error)
 }
 
@@ -122,7 +124,9 @@ type IdentityServiceServer interface {
 	RefreshToken(context.Context, *RefreshTokenRequest) (*RefreshTokenResponse, error)
 	// Logout revokes the refresh token's family.
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
-	// GetCurrentUser returns the calling user and their organizations.
+	// GetCurrentUser returns the calling user and their organizations and,
+	// when the call names a project (the X-AgentTrace-Project header), what
+	// the user may do in it.
 	GetCurrentUser(context.Context, *GetCurrentUserRequest) (*GetCurrentUserResponse, error)
 	mustEmbedUnimplementedIdentityServiceServer()
 }

@@ -222,7 +222,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** GetCurrentUser returns the calling user and their organizations. */
+        /**
+         * GetCurrentUser returns the calling user and their organizations and,
+         *     when the call names a project (the X-AgentTrace-Project header), what
+         *     the user may do in it.
+         */
         get: operations["IdentityService_GetCurrentUser"];
         put?: never;
         post?: never;
@@ -1017,6 +1021,16 @@ export interface components {
         v1GetCurrentUserResponse: {
             user?: components["schemas"]["v1User"];
             memberships?: components["schemas"]["v1Membership"][];
+            /**
+             * @description Set when the call names a project: the project, the user's role in it
+             *     (its project override, else the organization role) and the permissions
+             *     that role grants there, such as "TRACES_READ", "KEYS_MANAGE",
+             *     "MEMBERS_MANAGE" or "AUDIT_READ", so that a client offers only what
+             *     the server will allow.
+             */
+            project_id?: string;
+            project_role?: components["schemas"]["v1Role"];
+            permissions?: string[];
         };
         v1GetObservationResponse: {
             observation?: components["schemas"]["v1Observation"];
