@@ -81,7 +81,8 @@ try {
 
   // An API key: made (its secret shown once, and it reads the API), then
   // revoked (it no longer does).
-  await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "API keys" }).click();
+  await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "API keys" }).click();
   const create = page.getByRole("form", { name: "Create an API key" });
   await create.getByLabel("Note").fill("made in the UI");
   await create.getByRole("button", { name: "Create key" }).click();

@@ -1,27 +1,57 @@
 import { useEffect } from "react";
-import { api, data, logout, setProject } from "./api/client";
+import { access, type Access } from "./access";
+import { api, data, logout, orgApi, setProject, type Project } from "./api/client";
 import { useLoad, useSession } from "./hooks";
 import { Link, useLocation } from "./router";
 import { Login } from "./views/Login";
 import { Dashboard } from "./views/Dashboard";
-import { Keys } from "./views/Keys";
+import { Invitation } from "./views/Invitation";
 import { SessionPage, Sessions } from "./views/Sessions";
+import { Settings } from "./views/settings/Settings";
 import { TracePage } from "./views/Trace";
 import { Traces } from "./views/Traces";
 
 /** App is the shell: sign-in, then the project switcher and the views. */
 export function App() {
   const { user, project } = useSession();
+  const { path } = useLocation();
+  if (path === "/invitations/accept") return <Invitation signedIn={!!user} />;
   if (!user) return <Login />;
   return <Shell email={user.email ?? ""} project={project} />;
 }
 
+/** An organization the user belongs to, with its projects. */
+interface Organization {
+  id: string;
+  name: string;
+  projects: Project[];
+}
+
 function Shell({ email, project }: { email: string; project: string }) {
-  const projects = useLoad(() => data(() => api.GET("/api/v1/projects")), [email]);
-  const list = projects.state === "done" ? (projects.value.projects ?? []) : [];
+  // Who the user is, their organizations and, once a project is chosen,
+  // what they may do in it.
+  const me = useLoad(() => data(() => api.GET("/api/v1/auth/me")), [email, project]);
+  const memberships = me.state === "done" ? (me.value.memberships ?? []) : [];
+  const orgKey = memberships.map((m) => m.organization_id).join(",");
+  const { projectsVersion } = useSession();
+  const orgs = useLoad(
+    () =>
+      Promise.all(
+        memberships.map(async (m): Promise<Organization> => {
+          const r = await data(() => orgApi.GET("/api/v1/projects", { params: { query: { organization_id: m.organization_id } } }));
+          return { id: m.organization_id ?? "", name: m.organization_name ?? "", projects: r.projects ?? [] };
+        }),
+      ),
+    [email, orgKey, projectsVersion],
+  );
+  const list = orgs.state === "done" ? orgs.value : [];
+  const first = list.flatMap((o) => o.projects)[0]?.id;
   useEffect(() => {
-    if (!project && list.length > 0 && list[0].id) setProject(list[0].id);
-  }, [project, list]);
+    if (!project && first) setProject(first);
+  }, [project, first]);
+  const organization = list.find((o) => o.projects.some((p) => p.id === project))?.id ?? "";
+  const can = access(me.state === "done" ? me.value : undefined, project, organization);
+  const failed = me.state === "error" ? me.error : orgs.state === "error" ? orgs.error : undefined;
   return (
     <div className="shell">
       <header className="top">
@@ -32,16 +62,20 @@ function Shell({ email, project }: { email: string; project: string }) {
           <Link href="/traces">Traces</Link>
           <Link href="/sessions">Sessions</Link>
           <Link href="/dashboard">Dashboard</Link>
-          <Link href="/settings/api-keys">API keys</Link>
+          <Link href="/settings">Settings</Link>
         </nav>
         <label className="project">
           Project
           <select value={project} onChange={(e) => setProject(e.target.value)} disabled={list.length === 0}>
-            {list.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name || p.id}
-              </option>
-            ))}
+            {list.length === 1
+              ? list[0].projects.map((p) => <ProjectOption key={p.id} project={p} />)
+              : list.map((o) => (
+                  <optgroup key={o.id} label={o.name || o.id}>
+                    {o.projects.map((p) => (
+                      <ProjectOption key={p.id} project={p} />
+                    ))}
+                  </optgroup>
+                ))}
           </select>
         </label>
         <span className="who">{email}</span>
@@ -49,21 +83,30 @@ function Shell({ email, project }: { email: string; project: string }) {
           Sign out
         </button>
       </header>
-      {projects.state === "error" && <p className="error">Projects: {projects.error.message}</p>}
-      {project ? <Route project={project} /> : projects.state === "done" && <p className="empty">No project yet.</p>}
+      {failed && <p className="error">Account: {failed.message}</p>}
+      {project ? <Route access={can} /> : orgs.state === "done" && <p className="empty">No project yet.</p>}
     </div>
   );
 }
 
-function Route({ project }: { project: string }) {
+function ProjectOption({ project }: { project: Project }) {
+  return <option value={project.id}>{project.name || project.id}</option>;
+}
+
+function Route({ access }: { access: Access }) {
   const { path } = useLocation();
+  const project = access.project;
   const trace = path.match(/^\/traces\/([^/]+)$/);
-  if (trace) return <TracePage key={project + trace[1]} traceId={decodeURIComponent(trace[1])} />;
+  if (trace) return <TracePage key={project + trace[1]} traceId={decodeURIComponent(trace[1])} canScore={access.can("TRACES_WRITE")} />;
   if (path === "/" || path === "/traces") return <Traces key={project} />;
   const session = path.match(/^\/sessions\/([^/]+)$/);
   if (session) return <SessionPage key={project + session[1]} sessionId={decodeURIComponent(session[1])} />;
   if (path === "/sessions") return <Sessions key={project} />;
   if (path === "/dashboard") return <Dashboard key={project} />;
-  if (path === "/settings/api-keys") return <Keys key={project} project={project} />;
-  return <p className="empty">Nothing here. <Link href="/traces">Traces</Link></p>;
+  if (path === "/settings" || path.startsWith("/settings/")) return <Settings key={project} access={access} path={path} />;
+  return (
+    <p className="empty">
+      Nothing here. <Link href="/traces">Traces</Link>
+    </p>
+  );
 }

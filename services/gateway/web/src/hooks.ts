@@ -1,11 +1,15 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
-import { currentProject, currentUser, subscribe } from "./api/client";
+import { currentProject, currentProjectsVersion, currentUser, subscribe } from "./api/client";
 
-/** useSession re-renders on login, logout and project switches. */
+/**
+ * useSession re-renders on login, logout, project switches and new
+ * projects (projectsVersion counts them).
+ */
 export function useSession() {
   const user = useSyncExternalStore(subscribe, currentUser);
   const project = useSyncExternalStore(subscribe, currentProject);
-  return { user, project };
+  const projectsVersion = useSyncExternalStore(subscribe, currentProjectsVersion);
+  return { user, project, projectsVersion };
 }
 
 export type Loaded<T> = { state: "loading" } | { state: "error"; error: Error } | { state: "done"; value: T };
@@ -21,7 +25,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     setLoaded({ state: "loading" });
     load().then(
       (value) => current && setLoaded({ state: "done", value }),
-      (error: unknown) => current && setLoaded({ state: "error", error: error instanceof Error ? error : new Error(String(error)) }),
+      (error: unknown) => current && setLoaded({ state: "error", error: asError(error) }),
     );
     return () => {
       current = false;
@@ -56,8 +60,38 @@ export function usePaged<T>(key: string, read: (token: string) => Promise<{ rows
       const page = await read(extra.next);
       setLater({ key, rows: [...extra.rows, ...page.rows], next: page.next });
     } catch (e) {
-      setLater({ ...extra, error: e instanceof Error ? e : new Error(String(e)) });
+      setLater({ ...extra, error: asError(e) });
     }
   };
   return { first, rows: [...first.value.rows, ...extra.rows], more: extra.next ? more : undefined, error: extra.error };
+}
+
+/** asError is what was thrown, as an Error. */
+export function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * useAction runs a change (a create, an update, a revoke), keeping the last
+ * failure's message and whether one is under way; after a success, done
+ * runs (to read a list again, say). run resolves to whether it succeeded.
+ */
+export function useAction(done?: () => void) {
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const run = async (change: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setError("");
+    try {
+      await change();
+      done?.();
+      return true;
+    } catch (e) {
+      setError(asError(e).message);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { run, error, busy };
 }

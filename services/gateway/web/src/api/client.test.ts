@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, api, currentUser, data, login, logout } from "./client";
+import { ApiError, api, currentUser, data, login, logout, orgApi, projectHeader, setProject, signup } from "./client";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -49,5 +49,35 @@ describe("client", () => {
       "/api/v1/projects Bearer at-2",
       "/api/v1/auth/logout Bearer at-2",
     ]);
+  });
+
+  it("names the current project on api's calls and not on orgApi's", async () => {
+    const seen: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      const req = input as Request;
+      seen.push(`${new URL(req.url).pathname} ${req.headers.get(projectHeader) ?? "-"}`);
+      return json(200, { projects: [] });
+    });
+    setProject("p1");
+    await data(() => api.GET("/api/v1/projects"));
+    await data(() => orgApi.GET("/api/v1/projects", { params: { query: { organization_id: "o2" } } }));
+    setProject("");
+    await data(() => api.GET("/api/v1/projects"));
+    expect(seen).toEqual(["/api/v1/projects p1", "/api/v1/projects -", "/api/v1/projects -"]);
+  });
+
+  it("signs up with an organization or with an invitation, never both", async () => {
+    const bodies: unknown[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      bodies.push(await (input as Request).json());
+      return json(200, { user: { email: "a@b.c" }, tokens: { access_token: "at", refresh_token: "rt" } });
+    });
+    await signup({ email: "a@b.c", password: "pw", name: "", organization: "Acme" });
+    await signup({ email: "a@b.c", password: "pw", name: "Ann", invitationToken: "inv-1" });
+    expect(bodies).toEqual([
+      { email: "a@b.c", password: "pw", organization_name: "Acme" },
+      { email: "a@b.c", password: "pw", name: "Ann", invitation_token: "inv-1" },
+    ]);
+    await logout();
   });
 });

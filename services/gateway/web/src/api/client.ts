@@ -49,6 +49,15 @@ export function setProject(id: string) {
   changed();
 }
 
+let projectsVersion = 0;
+export const currentProjectsVersion = () => projectsVersion;
+
+/** projectsChanged has the switcher read the projects again (one was made). */
+export function projectsChanged() {
+  projectsVersion++;
+  changed();
+}
+
 /** ApiError is a failed call: the gateway's status and message. */
 export class ApiError extends Error {
   constructor(
@@ -59,20 +68,36 @@ export class ApiError extends Error {
   }
 }
 
-const auth: Middleware = {
-  onRequest({ request }) {
-    if (session?.tokens.access_token) {
-      request.headers.set("Authorization", `Bearer ${session.tokens.access_token}`);
-    }
-    if (project) request.headers.set(projectHeader, project);
-    return request;
-  },
-};
+// auth signs every call in; withProject also names the current project.
+function auth(withProject: boolean): Middleware {
+  return {
+    onRequest({ request }) {
+      if (session?.tokens.access_token) {
+        request.headers.set("Authorization", `Bearer ${session.tokens.access_token}`);
+      }
+      if (withProject && project) request.headers.set(projectHeader, project);
+      return request;
+    },
+  };
+}
 
 // The gateway that served the page serves the API. fetch is looked up at
 // each call, not once here (so that tests can stand in for it).
-export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "", fetch: (req) => globalThis.fetch(req) });
-api.use(auth);
+function client(withProject: boolean) {
+  const c = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "", fetch: (req) => globalThis.fetch(req) });
+  c.use(auth(withProject));
+  return c;
+}
+
+/** api calls as the signed-in user in the current project. */
+export const api = client(true);
+
+/**
+ * orgApi calls as the signed-in user without naming a project: for the
+ * calls that name an organization the current project need not belong to
+ * (listing or creating another organization's projects).
+ */
+export const orgApi = client(false);
 
 /**
  * data makes a call and returns its body, or throws its error as an
@@ -118,13 +143,21 @@ export async function login(email: string, password: string) {
 }
 
 /**
- * signup creates the installation's first user, who founds and owns
- * organization, and signs in as it. Later users need an invitation: the
- * gateway refuses them, and the error says so.
+ * signup creates a user and signs in as it: the installation's first
+ * user, who founds and owns organization, or a later one admitted by an
+ * invitation's token (the gateway refuses others, and the error says so).
  */
-export async function signup(email: string, password: string, name: string, organization: string) {
+export async function signup(account: { email: string; password: string; name: string } & ({ organization: string } | { invitationToken: string })) {
   const body = await data(() =>
-    api.POST("/api/v1/auth/signup", { body: { email, password, name: name || undefined, organization_name: organization } }),
+    api.POST("/api/v1/auth/signup", {
+      body: {
+        email: account.email,
+        password: account.password,
+        name: account.name || undefined,
+        organization_name: "organization" in account ? account.organization : undefined,
+        invitation_token: "invitationToken" in account ? account.invitationToken : undefined,
+      },
+    }),
   );
   session = { tokens: body.tokens ?? {}, user: body.user };
   changed();

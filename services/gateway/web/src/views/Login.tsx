@@ -1,5 +1,7 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { login, signup } from "../api/client";
+import { useAction } from "../hooks";
+import { Alert } from "./Alert";
 
 /**
  * Login asks for an email and a password (the gateway's JWT login), or,
@@ -41,7 +43,7 @@ function FirstUser({ onBack }: { onBack: () => void }) {
   const [password, setPassword] = useState("");
   const [organization, setOrganization] = useState("");
   return (
-    <AuthForm label="Create account" busyLabel="Creating…" submit={() => signup(email, password, name, organization)}>
+    <AuthForm label="Create account" busyLabel="Creating…" submit={() => signup({ email, password, name, organization })}>
       <h1>First account</h1>
       <p className="muted">The installation's first user founds and owns its first organization; everyone after joins by invitation.</p>
       <label>
@@ -67,31 +69,19 @@ function FirstUser({ onBack }: { onBack: () => void }) {
   );
 }
 
-// AuthForm runs submit and shows its error.
-function AuthForm({ label, busyLabel, submit, children }: { label: string; busyLabel: string; submit: () => Promise<void>; children: ReactNode }) {
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-  const onSubmit = async (e: FormEvent) => {
+/** AuthForm runs submit and shows its error. */
+export function AuthForm({ label, busyLabel, submit, children }: { label: string; busyLabel: string; submit: () => Promise<void>; children: ReactNode }) {
+  const action = useAction();
+  const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError("");
-    try {
-      await submit();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-      setBusy(false);
-    }
+    void action.run(submit);
   };
   return (
     <form onSubmit={onSubmit} aria-label={label}>
       {children}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? busyLabel : label}
+      <Alert error={action.error} />
+      <button type="submit" disabled={action.busy}>
+        {action.busy ? busyLabel : label}
       </button>
     </form>
   );

@@ -1,6 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { api, data, type Schemas, type Score } from "../api/client";
 import { enumLabel, time } from "../format";
+import { useAction } from "../hooks";
+import { Alert } from "./Alert";
 
 type DataType = Schemas["v1ScoreDataType"];
 
@@ -55,23 +57,20 @@ export function AddScore({ traceId, observationId, onAdded }: { traceId: string;
   const [type, setType] = useState<DataType>("SCORE_DATA_TYPE_NUMERIC");
   const [value, setValue] = useState("");
   const [comment, setComment] = useState("");
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const add = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError("");
-    const score: Score = { id: randomId(), trace_id: traceId, name: name.trim(), data_type: type, source: "SCORE_SOURCE_ANNOTATION", timestamp: new Date().toISOString() };
-    if (observationId) score.observation_id = observationId;
-    if (comment.trim()) score.comment = comment.trim();
-    if (type === "SCORE_DATA_TYPE_CATEGORICAL") score.string_value = value.trim();
-    else if (type === "SCORE_DATA_TYPE_BOOLEAN") score.value = value === "false" ? 0 : 1;
-    else {
-      const n = Number(value);
-      if (value.trim() === "" || !Number.isFinite(n)) return setError("The value must be a number.");
-      score.value = n;
-    }
-    setBusy(true);
-    try {
+    void add.run(async () => {
+      const score: Score = { id: randomId(), trace_id: traceId, name: name.trim(), data_type: type, source: "SCORE_SOURCE_ANNOTATION", timestamp: new Date().toISOString() };
+      if (observationId) score.observation_id = observationId;
+      if (comment.trim()) score.comment = comment.trim();
+      if (type === "SCORE_DATA_TYPE_CATEGORICAL") score.string_value = value.trim();
+      else if (type === "SCORE_DATA_TYPE_BOOLEAN") score.value = value === "false" ? 0 : 1;
+      else {
+        const n = Number(value);
+        if (value.trim() === "" || !Number.isFinite(n)) throw new Error("The value must be a number.");
+        score.value = n;
+      }
       const r = await data(() =>
         api.POST("/api/v1/ingestion", {
           body: { batch: [{ id: randomId(), timestamp: score.timestamp, type: "EVENT_TYPE_SCORE_CREATE", score }] },
@@ -83,11 +82,7 @@ export function AddScore({ traceId, observationId, onAdded }: { traceId: string;
       setName("");
       setValue("");
       setComment("");
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="add-score" onSubmit={submit} aria-label="Add a score">
@@ -119,13 +114,9 @@ export function AddScore({ traceId, observationId, onAdded }: { traceId: string;
         Comment
         <input value={comment} onChange={(e) => setComment(e.target.value)} />
       </label>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? "Adding…" : "Add score"}
+      <Alert error={add.error} />
+      <button type="submit" disabled={add.busy}>
+        {add.busy ? "Adding…" : "Add score"}
       </button>
     </form>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState, type KeyboardEvent } from "react";
 import { api, data, type Observation, type Score, type Trace } from "../api/client";
 import { between, cost, duration, enumLabel, time, tokens } from "../format";
-import { useLoad } from "../hooks";
+import { asError, useLoad } from "../hooks";
 import { Link } from "../router";
 import { Payload } from "./Payload";
 import { AddScore, ScoreList } from "./Scores";
@@ -21,7 +21,7 @@ const overscan = 20;
  * are read when it is opened. Only the rows in view are rendered, so a
  * trace of 20,000 observations scrolls like one of twenty.
  */
-export function TracePage({ traceId }: { traceId: string }) {
+export function TracePage({ traceId, canScore }: { traceId: string; canScore: boolean }) {
   // Every observation read so far; the tree is built from them, since a
   // later page's nodes may have their parents on an earlier one.
   const [pages, setPages] = useState<{ observations: Observation[]; next: string }>({ observations: [], next: "" });
@@ -48,7 +48,7 @@ export function TracePage({ traceId }: { traceId: string }) {
       (r) =>
         current &&
         setPages({ observations: [...pages.observations, ...observationsOf(r.observations ?? [])], next: r.next_observations_page_token ?? "" }),
-      (e: unknown) => current && setMore(e instanceof Error ? e : new Error(String(e))),
+      (e: unknown) => current && setMore(asError(e)),
     );
     return () => {
       current = false;
@@ -83,10 +83,10 @@ export function TracePage({ traceId }: { traceId: string }) {
               traceId={traceId}
               obs={picked}
               scores={scores.filter((s) => s.observation_id === picked.id)}
-              onScore={addScore}
+              onScore={canScore ? addScore : undefined}
             />
           ) : (
-            <TraceDetail trace={trace} scores={scores} onScore={addScore} />
+            <TraceDetail trace={trace} scores={scores} onScore={canScore ? addScore : undefined} />
           )}
         </section>
       </div>
@@ -224,7 +224,7 @@ function Tree({ rows, bounds, selected, collapsed, onSelect, onToggle }: TreePro
   );
 }
 
-function TraceDetail({ trace, scores, onScore }: { trace: Trace; scores: Score[]; onScore: (s: Score) => void }) {
+function TraceDetail({ trace, scores, onScore }: { trace: Trace; scores: Score[]; onScore?: (s: Score) => void }) {
   return (
     <div className="detail">
       <h2>Trace</h2>
@@ -239,7 +239,7 @@ function TraceDetail({ trace, scores, onScore }: { trace: Trace; scores: Score[]
         ]}
       />
       <ScoreList scores={scores} />
-      <AddScore traceId={trace.id ?? ""} onAdded={onScore} />
+      {onScore && <AddScore traceId={trace.id ?? ""} onAdded={onScore} />}
       <Payload title="Input" value={trace.input} />
       <Payload title="Output" value={trace.output} />
       <MapTable title="Metadata" map={trace.metadata} />
@@ -248,7 +248,7 @@ function TraceDetail({ trace, scores, onScore }: { trace: Trace; scores: Score[]
 }
 
 // ObservationDetail reads the whole observation (input and output too).
-function ObservationDetail({ traceId, obs, scores, onScore }: { traceId: string; obs: Observation; scores: Score[]; onScore: (s: Score) => void }) {
+function ObservationDetail({ traceId, obs, scores, onScore }: { traceId: string; obs: Observation; scores: Score[]; onScore?: (s: Score) => void }) {
   const full = useLoad(
     () =>
       data(() =>
@@ -292,7 +292,7 @@ function ObservationDetail({ traceId, obs, scores, onScore }: { traceId: string;
       <MapTable title="Model parameters" map={o.model_parameters} />
       <MapTable title="Metadata" map={o.metadata} />
       <ScoreList scores={scores} />
-      <AddScore key={o.id} traceId={traceId} observationId={o.id} onAdded={onScore} />
+      {onScore && <AddScore key={o.id} traceId={traceId} observationId={o.id} onAdded={onScore} />}
     </div>
   );
 }

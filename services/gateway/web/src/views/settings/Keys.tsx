@@ -1,7 +1,10 @@
 import { useState, type FormEvent } from "react";
-import { api, data, type Schemas } from "../api/client";
-import { time } from "../format";
-import { useLoad } from "../hooks";
+import type { Access } from "../../access";
+import { api, data, type Schemas } from "../../api/client";
+import { time } from "../../format";
+import { useAction, useLoad } from "../../hooks";
+import { Alert } from "../Alert";
+import { Secret } from "./Secret";
 
 type Scope = Schemas["v1APIKeyScope"];
 
@@ -12,51 +15,36 @@ const scopes: { scope: Scope; label: string }[] = [
 ];
 
 /**
- * Keys lists the project's API keys and creates and revokes them. A new
- * key's secret is shown once, when it is made; the list shows only its
- * hint. Who may do what is the gateway's to say: a refusal shows as an
- * error.
+ * Keys lists the project's API keys and, for those who manage keys,
+ * creates and revokes them. A new key's secret is shown once, when it is
+ * made; the list shows only its hint.
  */
-export function Keys({ project }: { project: string }) {
+export function Keys({ access }: { access: Access }) {
+  const project = access.project;
   const [version, setVersion] = useState(0); // bumped to read the list again
+  const reread = () => setVersion((v) => v + 1);
   const keys = useLoad(() => data(() => api.GET("/api/v1/api-keys", { params: { query: { project_id: project } } })), [project, version]);
   const [created, setCreated] = useState<{ publicKey: string; secret: string } | undefined>();
-  const [error, setError] = useState("");
-  const revoke = async (id: string) => {
-    setError("");
-    try {
-      await data(() => api.DELETE("/api/v1/api-keys/{key_id}", { params: { path: { key_id: id } } }));
-      setVersion(version + 1);
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    }
-  };
+  const revoke = useAction(reread);
+  const manage = access.can("KEYS_MANAGE");
   return (
     <main className="settings">
       <h1>API keys</h1>
-      <CreateKey
-        project={project}
-        onCreated={(publicKey, secret) => {
-          setCreated({ publicKey, secret });
-          setVersion(version + 1);
-        }}
-      />
+      {manage && (
+        <CreateKey
+          project={project}
+          onCreated={(publicKey, secret) => {
+            setCreated({ publicKey, secret });
+            reread();
+          }}
+        />
+      )}
       {created && (
-        <div className="secret" role="status">
-          <p>
-            The secret of <code>{created.publicKey}</code> is shown this once; copy it now:
-          </p>
-          <code className="secret-value">{created.secret}</code>
-          <button type="button" onClick={() => setCreated(undefined)}>
-            Done
-          </button>
-        </div>
+        <Secret value={created.secret} onDone={() => setCreated(undefined)}>
+          The secret of <code>{created.publicKey}</code> is shown this once; copy it now:
+        </Secret>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert error={revoke.error} />
       {keys.state === "error" && <p className="error">Keys: {keys.error.message}</p>}
       {keys.state === "done" && (
         <table className="list" aria-label="API keys">
@@ -87,10 +75,17 @@ export function Keys({ project }: { project: string }) {
                 <td>
                   {k.revoked_at ? (
                     <span title={time(k.revoked_at)}>revoked</span>
-                  ) : (
-                    <button type="button" onClick={() => void revoke(k.id ?? "")} aria-label={`Revoke ${k.public_key}`}>
+                  ) : manage ? (
+                    <button
+                      type="button"
+                      disabled={revoke.busy}
+                      onClick={() => void revoke.run(() => data(() => api.DELETE("/api/v1/api-keys/{key_id}", { params: { path: { key_id: k.id ?? "" } } })))}
+                      aria-label={`Revoke ${k.public_key}`}
+                    >
                       Revoke
                     </button>
+                  ) : (
+                    "active"
                   )}
                 </td>
               </tr>
@@ -105,17 +100,14 @@ export function Keys({ project }: { project: string }) {
 function CreateKey({ project, onCreated }: { project: string; onCreated: (publicKey: string, secret: string) => void }) {
   const [note, setNote] = useState("");
   const [chosen, setChosen] = useState<Scope[]>(["API_KEY_SCOPE_INGEST", "API_KEY_SCOPE_READ"]);
-  const [error, setError] = useState("");
-  const submit = async (e: FormEvent) => {
+  const create = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError("");
-    try {
+    void create.run(async () => {
       const r = await data(() => api.POST("/api/v1/api-keys", { body: { project_id: project, note: note.trim() || undefined, scopes: chosen } }));
       setNote("");
       onCreated(r.api_key?.public_key ?? "", r.secret_key ?? "");
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
+    });
   };
   return (
     <form className="filters" onSubmit={submit} aria-label="Create an API key">
@@ -136,14 +128,10 @@ function CreateKey({ project, onCreated }: { project: string; onCreated: (public
           </label>
         ))}
       </fieldset>
-      <button type="submit" disabled={chosen.length === 0}>
+      <button type="submit" disabled={chosen.length === 0 || create.busy}>
         Create key
       </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert error={create.error} />
     </form>
   );
 }
