@@ -53,6 +53,9 @@ type webUIRun struct {
 	SessionRoles []string `json:"sessionRoles"`
 	ByModel      string   `json:"dashboardByModel"`
 	Charts       int      `json:"dashboardCharts"`
+	ThemeBefore  string   `json:"themeBefore"`
+	ThemeAfter   string   `json:"themeAfter"`
+	DarkBg       string   `json:"darkBackground"`
 	FirstRefusal string   `json:"firstAccountRefusal"`
 	KeyMade      struct {
 		PublicKey   string `json:"publicKey"`
@@ -185,6 +188,10 @@ func TestWebUI(t *testing.T) {
 	}
 	if run.Charts != 5 {
 		t.Errorf("the dashboard draws %d charts, want 5 (cost, traces, latency, tokens, errors)", run.Charts)
+	}
+	if run.ThemeBefore != "light" || run.ThemeAfter != "dark" || run.DarkBg != "rgb(17, 20, 24)" {
+		t.Errorf("theme: %q (the system's), then %q with background %s after choosing dark; want light, then dark on rgb(17, 20, 24)",
+			run.ThemeBefore, run.ThemeAfter, run.DarkBg)
 	}
 	if k := run.KeyMade; !strings.HasPrefix(k.PublicKey, "pk-at-") || !k.SecretShown || k.Status != http.StatusOK {
 		t.Errorf("the key made in the UI: %+v; want its public key, its secret shown, and 200 from the API with it", k)

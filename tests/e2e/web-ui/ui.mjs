@@ -87,6 +87,12 @@ try {
   out.dashboardByModel = await byModel.innerText();
   out.dashboardCharts = await page.locator(".panel svg").count();
   await shot("6-dashboard");
+  // The dark theme, chosen over the system's (light in this browser).
+  out.themeBefore = await page.evaluate(() => document.documentElement.dataset.theme);
+  await page.getByLabel("Theme").selectOption("dark");
+  out.themeAfter = await page.evaluate(() => document.documentElement.dataset.theme);
+  out.darkBackground = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await shot("6b-dashboard-dark");
 
   // An API key: made (its secret shown once, and it reads the API), then
   // revoked (it no longer does).

@@ -10,6 +10,7 @@ import { SessionPage, Sessions } from "./views/Sessions";
 import { Settings } from "./views/settings/Settings";
 import { TracePage } from "./views/Trace";
 import { Traces } from "./views/Traces";
+import { useTheme, type ThemeChoice } from "./theme";
 
 /** App is the shell: sign-in, then the project switcher and the views. */
 export function App() {
@@ -78,6 +79,7 @@ function Shell({ email, project }: { email: string; project: string }) {
                 ))}
           </select>
         </label>
+        <ThemeSelect />
         <span className="who">{email}</span>
         <button type="button" onClick={() => void logout()}>
           Sign out
@@ -86,6 +88,19 @@ function Shell({ email, project }: { email: string; project: string }) {
       {failed && <p className="error">Account: {failed.message}</p>}
       {project ? <Route access={can} /> : orgs.state === "done" && <p className="empty">No project yet.</p>}
     </div>
+  );
+}
+
+function ThemeSelect() {
+  const [theme, setTheme] = useTheme();
+  return (
+    <label className="theme">
+      <select aria-label="Theme" value={theme} onChange={(e) => setTheme(e.target.value as ThemeChoice)}>
+        <option value="system">System theme</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </label>
   );
 }
 
