@@ -3,6 +3,7 @@ package chstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
@@ -41,11 +42,13 @@ var allTraces = traceSet{}
 // Each observation's total is EffectiveUsageTotal, so one that reported
 // input and output but no total still counts. The columns are named (n,
 // sum_usage_input, ..., min_start, max_end, updated) for queries that wrap
-// it; with details, a last column collects the usage detail versions of
-// every observation of the trace (chschema.MergeMapVersionsOf, by id),
-// whose newest value per key traceStats sums in Go: summed here, they
-// would need the rows read a second time with an ARRAY JOIN.
-func traceTotals(traces traceSet, details bool) string {
+// it. A list's totals (full) add how many observations are at level ERROR
+// and WARNING, the distinct models (at most query.MaxTraceModels) and, last, the
+// usage detail versions of every observation of the trace
+// (chschema.MergeMapVersionsOf, by id), whose newest value per key
+// traceStats sums in Go: summed here, they would need the rows read a
+// second time with an ARRAY JOIN.
+func traceTotals(traces traceSet, full bool) string {
 	m := chschema.Merged
 	sum := func(col, alias string) string { return "toNullable(sum(" + col + ")) AS " + alias }
 	in := ""
@@ -64,7 +67,11 @@ func traceTotals(traces traceSet, details bool) string {
 		chschema.MergeNullable(chschema.ColUsageTotal), chschema.MergeNullable(chschema.ColCostInput),
 		chschema.MergeNullable(chschema.ColCostOutput), chschema.MergeNullable(chschema.ColCostTotal),
 		chschema.MergeUint(chschema.ColStartTime), chschema.MergeUint(chschema.ColEndTime), chschema.MergeUpdated}
-	if details {
+	if full {
+		level, model := m(chschema.ColLevel), m(chschema.ColModel)
+		inner = append(inner, chschema.MergeString(chschema.ColLevel), chschema.MergeString(chschema.ColModel))
+		outer = append(outer, "toInt64(countIf("+level+" = 'ERROR')) AS n_error", "toInt64(countIf("+level+" = 'WARNING')) AS n_warning",
+			fmt.Sprintf("arraySlice(groupUniqArrayIf(%s, %s != ''), 1, %d) AS models", model, model, query.MaxTraceModels))
 		versions := m(chschema.UsageDetails.Name)
 		inner = append(inner, chschema.MergeMapVersionsOf(chschema.ColID, chschema.UsageDetails, versions))
 		outer = append(outer, "groupArrayArray("+versions+") AS detail_versions")
@@ -115,9 +122,11 @@ func (s *Store) traceStats(ctx context.Context, projectID string, traces traceSe
 			versions                    []chschema.MapVersion
 		)
 		if err := rows.Scan(&traceID, &st.ObservationCount, &usageIn, &usageOut, &usageTot,
-			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd, &st.Updated, &versions); err != nil {
+			&costIn, &costOut, &costTot, &st.MinStart, &st.MaxEnd, &st.Updated,
+			&st.ErrorCount, &st.WarningCount, &st.Models, &versions); err != nil {
 			return nil, fmt.Errorf("scan trace totals: %w", err)
 		}
+		slices.Sort(st.Models)
 		st.Usage = chschema.Usage(usageIn, usageOut, usageTot, sumDetails(versions))
 		st.Cost = chschema.Cost(costIn, costOut, costTot)
 		out[traceID] = &st

@@ -1,6 +1,8 @@
 package query
 
 import (
+	"slices"
+
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
 
@@ -12,6 +14,7 @@ func applyStats(t *commonv1.Trace, st *TraceStats) {
 		return
 	}
 	t.Usage, t.Cost, t.ObservationCount = st.Usage, st.Cost, st.ObservationCount
+	t.ErrorCount, t.WarningCount, t.Models = st.ErrorCount, st.WarningCount, st.Models
 	if st.MinStart != 0 && st.MaxEnd > st.MinStart {
 		t.LatencySeconds = float64(st.MaxEnd-st.MinStart) / 1e9
 	}
@@ -33,7 +36,17 @@ func statsOf(obs []*commonv1.Observation) *TraceStats {
 		}
 		st.MaxEnd = max(st.MaxEnd, tsNanos(o.GetEndTime()))
 		st.Updated = max(st.Updated, tsNanos(o.GetUpdatedAt()))
+		switch o.GetLevel() {
+		case commonv1.ObservationLevel_OBSERVATION_LEVEL_ERROR:
+			st.ErrorCount++
+		case commonv1.ObservationLevel_OBSERVATION_LEVEL_WARNING:
+			st.WarningCount++
+		}
+		if m := o.GetModel(); m != "" && !slices.Contains(st.Models, m) && len(st.Models) < MaxTraceModels {
+			st.Models = append(st.Models, m)
+		}
 	}
+	slices.Sort(st.Models)
 	return st
 }
 

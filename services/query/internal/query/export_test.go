@@ -13,6 +13,7 @@ var (
 	AddCost              = addCost
 	Checksum             = checksum
 	NormalizeTraceFilter = normalizeTraceFilter
+	StatsOf              = statsOf
 )
 
 type FilterDigest = filterDigest

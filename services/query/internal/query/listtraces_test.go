@@ -12,6 +12,7 @@ import (
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/chtest"
+	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 func ts(s float64) *timestamppb.Timestamp { return fromNanos(at(s)) }
@@ -159,6 +160,20 @@ func TestListTracesDerived(t *testing.T) {
 		if i%5 == 0 {
 			upd.UsageOutput, upd.UsageDetails = chtest.I(3), map[string]int64{"cached": 1000, "audio": 1}
 		}
+		// Levels and models, some changed by the update: 6 ERROR (every
+		// fourth but 0 and 28), 5 WARNING (every seventh); two models.
+		if i%4 == 0 {
+			o.Level = "ERROR"
+		}
+		if i%7 == 0 {
+			upd.Level = "WARNING"
+		}
+		if i%3 == 0 {
+			o.Model = "gpt-4o"
+		}
+		if i%10 == 0 {
+			upd.Model = "claude-3"
+		}
 		obs = append(obs, o, upd, o) // o twice: a redelivery
 	}
 	obs = append(obs, chtest.Observation{ProjectID: other, TraceID: "t1", ID: "o1", UsageInput: chtest.I(1e6), EventTS: at(3)})
@@ -194,5 +209,25 @@ func TestListTracesDerived(t *testing.T) {
 	}
 	if want.GetUsage().GetDetails()["cached"] == 0 || want.GetUsage().GetDetails()["audio"] != 6 {
 		t.Errorf("usage details = %v", want.GetUsage().GetDetails())
+	}
+	for _, tr := range []*commonv1.Trace{fromList, want} {
+		if tr.GetErrorCount() != 6 || tr.GetWarningCount() != 5 || !slices.Equal(tr.GetModels(), []string{"claude-3", "gpt-4o"}) {
+			t.Errorf("levels and models: %d errors, %d warnings, models %v; want 6, 5, [claude-3 gpt-4o]",
+				tr.GetErrorCount(), tr.GetWarningCount(), tr.GetModels())
+		}
+	}
+}
+
+// A trace's totals name at most MaxTraceModels models, sorted, each once.
+func TestTraceModelsAreBounded(t *testing.T) {
+	var obs []*commonv1.Observation
+	for i := range 2 * query.MaxTraceModels {
+		m := fmt.Sprintf("model-%02d", 2*query.MaxTraceModels-1-i)
+		obs = append(obs, &commonv1.Observation{Id: fmt.Sprint("a", i), Model: m}, &commonv1.Observation{Id: fmt.Sprint("b", i), Model: m})
+	}
+	obs = append(obs, &commonv1.Observation{Id: "none"})
+	st := query.StatsOf(obs)
+	if len(st.Models) != query.MaxTraceModels || !slices.IsSorted(st.Models) || len(slices.Compact(slices.Clone(st.Models))) != query.MaxTraceModels {
+		t.Errorf("models = %v, want %d distinct, sorted", st.Models, query.MaxTraceModels)
 	}
 }

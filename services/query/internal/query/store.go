@@ -173,4 +173,11 @@ type TraceStats struct {
 	MinStart         uint64          // earliest set start_time, 0 when none
 	MaxEnd           uint64          // latest set end_time, 0 when none
 	Updated          uint64          // newest event_ts of any observation version
+	ErrorCount       int64           // observations at level ERROR
+	WarningCount     int64           // observations at level WARNING
+	Models           []string        // distinct models, sorted; at most MaxTraceModels
 }
+
+// MaxTraceModels bounds the models a trace's totals name (a page of traces
+// must stay light whatever an agent called).
+const MaxTraceModels = 10

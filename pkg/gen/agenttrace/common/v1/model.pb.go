@@ -416,7 +416,13 @@ type Trace struct {
 	LatencySeconds   float64 `protobuf:"fixed64,16,opt,name=latency_seconds,json=latencySeconds,proto3" json:"latency_seconds,omitempty"`
 	ObservationCount int64   `protobuf:"varint,17,opt,name=observation_count,json=observationCount,proto3" json:"observation_count,omitempty"`
 	// When the newest version of this trace was written.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Derived on read: how many of its observations are at level ERROR and
+	// at level WARNING, and the distinct models its observations name
+	// (sorted; at most 10, which ones unspecified when it has more).
+	ErrorCount    int64    `protobuf:"varint,19,opt,name=error_count,json=errorCount,proto3" json:"error_count,omitempty"`
+	WarningCount  int64    `protobuf:"varint,20,opt,name=warning_count,json=warningCount,proto3" json:"warning_count,omitempty"`
+	Models        []string `protobuf:"bytes,21,rep,name=models,proto3" json:"models,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -573,6 +579,27 @@ func (x *Trace) GetObservationCount() int64 {
 func (x *Trace) GetUpdatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Trace) GetErrorCount() int64 {
+	if x != nil {
+		return x.ErrorCount
+	}
+	return 0
+}
+
+func (x *Trace) GetWarningCount() int64 {
+	if x != nil {
+		return x.WarningCount
+	}
+	return 0
+}
+
+func (x *Trace) GetModels() []string {
+	if x != nil {
+		return x.Models
 	}
 	return nil
 }
@@ -1064,7 +1091,7 @@ const file_agenttrace_common_v1_model_proto_rawDesc = "" +
 	"\x05total\x18\x03 \x01(\x01H\x02R\x05total\x88\x01\x01B\b\n" +
 	"\x06_inputB\t\n" +
 	"\a_outputB\b\n" +
-	"\x06_total\"\xfc\x05\n" +
+	"\x06_total\"\xda\x06\n" +
 	"\x05Trace\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1087,7 +1114,11 @@ const file_agenttrace_common_v1_model_proto_rawDesc = "" +
 	"\x0flatency_seconds\x18\x10 \x01(\x01R\x0elatencySeconds\x12+\n" +
 	"\x11observation_count\x18\x11 \x01(\x03R\x10observationCount\x129\n" +
 	"\n" +
-	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x1a;\n" +
+	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1f\n" +
+	"\verror_count\x18\x13 \x01(\x03R\n" +
+	"errorCount\x12#\n" +
+	"\rwarning_count\x18\x14 \x01(\x03R\fwarningCount\x12\x16\n" +
+	"\x06models\x18\x15 \x03(\tR\x06models\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\t\n" +

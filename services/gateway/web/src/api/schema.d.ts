@@ -1596,6 +1596,21 @@ export interface components {
              * @description When the newest version of this trace was written.
              */
             updated_at?: string;
+            /**
+             * Format: int64
+             * @description Derived on read: how many of its observations are at level ERROR and
+             *     at level WARNING, and the distinct models its observations name
+             *     (sorted; at most 10, which ones unspecified when it has more).
+             *
+             *     A JSON number; a string when beyond 2^53-1.
+             */
+            error_count?: number;
+            /**
+             * Format: int64
+             * @description A JSON number; a string when beyond 2^53-1.
+             */
+            warning_count?: number;
+            models?: string[];
         };
         /**
          * @description TraceBody carries the fields of a trace that an event sets; unset fields keep
