@@ -296,7 +296,7 @@ func TestTraceTokenCountsAreNumbers(t *testing.T) {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	assertJSON(t, r.body, `{
-		"trace":{"id":"t1","tags":[],"usage":{"input":2000,"output":"1152921504606846976"},"observation_count":1,"models":[]},
+		"trace":{"id":"t1","tags":[],"usage":{"input":2000,"output":"1152921504606846976"},"observation_count":1,"models":[],"score_summaries":[]},
 		"observations":[{"observation":{"id":"o1","usage":{"total":0,"details":{"cached_input":500}}},"children":[]}],
 		"scores":[]}`)
 	if strings.Contains(string(r.body), `"input":"`) {

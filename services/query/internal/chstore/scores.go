@@ -51,6 +51,30 @@ func (s *Store) TraceScores(ctx context.Context, projectID, traceID string) ([]*
 	return s.scores(ctx, q, projectID)
 }
 
+// TracesScores merges the scores attached to the given traces (a page of
+// them; including those of their observations), oldest first, by trace.
+func (s *Store) TracesScores(ctx context.Context, projectID string, traceIDs []string) (map[string][]*commonv1.Score, error) {
+	out := map[string][]*commonv1.Score{}
+	if len(traceIDs) == 0 {
+		return out, nil
+	}
+	// As TraceScores, for a set of traces.
+	id, traceCol, ids := chschema.ColID, chschema.ColTraceID, set(traceIDs)
+	q := newQuery("traces scores").
+		add("SELECT "+chschema.MergedScoreColumns+" FROM "+scoresTable).
+		add(inProjectRows+" AND ("+traceCol+" IN ? OR ("+traceCol+" = '' AND "+id+" IN", projectID, ids).
+		add("(SELECT "+id+" FROM "+scoresTable+" "+inProjectRows+" AND "+traceCol+" IN ?)))", projectID, ids).
+		add(byID+" HAVING "+chschema.Merged(traceCol)+" IN ? ORDER BY "+mTimestamp+", "+id, ids)
+	scores, err := s.scores(ctx, q, projectID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range scores {
+		out[sc.GetTraceId()] = append(out[sc.GetTraceId()], sc)
+	}
+	return out, nil
+}
+
 // SessionScores merges the scores of a session: those attached to the
 // session itself and those of the given traces (a page of the session's),
 // oldest first.

@@ -2,6 +2,9 @@ package query
 
 import (
 	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 )
@@ -107,4 +110,42 @@ func addFloat(a, b *float64) *float64 {
 	}
 	v := *a + *b
 	return &v
+}
+
+// summarizeScores sums up a trace's scores (oldest first) per name, by
+// name: their count, the mean of the numeric and boolean ones and the
+// newest categorical value; nil when there are none.
+func summarizeScores(scores []*commonv1.Score) []*commonv1.ScoreSummary {
+	type acc struct {
+		sum *commonv1.ScoreSummary
+		n   int
+		tot float64
+	}
+	byName := map[string]*acc{}
+	for _, sc := range scores {
+		a := byName[sc.GetName()]
+		if a == nil {
+			a = &acc{sum: &commonv1.ScoreSummary{Name: sc.GetName()}}
+			byName[sc.GetName()] = a
+		}
+		a.sum.Count++
+		if sc.GetDataType() == commonv1.ScoreDataType_SCORE_DATA_TYPE_CATEGORICAL {
+			a.sum.LatestCategory = sc.GetStringValue()
+		} else {
+			a.n++
+			a.tot += sc.GetValue()
+		}
+	}
+	out := make([]*commonv1.ScoreSummary, 0, len(byName))
+	for _, a := range byName {
+		if a.n > 0 {
+			a.sum.Average = proto.Float64(a.tot / float64(a.n))
+		}
+		out = append(out, a.sum)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	slices.SortFunc(out, func(a, b *commonv1.ScoreSummary) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return out
 }

@@ -231,3 +231,67 @@ func TestTraceModelsAreBounded(t *testing.T) {
 		t.Errorf("models = %v, want %d distinct, sorted", st.Models, query.MaxTraceModels)
 	}
 }
+
+// A listed trace carries a summary of its scores per name (its own and its
+// observations', updates merged), the same as GetTrace derives from the
+// scores it returns; a trace without scores has none.
+func TestListTracesScoreSummaries(t *testing.T) {
+	svc, conn := newService(t)
+	chtest.InsertTraces(t, conn,
+		chtest.Trace{ProjectID: proj, ID: "t1", Timestamp: at(1), EventTS: at(1)},
+		chtest.Trace{ProjectID: proj, ID: "t2", Timestamp: at(2), EventTS: at(2)},
+	)
+	score := func(id, name, typ string, v *float64, category string, ts float64) chtest.Score {
+		return chtest.Score{ProjectID: proj, ID: id, TraceID: "t1", Name: name, DataType: typ, Value: v, StringValue: category,
+			Timestamp: at(ts), EventTS: at(ts)}
+	}
+	onObservation := score("s3", "quality", "NUMERIC", chtest.F(0.2), "", 3)
+	onObservation.ObservationID = "o1"
+	chtest.InsertScores(t, conn,
+		score("s1", "quality", "NUMERIC", chtest.F(0.5), "", 1),
+		score("s2", "quality", "NUMERIC", chtest.F(1), "", 2),
+		onObservation,
+		score("s4", "correct", "BOOLEAN", chtest.F(1), "", 1),
+		score("s5", "correct", "BOOLEAN", chtest.F(0), "", 2),
+		score("s6", "tone", "CATEGORICAL", nil, "neutral", 1),
+		score("s7", "tone", "CATEGORICAL", nil, "friendly", 2),
+		// An update without the trace id: s2 is now 0.8.
+		chtest.Score{ProjectID: proj, ID: "s2", Value: chtest.F(0.8), EventTS: at(5)},
+		// Another project's score of a trace with the same id.
+		chtest.Score{ProjectID: other, ID: "x", TraceID: "t1", Name: "quality", DataType: "NUMERIC", Value: chtest.F(100), EventTS: at(1)},
+	)
+	want := []*commonv1.ScoreSummary{
+		{Name: "correct", Count: 2, Average: proto.Float64(0.5)},
+		{Name: "quality", Count: 3, Average: proto.Float64((0.5 + 0.8 + 0.2) / 3)},
+		{Name: "tone", Count: 2, LatestCategory: "friendly"},
+	}
+	list, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := traceIDs(list.GetTraces()); !slices.Equal(got, []string{"t2", "t1"}) {
+		t.Fatalf("traces = %v", got)
+	}
+	if s := list.GetTraces()[0].GetScoreSummaries(); len(s) != 0 {
+		t.Errorf("a trace without scores has summaries %v", s)
+	}
+	got, err := svc.GetTrace(ctx, proj, &queryv1.GetTraceRequest{TraceId: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for where, summaries := range map[string][]*commonv1.ScoreSummary{
+		"ListTraces": list.GetTraces()[1].GetScoreSummaries(), "GetTrace": got.GetTrace().GetScoreSummaries(),
+	} {
+		if len(summaries) != len(want) {
+			t.Errorf("%s: summaries %v, want %v", where, summaries, want)
+			continue
+		}
+		for i := range want {
+			g, w := summaries[i], want[i]
+			if g.GetName() != w.GetName() || g.GetCount() != w.GetCount() || g.GetLatestCategory() != w.GetLatestCategory() ||
+				(g.Average == nil) != (w.Average == nil) || math.Abs(g.GetAverage()-w.GetAverage()) > 1e-9 {
+				t.Errorf("%s: summary %d = %v, want %v", where, i, g, w)
+			}
+		}
+	}
+}

@@ -143,5 +143,14 @@ func (s *Service) GetSession(ctx context.Context, projectID string, req *queryv1
 	if err != nil {
 		return nil, err
 	}
+	// Those scores hold every score of the page's traces, whose summaries
+	// are made from them.
+	byTrace := map[string][]*commonv1.Score{}
+	for _, sc := range scores {
+		byTrace[sc.GetTraceId()] = append(byTrace[sc.GetTraceId()], sc)
+	}
+	for _, t := range traces {
+		t.ScoreSummaries = summarizeScores(byTrace[t.GetId()])
+	}
 	return &queryv1.GetSessionResponse{Session: row.Session, Traces: traces, Scores: scores, NextPageToken: next}, nil
 }

@@ -22,6 +22,8 @@ type Store interface {
 	// field; found is false when it has no rows there.
 	Observation(ctx context.Context, projectID, traceID, id string, days Days) (*commonv1.Observation, bool, error)
 	TraceScores(ctx context.Context, projectID, traceID string) ([]*commonv1.Score, error)
+	// TracesScores is TraceScores for a page of traces, by trace id.
+	TracesScores(ctx context.Context, projectID string, traceIDs []string) (map[string][]*commonv1.Score, error)
 	TraceStats(ctx context.Context, projectID string, traceIDs []string, days Days) (map[string]*TraceStats, error)
 	// ListTraces is the ids of one page of traces, newest first, and the
 	// days they have rows on; Traces merges them (those with rows on days,

@@ -97,6 +97,7 @@ func (s *Service) GetTrace(ctx context.Context, projectID string, req *queryv1.G
 		trace = &commonv1.Trace{Id: traceID, ProjectId: projectID, UpdatedAt: fromNanos(st.Updated)}
 	}
 	applyStats(trace, st)
+	trace.ScoreSummaries = summarizeScores(scores)
 	obs, next := nextPageToken(obs, size, digest, func(o *commonv1.Observation) Cursor {
 		return Cursor{TS: tsNanos(o.GetStartTime()), ID: o.GetId()}
 	})
@@ -188,20 +189,22 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 }
 
 // derivedTraces merges the traces with the given ids, which have rows on
-// days, in their order, with their derived fields: the merge and the
-// totals, side by side. A trace whose rows vanished between the reads (a
+// days, in their order, with their derived fields: the merge, the totals
+// and the scores, side by side. A trace whose rows vanished between the reads (a
 // retention drop) is left out; the page then is one shorter.
 func (s *Service) derivedTraces(ctx context.Context, projectID string, ids []string, days Days) ([]*commonv1.Trace, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var (
-		byID  map[string]*commonv1.Trace
-		stats map[string]*TraceStats
+		byID   map[string]*commonv1.Trace
+		stats  map[string]*TraceStats
+		scores map[string][]*commonv1.Score
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { byID, err = s.store.Traces(gctx, projectID, ids, days); return err })
 	g.Go(func() (err error) { stats, err = s.store.TraceStats(gctx, projectID, ids, days); return err })
+	g.Go(func() (err error) { scores, err = s.store.TracesScores(gctx, projectID, ids); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -209,6 +212,7 @@ func (s *Service) derivedTraces(ctx context.Context, projectID string, ids []str
 	for _, id := range ids {
 		if t, ok := byID[id]; ok {
 			applyStats(t, stats[id])
+			t.ScoreSummaries = summarizeScores(scores[id])
 			out = append(out, t)
 		}
 	}

@@ -420,11 +420,14 @@ type Trace struct {
 	// Derived on read: how many of its observations are at level ERROR and
 	// at level WARNING, and the distinct models its observations name
 	// (sorted; at most 10, which ones unspecified when it has more).
-	ErrorCount    int64    `protobuf:"varint,19,opt,name=error_count,json=errorCount,proto3" json:"error_count,omitempty"`
-	WarningCount  int64    `protobuf:"varint,20,opt,name=warning_count,json=warningCount,proto3" json:"warning_count,omitempty"`
-	Models        []string `protobuf:"bytes,21,rep,name=models,proto3" json:"models,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ErrorCount   int64    `protobuf:"varint,19,opt,name=error_count,json=errorCount,proto3" json:"error_count,omitempty"`
+	WarningCount int64    `protobuf:"varint,20,opt,name=warning_count,json=warningCount,proto3" json:"warning_count,omitempty"`
+	Models       []string `protobuf:"bytes,21,rep,name=models,proto3" json:"models,omitempty"`
+	// Derived on read: the trace's scores (its own and its observations'),
+	// one summary per score name, by name.
+	ScoreSummaries []*ScoreSummary `protobuf:"bytes,22,rep,name=score_summaries,json=scoreSummaries,proto3" json:"score_summaries,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Trace) Reset() {
@@ -604,6 +607,85 @@ func (x *Trace) GetModels() []string {
 	return nil
 }
 
+func (x *Trace) GetScoreSummaries() []*ScoreSummary {
+	if x != nil {
+		return x.ScoreSummaries
+	}
+	return nil
+}
+
+// ScoreSummary is what the scores of one name on a trace come to.
+type ScoreSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Count int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// The mean of its NUMERIC and BOOLEAN scores (a boolean counts 0 or 1);
+	// unset when all are CATEGORICAL.
+	Average *float64 `protobuf:"fixed64,3,opt,name=average,proto3,oneof" json:"average,omitempty"`
+	// The newest CATEGORICAL score's value; empty when there is none.
+	LatestCategory string `protobuf:"bytes,4,opt,name=latest_category,json=latestCategory,proto3" json:"latest_category,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ScoreSummary) Reset() {
+	*x = ScoreSummary{}
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoreSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoreSummary) ProtoMessage() {}
+
+func (x *ScoreSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoreSummary.ProtoReflect.Descriptor instead.
+func (*ScoreSummary) Descriptor() ([]byte, []int) {
+	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ScoreSummary) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ScoreSummary) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ScoreSummary) GetAverage() float64 {
+	if x != nil && x.Average != nil {
+		return *x.Average
+	}
+	return 0
+}
+
+func (x *ScoreSummary) GetLatestCategory() string {
+	if x != nil {
+		return x.LatestCategory
+	}
+	return ""
+}
+
 // Observation is one step of a trace: a span, an LLM generation, a tool call, ...
 type Observation struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
@@ -634,7 +716,7 @@ type Observation struct {
 
 func (x *Observation) Reset() {
 	*x = Observation{}
-	mi := &file_agenttrace_common_v1_model_proto_msgTypes[3]
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +728,7 @@ func (x *Observation) String() string {
 func (*Observation) ProtoMessage() {}
 
 func (x *Observation) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_common_v1_model_proto_msgTypes[3]
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +741,7 @@ func (x *Observation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Observation.ProtoReflect.Descriptor instead.
 func (*Observation) Descriptor() ([]byte, []int) {
-	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{3}
+	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Observation) GetId() string {
@@ -835,7 +917,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_agenttrace_common_v1_model_proto_msgTypes[4]
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +929,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_common_v1_model_proto_msgTypes[4]
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +942,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{4}
+	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Score) GetId() string {
@@ -985,7 +1067,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_agenttrace_common_v1_model_proto_msgTypes[5]
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1079,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_agenttrace_common_v1_model_proto_msgTypes[5]
+	mi := &file_agenttrace_common_v1_model_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1092,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{5}
+	return file_agenttrace_common_v1_model_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Session) GetId() string {
@@ -1091,7 +1173,7 @@ const file_agenttrace_common_v1_model_proto_rawDesc = "" +
 	"\x05total\x18\x03 \x01(\x01H\x02R\x05total\x88\x01\x01B\b\n" +
 	"\x06_inputB\t\n" +
 	"\a_outputB\b\n" +
-	"\x06_total\"\xda\x06\n" +
+	"\x06_total\"\xa7\a\n" +
 	"\x05Trace\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1118,10 +1200,18 @@ const file_agenttrace_common_v1_model_proto_rawDesc = "" +
 	"\verror_count\x18\x13 \x01(\x03R\n" +
 	"errorCount\x12#\n" +
 	"\rwarning_count\x18\x14 \x01(\x03R\fwarningCount\x12\x16\n" +
-	"\x06models\x18\x15 \x03(\tR\x06models\x1a;\n" +
+	"\x06models\x18\x15 \x03(\tR\x06models\x12K\n" +
+	"\x0fscore_summaries\x18\x16 \x03(\v2\".agenttrace.common.v1.ScoreSummaryR\x0escoreSummaries\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\t\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x01\n" +
+	"\fScoreSummary\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1d\n" +
+	"\aaverage\x18\x03 \x01(\x01H\x00R\aaverage\x88\x01\x01\x12'\n" +
+	"\x0flatest_category\x18\x04 \x01(\tR\x0elatestCategoryB\n" +
+	"\n" +
+	"\b_average\"\x80\t\n" +
 	"\vObservation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1232,7 +1322,7 @@ func file_agenttrace_common_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_agenttrace_common_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_agenttrace_common_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_agenttrace_common_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_agenttrace_common_v1_model_proto_goTypes = []any{
 	(ObservationType)(0),          // 0: agenttrace.common.v1.ObservationType
 	(ObservationLevel)(0),         // 1: agenttrace.common.v1.ObservationLevel
@@ -1241,52 +1331,54 @@ var file_agenttrace_common_v1_model_proto_goTypes = []any{
 	(*Usage)(nil),                 // 4: agenttrace.common.v1.Usage
 	(*Cost)(nil),                  // 5: agenttrace.common.v1.Cost
 	(*Trace)(nil),                 // 6: agenttrace.common.v1.Trace
-	(*Observation)(nil),           // 7: agenttrace.common.v1.Observation
-	(*Score)(nil),                 // 8: agenttrace.common.v1.Score
-	(*Session)(nil),               // 9: agenttrace.common.v1.Session
-	nil,                           // 10: agenttrace.common.v1.Usage.DetailsEntry
-	nil,                           // 11: agenttrace.common.v1.Trace.MetadataEntry
-	nil,                           // 12: agenttrace.common.v1.Observation.ModelParametersEntry
-	nil,                           // 13: agenttrace.common.v1.Observation.MetadataEntry
-	nil,                           // 14: agenttrace.common.v1.Score.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 16: google.protobuf.Value
+	(*ScoreSummary)(nil),          // 7: agenttrace.common.v1.ScoreSummary
+	(*Observation)(nil),           // 8: agenttrace.common.v1.Observation
+	(*Score)(nil),                 // 9: agenttrace.common.v1.Score
+	(*Session)(nil),               // 10: agenttrace.common.v1.Session
+	nil,                           // 11: agenttrace.common.v1.Usage.DetailsEntry
+	nil,                           // 12: agenttrace.common.v1.Trace.MetadataEntry
+	nil,                           // 13: agenttrace.common.v1.Observation.ModelParametersEntry
+	nil,                           // 14: agenttrace.common.v1.Observation.MetadataEntry
+	nil,                           // 15: agenttrace.common.v1.Score.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 17: google.protobuf.Value
 }
 var file_agenttrace_common_v1_model_proto_depIdxs = []int32{
-	10, // 0: agenttrace.common.v1.Usage.details:type_name -> agenttrace.common.v1.Usage.DetailsEntry
-	15, // 1: agenttrace.common.v1.Trace.timestamp:type_name -> google.protobuf.Timestamp
-	11, // 2: agenttrace.common.v1.Trace.metadata:type_name -> agenttrace.common.v1.Trace.MetadataEntry
-	16, // 3: agenttrace.common.v1.Trace.input:type_name -> google.protobuf.Value
-	16, // 4: agenttrace.common.v1.Trace.output:type_name -> google.protobuf.Value
+	11, // 0: agenttrace.common.v1.Usage.details:type_name -> agenttrace.common.v1.Usage.DetailsEntry
+	16, // 1: agenttrace.common.v1.Trace.timestamp:type_name -> google.protobuf.Timestamp
+	12, // 2: agenttrace.common.v1.Trace.metadata:type_name -> agenttrace.common.v1.Trace.MetadataEntry
+	17, // 3: agenttrace.common.v1.Trace.input:type_name -> google.protobuf.Value
+	17, // 4: agenttrace.common.v1.Trace.output:type_name -> google.protobuf.Value
 	4,  // 5: agenttrace.common.v1.Trace.usage:type_name -> agenttrace.common.v1.Usage
 	5,  // 6: agenttrace.common.v1.Trace.cost:type_name -> agenttrace.common.v1.Cost
-	15, // 7: agenttrace.common.v1.Trace.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: agenttrace.common.v1.Observation.type:type_name -> agenttrace.common.v1.ObservationType
-	15, // 9: agenttrace.common.v1.Observation.start_time:type_name -> google.protobuf.Timestamp
-	15, // 10: agenttrace.common.v1.Observation.end_time:type_name -> google.protobuf.Timestamp
-	15, // 11: agenttrace.common.v1.Observation.completion_start_time:type_name -> google.protobuf.Timestamp
-	1,  // 12: agenttrace.common.v1.Observation.level:type_name -> agenttrace.common.v1.ObservationLevel
-	12, // 13: agenttrace.common.v1.Observation.model_parameters:type_name -> agenttrace.common.v1.Observation.ModelParametersEntry
-	4,  // 14: agenttrace.common.v1.Observation.usage:type_name -> agenttrace.common.v1.Usage
-	5,  // 15: agenttrace.common.v1.Observation.cost:type_name -> agenttrace.common.v1.Cost
-	16, // 16: agenttrace.common.v1.Observation.input:type_name -> google.protobuf.Value
-	16, // 17: agenttrace.common.v1.Observation.output:type_name -> google.protobuf.Value
-	13, // 18: agenttrace.common.v1.Observation.metadata:type_name -> agenttrace.common.v1.Observation.MetadataEntry
-	15, // 19: agenttrace.common.v1.Observation.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 20: agenttrace.common.v1.Score.data_type:type_name -> agenttrace.common.v1.ScoreDataType
-	3,  // 21: agenttrace.common.v1.Score.source:type_name -> agenttrace.common.v1.ScoreSource
-	15, // 22: agenttrace.common.v1.Score.timestamp:type_name -> google.protobuf.Timestamp
-	14, // 23: agenttrace.common.v1.Score.metadata:type_name -> agenttrace.common.v1.Score.MetadataEntry
-	15, // 24: agenttrace.common.v1.Score.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 25: agenttrace.common.v1.Session.first_seen:type_name -> google.protobuf.Timestamp
-	15, // 26: agenttrace.common.v1.Session.last_seen:type_name -> google.protobuf.Timestamp
-	4,  // 27: agenttrace.common.v1.Session.usage:type_name -> agenttrace.common.v1.Usage
-	5,  // 28: agenttrace.common.v1.Session.cost:type_name -> agenttrace.common.v1.Cost
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	16, // 7: agenttrace.common.v1.Trace.updated_at:type_name -> google.protobuf.Timestamp
+	7,  // 8: agenttrace.common.v1.Trace.score_summaries:type_name -> agenttrace.common.v1.ScoreSummary
+	0,  // 9: agenttrace.common.v1.Observation.type:type_name -> agenttrace.common.v1.ObservationType
+	16, // 10: agenttrace.common.v1.Observation.start_time:type_name -> google.protobuf.Timestamp
+	16, // 11: agenttrace.common.v1.Observation.end_time:type_name -> google.protobuf.Timestamp
+	16, // 12: agenttrace.common.v1.Observation.completion_start_time:type_name -> google.protobuf.Timestamp
+	1,  // 13: agenttrace.common.v1.Observation.level:type_name -> agenttrace.common.v1.ObservationLevel
+	13, // 14: agenttrace.common.v1.Observation.model_parameters:type_name -> agenttrace.common.v1.Observation.ModelParametersEntry
+	4,  // 15: agenttrace.common.v1.Observation.usage:type_name -> agenttrace.common.v1.Usage
+	5,  // 16: agenttrace.common.v1.Observation.cost:type_name -> agenttrace.common.v1.Cost
+	17, // 17: agenttrace.common.v1.Observation.input:type_name -> google.protobuf.Value
+	17, // 18: agenttrace.common.v1.Observation.output:type_name -> google.protobuf.Value
+	14, // 19: agenttrace.common.v1.Observation.metadata:type_name -> agenttrace.common.v1.Observation.MetadataEntry
+	16, // 20: agenttrace.common.v1.Observation.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 21: agenttrace.common.v1.Score.data_type:type_name -> agenttrace.common.v1.ScoreDataType
+	3,  // 22: agenttrace.common.v1.Score.source:type_name -> agenttrace.common.v1.ScoreSource
+	16, // 23: agenttrace.common.v1.Score.timestamp:type_name -> google.protobuf.Timestamp
+	15, // 24: agenttrace.common.v1.Score.metadata:type_name -> agenttrace.common.v1.Score.MetadataEntry
+	16, // 25: agenttrace.common.v1.Score.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 26: agenttrace.common.v1.Session.first_seen:type_name -> google.protobuf.Timestamp
+	16, // 27: agenttrace.common.v1.Session.last_seen:type_name -> google.protobuf.Timestamp
+	4,  // 28: agenttrace.common.v1.Session.usage:type_name -> agenttrace.common.v1.Usage
+	5,  // 29: agenttrace.common.v1.Session.cost:type_name -> agenttrace.common.v1.Cost
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_common_v1_model_proto_init() }
@@ -1296,13 +1388,14 @@ func file_agenttrace_common_v1_model_proto_init() {
 	}
 	file_agenttrace_common_v1_model_proto_msgTypes[0].OneofWrappers = []any{}
 	file_agenttrace_common_v1_model_proto_msgTypes[1].OneofWrappers = []any{}
+	file_agenttrace_common_v1_model_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agenttrace_common_v1_model_proto_rawDesc), len(file_agenttrace_common_v1_model_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1516,6 +1516,23 @@ export interface components {
          * @enum {string}
          */
         v1ScoreSource: "SCORE_SOURCE_UNSPECIFIED" | "SCORE_SOURCE_API" | "SCORE_SOURCE_EVAL" | "SCORE_SOURCE_ANNOTATION";
+        /** @description ScoreSummary is what the scores of one name on a trace come to. */
+        v1ScoreSummary: {
+            name?: string;
+            /**
+             * Format: int64
+             * @description A JSON number; a string when beyond 2^53-1.
+             */
+            count?: number;
+            /**
+             * Format: double
+             * @description The mean of its NUMERIC and BOOLEAN scores (a boolean counts 0 or 1);
+             *     unset when all are CATEGORICAL.
+             */
+            average?: number;
+            /** @description The newest CATEGORICAL score's value; empty when there is none. */
+            latest_category?: string;
+        };
         /** @description Session groups the traces that share a session_id. */
         v1Session: {
             id?: string;
@@ -1611,6 +1628,11 @@ export interface components {
              */
             warning_count?: number;
             models?: string[];
+            /**
+             * @description Derived on read: the trace's scores (its own and its observations'),
+             *     one summary per score name, by name.
+             */
+            score_summaries?: components["schemas"]["v1ScoreSummary"][];
         };
         /**
          * @description TraceBody carries the fields of a trace that an event sets; unset fields keep
