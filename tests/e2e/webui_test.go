@@ -33,12 +33,23 @@ const webUIShots = ".artifacts/web-ui"
 
 // webUIRun is what ui.mjs prints.
 type webUIRun struct {
-	SignInMs     int      `json:"signInMs"`
-	TracesPageMs int      `json:"tracesPageMs"`
-	FilteredMs   int      `json:"filteredMs"`
-	TraceMs      int      `json:"traceMs"`
-	URL          string   `json:"url"`
-	TracesListed int      `json:"tracesListed"`
+	SignInMs     int    `json:"signInMs"`
+	TracesPageMs int    `json:"tracesPageMs"`
+	FilteredMs   int    `json:"filteredMs"`
+	TraceMs      int    `json:"traceMs"`
+	URL          string `json:"url"`
+	TracesListed int    `json:"tracesListed"`
+	TracesRow    string `json:"tracesRow"`
+	WarningRows  int    `json:"warningRows"`
+	ModelRows    int    `json:"modelRows"`
+	SortedBy     string `json:"sortedBy"`
+	SortedFirst  string `json:"sortedFirst"`
+	ScoredRow    string `json:"scoredRow"`
+	Live         struct {
+		Status int `json:"status"`
+		Ms     int `json:"ms"`
+		Rows   int `json:"rows"`
+	} `json:"live"`
 	FirstPage    int      `json:"firstPageRows"`
 	AfterMore    int      `json:"afterMoreRows"`
 	MoreLeft     int      `json:"moreLeft"`
@@ -121,7 +132,8 @@ func TestWebUI(t *testing.T) {
 	})
 
 	var run webUIRun
-	runWebUIScript(t, "ui.mjs", founder, label, &run, "AGENTTRACE_TRACE="+label, "AGENTTRACE_SESSION="+webUISession(label))
+	runWebUIScript(t, "ui.mjs", founder, label, &run, "AGENTTRACE_TRACE="+label, "AGENTTRACE_SESSION="+webUISession(label),
+		"AGENTTRACE_INGEST_AUTH="+key.basic())
 	t.Logf("web UI: signed in in %d ms, traces page of 50 rows interactive in %d ms (budget 1000 ms), filtered list in %d ms, trace opened in %d ms",
 		run.SignInMs, run.TracesPageMs, run.FilteredMs, run.TraceMs)
 	if run.TracesPageMs > 1000 {
@@ -137,6 +149,24 @@ func TestWebUI(t *testing.T) {
 	}
 	if run.TracesListed != 1 {
 		t.Errorf("the list filtered by name shows %d traces, want 1", run.TracesListed)
+	}
+	for _, want := range []string{"gpt-4o-mini", "1 warning", "$0.00105", "1.20k"} {
+		if !strings.Contains(run.TracesRow, want) {
+			t.Errorf("the trace's row %q lacks %q", run.TracesRow, want)
+		}
+	}
+	if run.WarningRows != 1 || run.ModelRows != 1 {
+		t.Errorf("filtered by level WARNING: %d rows, by model: %d rows; want the one trace each", run.WarningRows, run.ModelRows)
+	}
+	if !strings.HasPrefix(run.SortedBy, "Obs.") || run.SortedFirst != label {
+		t.Errorf("sorted by %q, the first row is %q; want Obs. (observations), %s (the only trace with observations)", run.SortedBy, run.SortedFirst, label)
+	}
+	if run.Live.Status != http.StatusOK || run.Live.Rows != 2 {
+		t.Errorf("live list: the trace sent answered %d and the list shows %d rows; want 200 and 2", run.Live.Status, run.Live.Rows)
+	}
+	t.Logf("web UI: a trace sent with the list live appeared in %d ms (the list reads every 5 s)", run.Live.Ms)
+	if !strings.Contains(run.ScoredRow, "helpfulness 0.9") {
+		t.Errorf("after the score, the trace's row is %q, want the score's badge (helpfulness 0.9)", run.ScoredRow)
 	}
 	if run.TreeItems != 3 {
 		t.Errorf("the trace's tree shows %d observations, want 3", run.TreeItems)
@@ -265,7 +295,7 @@ func lower(ss []string) []string {
 // webUITrace is an agent run named label, in its session, with a user's
 // question in and the answer out: an agent span ("plan") with a
 // generation (OpenAI messages in, a tool call out; 1,200 tokens, $0.00105)
-// and a tool call under it.
+// and a tool call under it, at level WARNING.
 func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 	traceID := randomHex(16)
 	now := time.Now().UTC().Add(-time.Minute)
@@ -293,6 +323,9 @@ func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 	}}})
 	generation.Usage = &commonv1.Usage{Input: proto.Int64(1000), Output: proto.Int64(200), Total: proto.Int64(1200)}
 	generation.Cost = &commonv1.Cost{Input: proto.Float64(0.00025), Output: proto.Float64(0.0008), Total: proto.Float64(0.00105)}
+	slowTool := obs(tool, commonv1.ObservationType_OBSERVATION_TYPE_TOOL, "lookup_order", agent, 1300, 1900)
+	slowTool.Level = commonv1.ObservationLevel_OBSERVATION_LEVEL_WARNING
+	slowTool.StatusMessage = proto.String("the order service answered slowly")
 	events := []*ingestv1.IngestEvent{
 		{Id: eid("trace"), Timestamp: at(0), Type: ingestv1.EventType_EVENT_TYPE_TRACE_CREATE, Trace: &ingestv1.TraceBody{
 			Id: traceID, Name: proto.String(label), Timestamp: at(0), UserId: proto.String("user-" + label), Tags: []string{"e2e"},
@@ -304,7 +337,7 @@ func webUITrace(label string) (string, []*ingestv1.IngestEvent) {
 			Observation: obs(agent, commonv1.ObservationType_OBSERVATION_TYPE_AGENT, "plan", "", 0, 2000)},
 		{Id: eid("gen"), Timestamp: at(10), Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE, Observation: generation},
 		{Id: eid("tool"), Timestamp: at(1300), Type: ingestv1.EventType_EVENT_TYPE_OBSERVATION_CREATE,
-			Observation: obs(tool, commonv1.ObservationType_OBSERVATION_TYPE_TOOL, "lookup_order", agent, 1300, 1900)},
+			Observation: slowTool},
 	}
 	return traceID, events
 }

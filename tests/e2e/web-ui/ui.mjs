@@ -5,7 +5,8 @@
 // dashboard. It prints
 // what it saw as one JSON object for TestWebUI to check and saves a
 // screenshot of each step. Environment: session.mjs's, and
-// AGENTTRACE_TRACE (the trace's name) and AGENTTRACE_SESSION (its session).
+// AGENTTRACE_TRACE (the trace's name), AGENTTRACE_SESSION (its session) and
+// AGENTTRACE_INGEST_AUTH (an Authorization header that may ingest).
 import { env, go, report, signIn } from "./session.mjs";
 
 const { page, shot, consoleMessages, httpErrors, timings, close } = await signIn();
@@ -18,6 +19,10 @@ try {
   await page.locator("table.list tbody tr").nth(50).waitFor();
   out.afterMoreRows = await page.locator("table.list tbody tr").count();
   out.moreLeft = await page.getByRole("button", { name: "Load more" }).count();
+  // Sorted by observations, most first: the one trace that has some.
+  await page.getByRole("button", { name: "Obs." }).click();
+  out.sortedBy = await page.locator("th[aria-sort=descending]").innerText();
+  out.sortedFirst = await page.locator("table.list tbody tr").first().locator("td").nth(1).innerText();
   // The traces page again, timed until its 50 rows are there and its
   // controls answer (the budget: interactive within 1 s).
   await go(page, "/sessions");
@@ -36,7 +41,20 @@ try {
   out.filteredMs = Date.now() - t;
   out.url = page.url();
   out.tracesListed = await page.locator("table.list tbody tr").count();
+  out.tracesRow = await page.locator("table.list tbody tr", { hasText: name }).innerText();
   await shot("1-traces");
+  const filtered = new URL(page.url()).pathname + new URL(page.url()).search;
+  // The level and model filters: traces with a warning (only this one),
+  // and with an observation of the generation's model.
+  await page.getByRole("form", { name: "Filter traces" }).getByLabel("Name").fill("");
+  await page.getByRole("form", { name: "Filter traces" }).getByLabel("Level").selectOption({ label: "Has warnings" });
+  await page.waitForURL(/level=OBSERVATION_LEVEL_WARNING/);
+  await page.locator("table.list tbody tr", { hasText: name }).waitFor();
+  out.warningRows = await page.locator("table.list tbody tr").count();
+  await go(page, "/traces?model=gpt-4o-mini");
+  await page.locator("table.list tbody tr", { hasText: name }).waitFor();
+  out.modelRows = await page.locator("table.list tbody tr").count();
+  await go(page, filtered);
 
   // The trace: its tree and waterfall.
   t = Date.now();
@@ -71,6 +89,30 @@ try {
   await page.locator(".detail h2", { hasText: "plan" }).waitFor({ timeout: 3000 }).catch(() => {});
   out.afterArrowUp = await page.locator(".detail h2").innerText();
   await shot("4-keyboard");
+  // Back in the list, the trace's row shows the score added.
+  await go(page, filtered);
+  await page.locator("table.list tbody tr", { hasText: "helpfulness" }).waitFor();
+  out.scoredRow = await page.locator("table.list tbody tr", { hasText: name }).innerText();
+  // Live: a trace sent now appears in the list without a reload.
+  await page.getByRole("form", { name: "Filter traces" }).getByLabel("Live").check();
+  await page.getByRole("status").filter({ hasText: "Live:" }).waitFor();
+  const sent = await fetch(env("AGENTTRACE_BASE_URL") + "/api/v1/ingestion", {
+    method: "POST",
+    headers: { Authorization: env("AGENTTRACE_INGEST_AUTH"), "Content-Type": "application/json" },
+    body: JSON.stringify({
+      batch: [
+        {
+          id: `${name}-live-event`,
+          timestamp: new Date().toISOString(),
+          type: "EVENT_TYPE_TRACE_CREATE",
+          trace: { id: `${name}-live`, name, timestamp: new Date().toISOString() },
+        },
+      ],
+    }),
+  });
+  t = Date.now();
+  await page.locator("table.list tbody tr").nth(1).waitFor({ timeout: 30_000 });
+  out.live = { status: sent.status, ms: Date.now() - t, rows: await page.locator("table.list tbody tr").count() };
 
   // The session: its page replays the conversation, trace by trace.
   await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Sessions" }).click();

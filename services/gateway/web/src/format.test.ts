@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { between, cost, duration, enumLabel, tokens } from "./format";
+import { between, cost, duration, enumLabel, shortTime, tokens } from "./format";
 
 describe("format", () => {
   it("durations", () => {
@@ -36,5 +36,16 @@ describe("format", () => {
     expect(enumLabel("OBSERVATION_TYPE_GENERATION")).toBe("GENERATION");
     expect(enumLabel("OBSERVATION_LEVEL_ERROR")).toBe("ERROR");
     expect(enumLabel("OBSERVATION_TYPE_UNSPECIFIED")).toBe("");
+  });
+
+  it("formats a time compactly: the time of day today, else the date and minute", () => {
+    const now = new Date(2026, 11, 8, 15, 0, 0);
+    expect(shortTime(new Date(2026, 11, 8, 9, 5, 7).toISOString(), now)).toBe(new Date(2026, 11, 8, 9, 5, 7).toLocaleTimeString());
+    const earlier = shortTime(new Date(2026, 10, 30, 9, 5).toISOString(), now);
+    expect(earlier).toContain("30");
+    expect(earlier).not.toContain("2026");
+    expect(shortTime(new Date(2025, 0, 2, 9, 5).toISOString(), now)).toContain("2025");
+    expect(shortTime(undefined, now)).toBe("");
+    expect(shortTime("nonsense", now)).toBe("");
   });
 });

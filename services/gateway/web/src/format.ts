@@ -41,6 +41,20 @@ export function time(iso: string | undefined): string {
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
 }
 
+/**
+ * shortTime formats an ISO time compactly for a table: the time of day
+ * when it is today (in the browser's zone), else the date and minute
+ * (the year too when it is not this year's).
+ */
+export function shortTime(iso: string | undefined, now = new Date()): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString();
+  const year = d.getFullYear() === now.getFullYear() ? undefined : "numeric";
+  return d.toLocaleString(undefined, { year, month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+}
+
 /** enumLabel turns OBSERVATION_TYPE_GENERATION into GENERATION. */
 export function enumLabel(v: string | undefined): string {
   if (!v) return "";

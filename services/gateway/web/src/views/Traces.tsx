@@ -1,14 +1,13 @@
-import { useState, type FormEvent } from "react";
-import { api, data } from "../api/client";
-import { cost, duration, time, tokens } from "../format";
+import { useEffect, useState, type FormEvent } from "react";
+import { api, data, type Trace } from "../api/client";
+import { cost, duration, shortTime, time, tokens } from "../format";
 import { usePaged } from "../hooks";
 import { Link, navigate, useLocation, withQuery } from "../router";
+import { ranges, sortTraces, timeWindow, withFresh, type SortKey } from "./traceList";
 
 // The filters a trace list takes from its URL.
-const fields = ["name", "user_id", "session_id", "tags", "environment", "release", "search"] as const;
+const fields = ["name", "user_id", "session_id", "tags", "environment", "release", "model", "search"] as const;
 type Field = (typeof fields)[number];
-
-const ranges: Record<string, number> = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
 
 const labels: Record<Field, string> = {
   name: "Name",
@@ -17,51 +16,101 @@ const labels: Record<Field, string> = {
   tags: "Tags",
   environment: "Environment",
   release: "Release",
-  search: "Search (last day)",
+  model: "Model",
+  search: "Search",
 };
 
-/** Traces lists the project's traces, newest first, filtered by the URL's query. */
+// The rest of the URL's query: level, time (range, from, to) and live.
+const others = ["level", "range", "from", "to", "live"] as const;
+type Query = Record<Field | (typeof others)[number], string>;
+
+const levels: Record<string, string> = { "": "Any level", OBSERVATION_LEVEL_ERROR: "Has errors", OBSERVATION_LEVEL_WARNING: "Has warnings" };
+
+/** How often a live list reads its first page again. */
+const liveEveryMs = 5000;
+
+/**
+ * Traces lists the project's traces, newest first, filtered by the URL's
+ * query; the loaded rows sort by any numeric column, and a live list reads
+ * its first page again every few seconds.
+ */
 export function Traces() {
-  const { query } = useLocation();
-  const filters = Object.fromEntries(fields.map((f) => [f, query.get(f) ?? ""])) as Record<Field, string>;
-  const range = query.get("range") ?? "";
-  const list = usePaged(query.toString(), async (token) => {
-    const page = await fetchPage(filters, range, token);
+  const { query: url } = useLocation();
+  const q = Object.fromEntries([...fields, ...others].map((f) => [f, url.get(f) ?? ""])) as Query;
+  const list = usePaged(url.toString(), async (token) => {
+    const page = await fetchPage(q, token);
     return { rows: page.traces ?? [], next: page.next_page_token ?? "" };
   });
-  const { first, rows: traces } = list;
+  const [sort, setSort] = useState<{ key?: SortKey; descending: boolean }>({ descending: true });
+  const [fresh, setFresh] = useState<{ key: string; rows: Trace[]; at?: number }>({ key: "", rows: [] });
+  const key = url.toString();
+  useEffect(() => {
+    if (!q.live) return;
+    let current = true;
+    const tick = setInterval(() => {
+      fetchPage(q, "").then(
+        (page) => current && setFresh({ key, rows: page.traces ?? [], at: Date.now() }),
+        () => {}, // a failed refresh waits for the next one
+      );
+    }, liveEveryMs);
+    return () => {
+      current = false;
+      clearInterval(tick);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, q.live]);
+  const loaded = fresh.key === key ? withFresh(list.rows, fresh.rows) : list.rows;
+  const traces = sortTraces(loaded, sort.key, sort.descending);
+  const { first } = list;
+  const header = (label: string, k: SortKey, num = true) => (
+    <SortHeader label={label} sortKey={k} num={num} sort={sort} onSort={(descending) => setSort({ key: k, descending })} />
+  );
 
   return (
     <main className="traces">
-      <Filters filters={filters} range={range} />
+      <Filters key={key} query={q} />
+      {q.live && (
+        <p className="muted" role="status">
+          Live: the newest traces are read every {liveEveryMs / 1000} s{fresh.key === key && fresh.at ? `; last at ${new Date(fresh.at).toLocaleTimeString()}` : ""}.
+        </p>
+      )}
       {first.state === "loading" && <p className="empty">Loading…</p>}
       {first.state === "error" && <p className="error">Traces: {first.error.message}</p>}
       {first.state === "done" && traces.length === 0 && <p className="empty">No traces match.</p>}
       {traces.length > 0 && (
-        <table className="list">
+        <table className="list" aria-label="Traces">
           <thead>
             <tr>
-              <th>Time</th>
-              <th>Name</th>
+              {header("Time", "time", false)}
+              {header("Name", "name", false)}
               <th>User</th>
               <th>Session</th>
               <th>Tags</th>
               <th>Environment</th>
-              <th className="num">Latency</th>
-              <th className="num">Tokens</th>
-              <th className="num">Cost</th>
-              <th className="num">Observations</th>
+              <th>Models</th>
+              {header("Level", "errors", false)}
+              <th>Scores</th>
+              {header("Latency", "latency")}
+              {header("Tokens", "tokens")}
+              {header("Cost", "cost")}
+              {header("Obs.", "observations")}
             </tr>
           </thead>
           <tbody>
             {traces.map((t) => (
               <tr key={t.id}>
                 <td>
-                  <Link href={`/traces/${encodeURIComponent(t.id ?? "")}`}>{time(t.timestamp) || t.id}</Link>
+                  <Link href={`/traces/${encodeURIComponent(t.id ?? "")}`} title={time(t.timestamp)}>
+                    {shortTime(t.timestamp) || t.id}
+                  </Link>
                 </td>
                 <td>{t.name}</td>
-                <td>{t.user_id}</td>
-                <td>{t.session_id}</td>
+                <td className="clip" title={t.user_id}>
+                  {t.user_id}
+                </td>
+                <td className="clip" title={t.session_id}>
+                  {t.session_id}
+                </td>
                 <td>
                   {(t.tags ?? []).map((tag) => (
                     <span key={tag} className="tag">
@@ -70,6 +119,17 @@ export function Traces() {
                   ))}
                 </td>
                 <td>{t.environment}</td>
+                <td className="models">{(t.models ?? []).join(", ")}</td>
+                <td>
+                  <LevelBadge errors={Number(t.error_count ?? 0)} warnings={Number(t.warning_count ?? 0)} />
+                </td>
+                <td>
+                  {(t.score_summaries ?? []).map((s) => (
+                    <span key={s.name} className="tag score" title={`${s.count} score${Number(s.count) === 1 ? "" : "s"}`}>
+                      {s.name} {typeof s.average === "number" ? Number(s.average.toPrecision(3)) : s.latest_category}
+                    </span>
+                  ))}
+                </td>
                 <td className="num">{duration(t.latency_seconds)}</td>
                 <td className="num">{tokens(t.usage?.total)}</td>
                 <td className="num">{cost(t.cost?.total)}</td>
@@ -89,24 +149,51 @@ export function Traces() {
   );
 }
 
-function fetchPage(filters: Record<Field, string>, range: string, pageToken: string) {
-  const now = Date.now();
-  const span = ranges[range];
-  const search = filters.search || undefined;
+function SortHeader({ label, sortKey, num, sort, onSort }: { label: string; sortKey: SortKey; num: boolean; sort: { key?: SortKey; descending: boolean }; onSort: (descending: boolean) => void }) {
+  const active = sort.key === sortKey;
+  return (
+    <th className={num ? "num" : undefined} aria-sort={active ? (sort.descending ? "descending" : "ascending") : "none"}>
+      <button type="button" className="sort" onClick={() => onSort(active ? !sort.descending : true)} title="Sort the rows loaded">
+        {label}
+        {active ? (sort.descending ? " ↓" : " ↑") : ""}
+      </button>
+    </th>
+  );
+}
+
+function LevelBadge({ errors, warnings }: { errors: number; warnings: number }) {
+  return (
+    <>
+      {errors > 0 && (
+        <span className="badge badge-error">
+          {errors} error{errors === 1 ? "" : "s"}
+        </span>
+      )}
+      {warnings > 0 && (
+        <span className="badge badge-warning">
+          {warnings} warning{warnings === 1 ? "" : "s"}
+        </span>
+      )}
+    </>
+  );
+}
+
+function fetchPage(q: Query, pageToken: string) {
+  const search = q.search || undefined;
   return data(() =>
     api.GET("/api/v1/traces", {
       params: {
         query: {
-          name: filters.name || undefined,
-          user_id: filters.user_id || undefined,
-          session_id: filters.session_id || undefined,
-          tags: filters.tags ? filters.tags.split(",").map((t) => t.trim()).filter(Boolean) : undefined,
-          environment: filters.environment || undefined,
-          release: filters.release || undefined,
+          name: q.name || undefined,
+          user_id: q.user_id || undefined,
+          session_id: q.session_id || undefined,
+          tags: q.tags ? q.tags.split(",").map((t) => t.trim()).filter(Boolean) : undefined,
+          environment: q.environment || undefined,
+          release: q.release || undefined,
+          model: q.model || undefined,
+          level: (q.level || undefined) as "OBSERVATION_LEVEL_ERROR" | "OBSERVATION_LEVEL_WARNING" | undefined,
           search,
-          // A search reads a bounded window: the last day unless a range is set.
-          from_time: span ? new Date(now - span * 1000).toISOString() : search ? new Date(now - 86400_000).toISOString() : undefined,
-          to_time: span || search ? new Date(now + 1000).toISOString() : undefined,
+          ...timeWindow(q.range, q.from, q.to, !!search, Date.now()),
           page_size: 50,
           page_token: pageToken || undefined,
         },
@@ -115,33 +202,68 @@ function fetchPage(filters: Record<Field, string>, range: string, pageToken: str
   );
 }
 
-// Filters edits the list's query; applying it replaces the URL.
-function Filters({ filters, range }: { filters: Record<Field, string>; range: string }) {
-  const [draft, setDraft] = useState(filters);
+// Filters edits the list's query; applying it replaces the URL. The
+// selects (level, time, live) apply at once. It is made anew for each URL,
+// so that it shows the query the list was read with.
+function Filters({ query }: { query: Query }) {
+  const [draft, setDraft] = useState(query);
+  const go = (q: Query) => navigate(withQuery("/traces", q), true);
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    navigate(withQuery("/traces", { ...draft, range }), true);
+    go(draft);
+  };
+  const set = (field: keyof Query, value: string) => {
+    const next = { ...draft, [field]: value };
+    setDraft(next);
+    return next;
   };
   return (
     <form className="filters" onSubmit={apply} aria-label="Filter traces">
       {fields.map((f) => (
         <label key={f}>
           {labels[f]}
-          <input value={draft[f]} onChange={(e) => setDraft({ ...draft, [f]: e.target.value })} />
+          <input value={draft[f]} onChange={(e) => set(f, e.target.value)} />
         </label>
       ))}
       <label>
+        Level
+        <select value={draft.level} onChange={(e) => go(set("level", e.target.value))}>
+          {Object.entries(levels).map(([v, label]) => (
+            <option key={v} value={v}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
         Time
-        <select value={range} onChange={(e) => navigate(withQuery("/traces", { ...filters, range: e.target.value }), true)}>
+        <select value={draft.range} onChange={(e) => go(set("range", e.target.value))}>
           <option value="">All time</option>
           {Object.keys(ranges).map((r) => (
             <option key={r} value={r}>
               Last {r}
             </option>
           ))}
+          <option value="custom">Custom…</option>
         </select>
       </label>
+      {draft.range === "custom" && (
+        <>
+          <label>
+            From
+            <input type="datetime-local" value={draft.from} onChange={(e) => set("from", e.target.value)} />
+          </label>
+          <label>
+            To
+            <input type="datetime-local" value={draft.to} onChange={(e) => set("to", e.target.value)} />
+          </label>
+        </>
+      )}
       <button type="submit">Apply</button>
+      <label className="check">
+        <input type="checkbox" checked={!!draft.live} onChange={(e) => go(set("live", e.target.checked ? "1" : ""))} />
+        Live
+      </label>
     </form>
   );
 }
