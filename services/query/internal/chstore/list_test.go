@@ -117,17 +117,17 @@ func TestIndexedListsMatchTheMerge(t *testing.T) {
 		name string
 		spec listSpec
 	}{
-		{"traces", traceList("p", query.TraceFilter{})},
-		{"traces by user", traceList("p", query.TraceFilter{UserID: "u2"})},
-		{"traces by name and environment", traceList("p", query.TraceFilter{Name: "a", Environment: "dev"})},
-		{"traces from", traceList("p", query.TraceFilter{Time: query.TimeRange{From: sec(12)}})},
-		{"traces to", traceList("p", query.TraceFilter{Time: query.TimeRange{To: sec(25)}})},
-		{"traces in a range, by user", traceList("p", query.TraceFilter{UserID: "u1", Time: query.TimeRange{From: sec(5), To: sec(30)}})},
-		{"traces by a user nobody is", traceList("p", query.TraceFilter{UserID: "nobody"})},
+		{"traces", traceList(query.TraceFilter{})},
+		{"traces by user", traceList(query.TraceFilter{UserID: "u2"})},
+		{"traces by name and environment", traceList(query.TraceFilter{Name: "a", Environment: "dev"})},
+		{"traces from", traceList(query.TraceFilter{Time: query.TimeRange{From: sec(12)}})},
+		{"traces to", traceList(query.TraceFilter{Time: query.TimeRange{To: sec(25)}})},
+		{"traces in a range, by user", traceList(query.TraceFilter{UserID: "u1", Time: query.TimeRange{From: sec(5), To: sec(30)}})},
+		{"traces by a user nobody is", traceList(query.TraceFilter{UserID: "nobody"})},
 		// The fixture's traces are named a or b, renamed by some updates
 		// forty days later, outside the search's one-day window.
-		{"traces searched", traceList("p", query.TraceFilter{Search: &query.Search{Text: "A", From: sec(1000), To: sec(1200)}})},
-		{"traces searched in a range", traceList("p", query.TraceFilter{Search: &query.Search{Text: "b", From: sec(1000), To: sec(1200)},
+		{"traces searched", traceList(query.TraceFilter{Search: &query.Search{Text: "A", From: sec(1000), To: sec(1200)}})},
+		{"traces searched in a range", traceList(query.TraceFilter{Search: &query.Search{Text: "b", From: sec(1000), To: sec(1200)},
 			Time: query.TimeRange{From: sec(5), To: sec(30)}})},
 		{"observations", observationList(query.ObservationFilter{})},
 		{"observations by model", observationList(query.ObservationFilter{Model: "m2"})},

@@ -91,7 +91,7 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f query.Sess
 // session, twice the page in traces yielded 32 of 51 sessions and a second
 // window was read; four times fills it: page 1, 411–479 → 282–305 ms).
 var traceTimes = func() listSpec {
-	spec := traceList("", query.TraceFilter{}) // no filter needs the project
+	spec := traceList(query.TraceFilter{})
 	spec.perRow = sessionWindowRows
 	return spec
 }()

@@ -4,14 +4,13 @@ import (
 	"context"
 
 	"github.com/agenttrace/agenttrace/pkg/chschema"
-	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	"github.com/agenttrace/agenttrace/services/query/internal/query"
 )
 
 // ListTraces returns the ids of one page of traces, newest timestamp first
 // (then id descending), and the days they have rows on; Traces merges them.
 func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceFilter, page query.Page) ([]string, query.Days, error) {
-	keys, days, err := s.pageKeys(ctx, projectID, traceList(projectID, f), page)
+	keys, days, err := s.pageKeys(ctx, projectID, traceList(f), page)
 	if err != nil || len(keys) == 0 {
 		return nil, query.Days{}, err
 	}
@@ -23,8 +22,8 @@ func (s *Store) ListTraces(ctx context.Context, projectID string, f query.TraceF
 	return ids, days, err
 }
 
-// traceList is the list of traces of projectID that f selects.
-func traceList(projectID string, f query.TraceFilter) listSpec {
+// traceList is the list of traces that f selects.
+func traceList(f query.TraceFilter) listSpec {
 	spec := listSpec{
 		name:     "list traces",
 		table:    tracesTable,
@@ -61,26 +60,5 @@ func traceList(projectID string, f query.TraceFilter) listSpec {
 		search, within := searchFilter(f.Search)
 		spec.filters, spec.within = append(spec.filters, search), within
 	}
-	if f.Model != "" {
-		spec.filters = append(spec.filters, observationFilter(projectID, chschema.ColModel, f.Model))
-	}
-	if f.Level != commonv1.ObservationLevel_OBSERVATION_LEVEL_UNSPECIFIED {
-		spec.filters = append(spec.filters, observationFilter(projectID, chschema.ColLevel, enumName(f.Level)))
-	}
 	return spec
-}
-
-// observationFilter matches the traces of projectID with an observation
-// whose merged col is v. Its index names them: the observations with a
-// version that sets v (a scan of col over the project's rows), merged to
-// keep those whose newest value still is v; the traces' own merge then
-// checks the other filters.
-func observationFilter(projectID, col, v string) filter {
-	inner := "SELECT " + chschema.List(chschema.ColTraceID, chschema.MergeString(col)) + " FROM " + observationsTable +
-		" " + inProjectRows + " AND (" + chschema.ObservationKey + ") IN (SELECT " + chschema.ObservationKey +
-		" FROM " + observationsTable + " " + inProjectRows + " AND " + eq(col) + ") GROUP BY " + chschema.ObservationKey
-	return filter{
-		index:     "SELECT " + chschema.ColTraceID + " FROM (" + inner + ") WHERE " + eq(chschema.Merged(col)),
-		indexArgs: []any{projectID, v, v},
-	}
 }

@@ -81,19 +81,19 @@ func TestYieldHintsExpireAndAreBounded(t *testing.T) {
 // hint, nor does it change the key of a filtered list.
 func TestYieldKey(t *testing.T) {
 	day := query.TimeRange{From: sec(1), To: sec(2)}
-	if k := traceList("p", query.TraceFilter{}).yieldKey("p"); k != "" {
+	if k := traceList(query.TraceFilter{}).yieldKey("p"); k != "" {
 		t.Errorf("unfiltered: key %q", k)
 	}
-	if k := traceList("p", query.TraceFilter{Time: day}).yieldKey("p"); k != "" {
+	if k := traceList(query.TraceFilter{Time: day}).yieldKey("p"); k != "" {
 		t.Errorf("a time range alone: key %q", k)
 	}
-	named := traceList("p", query.TraceFilter{Name: "a"}).yieldKey("p")
+	named := traceList(query.TraceFilter{Name: "a"}).yieldKey("p")
 	keys := []string{
 		named,
-		traceList("p", query.TraceFilter{Name: "b"}).yieldKey("p"),
-		traceList("p", query.TraceFilter{Name: "a"}).yieldKey("q"),
-		traceList("p", query.TraceFilter{Name: "a", Tags: []string{"x"}}).yieldKey("p"),
-		traceList("p", query.TraceFilter{Name: "a", Tags: []string{"y"}}).yieldKey("p"),
+		traceList(query.TraceFilter{Name: "b"}).yieldKey("p"),
+		traceList(query.TraceFilter{Name: "a"}).yieldKey("q"),
+		traceList(query.TraceFilter{Name: "a", Tags: []string{"x"}}).yieldKey("p"),
+		traceList(query.TraceFilter{Name: "a", Tags: []string{"y"}}).yieldKey("p"),
 		observationList(query.ObservationFilter{Name: "a"}).yieldKey("p"),
 	}
 	for i, k := range keys {
@@ -101,7 +101,7 @@ func TestYieldKey(t *testing.T) {
 			t.Errorf("key %d %q: empty or repeated", i, k)
 		}
 	}
-	if k := traceList("p", query.TraceFilter{Name: "a", Time: day}).yieldKey("p"); k != named {
+	if k := traceList(query.TraceFilter{Name: "a", Time: day}).yieldKey("p"); k != named {
 		t.Errorf("a time range changed the key: %q, want %q", k, named)
 	}
 }
@@ -151,7 +151,7 @@ func TestHintsSizeTheWindows(t *testing.T) {
 
 	// One trace in four or so is named b in dev: pages of 5 from windows
 	// of at least one row (2 per page row: 10) need more than one window.
-	sparse := traceList("p", query.TraceFilter{Name: "b", Environment: "dev"})
+	sparse := traceList(query.TraceFilter{Name: "b", Environment: "dev"})
 	first, windows := read(sparse, 5)
 	if len(first) != 5 || windows < 2 {
 		t.Fatalf("without a hint: %d rows in %d windows; the fixture should need several", len(first), windows)
@@ -177,7 +177,7 @@ func TestHintsSizeTheWindows(t *testing.T) {
 
 	// Pages of one row: windows of 2, 16 and 128 rows, fewer than the
 	// index holds, so the project-wide merge follows.
-	none := traceList("p", query.TraceFilter{Name: "nobody has this name"})
+	none := traceList(query.TraceFilter{Name: "nobody has this name"})
 	if keys, windows := read(none, 1); len(keys) != 0 || windows != indexWindows {
 		t.Fatalf("a name none has: %d rows in %d windows, want none in %d", len(keys), windows, indexWindows)
 	}

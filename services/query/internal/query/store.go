@@ -127,9 +127,6 @@ type TraceFilter struct {
 	Environment string
 	Release     string
 	Search      *Search
-	// Traces with an observation whose merged model, or level, is this.
-	Model string
-	Level commonv1.ObservationLevel
 }
 
 // ObservationFilter selects observations by their merged values; zero

@@ -156,9 +156,6 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 			return nil, invalid("tags", "must not contain empty tags")
 		}
 	}
-	if _, ok := commonv1.ObservationLevel_name[int32(req.GetLevel())]; !ok {
-		return nil, invalid("level", "unknown observation level")
-	}
 	search, err := searchOf(req.GetSearch(), tr, time.Now())
 	if err != nil {
 		return nil, err
@@ -177,8 +174,6 @@ func (s *Service) ListTraces(ctx context.Context, projectID string, req *queryv1
 		Environment: req.GetEnvironment(),
 		Release:     req.GetRelease(),
 		Search:      search,
-		Model:       req.GetModel(),
-		Level:       req.GetLevel(),
 	}, Page{After: after, Limit: size + 1})
 	if err != nil {
 		return nil, err

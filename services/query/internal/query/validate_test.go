@@ -37,10 +37,6 @@ func TestInvalidRequests(t *testing.T) {
 			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{PageSize: -1})
 			return err
 		}, "page_size"},
-		{"trace list level unknown", func() error {
-			_, err := svc.ListTraces(ctx, proj, &queryv1.ListTracesRequest{Level: commonv1.ObservationLevel(99)})
-			return err
-		}, "level"},
 		{"page size too big", func() error {
 			_, err := svc.ListObservations(ctx, proj, &queryv1.ListObservationsRequest{PageSize: 1001})
 			return err

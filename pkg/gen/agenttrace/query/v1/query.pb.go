@@ -391,12 +391,7 @@ type ListTracesRequest struct {
 	// name, input or output holds this text (case-insensitive, at most 200
 	// characters). Needs from_time; to_time defaults to now, and the window
 	// is at most 31 days, which bounds what one search reads.
-	Search string `protobuf:"bytes,11,opt,name=search,proto3" json:"search,omitempty"`
-	// Traces with an observation of this model.
-	Model string `protobuf:"bytes,12,opt,name=model,proto3" json:"model,omitempty"`
-	// Traces with an observation at this level (such as
-	// OBSERVATION_LEVEL_ERROR).
-	Level         v1.ObservationLevel `protobuf:"varint,13,opt,name=level,proto3,enum=agenttrace.common.v1.ObservationLevel" json:"level,omitempty"`
+	Search        string `protobuf:"bytes,11,opt,name=search,proto3" json:"search,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -506,20 +501,6 @@ func (x *ListTracesRequest) GetSearch() string {
 		return x.Search
 	}
 	return ""
-}
-
-func (x *ListTracesRequest) GetModel() string {
-	if x != nil {
-		return x.Model
-	}
-	return ""
-}
-
-func (x *ListTracesRequest) GetLevel() v1.ObservationLevel {
-	if x != nil {
-		return x.Level
-	}
-	return v1.ObservationLevel(0)
 }
 
 type ListTracesResponse struct {
@@ -1746,7 +1727,7 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\x05trace\x18\x01 \x01(\v2\x1b.agenttrace.common.v1.TraceR\x05trace\x12H\n" +
 	"\fobservations\x18\x02 \x03(\v2$.agenttrace.query.v1.ObservationNodeR\fobservations\x123\n" +
 	"\x06scores\x18\x03 \x03(\v2\x1b.agenttrace.common.v1.ScoreR\x06scores\x12?\n" +
-	"\x1cnext_observations_page_token\x18\x04 \x01(\tR\x19nextObservationsPageToken\"\xc5\x03\n" +
+	"\x1cnext_observations_page_token\x18\x04 \x01(\tR\x19nextObservationsPageToken\"\xf1\x02\n" +
 	"\x11ListTracesRequest\x127\n" +
 	"\tfrom_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bfromTime\x123\n" +
 	"\ato_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06toTime\x12\x12\n" +
@@ -1761,9 +1742,7 @@ const file_agenttrace_query_v1_query_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\n" +
 	" \x01(\tR\tpageToken\x12\x16\n" +
-	"\x06search\x18\v \x01(\tR\x06search\x12\x14\n" +
-	"\x05model\x18\f \x01(\tR\x05model\x12<\n" +
-	"\x05level\x18\r \x01(\x0e2&.agenttrace.common.v1.ObservationLevelR\x05level\"q\n" +
+	"\x06search\x18\v \x01(\tR\x06search\"q\n" +
 	"\x12ListTracesResponse\x123\n" +
 	"\x06traces\x18\x01 \x03(\v2\x1b.agenttrace.common.v1.TraceR\x06traces\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x03\n" +
@@ -1917,8 +1896,8 @@ var file_agenttrace_query_v1_query_proto_goTypes = []any{
 	(*v1.Trace)(nil),                 // 26: agenttrace.common.v1.Trace
 	(*v1.Score)(nil),                 // 27: agenttrace.common.v1.Score
 	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
-	(v1.ObservationLevel)(0),         // 29: agenttrace.common.v1.ObservationLevel
-	(v1.ObservationType)(0),          // 30: agenttrace.common.v1.ObservationType
+	(v1.ObservationType)(0),          // 29: agenttrace.common.v1.ObservationType
+	(v1.ObservationLevel)(0),         // 30: agenttrace.common.v1.ObservationLevel
 	(*v1.Session)(nil),               // 31: agenttrace.common.v1.Session
 	(v1.ScoreSource)(0),              // 32: agenttrace.common.v1.ScoreSource
 	(v1.ScoreDataType)(0),            // 33: agenttrace.common.v1.ScoreDataType
@@ -1935,56 +1914,55 @@ var file_agenttrace_query_v1_query_proto_depIdxs = []int32{
 	27, // 6: agenttrace.query.v1.GetTraceResponse.scores:type_name -> agenttrace.common.v1.Score
 	28, // 7: agenttrace.query.v1.ListTracesRequest.from_time:type_name -> google.protobuf.Timestamp
 	28, // 8: agenttrace.query.v1.ListTracesRequest.to_time:type_name -> google.protobuf.Timestamp
-	29, // 9: agenttrace.query.v1.ListTracesRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
-	26, // 10: agenttrace.query.v1.ListTracesResponse.traces:type_name -> agenttrace.common.v1.Trace
-	30, // 11: agenttrace.query.v1.ListObservationsRequest.type:type_name -> agenttrace.common.v1.ObservationType
-	29, // 12: agenttrace.query.v1.ListObservationsRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
-	28, // 13: agenttrace.query.v1.ListObservationsRequest.from_time:type_name -> google.protobuf.Timestamp
-	28, // 14: agenttrace.query.v1.ListObservationsRequest.to_time:type_name -> google.protobuf.Timestamp
-	25, // 15: agenttrace.query.v1.ListObservationsResponse.observations:type_name -> agenttrace.common.v1.Observation
-	28, // 16: agenttrace.query.v1.ListSessionsRequest.from_time:type_name -> google.protobuf.Timestamp
-	28, // 17: agenttrace.query.v1.ListSessionsRequest.to_time:type_name -> google.protobuf.Timestamp
-	31, // 18: agenttrace.query.v1.ListSessionsResponse.sessions:type_name -> agenttrace.common.v1.Session
-	31, // 19: agenttrace.query.v1.GetSessionResponse.session:type_name -> agenttrace.common.v1.Session
-	26, // 20: agenttrace.query.v1.GetSessionResponse.traces:type_name -> agenttrace.common.v1.Trace
-	27, // 21: agenttrace.query.v1.GetSessionResponse.scores:type_name -> agenttrace.common.v1.Score
-	32, // 22: agenttrace.query.v1.ListScoresRequest.source:type_name -> agenttrace.common.v1.ScoreSource
-	33, // 23: agenttrace.query.v1.ListScoresRequest.data_type:type_name -> agenttrace.common.v1.ScoreDataType
-	28, // 24: agenttrace.query.v1.ListScoresRequest.from_time:type_name -> google.protobuf.Timestamp
-	28, // 25: agenttrace.query.v1.ListScoresRequest.to_time:type_name -> google.protobuf.Timestamp
-	27, // 26: agenttrace.query.v1.ListScoresResponse.scores:type_name -> agenttrace.common.v1.Score
-	17, // 27: agenttrace.query.v1.QueryMetricsRequest.query:type_name -> agenttrace.query.v1.MetricsQuery
-	18, // 28: agenttrace.query.v1.MetricsQuery.dimensions:type_name -> agenttrace.query.v1.MetricsDimension
-	19, // 29: agenttrace.query.v1.MetricsQuery.metrics:type_name -> agenttrace.query.v1.MetricsMetric
-	20, // 30: agenttrace.query.v1.MetricsQuery.filters:type_name -> agenttrace.query.v1.MetricsFilter
-	21, // 31: agenttrace.query.v1.MetricsQuery.time_dimension:type_name -> agenttrace.query.v1.MetricsTimeDimension
-	28, // 32: agenttrace.query.v1.MetricsQuery.from_timestamp:type_name -> google.protobuf.Timestamp
-	28, // 33: agenttrace.query.v1.MetricsQuery.to_timestamp:type_name -> google.protobuf.Timestamp
-	22, // 34: agenttrace.query.v1.MetricsQuery.order_by:type_name -> agenttrace.query.v1.MetricsOrderBy
-	23, // 35: agenttrace.query.v1.MetricsQuery.config:type_name -> agenttrace.query.v1.MetricsConfig
-	34, // 36: agenttrace.query.v1.MetricsFilter.value:type_name -> google.protobuf.Value
-	35, // 37: agenttrace.query.v1.QueryMetricsResponse.data:type_name -> google.protobuf.Struct
-	1,  // 38: agenttrace.query.v1.QueryService.GetTrace:input_type -> agenttrace.query.v1.GetTraceRequest
-	2,  // 39: agenttrace.query.v1.QueryService.GetObservation:input_type -> agenttrace.query.v1.GetObservationRequest
-	6,  // 40: agenttrace.query.v1.QueryService.ListTraces:input_type -> agenttrace.query.v1.ListTracesRequest
-	8,  // 41: agenttrace.query.v1.QueryService.ListObservations:input_type -> agenttrace.query.v1.ListObservationsRequest
-	10, // 42: agenttrace.query.v1.QueryService.ListSessions:input_type -> agenttrace.query.v1.ListSessionsRequest
-	12, // 43: agenttrace.query.v1.QueryService.GetSession:input_type -> agenttrace.query.v1.GetSessionRequest
-	14, // 44: agenttrace.query.v1.QueryService.ListScores:input_type -> agenttrace.query.v1.ListScoresRequest
-	16, // 45: agenttrace.query.v1.QueryService.QueryMetrics:input_type -> agenttrace.query.v1.QueryMetricsRequest
-	5,  // 46: agenttrace.query.v1.QueryService.GetTrace:output_type -> agenttrace.query.v1.GetTraceResponse
-	3,  // 47: agenttrace.query.v1.QueryService.GetObservation:output_type -> agenttrace.query.v1.GetObservationResponse
-	7,  // 48: agenttrace.query.v1.QueryService.ListTraces:output_type -> agenttrace.query.v1.ListTracesResponse
-	9,  // 49: agenttrace.query.v1.QueryService.ListObservations:output_type -> agenttrace.query.v1.ListObservationsResponse
-	11, // 50: agenttrace.query.v1.QueryService.ListSessions:output_type -> agenttrace.query.v1.ListSessionsResponse
-	13, // 51: agenttrace.query.v1.QueryService.GetSession:output_type -> agenttrace.query.v1.GetSessionResponse
-	15, // 52: agenttrace.query.v1.QueryService.ListScores:output_type -> agenttrace.query.v1.ListScoresResponse
-	24, // 53: agenttrace.query.v1.QueryService.QueryMetrics:output_type -> agenttrace.query.v1.QueryMetricsResponse
-	46, // [46:54] is the sub-list for method output_type
-	38, // [38:46] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	26, // 9: agenttrace.query.v1.ListTracesResponse.traces:type_name -> agenttrace.common.v1.Trace
+	29, // 10: agenttrace.query.v1.ListObservationsRequest.type:type_name -> agenttrace.common.v1.ObservationType
+	30, // 11: agenttrace.query.v1.ListObservationsRequest.level:type_name -> agenttrace.common.v1.ObservationLevel
+	28, // 12: agenttrace.query.v1.ListObservationsRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 13: agenttrace.query.v1.ListObservationsRequest.to_time:type_name -> google.protobuf.Timestamp
+	25, // 14: agenttrace.query.v1.ListObservationsResponse.observations:type_name -> agenttrace.common.v1.Observation
+	28, // 15: agenttrace.query.v1.ListSessionsRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 16: agenttrace.query.v1.ListSessionsRequest.to_time:type_name -> google.protobuf.Timestamp
+	31, // 17: agenttrace.query.v1.ListSessionsResponse.sessions:type_name -> agenttrace.common.v1.Session
+	31, // 18: agenttrace.query.v1.GetSessionResponse.session:type_name -> agenttrace.common.v1.Session
+	26, // 19: agenttrace.query.v1.GetSessionResponse.traces:type_name -> agenttrace.common.v1.Trace
+	27, // 20: agenttrace.query.v1.GetSessionResponse.scores:type_name -> agenttrace.common.v1.Score
+	32, // 21: agenttrace.query.v1.ListScoresRequest.source:type_name -> agenttrace.common.v1.ScoreSource
+	33, // 22: agenttrace.query.v1.ListScoresRequest.data_type:type_name -> agenttrace.common.v1.ScoreDataType
+	28, // 23: agenttrace.query.v1.ListScoresRequest.from_time:type_name -> google.protobuf.Timestamp
+	28, // 24: agenttrace.query.v1.ListScoresRequest.to_time:type_name -> google.protobuf.Timestamp
+	27, // 25: agenttrace.query.v1.ListScoresResponse.scores:type_name -> agenttrace.common.v1.Score
+	17, // 26: agenttrace.query.v1.QueryMetricsRequest.query:type_name -> agenttrace.query.v1.MetricsQuery
+	18, // 27: agenttrace.query.v1.MetricsQuery.dimensions:type_name -> agenttrace.query.v1.MetricsDimension
+	19, // 28: agenttrace.query.v1.MetricsQuery.metrics:type_name -> agenttrace.query.v1.MetricsMetric
+	20, // 29: agenttrace.query.v1.MetricsQuery.filters:type_name -> agenttrace.query.v1.MetricsFilter
+	21, // 30: agenttrace.query.v1.MetricsQuery.time_dimension:type_name -> agenttrace.query.v1.MetricsTimeDimension
+	28, // 31: agenttrace.query.v1.MetricsQuery.from_timestamp:type_name -> google.protobuf.Timestamp
+	28, // 32: agenttrace.query.v1.MetricsQuery.to_timestamp:type_name -> google.protobuf.Timestamp
+	22, // 33: agenttrace.query.v1.MetricsQuery.order_by:type_name -> agenttrace.query.v1.MetricsOrderBy
+	23, // 34: agenttrace.query.v1.MetricsQuery.config:type_name -> agenttrace.query.v1.MetricsConfig
+	34, // 35: agenttrace.query.v1.MetricsFilter.value:type_name -> google.protobuf.Value
+	35, // 36: agenttrace.query.v1.QueryMetricsResponse.data:type_name -> google.protobuf.Struct
+	1,  // 37: agenttrace.query.v1.QueryService.GetTrace:input_type -> agenttrace.query.v1.GetTraceRequest
+	2,  // 38: agenttrace.query.v1.QueryService.GetObservation:input_type -> agenttrace.query.v1.GetObservationRequest
+	6,  // 39: agenttrace.query.v1.QueryService.ListTraces:input_type -> agenttrace.query.v1.ListTracesRequest
+	8,  // 40: agenttrace.query.v1.QueryService.ListObservations:input_type -> agenttrace.query.v1.ListObservationsRequest
+	10, // 41: agenttrace.query.v1.QueryService.ListSessions:input_type -> agenttrace.query.v1.ListSessionsRequest
+	12, // 42: agenttrace.query.v1.QueryService.GetSession:input_type -> agenttrace.query.v1.GetSessionRequest
+	14, // 43: agenttrace.query.v1.QueryService.ListScores:input_type -> agenttrace.query.v1.ListScoresRequest
+	16, // 44: agenttrace.query.v1.QueryService.QueryMetrics:input_type -> agenttrace.query.v1.QueryMetricsRequest
+	5,  // 45: agenttrace.query.v1.QueryService.GetTrace:output_type -> agenttrace.query.v1.GetTraceResponse
+	3,  // 46: agenttrace.query.v1.QueryService.GetObservation:output_type -> agenttrace.query.v1.GetObservationResponse
+	7,  // 47: agenttrace.query.v1.QueryService.ListTraces:output_type -> agenttrace.query.v1.ListTracesResponse
+	9,  // 48: agenttrace.query.v1.QueryService.ListObservations:output_type -> agenttrace.query.v1.ListObservationsResponse
+	11, // 49: agenttrace.query.v1.QueryService.ListSessions:output_type -> agenttrace.query.v1.ListSessionsResponse
+	13, // 50: agenttrace.query.v1.QueryService.GetSession:output_type -> agenttrace.query.v1.GetSessionResponse
+	15, // 51: agenttrace.query.v1.QueryService.ListScores:output_type -> agenttrace.query.v1.ListScoresResponse
+	24, // 52: agenttrace.query.v1.QueryService.QueryMetrics:output_type -> agenttrace.query.v1.QueryMetricsResponse
+	45, // [45:53] is the sub-list for method output_type
+	37, // [37:45] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_agenttrace_query_v1_query_proto_init() }

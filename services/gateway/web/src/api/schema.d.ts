@@ -3507,13 +3507,6 @@ export interface operations {
                  *     is at most 31 days, which bounds what one search reads.
                  */
                 search?: string;
-                /** @description Traces with an observation of this model. */
-                model?: string;
-                /**
-                 * @description Traces with an observation at this level (such as
-                 *     OBSERVATION_LEVEL_ERROR).
-                 */
-                level?: "OBSERVATION_LEVEL_UNSPECIFIED" | "OBSERVATION_LEVEL_DEBUG" | "OBSERVATION_LEVEL_DEFAULT" | "OBSERVATION_LEVEL_WARNING" | "OBSERVATION_LEVEL_ERROR";
             };
             header?: never;
             path?: never;

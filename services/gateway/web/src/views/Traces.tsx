@@ -6,7 +6,7 @@ import { Link, navigate, useLocation, withQuery } from "../router";
 import { ranges, sortTraces, timeWindow, withFresh, type SortKey } from "./traceList";
 
 // The filters a trace list takes from its URL.
-const fields = ["name", "user_id", "session_id", "tags", "environment", "release", "model", "search"] as const;
+const fields = ["name", "user_id", "session_id", "tags", "environment", "release", "search"] as const;
 type Field = (typeof fields)[number];
 
 const labels: Record<Field, string> = {
@@ -16,15 +16,12 @@ const labels: Record<Field, string> = {
   tags: "Tags",
   environment: "Environment",
   release: "Release",
-  model: "Model",
   search: "Search",
 };
 
-// The rest of the URL's query: level, time (range, from, to) and live.
-const others = ["level", "range", "from", "to", "live"] as const;
+// The rest of the URL's query: time (range, from, to) and live.
+const others = ["range", "from", "to", "live"] as const;
 type Query = Record<Field | (typeof others)[number], string>;
-
-const levels: Record<string, string> = { "": "Any level", OBSERVATION_LEVEL_ERROR: "Has errors", OBSERVATION_LEVEL_WARNING: "Has warnings" };
 
 /** How often a live list reads its first page again. */
 const liveEveryMs = 5000;
@@ -190,8 +187,6 @@ function fetchPage(q: Query, pageToken: string) {
           tags: q.tags ? q.tags.split(",").map((t) => t.trim()).filter(Boolean) : undefined,
           environment: q.environment || undefined,
           release: q.release || undefined,
-          model: q.model || undefined,
-          level: (q.level || undefined) as "OBSERVATION_LEVEL_ERROR" | "OBSERVATION_LEVEL_WARNING" | undefined,
           search,
           ...timeWindow(q.range, q.from, q.to, !!search, Date.now()),
           page_size: 50,
@@ -203,7 +198,7 @@ function fetchPage(q: Query, pageToken: string) {
 }
 
 // Filters edits the list's query; applying it replaces the URL. The
-// selects (level, time, live) apply at once. It is made anew for each URL,
+// time select and the live box apply at once. It is made anew for each URL,
 // so that it shows the query the list was read with.
 function Filters({ query }: { query: Query }) {
   const [draft, setDraft] = useState(query);
@@ -225,16 +220,6 @@ function Filters({ query }: { query: Query }) {
           <input value={draft[f]} onChange={(e) => set(f, e.target.value)} />
         </label>
       ))}
-      <label>
-        Level
-        <select value={draft.level} onChange={(e) => go(set("level", e.target.value))}>
-          {Object.entries(levels).map(([v, label]) => (
-            <option key={v} value={v}>
-              {label}
-            </option>
-          ))}
-        </select>
-      </label>
       <label>
         Time
         <select value={draft.range} onChange={(e) => go(set("range", e.target.value))}>
