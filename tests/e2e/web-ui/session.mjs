@@ -58,7 +58,7 @@ export async function signIn() {
   return { page, shot, consoleMessages, httpErrors, timings, close: () => browser.close() };
 }
 
-/** go navigates within the app (a reload would sign out: tokens live in memory). */
+/** go navigates within the app, keeping its state (a reload restores the login but not the project). */
 export async function go(page, path) {
   await page.evaluate((p) => {
     window.history.pushState(null, "", p);

@@ -12,6 +12,13 @@ import { env, go, report, signIn } from "./session.mjs";
 const { page, shot, consoleMessages, httpErrors, timings, close } = await signIn();
 const out = { console: consoleMessages, httpErrors, ...timings };
 try {
+  // A reload keeps the login (the gateway's HttpOnly session cookie).
+  await page.reload();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  out.restoredAfterReload = true;
+  await page.getByLabel("Project").selectOption({ label: env("AGENTTRACE_PROJECT") });
+  out.pageReadsRefreshToken = await page.evaluate(() => document.cookie.includes("agenttrace_refresh"));
+
   // The unfiltered list: a page of 50, and the rest on demand.
   await page.locator("table.list tbody tr").first().waitFor();
   out.firstPageRows = await page.locator("table.list tbody tr").count();
@@ -44,17 +51,6 @@ try {
   out.tracesRow = await page.locator("table.list tbody tr", { hasText: name }).innerText();
   await shot("1-traces");
   const filtered = new URL(page.url()).pathname + new URL(page.url()).search;
-  // The level and model filters: traces with a warning (only this one),
-  // and with an observation of the generation's model.
-  await page.getByRole("form", { name: "Filter traces" }).getByLabel("Name").fill("");
-  await page.getByRole("form", { name: "Filter traces" }).getByLabel("Level").selectOption({ label: "Has warnings" });
-  await page.waitForURL(/level=OBSERVATION_LEVEL_WARNING/);
-  await page.locator("table.list tbody tr", { hasText: name }).waitFor();
-  out.warningRows = await page.locator("table.list tbody tr").count();
-  await go(page, "/traces?model=gpt-4o-mini");
-  await page.locator("table.list tbody tr", { hasText: name }).waitFor();
-  out.modelRows = await page.locator("table.list tbody tr").count();
-  await go(page, filtered);
 
   // The trace: its tree and waterfall.
   t = Date.now();
@@ -177,6 +173,10 @@ try {
   await first.getByRole("button", { name: "Create account" }).click();
   out.firstAccountRefusal = await page.getByRole("alert").innerText();
   await shot("9-first-account-refused");
+  // Signed out, a reload shows the sign-in form: the session is gone.
+  await page.reload();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  out.signedOutAfterReload = (await page.getByRole("button", { name: "Sign out" }).count()) === 0;
 } catch (e) {
   out.error = String(e?.stack ?? e);
   await shot("failure").catch(() => {});

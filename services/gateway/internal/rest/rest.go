@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err := mux.HandlePath(http.MethodGet, "/health", serveHealth); err != nil {
 		return nil, fmt.Errorf("register health route: %w", err)
 	}
-	return instrument(cfg.Log, m, cfg.RequestTimeout, withRaw(cfg.Raw, limitBody(cfg.MaxBodyBytes, mux))), nil
+	return instrument(cfg.Log, m, cfg.RequestTimeout, withRaw(cfg.Raw, limitBody(cfg.MaxBodyBytes, withSessionCookie(mux)))), nil
 }
 
 // headerMatcher decides which request headers reach the backends as gRPC

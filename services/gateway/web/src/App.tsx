@@ -1,6 +1,6 @@
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { access, type Access } from "./access";
-import { api, data, logout, orgApi, setProject, type Project } from "./api/client";
+import { api, data, logout, orgApi, restore, setProject, type Project } from "./api/client";
 import { useLoad, useSession } from "./hooks";
 import { Link, useLocation } from "./router";
 import { Login } from "./views/Login";
@@ -16,6 +16,12 @@ import { useTheme, type ThemeChoice } from "./theme";
 export function App() {
   const { user, project } = useSession();
   const { path } = useLocation();
+  // A reload restores the login from the gateway's session cookie.
+  const [restoring, setRestoring] = useState(true);
+  useEffect(() => {
+    void restore().finally(() => setRestoring(false));
+  }, []);
+  if (restoring) return <p className="empty">Loading…</p>;
   if (path === "/invitations/accept") return <Invitation signedIn={!!user} />;
   if (!user) return <Login />;
   return <Shell email={user.email ?? ""} project={project} />;

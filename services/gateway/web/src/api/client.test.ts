@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, api, currentUser, data, login, logout, orgApi, projectHeader, setProject, signup } from "./client";
+import { ApiError, api, currentUser, data, login, logout, orgApi, projectHeader, restore, setProject, signup } from "./client";
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
@@ -79,5 +82,55 @@ describe("client", () => {
       { email: "a@b.c", password: "pw", name: "Ann", invitation_token: "inv-1" },
     ]);
     await logout();
+  });
+
+  it("asks for a cookie session: the refresh token is never sent from the page", async () => {
+    const seen: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      const req = input as Request;
+      const path = new URL(req.url).pathname;
+      seen.push(`${path} ${req.headers.get("X-AgentTrace-Session") ?? "-"} ${await req.text()}`);
+      if (path === "/api/v1/auth/login") return json(200, { user: { email: "a@b.c" }, tokens: { access_token: "at-1" } });
+      if (path === "/api/v1/auth/refresh") return json(200, { tokens: { access_token: "at-2" } });
+      if (path === "/api/v1/projects" && req.headers.get("Authorization") === "Bearer at-1") return json(401, { error: { message: "expired" } });
+      return json(200, {});
+    });
+    await login("a@b.c", "pw");
+    await data(() => api.GET("/api/v1/projects"));
+    await logout();
+    expect(seen).toEqual([
+      '/api/v1/auth/login cookie {"email":"a@b.c","password":"pw"}',
+      "/api/v1/projects - ",
+      "/api/v1/auth/refresh cookie {}",
+      "/api/v1/projects - ",
+      "/api/v1/auth/logout cookie {}",
+    ]);
+  });
+
+  it("restores a login after a reload only when the session marker is there", async () => {
+    const seen: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      const req = input as Request;
+      const path = new URL(req.url).pathname;
+      seen.push(`${path} ${req.headers.get("Authorization") ?? "-"}`);
+      if (path === "/api/v1/auth/refresh") return json(200, { tokens: { access_token: "at-r" } });
+      if (path === "/api/v1/auth/me") return json(200, { user: { email: "back@b.c" } });
+      return json(200, {});
+    });
+    vi.stubGlobal("document", { cookie: "other=1" });
+    await expect(restore()).resolves.toBe(false);
+    expect(seen).toEqual([]);
+    vi.stubGlobal("document", { cookie: "other=1; agenttrace_session=1" });
+    await expect(restore()).resolves.toBe(true);
+    expect(currentUser()?.email).toBe("back@b.c");
+    expect(seen).toEqual(["/api/v1/auth/refresh -", "/api/v1/auth/me Bearer at-r"]);
+    await logout();
+  });
+
+  it("stays signed out when the cookie's session is gone", async () => {
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(json(401, { error: { message: "invalid or expired refresh token" } }));
+    vi.stubGlobal("document", { cookie: "agenttrace_session=1" });
+    await expect(restore()).resolves.toBe(false);
+    expect(currentUser()).toBeUndefined();
   });
 });

@@ -1,11 +1,12 @@
 // The typed REST client: every call goes through openapi-fetch with the
 // paths generated from the gateway's OpenAPI document (schema.d.ts).
 //
-// Tokens live in this module's memory only, never in localStorage or a
-// cookie a script can read: an injected script cannot carry them away
-// after the page is gone. A reload therefore asks for the password again;
-// an HttpOnly refresh cookie set by the gateway would keep a login across
-// reloads without exposing the token (not built yet).
+// The access token lives in this module's memory only, never in
+// localStorage or a cookie a script can read. The refresh token never
+// reaches the page: the calls that sign in, refresh and sign out ask for a
+// cookie session (sessionHeaders), so the gateway keeps it in an HttpOnly,
+// SameSite=Strict cookie scoped to /api/v1/auth, and a reload restores the
+// login from it (restore) instead of asking for the password again.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 
@@ -21,6 +22,12 @@ type Tokens = Schemas["v1Tokens"];
 
 /** The project header the gateway reads (authn.ProjectHeader). */
 export const projectHeader = "X-AgentTrace-Project";
+
+/** Asks the gateway to keep the refresh token in its HttpOnly cookie (rest/session.go). */
+const sessionHeaders = { "X-AgentTrace-Session": "cookie" };
+
+/** The cookie, readable and holding no secret, that says a cookie session may exist. */
+const sessionMarker = "agenttrace_session=1";
 
 interface Session {
   tokens: Tokens;
@@ -106,7 +113,7 @@ export const orgApi = client(false);
  */
 export async function data<T>(call: () => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
   let r = await call();
-  if (r.response.status === 401 && session?.tokens.refresh_token && (await refresh())) {
+  if (r.response.status === 401 && session && (await refresh())) {
     r = await call();
   }
   if (r.error !== undefined || r.data === undefined) {
@@ -119,25 +126,47 @@ export async function data<T>(call: () => Promise<{ data?: T; error?: unknown; r
 
 let refreshing: Promise<boolean> | undefined;
 
-// refresh exchanges the refresh token for new tokens, once at a time.
+// refresh exchanges the session cookie's refresh token for new tokens,
+// once at a time.
 function refresh(): Promise<boolean> {
   refreshing ??= (async () => {
-    const { data: body } = await api.POST("/api/v1/auth/refresh", {
-      body: { refresh_token: session?.tokens.refresh_token },
-    });
+    const { data: body } = await api.POST("/api/v1/auth/refresh", { body: {}, headers: sessionHeaders });
     if (body?.tokens?.access_token) {
       session = { ...session, tokens: body.tokens };
       return true;
     }
+    const had = session !== undefined;
     session = undefined;
-    changed();
+    if (had) changed();
     return false;
   })().finally(() => (refreshing = undefined));
   return refreshing;
 }
 
+// tokensNow reads the tokens afresh (a refresh may have replaced them).
+const tokensNow = (): Tokens => session?.tokens ?? {};
+
+/**
+ * restore signs in again from the gateway's session cookie after a
+ * reload; it resolves to whether it did. Without the marker cookie there
+ * is no session to restore and nothing is asked.
+ */
+export async function restore(): Promise<boolean> {
+  if (session) return true;
+  if (!globalThis.document?.cookie.split("; ").includes(sessionMarker)) return false;
+  if (!(await refresh())) return false;
+  const { data: me } = await api.GET("/api/v1/auth/me");
+  if (!me?.user) {
+    session = undefined;
+    return false;
+  }
+  session = { tokens: tokensNow(), user: me.user };
+  changed();
+  return true;
+}
+
 export async function login(email: string, password: string) {
-  const body = await data(() => api.POST("/api/v1/auth/login", { body: { email, password } }));
+  const body = await data(() => api.POST("/api/v1/auth/login", { body: { email, password }, headers: sessionHeaders }));
   session = { tokens: body.tokens ?? {}, user: body.user };
   changed();
 }
@@ -150,6 +179,7 @@ export async function login(email: string, password: string) {
 export async function signup(account: { email: string; password: string; name: string } & ({ organization: string } | { invitationToken: string })) {
   const body = await data(() =>
     api.POST("/api/v1/auth/signup", {
+      headers: sessionHeaders,
       body: {
         email: account.email,
         password: account.password,
@@ -163,11 +193,10 @@ export async function signup(account: { email: string; password: string; name: s
   changed();
 }
 
-/** logout revokes the login's refresh token, then forgets the tokens. */
+/** logout revokes the login's refresh token (the gateway reads it from its cookie and clears it), then forgets the tokens. */
 export async function logout() {
-  const refreshToken = session?.tokens.refresh_token;
   try {
-    if (refreshToken) await api.POST("/api/v1/auth/logout", { body: { refresh_token: refreshToken } });
+    if (session) await api.POST("/api/v1/auth/logout", { body: {}, headers: sessionHeaders });
   } finally {
     session = undefined;
     project = "";
