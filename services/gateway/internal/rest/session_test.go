@@ -45,7 +45,14 @@ func (s *identityStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func sessionCall(t *testing.T, h http.Handler, method, path, body string, cookie bool, extra map[string]string) (*http.Response, map[string]any) {
+// sessionAnswer is what a client sees of one answer.
+type sessionAnswer struct {
+	status  int
+	header  http.Header
+	cookies []*http.Cookie
+}
+
+func sessionCall(t *testing.T, h http.Handler, method, path, body string, cookie bool, extra map[string]string) (sessionAnswer, map[string]any) {
 	t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	if cookie {
@@ -60,27 +67,27 @@ func sessionCall(t *testing.T, h http.Handler, method, path, body string, cookie
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	res := w.Result()
+	raw := w.Body.Bytes()
 	var out map[string]any
-	raw, _ := io.ReadAll(res.Body)
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			t.Fatalf("%s %s: answer %q is not JSON: %v", method, path, raw, err)
 		}
 	}
-	if n := res.Header.Get("Content-Length"); n != "" && n != strconv.Itoa(len(raw)) {
+	if n := w.Header().Get("Content-Length"); n != "" && n != strconv.Itoa(len(raw)) {
 		t.Errorf("%s %s: Content-Length %s, body %d bytes", method, path, n, len(raw))
 	}
-	return res, out
+	cookies := (&http.Response{Header: w.Header()}).Cookies()
+	return sessionAnswer{status: w.Code, header: w.Header(), cookies: cookies}, out
 }
 
-func refreshCookieOf(t *testing.T, res *http.Response) *http.Cookie {
+func refreshCookieOf(t *testing.T, res sessionAnswer) *http.Cookie {
 	t.Helper()
 	return cookieOf(res, refreshCookie)
 }
 
-func cookieOf(res *http.Response, name string) *http.Cookie {
-	for _, c := range res.Cookies() {
+func cookieOf(res sessionAnswer, name string) *http.Cookie {
+	for _, c := range res.cookies {
 		if c.Name == name {
 			return c
 		}
@@ -111,8 +118,8 @@ func TestSessionCookieLifecycle(t *testing.T) {
 	if tok := tokensOf(out); tok["access_token"] != "at-1" || tok["refresh_token"] != nil || tok["refresh_token_expires_at"] == nil {
 		t.Errorf("login's tokens in the body = %v; want the access token and the expiry, no refresh token", tok)
 	}
-	if out["user"] == nil || res.Header.Get("Cache-Control") != "no-store" {
-		t.Errorf("login's answer lost its user or is cacheable: %v, %q", out, res.Header.Get("Cache-Control"))
+	if out["user"] == nil || res.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("login's answer lost its user or is cacheable: %v, %q", out, res.header.Get("Cache-Control"))
 	}
 
 	// Refresh with an empty body: the cookie's token is sent, a new cookie set.
@@ -150,8 +157,8 @@ func TestSessionCookieLifecycle(t *testing.T) {
 func TestSessionCookieClearedWhenRefused(t *testing.T) {
 	h := withSessionCookie(&identityStub{status: http.StatusUnauthorized})
 	res, out := sessionCall(t, h, http.MethodPost, "/api/v1/auth/refresh", `{}`, true, map[string]string{"Cookie": "stale"})
-	if res.StatusCode != http.StatusUnauthorized || out["error"] == nil {
-		t.Errorf("refused refresh: %d %v", res.StatusCode, out)
+	if res.status != http.StatusUnauthorized || out["error"] == nil {
+		t.Errorf("refused refresh: %d %v", res.status, out)
 	}
 	if c := refreshCookieOf(t, res); c == nil || c.MaxAge >= 0 {
 		t.Errorf("refused refresh's cookie = %+v, want it cleared", c)
