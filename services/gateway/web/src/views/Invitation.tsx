@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { api, data, login, projectsChanged, signup } from "../api/client";
 import { navigate, useLocation } from "../router";
-import { AuthForm } from "./Login";
+import { AuthForm, Credentials } from "./Login";
 
 /**
  * Invitation is where an invitation link leads (/invitations/accept?token=):
@@ -56,14 +56,7 @@ function NewAccount({ token, onJoined, onExisting }: { token: string; onJoined: 
         Name
         <input autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
       </label>
-      <label>
-        Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </label>
-      <label>
-        Password
-        <input type="password" autoComplete="new-password" required minLength={12} value={password} onChange={(e) => setPassword(e.target.value)} />
-      </label>
+      <Credentials email={email} password={password} onEmail={setEmail} onPassword={setPassword} fresh />
       <button type="button" className="link" onClick={onExisting}>
         Already have an account? Sign in to accept
       </button>
@@ -81,14 +74,7 @@ function SignInToAccept({ accept, onBack }: { accept: () => Promise<void>; onBac
   return (
     <AuthForm label="Sign in and accept" busyLabel="Joining…" submit={submit}>
       <h1>Accept the invitation</h1>
-      <label>
-        Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </label>
-      <label>
-        Password
-        <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-      </label>
+      <Credentials email={email} password={password} onEmail={setEmail} onPassword={setPassword} />
       <button type="button" className="link" onClick={onBack}>
         New here? Create an account
       </button>

@@ -22,14 +22,7 @@ function SignIn({ onFirst }: { onFirst: () => void }) {
   return (
     <AuthForm label="Sign in" busyLabel="Signing in…" submit={() => login(email, password)}>
       <h1>AgentTrace</h1>
-      <label>
-        Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </label>
-      <label>
-        Password
-        <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-      </label>
+      <Credentials email={email} password={password} onEmail={setEmail} onPassword={setPassword} />
       <button type="button" className="link" onClick={onFirst}>
         New installation? Create its first account
       </button>
@@ -50,14 +43,7 @@ function FirstUser({ onBack }: { onBack: () => void }) {
         Name
         <input autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
       </label>
-      <label>
-        Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </label>
-      <label>
-        Password
-        <input type="password" autoComplete="new-password" required minLength={12} value={password} onChange={(e) => setPassword(e.target.value)} />
-      </label>
+      <Credentials email={email} password={password} onEmail={setEmail} onPassword={setPassword} fresh />
       <label>
         Organization
         <input required value={organization} onChange={(e) => setOrganization(e.target.value)} />
@@ -66,6 +52,32 @@ function FirstUser({ onBack }: { onBack: () => void }) {
         Back to sign in
       </button>
     </AuthForm>
+  );
+}
+
+/**
+ * Credentials are the email and password fields of a sign-in or a new
+ * account (fresh: a new password, at least 12 characters).
+ */
+export function Credentials({ email, password, onEmail, onPassword, fresh = false }: { email: string; password: string; onEmail: (v: string) => void; onPassword: (v: string) => void; fresh?: boolean }) {
+  return (
+    <>
+      <label>
+        Email
+        <input type="email" autoComplete="username" required value={email} onChange={(e) => onEmail(e.target.value)} />
+      </label>
+      <label>
+        Password
+        <input
+          type="password"
+          autoComplete={fresh ? "new-password" : "current-password"}
+          required
+          minLength={fresh ? 12 : undefined}
+          value={password}
+          onChange={(e) => onPassword(e.target.value)}
+        />
+      </label>
+    </>
   );
 }
 
