@@ -35,12 +35,14 @@ interface Organization {
 }
 
 function Shell({ email, project }: { email: string; project: string }) {
-  // Who the user is, their organizations and, once a project is chosen,
-  // what they may do in it.
-  const me = useLoad(() => data(() => api.GET("/api/v1/auth/me")), [email, project]);
-  const memberships = me.state === "done" ? (me.value.memberships ?? []) : [];
-  const orgKey = memberships.map((m) => m.organization_id).join(",");
+  // The user's organizations (read again when a project is made or an
+  // invitation accepted) and, apart, what they may do in the project
+  // chosen: a project switch reads only the latter.
   const { projectsVersion } = useSession();
+  const account = useLoad(() => data(() => orgApi.GET("/api/v1/auth/me")), [email, projectsVersion]);
+  const rights = useLoad(() => (project ? data(() => api.GET("/api/v1/auth/me")) : Promise.resolve(undefined)), [email, project]);
+  const memberships = account.state === "done" ? (account.value.memberships ?? []) : [];
+  const orgKey = memberships.map((m) => m.organization_id).join(",");
   const orgs = useLoad(
     () =>
       Promise.all(
@@ -57,8 +59,8 @@ function Shell({ email, project }: { email: string; project: string }) {
     if (!project && first) setProject(first);
   }, [project, first]);
   const organization = list.find((o) => o.projects.some((p) => p.id === project))?.id ?? "";
-  const can = access(me.state === "done" ? me.value : undefined, project, organization);
-  const failed = me.state === "error" ? me.error : orgs.state === "error" ? orgs.error : undefined;
+  const can = access(rights.state === "done" ? rights.value : undefined, project, organization);
+  const failed = [account, rights, orgs].map((l) => (l.state === "error" ? l.error : undefined)).find(Boolean);
   return (
     <div className="shell">
       <header className="top">
