@@ -243,6 +243,7 @@ func wantTraceOf(project string, spans []sdktrace.ReadOnlySpan, prices *priceBoo
 		}
 	}
 	tr.LatencySeconds = last.Sub(first).Seconds()
+	deriveLevelsAndModels(tr, obs)
 	return &queryv1.GetTraceResponse{Trace: tr, Observations: treeOf(obs)}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -187,6 +188,17 @@ func (w *want) derive() {
 			*t.Cost.Output += c.GetOutput()
 			*t.Cost.Total += c.GetTotal()
 		}
+	}
+	// Levels and models of the observations, and the scores' summaries.
+	for id, t := range w.traces {
+		deriveLevelsAndModels(t, w.observationsOf(id))
+	}
+	scores := map[string][]*commonv1.Score{}
+	for _, s := range w.scores {
+		scores[s.GetTraceId()] = append(scores[s.GetTraceId()], s)
+	}
+	for id, t := range w.traces {
+		t.ScoreSummaries = scoreSummariesOf(scores[id])
 	}
 	// Latency: from the earliest start to the latest end of the observations.
 	for id, t := range w.traces {
@@ -388,4 +400,58 @@ func overlay[V any](dst, src map[string]V) map[string]V {
 	}
 	maps.Copy(dst, src)
 	return dst
+}
+
+// deriveLevelsAndModels sets what a trace's observations say of it: how
+// many are at level ERROR and WARNING, and their models (sorted, each once).
+func deriveLevelsAndModels(t *commonv1.Trace, obs []*commonv1.Observation) {
+	for _, o := range obs {
+		switch o.GetLevel() {
+		case commonv1.ObservationLevel_OBSERVATION_LEVEL_ERROR:
+			t.ErrorCount++
+		case commonv1.ObservationLevel_OBSERVATION_LEVEL_WARNING:
+			t.WarningCount++
+		}
+		if m := o.GetModel(); m != "" && !slices.Contains(t.Models, m) {
+			t.Models = append(t.Models, m)
+		}
+	}
+	slices.Sort(t.Models)
+}
+
+// scoreSummariesOf sums a trace's scores up per name, by name: their
+// count, the mean of the numeric and boolean ones and the category of the
+// newest categorical one (by timestamp, then id); nil when there are none.
+func scoreSummariesOf(scores []*commonv1.Score) []*commonv1.ScoreSummary {
+	scores = slices.Clone(scores)
+	slices.SortFunc(scores, func(a, b *commonv1.Score) int {
+		return cmp.Or(cmpTime(a.GetTimestamp(), b.GetTimestamp()), strings.Compare(a.GetId(), b.GetId()))
+	})
+	byName := map[string]*commonv1.ScoreSummary{}
+	sums, counts := map[string]float64{}, map[string]int{}
+	var names []string
+	for _, s := range scores {
+		sum := byName[s.GetName()]
+		if sum == nil {
+			sum = &commonv1.ScoreSummary{Name: s.GetName()}
+			byName[s.GetName()] = sum
+			names = append(names, s.GetName())
+		}
+		sum.Count++
+		if s.GetDataType() == commonv1.ScoreDataType_SCORE_DATA_TYPE_CATEGORICAL {
+			sum.LatestCategory = s.GetStringValue()
+		} else {
+			sums[s.GetName()] += s.GetValue()
+			counts[s.GetName()]++
+		}
+	}
+	slices.Sort(names)
+	var out []*commonv1.ScoreSummary
+	for _, n := range names {
+		if counts[n] > 0 {
+			byName[n].Average = proto.Float64(sums[n] / float64(counts[n]))
+		}
+		out = append(out, byName[n])
+	}
+	return out
 }
