@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { access, type Access } from "./access";
-import { api, data, logout, orgApi, restore, setProject, type Project } from "./api/client";
+import { api, currentProject, data, logout, orgApi, restore, setProject, type Project } from "./api/client";
 import { useLoad, useSession } from "./hooks";
 import { Link, useLocation } from "./router";
 import { Login } from "./views/Login";
@@ -56,7 +56,9 @@ function Shell({ email, project }: { email: string; project: string }) {
   const list = orgs.state === "done" ? orgs.value : [];
   const first = list.flatMap((o) => o.projects)[0]?.id;
   useEffect(() => {
-    if (!project && first) setProject(first);
+    // The project now, not this render's: a person may have picked one
+    // between the render and this effect.
+    if (!currentProject() && first) setProject(first);
   }, [project, first]);
   const organization = list.find((o) => o.projects.some((p) => p.id === project))?.id ?? "";
   const can = access(rights.state === "done" ? rights.value : undefined, project, organization);
