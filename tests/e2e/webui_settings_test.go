@@ -39,7 +39,7 @@ type webUISettingsRun struct {
 }
 
 // TestWebUISettings walks the settings in Debian's Chromium as an
-// organization's owner: data retention (stored), a new project (the
+// organization's admin: data retention (stored), a new project (the
 // switcher selects it), an invitation (its link shown once), an LLM
 // connection added, edited and deleted (its key never on the page), a
 // model price added (shown per million tokens, as stored) and deleted, the
@@ -72,13 +72,14 @@ func TestWebUISettings(t *testing.T) {
 	secrets.add("LLM API key", llmKey)
 	newProject := label + "-new"
 	var run webUISettingsRun
-	runWebUIScript(t, "settings.mjs", founder, label, &run,
+	admin := s.webUIUser(t, founder, org)
+	runWebUIScript(t, "settings.mjs", admin, label, &run,
 		"AGENTTRACE_NEW_PROJECT="+newProject, "AGENTTRACE_INVITEE="+invitee, "AGENTTRACE_INVITEE_PASSWORD="+inviteePassword,
 		"AGENTTRACE_LLM_KEY="+llmKey, "AGENTTRACE_TRACE_ID="+traceID)
 
-	// The owner.
+	// The admin.
 	if want := []string{"Project", "API keys", "Members", "LLM connections", "Model prices", "Audit log"}; !slices.Equal(run.OwnerSections, want) {
-		t.Errorf("the owner's settings sections: %v, want %v", run.OwnerSections, want)
+		t.Errorf("the admin's settings sections: %v, want %v", run.OwnerSections, want)
 	}
 	var settings authv1.GetProjectSettingsResponse
 	if err := s.asUser(founder, project.GetId()).get(t, "/api/v1/settings?project_id="+project.GetId(), &settings); err != nil {
@@ -101,7 +102,7 @@ func TestWebUISettings(t *testing.T) {
 		t.Error("the invitation's link is not this UI's accept page with a token")
 	}
 	if run.OwnerRoleSelects == 0 {
-		t.Error("the owner is offered no role to change on the members page")
+		t.Error("the admin is offered no role to change on the members page")
 	}
 	for _, want := range []string{"openai", "primary", "sk-"} {
 		if !strings.Contains(run.ConnectionRow, want) {
@@ -172,6 +173,7 @@ func TestWebUISettings(t *testing.T) {
 		has, lack []string
 	}{
 		{founder, authv1.Role_ROLE_OWNER, []string{"MEMBERS_MANAGE", "AUDIT_READ", "TRACES_WRITE"}, nil},
+		{admin, authv1.Role_ROLE_ADMIN, []string{"MEMBERS_MANAGE", "AUDIT_READ", "KEYS_MANAGE"}, nil},
 		{viewer, authv1.Role_ROLE_VIEWER, []string{"TRACES_READ", "MEMBERS_READ"}, []string{"TRACES_WRITE", "KEYS_READ", "AUDIT_READ"}},
 	} {
 		var me authv1.GetCurrentUserResponse

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	authv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/auth/v1"
 	commonv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/common/v1"
 	ingestv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/ingest/v1"
 	queryv1 "github.com/agenttrace/agenttrace/pkg/gen/agenttrace/query/v1"
@@ -135,7 +136,7 @@ func TestWebUI(t *testing.T) {
 	})
 
 	var run webUIRun
-	runWebUIScript(t, "ui.mjs", founder, label, &run, "AGENTTRACE_TRACE="+label, "AGENTTRACE_SESSION="+webUISession(label),
+	runWebUIScript(t, "ui.mjs", s.webUIUser(t, founder, org), label, &run, "AGENTTRACE_TRACE="+label, "AGENTTRACE_SESSION="+webUISession(label),
 		"AGENTTRACE_INGEST_AUTH="+key.basic())
 	t.Logf("web UI: signed in in %d ms, traces page of 50 rows interactive in %d ms (budget 1000 ms), filtered list in %d ms, trace opened in %d ms",
 		run.SignInMs, run.TracesPageMs, run.FilteredMs, run.TraceMs)
@@ -286,6 +287,14 @@ func runWebUIScript(t *testing.T, script string, u *user, project string, out an
 			secrets.redact(stdout.String()), secrets.redact(stderr.String()), shots)
 	}
 	t.Logf("%s: screenshots in %s", script, shots)
+}
+
+// webUIUser is a new admin of org for one browser walk. Each walk signs
+// in as a user of its own: logins are rate limited per account, and the
+// founder signs in for many tests.
+func (s *stack) webUIUser(t *testing.T, founder *user, org string) *user {
+	t.Helper()
+	return s.newMember(t, founder, org, authv1.Role_ROLE_ADMIN, "web-ui-walker")
 }
 
 func lower(ss []string) []string {
@@ -459,7 +468,7 @@ func TestWebUILargeTrace(t *testing.T) {
 	t.Logf("ingested and stored %d observations in %s", 1000+webUILargeObservations, time.Since(start).Round(time.Millisecond))
 
 	var run webUILargeRun
-	runWebUIScript(t, "large.mjs", founder, label, &run, "AGENTTRACE_TRACE_ID="+traceID, "AGENTTRACE_TRACE_1K_ID="+thousandID)
+	runWebUIScript(t, "large.mjs", s.webUIUser(t, founder, org), label, &run, "AGENTTRACE_TRACE_ID="+traceID, "AGENTTRACE_TRACE_1K_ID="+thousandID)
 	t.Logf("web UI, 1,000-observation trace: fully rendered in %d ms (budget 1000 ms)", run.ThousandRenderedMs)
 	t.Logf("web UI, %d-observation trace: first rows in %d ms (budget 2000 ms), whole tree in %d ms (longest task while loading %.0f ms); "+
 		"scrolled top to bottom with %d long tasks, the longest %.0f ms (budget 200 ms); %d of %d rows rendered at the bottom",

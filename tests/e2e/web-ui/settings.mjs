@@ -1,5 +1,5 @@
-// settings.mjs walks the settings as an organization's owner, then as the
-// viewer they invite: the owner keeps traces 30 days, makes a project,
+// settings.mjs walks the settings as an organization's admin, then as the
+// viewer they invite: the admin keeps traces 30 days, makes a project,
 // invites a viewer (the link shown once), adds, edits and deletes an LLM
 // connection (its key never shown back), adds and deletes a model price,
 // and reads the audit log; signed out, the invitation link makes the
