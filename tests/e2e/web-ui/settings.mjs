@@ -52,6 +52,7 @@ try {
   const link = (await page.locator(".secret-value").innerText()).trim();
   out.invitationLinked = link.startsWith(env("AGENTTRACE_BASE_URL") + "/invitations/accept?token=");
   await page.locator("table[aria-label=Invitations] tr", { hasText: env("AGENTTRACE_INVITEE") }).filter({ hasText: "pending" }).waitFor();
+  await page.locator("table[aria-label=Members] tbody tr select").first().waitFor();
   out.ownerRoleSelects = await page.locator("table[aria-label=Members] select").count();
   await shot("settings-2-members");
   await page.getByRole("button", { name: "Done" }).click();
@@ -79,6 +80,7 @@ try {
 
   // Model prices: a project override, shown per million tokens, then deleted.
   await openSettings("Model prices");
+  await page.locator("table[aria-label='Model prices'] tbody tr", { hasText: "global" }).first().waitFor();
   out.globalPrices = await page.locator("table[aria-label='Model prices'] tbody tr", { hasText: "global" }).count();
   const price = page.getByRole("form", { name: "Add a price for this project" });
   await price.getByLabel("Model", { exact: true }).fill("ui-model");
