@@ -102,9 +102,10 @@ try {
   const filter = page.getByRole("form", { name: "Filter the audit log" });
   await filter.getByLabel("Action").fill("invitation.create");
   await filter.getByRole("button", { name: "Filter" }).click();
-  await page.waitForFunction(() =>
-    [...document.querySelectorAll("table[aria-label='Audit log'] tbody td:nth-child(3)")].every((td) => td.textContent === "invitation.create"),
-  );
+  await page.waitForFunction(() => {
+    const actions = [...document.querySelectorAll("table[aria-label='Audit log'] tbody td:nth-child(3)")];
+    return actions.length > 0 && actions.every((td) => td.textContent === "invitation.create");
+  });
   out.auditFiltered = await page.locator("table[aria-label='Audit log'] tbody td:nth-child(3)").allInnerTexts();
   await shot("settings-5-audit-log");
 
